@@ -1,0 +1,112 @@
+"""The jobs protocol without I/O.
+
+Every client call is a protocol: a generator that yields effects (`HttpRequest`, `SqlQuery`,
+`Sleep`, `Now`, `Gather`, `RefreshEndpoint`), receives their replies, and returns the call's
+result. Drivers in `jobs_transports` perform the effects; `Stepper` drives a protocol by hand.
+"""
+
+from ._cancel import cancel as cancel
+from ._config import Backend as Backend
+from ._config import ClientConfig as ClientConfig
+from ._config import PollPolicy as PollPolicy
+from ._config import RetryPolicy as RetryPolicy
+from ._create import OperationRef as OperationRef
+from ._create import create as create
+from ._create import create_ready as create_ready
+from ._effects import Effect as Effect
+from ._effects import Gather as Gather
+from ._effects import HttpRequest as HttpRequest
+from ._effects import HttpResponse as HttpResponse
+from ._effects import Now as Now
+from ._effects import Protocol as Protocol
+from ._effects import RefreshEndpoint as RefreshEndpoint
+from ._effects import Reply as Reply
+from ._effects import Sleep as Sleep
+from ._effects import SqlFailure as SqlFailure
+from ._effects import SqlQuery as SqlQuery
+from ._effects import SqlRows as SqlRows
+from ._effects import TransportError as TransportError
+from ._errors import JobCapabilityError as JobCapabilityError
+from ._errors import JobClientDisconnectedError as JobClientDisconnectedError
+from ._errors import JobConfigurationError as JobConfigurationError
+from ._errors import JobError as JobError
+from ._errors import JobInvalidRequestError as JobInvalidRequestError
+from ._errors import JobNotFoundError as JobNotFoundError
+from ._errors import JobNotReadyError as JobNotReadyError
+from ._errors import JobServerError as JobServerError
+from ._errors import JobTimeoutError as JobTimeoutError
+from ._errors import JobUnknownError as JobUnknownError
+from ._events import EventsPager as EventsPager
+from ._events import get_events as get_events
+from ._include import Include as Include
+from ._include import JobIncludeDict as JobIncludeDict
+from ._include import parse_include as parse_include
+from ._listing import list_jobs as list_jobs
+from ._lookup import get as get
+from ._lookup import get_operation as get_operation
+from ._lookup import operation_of as operation_of
+from ._models import Job as Job
+from ._models import JobEvents as JobEvents
+from ._models import JobExpanded as JobExpanded
+from ._models import JobRecord as JobRecord
+from ._models import Operation as Operation
+from ._models import is_terminal as is_terminal
+from ._reasoners import ReasonerType as ReasonerType
+from ._reasoners import parse_reasoner_type as parse_reasoner_type
+from ._stepper import Stepper as Stepper
+from ._wait import ProgressCallback as ProgressCallback
+from ._wait import wait as wait
+
+__all__ = [
+    "Backend",
+    "ClientConfig",
+    "Effect",
+    "EventsPager",
+    "Gather",
+    "HttpRequest",
+    "HttpResponse",
+    "Include",
+    "Job",
+    "JobCapabilityError",
+    "JobClientDisconnectedError",
+    "JobConfigurationError",
+    "JobError",
+    "JobEvents",
+    "JobExpanded",
+    "JobIncludeDict",
+    "JobInvalidRequestError",
+    "JobNotFoundError",
+    "JobNotReadyError",
+    "JobRecord",
+    "JobServerError",
+    "JobTimeoutError",
+    "JobUnknownError",
+    "Now",
+    "Operation",
+    "OperationRef",
+    "PollPolicy",
+    "ProgressCallback",
+    "Protocol",
+    "ReasonerType",
+    "RefreshEndpoint",
+    "Reply",
+    "RetryPolicy",
+    "Sleep",
+    "SqlFailure",
+    "SqlQuery",
+    "SqlRows",
+    "Stepper",
+    "TransportError",
+    "cancel",
+    "create",
+    "create_ready",
+    "get",
+    "get_events",
+    "get_operation",
+    "is_terminal",
+    "list_jobs",
+    "operation_of",
+    "parse_include",
+    "parse_reasoner_type",
+    "wait",
+]

@@ -1,0 +1,129 @@
+"""What a client is configured with: its backends and its retry and polling policies."""
+
+from __future__ import annotations
+
+import enum
+import random
+
+import attrs
+
+from ._errors import JobConfigurationError
+from ._reasoners import ReasonerType
+
+USER_AGENT = "jobs-client/0.1.0"
+
+
+class Backend(enum.Enum):
+    """Which front door of the service a request goes through."""
+
+    HTTP = "http"
+    SQL = "sql"
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Retries of transient failures: 429, 5xx, transport errors, lost SQL connections.
+
+    Retry n (n >= 1) waits ``min(initial_backoff_s * multiplier**(n-1), max_backoff_s)``,
+    scaled by a random factor in ``[1 - jitter, 1 + jitter]`` drawn from a generator seeded per
+    call, unless the server sent `Retry-After`, which is honoured up to `max_retry_after_s`.
+    """
+
+    max_attempts: int = 5
+    """Total attempts, the first included; 1 disables retries."""
+    initial_backoff_s: float = 0.1
+    multiplier: float = 2.0
+    max_backoff_s: float = 5.0
+    jitter: float = 0.2
+    max_retry_after_s: float = 60.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise JobConfigurationError("RetryPolicy.max_attempts must be at least 1")
+        if self.initial_backoff_s < 0 or self.max_backoff_s < 0 or self.multiplier < 1:
+            raise JobConfigurationError("RetryPolicy backoffs must be >= 0 and its multiplier >= 1")
+        if not 0 <= self.jitter <= 1:
+            raise JobConfigurationError("RetryPolicy.jitter must be between 0 and 1")
+
+    def backoff(self, retry: int, rng: random.Random, retry_after: float | None = None) -> float:
+        """Return the seconds to wait before retry number `retry` (1 for the first retry)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after_s)
+        base = min(self.initial_backoff_s * self.multiplier ** (retry - 1), self.max_backoff_s)
+        return base * rng.uniform(1 - self.jitter, 1 + self.jitter)
+
+
+@attrs.frozen
+class PollPolicy:
+    """How `wait` polls: from `poll_interval_s`, times `factor` per poll, up to `max_interval_s`.
+
+    ``factor=1`` polls at a fixed interval.
+    """
+
+    factor: float = 1.5
+    max_interval_s: float = 5.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.factor < 1 or self.max_interval_s <= 0:
+            raise JobConfigurationError("PollPolicy needs factor >= 1 and max_interval_s > 0")
+
+    def next_interval(self, interval: float) -> float:
+        """Return the interval after `interval`."""
+        return max(interval, min(interval * self.factor, self.max_interval_s))
+
+
+@attrs.frozen
+class ClientConfig:
+    """Everything a protocol needs to know about the client that runs it.
+
+    `http` and `sql` say which backends are configured (both: hybrid routing). `app` and `schema`
+    name the SQL API's objects. `logic_over_http` says whether the Direct Access transactions
+    endpoints are available (the hybrid rule sends Logic through SQL when they are not).
+    """
+
+    http: bool = False
+    sql: bool = False
+    app: str | None = None
+    schema: str = "api"
+    logic_over_http: bool = True
+    retry: RetryPolicy = RetryPolicy()
+    polling: PollPolicy = PollPolicy()
+    seed: int = 0
+    """Seeds the jitter of retries, so a run is reproducible."""
+    expansion_concurrency: int = 8
+    """How many `include=` expansions run at once."""
+
+    def __attrs_post_init__(self) -> None:
+        if not (self.http or self.sql):
+            raise JobConfigurationError(
+                "Configure a Direct Access base URL, a SQL connection, or both"
+            )
+        if self.sql and not (self.app and self.app.strip()):
+            raise JobConfigurationError("The SQL backend needs the application name (app=...)")
+        if self.expansion_concurrency < 1:
+            raise JobConfigurationError("expansion_concurrency must be at least 1")
+
+    @property
+    def sql_namespace(self) -> str:
+        """``{app}.{schema}``, the prefix of every SQL API object."""
+        return f"{self.app}.{self.schema}"
+
+    def backend_for(self, kind: ReasonerType, *, all_users_cancel: bool = False) -> Backend:
+        """Return the backend that serves `kind` (the hybrid routing rules).
+
+        Raises:
+            JobConfigurationError: the rules need the SQL backend and it is not configured.
+        """
+        if not self.http:
+            return Backend.SQL
+        if not kind.is_logic:
+            return Backend.HTTP
+        if all_users_cancel:
+            if not self.sql:
+                raise JobConfigurationError(
+                    "cancel(all_users=True) for Logic needs the SQL backend (CANCEL_TRANSACTION)"
+                )
+            return Backend.SQL
+        if self.logic_over_http or not self.sql:
+            return Backend.HTTP
+        return Backend.SQL

@@ -1,0 +1,133 @@
+"""`create` and `create_ready`: start a job, and optionally wait for it to end."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ._backend import submit
+from ._config import ClientConfig
+from ._effects import Protocol
+from ._models import Job
+from ._reasoners import ReasonerType, parse_reasoner_type
+from ._validation import optional_int, require_payload, require_text
+from ._wait import ProgressCallback, WaitSpec, poll_until_done
+
+
+@attrs.frozen
+class OperationRef:
+    """What identifies a started job: plain data, so a wait can resume in another process.
+
+    `reasoner_type` is always the public label (``Logic``, ``Prescriptive``, ``Predictive``).
+    """
+
+    id: str
+    reasoner_type: str
+    name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the reference as a JSON-ready dict."""
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OperationRef:
+        """Return the reference `to_dict` produced.
+
+        Raises:
+            JobInvalidRequestError: `data` lacks a usable id or reasoner type.
+        """
+        kind = parse_reasoner_type(data.get("reasoner_type"))
+        name = data.get("name")
+        return cls(
+            id=require_text("id", data.get("id")),
+            reasoner_type=kind.value,
+            name=name if isinstance(name, str) else None,
+        )
+
+
+@attrs.frozen
+class _CreateSpec:
+    kind: ReasonerType
+    name: str
+    payload: dict[str, Any]
+    timeout_mins: int | None
+
+
+def _create_spec(
+    reasoner_type: object, reasoner_name: object, payload: object, timeout_mins: object
+) -> _CreateSpec:
+    payload = require_payload(payload)
+    # abort_detached is the client's decision (create_ready), never the caller's payload.
+    payload.pop("abort_detached", None)
+    return _CreateSpec(
+        kind=parse_reasoner_type(reasoner_type),
+        name=require_text("reasoner_name", reasoner_name),
+        payload=payload,
+        timeout_mins=optional_int("timeout_mins", timeout_mins, minimum=1),
+    )
+
+
+def create(
+    config: ClientConfig,
+    reasoner_type: str,
+    reasoner_name: str,
+    payload: dict[str, Any],
+    *,
+    timeout_mins: int | None = None,
+) -> Protocol[OperationRef]:
+    """Return the protocol of `JobsClient.create`: a reference to the started job.
+
+    Raises (before any effect):
+        JobInvalidRequestError: a bad argument, or a Logic payload the SQL API cannot run.
+    """
+    spec = _create_spec(reasoner_type, reasoner_name, payload, timeout_mins)
+    start = submit(
+        config, spec.kind, spec.name, spec.payload, spec.timeout_mins, abort_detached=False
+    )
+    return _create(spec, start)
+
+
+def _create(spec: _CreateSpec, start: Protocol[str]) -> Protocol[OperationRef]:
+    job_id = yield from start
+    return OperationRef(id=job_id, reasoner_type=spec.kind.value, name=spec.name)
+
+
+def create_ready(
+    config: ClientConfig,
+    reasoner_type: str,
+    reasoner_name: str,
+    payload: dict[str, Any],
+    *,
+    timeout_mins: int | None = None,
+    timeout_s: float = 900,
+    poll_interval_s: float = 0.5,
+    include: Mapping[str, object] | None = None,
+    on_poll: ProgressCallback | None = None,
+) -> Protocol[Job]:
+    """Return the protocol of `JobsClient.create_ready`: create, then wait for the final job.
+
+    Logic transactions are created with ``abort_detached: true``: the service may abort them if
+    this client goes away while waiting.
+
+    Raises (before any effect):
+        JobInvalidRequestError: a bad argument of the create or of the wait.
+    """
+    spec = _create_spec(reasoner_type, reasoner_name, payload, timeout_mins)
+    # The wait's arguments are checked now, so a bad one never leaves a job running unwatched.
+    waiting = WaitSpec.of(spec.kind, "", timeout_s, poll_interval_s, include, on_poll)
+    start = submit(
+        config,
+        spec.kind,
+        spec.name,
+        spec.payload,
+        spec.timeout_mins,
+        abort_detached=spec.kind.is_logic,
+    )
+    return _create_ready(config, start, waiting)
+
+
+def _create_ready(config: ClientConfig, start: Protocol[str], waiting: WaitSpec) -> Protocol[Job]:
+    job_id = yield from start
+    return (yield from poll_until_done(config, attrs.evolve(waiting, job_id=job_id)))

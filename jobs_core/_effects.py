@@ -1,0 +1,137 @@
+"""Effects a protocol asks its driver to perform, and the replies it gets back.
+
+A protocol is a generator: ``reply = yield effect`` ... ``return result``. Effects are frozen
+values compared by value, so a recorded run can be checked effect by effect. A transport failure is
+not a reply: the driver throws a `TransportError` (HTTP) or `SqlFailure` (SQL) into the protocol,
+whose retry policy decides what happens next.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Generator
+from typing import Any, TypeAlias, TypeVar
+
+import attrs
+
+Headers: TypeAlias = tuple[tuple[str, str], ...]
+SqlValue: TypeAlias = str | int | float | bool | None
+SqlCell: TypeAlias = str | int | float | bool | decimal.Decimal | dt.datetime | dt.date | None
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class HttpRequest:
+    """An HTTP request; `target` is path + query, the driver adds the base URL and credentials."""
+
+    method: str
+    target: str
+    headers: Headers = ()
+    body: bytes = b""
+
+
+@attrs.frozen
+class HttpResponse:
+    """The reply to `HttpRequest`: whatever status the server answered, 5xx included."""
+
+    status: int
+    headers: Headers = ()
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """Return the first header called `name` (case-insensitive), or None."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+
+@attrs.frozen
+class SqlQuery:
+    """One statement with ``?`` placeholders (qmark paramstyle) and its parameters.
+
+    `operation` names the client operation the statement serves (``"get"``, ``"list"``...), for
+    logs and cassettes; it does not change what the driver does.
+    """
+
+    text: str
+    params: tuple[SqlValue, ...] = ()
+    operation: str = ""
+
+
+@attrs.frozen
+class SqlRows:
+    """The reply to `SqlQuery`: upper-cased column names and the rows as tuples."""
+
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[SqlCell, ...], ...] = ()
+
+
+@attrs.frozen
+class Sleep:
+    """Pause for `seconds`; the reply is None."""
+
+    seconds: float
+
+
+@attrs.frozen
+class Now:
+    """Read the driver's monotonic clock; the reply is a float of seconds."""
+
+
+@attrs.frozen
+class Gather:
+    """Run sub-protocols concurrently, at most `limit` at a time.
+
+    The reply is a list with, in order, each protocol's result or the exception it raised.
+    """
+
+    protocols: tuple[Protocol[Any], ...] = attrs.field(eq=False)
+    limit: int = 8
+
+
+@attrs.frozen
+class RefreshEndpoint:
+    """Ask the driver's endpoint provider for a fresh base URL; the reply is None."""
+
+
+Effect: TypeAlias = HttpRequest | SqlQuery | Sleep | Now | Gather | RefreshEndpoint
+Reply: TypeAlias = HttpResponse | SqlRows | float | list[Any] | None
+Protocol: TypeAlias = Generator[Effect, Any, T]
+"""A protocol yields effects, receives replies, and returns its result."""
+
+
+class TransportError(Exception):
+    """An HTTP exchange that produced no response; drivers throw it into the protocol.
+
+    `request_sent` is False only when the failure certainly happened before any byte of the
+    request could reach the server (connect errors), which is what makes a `create` safe to retry.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool, timeout: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_sent = request_sent
+        self.timeout = timeout
+
+
+class SqlFailure(Exception):
+    """A statement that failed; drivers throw it into the protocol.
+
+    `connection_lost` marks failures of the connection rather than of the statement (the
+    statement may not have run), which the retry policy treats as transient.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errno: int | None = None,
+        sqlstate: str | None = None,
+        connection_lost: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errno = errno
+        self.sqlstate = sqlstate
+        self.connection_lost = connection_lost

@@ -1,0 +1,59 @@
+"""The error family every failure that crosses the public API belongs to."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._models import Job
+
+
+class JobError(Exception):
+    """The root of every error this library raises."""
+
+
+class JobInvalidRequestError(JobError):
+    """The request is invalid: a bad argument (raised before any I/O) or a 400 from the service."""
+
+
+class JobCapabilityError(JobError):
+    """The configured backends cannot do what was asked."""
+
+
+class JobConfigurationError(JobError):
+    """The client configuration is incomplete or contradictory."""
+
+
+class JobNotFoundError(JobError):
+    """The job or transaction does not exist (or is not visible to the caller)."""
+
+
+class JobNotReadyError(JobError):
+    """The reasoner is not ready to accept jobs, or an operation's result is not ready yet."""
+
+
+class JobTimeoutError(JobError):
+    """`wait` reached its deadline before the job ended; `job` is the job as last seen.
+
+    A timeout says nothing about the job's outcome: it may still be running.
+    """
+
+    def __init__(self, message: str, *, job: Job | None = None) -> None:
+        super().__init__(message)
+        self.job = job
+
+
+class JobServerError(JobError):
+    """The service failed, answered something unusable, or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class JobClientDisconnectedError(JobServerError):
+    """A Logic transaction was aborted because its waiting client went away."""
+
+
+class JobUnknownError(JobError):
+    """A failure that fits no other category."""

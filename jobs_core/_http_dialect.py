@@ -1,0 +1,296 @@
+"""The Direct Access (HTTP) dialect: a request builder and a response parser per call.
+
+Jobs (`Prescriptive`, `Predictive`) live under ``/v1alpha1/jobs``, transactions (`Logic`) under
+``/v1alpha1/transactions``. Builders return `HttpRequest`s carrying the JSON headers and the
+User-Agent; the driver adds the base URL and the authentication. Parsers take the final response
+(after retries) and return the call's value or raise a `JobError`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from ._config import USER_AGENT
+from ._effects import Headers, HttpResponse
+from ._effects import HttpRequest as HttpRequest
+from ._errors import JobInvalidRequestError, JobServerError
+from ._http_status import api_label, check_status, json_body
+from ._http_status import is_stale_endpoint as is_stale_endpoint
+from ._http_status import is_transient_status as is_transient_status
+from ._http_status import response_text as response_text
+from ._http_status import retry_after_s as retry_after_s
+from ._models import JobEvents, JobRecord
+from ._reasoners import ReasonerType
+from ._records import artifacts_by_filename, job_events, record_from_http
+
+HEADERS: Headers = (
+    ("Content-Type", "application/json"),
+    ("Accept", "application/json"),
+    ("User-Agent", USER_AGENT),
+)
+_JOBS = "/v1alpha1/jobs"
+_TRANSACTIONS = "/v1alpha1/transactions"
+_ID_KEYS = ("id", "txn_id")
+_WRAPPERS = ("transaction", "txn", "data", "result")
+_LOGIC = ReasonerType.LOGIC
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _encode(value: object) -> str:
+    """Return `value` as compact JSON text.
+
+    Raises:
+        JobInvalidRequestError: `value` holds something JSON cannot represent (NaN included).
+    """
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise JobInvalidRequestError(f"payload must be JSON-serialisable: {exc}") from exc
+
+
+def _request(method: str, target: str, body: bytes = b"") -> HttpRequest:
+    return HttpRequest(method=method, target=target, headers=HEADERS, body=body)
+
+
+def _job_path(kind: ReasonerType, job_id: str) -> str:
+    if kind.is_logic:
+        return f"{_TRANSACTIONS}/{_segment(job_id)}"
+    return f"{_JOBS}/{kind.discriminator}/{_segment(job_id)}"
+
+
+def build_create(
+    kind: ReasonerType,
+    name: str,
+    payload: dict[str, Any],
+    timeout_mins: int | None,
+    *,
+    abort_detached: bool,
+) -> HttpRequest:
+    """Return the request that creates a job or transaction on reasoner `name`.
+
+    Jobs send the payload as JSON text inside the body; transactions send the payload itself plus
+    `engine_name` and `abort_detached` (`name` and the flag win over the payload's own keys) and
+    `timeout_mins` unless the payload already has one. `abort_detached` means nothing to jobs.
+
+    Raises:
+        JobInvalidRequestError: the payload cannot be encoded as JSON.
+    """
+    if kind.is_logic:
+        body: dict[str, Any] = {**payload, "engine_name": name, "abort_detached": abort_detached}
+        if timeout_mins is not None and "timeout_mins" not in payload:
+            body["timeout_mins"] = timeout_mins
+        target = f"{_TRANSACTIONS}?use_graph_index=false"
+    else:
+        body = {"job_type": kind.discriminator, "worker_name": name, "payload": _encode(payload)}
+        if timeout_mins is not None:
+            body["timeout_mins"] = timeout_mins
+        target = _JOBS
+    return _request("POST", target, _encode(body).encode())
+
+
+def parse_create(kind: ReasonerType, response: HttpResponse) -> str:
+    """Return the id of the job or transaction `response` says was created.
+
+    Jobs answer ``{"id": ...}``. Transactions answer the id under `id` or `txn_id`, possibly
+    inside `transaction`/`txn`/`data`/`result` wrappers (nested ones too), or as a bare string.
+
+    Raises:
+        JobError: an error status (see `check_status`), or a success without a usable id
+            (`JobServerError`).
+    """
+    check_status(kind, "create", response)
+    body = json_body(kind, "create", response)
+    ident = _find_id(body) if kind.is_logic else _id_of(body)
+    if ident is None:
+        raise JobServerError(
+            f"{api_label(kind)} create answered without an id: {response_text(response)[:200]!r}"
+        )
+    return ident
+
+
+def _id_of(value: object) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    for key in _ID_KEYS:
+        ident = value.get(key)
+        if isinstance(ident, str) and ident.strip():
+            return ident
+        if isinstance(ident, int) and not isinstance(ident, bool):
+            return str(ident)
+    return None
+
+
+def _find_id(value: object) -> str | None:
+    # A loop rather than recursion: the nesting depth comes from the server.
+    while True:
+        if isinstance(value, str):
+            return value if value.strip() else None
+        if not isinstance(value, dict):
+            return None
+        ident = _id_of(value)
+        if ident is not None:
+            return ident
+        value = next((value[key] for key in _WRAPPERS if key in value), None)
+
+
+def _unwrap_transaction(value: object) -> object:
+    while isinstance(value, dict) and not any(key in value for key in _ID_KEYS):
+        wrapped = next((value[key] for key in _WRAPPERS if key in value), None)
+        if not isinstance(wrapped, dict):
+            return value
+        value = wrapped
+    return value
+
+
+def build_get(kind: ReasonerType, job_id: str) -> HttpRequest:
+    """Return the request that reads one job or transaction."""
+    return _request("GET", _job_path(kind, job_id))
+
+
+def parse_get(kind: ReasonerType, response: HttpResponse) -> JobRecord | None:
+    """Return the record `response` describes, or None for a 404 (not found).
+
+    Jobs answer ``{"job": {...}}`` (a bare job object is accepted too); transactions answer the
+    transaction object, possibly wrapped as for `create`.
+
+    Raises:
+        JobError: another error status (see `check_status`), or an unusable body
+            (`JobServerError`).
+    """
+    if not check_status(kind, "get", response, missing_ok=True):
+        return None
+    body = json_body(kind, "get", response)
+    if kind.is_logic:
+        return record_from_http(kind, _unwrap_transaction(body))
+    if isinstance(body, dict) and "job" in body:
+        body = body["job"]
+    return record_from_http(kind, body)
+
+
+def build_list(kind: ReasonerType) -> HttpRequest:
+    """Return the request that lists every job (of all job types) or every transaction."""
+    return _request("GET", _TRANSACTIONS if kind.is_logic else _JOBS)
+
+
+def parse_list(kind: ReasonerType, response: HttpResponse) -> list[JobRecord]:
+    """Return the records of `kind` in a list response, in the server's order.
+
+    The body is ``{"jobs": [...]}`` / ``{"transactions": [...]}`` or a bare list; a null list is
+    empty. The jobs list holds every job type: only those of `kind` (or without a type) are kept.
+
+    Raises:
+        JobError: an error status (see `check_status`), or an unusable body or item
+            (`JobServerError`).
+    """
+    check_status(kind, "list", response)
+    body = json_body(kind, "list", response)
+    key = "transactions" if kind.is_logic else "jobs"
+    items = body.get(key, body) if isinstance(body, dict) else body
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise JobServerError(f"Expected a list of {key} from the server, got {body!r:.200}")
+    if kind.is_logic:
+        return [record_from_http(kind, item) for item in items]
+    spellings = kind.spellings
+    return [
+        record_from_http(kind, item)
+        for item in items
+        if not isinstance(item, dict) or _of_kind(item.get("type"), spellings)
+    ]
+
+
+def _of_kind(value: object, spellings: tuple[str, str]) -> bool:
+    if value is None or value == "":
+        return True
+    return isinstance(value, str) and value.strip().upper() in spellings
+
+
+def build_events(kind: ReasonerType, job_id: str, token: str, stream: str) -> HttpRequest:
+    """Return the request that reads one page of event stream `stream` from `token` on.
+
+    Jobs send `continuation_token` only when `token` is not empty; transactions always send it,
+    the initial token ``"0"`` as empty.
+    """
+    target = f"{_job_path(kind, job_id)}/events/{_segment(stream)}"
+    if kind.is_logic:
+        target += f"?continuation_token={_segment('' if token == '0' else token)}"
+    elif token:
+        target += f"?continuation_token={_segment(token)}"
+    return _request("GET", target)
+
+
+def parse_events(kind: ReasonerType, response: HttpResponse) -> JobEvents:
+    """Return the page of events in `response`.
+
+    Raises:
+        JobError: an error status, a 404 included (`JobNotFoundError`), or an unusable body
+            (`JobServerError`).
+    """
+    check_status(kind, "events", response)
+    return job_events(json_body(kind, "events", response))
+
+
+def build_cancel(kind: ReasonerType, job_id: str) -> HttpRequest:
+    """Return the request that cancels a job or transaction (no body)."""
+    if kind.is_logic:
+        return _request("POST", f"{_job_path(kind, job_id)}/cancel_async")
+    return _request("POST", f"{_job_path(kind, job_id)}/cancel")
+
+
+def parse_cancel(kind: ReasonerType, response: HttpResponse) -> None:
+    """Return None when the cancel was accepted; the body of a success is not read.
+
+    Raises:
+        JobError: an error status, a 404 included (`JobNotFoundError`).
+    """
+    check_status(kind, "cancel", response)
+
+
+def build_artifacts(job_id: str) -> HttpRequest:
+    """Return the request that lists a transaction's artifacts."""
+    return _request("GET", f"{_job_path(_LOGIC, job_id)}/artifacts")
+
+
+def parse_artifacts(response: HttpResponse) -> dict[str, Any]:
+    """Return the artifacts as ``{filename: {FILENAME: ..., OTHER_KEY: value...}}``.
+
+    Each item of ``{"results": [...]}`` is keyed by its `filename`; its own keys are upper-cased,
+    `FILENAME` kept, so an item reads the same as the SQL API's row. Null `results` is empty.
+
+    Raises:
+        JobError: an error status, a 404 included (`JobNotFoundError`), or an unusable body
+            (`JobServerError`).
+    """
+    check_status(_LOGIC, "artifacts", response)
+    body = json_body(_LOGIC, "artifacts", response)
+    results = body["results"] if isinstance(body, dict) and "results" in body else body
+    if results is None:
+        return {}
+    if not isinstance(results, list):
+        raise JobServerError(f"Expected artifacts as {{'results': [...]}}, got {body!r:.200}")
+    return artifacts_by_filename(results)
+
+
+def build_problems(job_id: str) -> HttpRequest:
+    """Return the request that reads a transaction's problems."""
+    return _request("GET", f"{_job_path(_LOGIC, job_id)}/problems")
+
+
+def parse_problems(response: HttpResponse) -> dict[str, Any]:
+    """Return the problems object as the server sent it.
+
+    Raises:
+        JobError: an error status, a 404 included (`JobNotFoundError`), or a body that is not a
+            JSON object (`JobServerError`).
+    """
+    check_status(_LOGIC, "problems", response)
+    body = json_body(_LOGIC, "problems", response)
+    if not isinstance(body, dict):
+        raise JobServerError(f"Expected a problems object from the server, got {body!r:.200}")
+    return body

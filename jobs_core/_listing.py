@@ -1,0 +1,105 @@
+"""`list`: one reasoner type, or all three merged newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ._backend import fetch_record, fetch_records
+from ._config import Backend, ClientConfig
+from ._effects import Protocol
+from ._errors import JobInvalidRequestError
+from ._expansions import expand
+from ._filters import ListFilters, newest_first
+from ._include import Include, parse_include
+from ._models import ACTIVE_STATES, TERMINAL_STATES, Job, JobRecord
+from ._reasoners import ReasonerType, parse_reasoner_type
+from ._validation import optional_int, optional_text, require_bool
+
+_STATES = ACTIVE_STATES | TERMINAL_STATES
+
+
+def list_jobs(
+    config: ClientConfig,
+    reasoner_type: str | None = None,
+    *,
+    job_id: str | None = None,
+    state: str | None = None,
+    name: str | None = None,
+    created_by: str | None = None,
+    only_active: bool = False,
+    all_users: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+    include: Mapping[str, object] | None = None,
+) -> Protocol[list[Job]]:
+    """Return the protocol of `JobsClient.list`: matching jobs, newest first.
+
+    With `reasoner_type=None` the three types are listed, merged and sorted before `offset` and
+    `limit` apply. `limit <= 0` gives an empty list without any effect.
+
+    Raises (before any effect):
+        JobInvalidRequestError: a bad argument, an unknown `state`, or `offset < 0`.
+    """
+    kinds = tuple(ReasonerType) if reasoner_type is None else (parse_reasoner_type(reasoner_type),)
+    state = optional_text("state", state)
+    if state is not None and state.upper() not in _STATES:
+        raise JobInvalidRequestError(
+            f"Unknown state {state!r}. Expected one of: {', '.join(sorted(_STATES))}"
+        )
+    filters = ListFilters.of(
+        job_id=optional_text("job_id", job_id),
+        state=state,
+        name=optional_text("name", name),
+        created_by=optional_text("created_by", created_by),
+        only_active=require_bool("only_active", only_active),
+        all_users=require_bool("all_users", all_users),
+    )
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+        raise JobInvalidRequestError(f"limit must be an int or None, not {limit!r}")
+    start = optional_int("offset", offset, minimum=0) or 0
+    wanted = parse_include(include, kinds)
+    for kind in kinds:
+        config.backend_for(kind)
+    return _list(config, kinds, filters, limit, start, wanted)
+
+
+def _list(
+    config: ClientConfig,
+    kinds: tuple[ReasonerType, ...],
+    filters: ListFilters,
+    limit: int | None,
+    offset: int,
+    include: Include,
+) -> Protocol[list[Job]]:
+    if limit is not None and limit <= 0:
+        return []
+    records: list[JobRecord] = []
+    if filters.job_id is not None:
+        for kind in kinds:
+            record = yield from fetch_record(config, kind, filters.job_id)
+            if record is not None:
+                records.append(record)
+    elif len(kinds) == 1 and config.backend_for(kinds[0]) is Backend.SQL:
+        # The statement filters, sorts and slices: take its rows as they are.
+        records = yield from fetch_records(config, kinds[0], filters, limit=limit, offset=offset)
+        return (yield from expand(config, records, include))
+    else:
+        records = yield from _fetch_each(config, kinds, filters, limit, offset)
+    page = newest_first(r for r in records if filters.matches(r))
+    page = page[offset:] if limit is None else page[offset : offset + limit]
+    return (yield from expand(config, page, include))
+
+
+def _fetch_each(
+    config: ClientConfig,
+    kinds: tuple[ReasonerType, ...],
+    filters: ListFilters,
+    limit: int | None,
+    offset: int,
+) -> Protocol[list[JobRecord]]:
+    # Each type's rows are cut at offset + limit: the merged page cannot need more of them.
+    per_kind = None if limit is None else offset + limit
+    records: list[JobRecord] = []
+    for kind in kinds:
+        records += yield from fetch_records(config, kind, filters, limit=per_kind, offset=0)
+    return records

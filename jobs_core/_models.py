@@ -1,0 +1,125 @@
+"""The public models, and the backend record they are derived from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from ._reasoners import ReasonerType
+
+ACTIVE_STATES = frozenset({"CREATED", "PENDING", "RUNNING"})
+TERMINAL_STATES = frozenset({"COMPLETED", "FAILED", "CANCELED", "ABORTED"})
+
+
+def is_terminal(state: str | None) -> bool:
+    """Return True when `state` (any casing) is COMPLETED, FAILED, CANCELED or ABORTED."""
+    return state is not None and state.strip().upper() in TERMINAL_STATES
+
+
+@attrs.frozen
+class JobEvents:
+    """One page of an event stream; pass `continuation_token` back to read the next page."""
+
+    events: list[dict[str, Any]] = attrs.field(factory=list)
+    continuation_token: str | None = None
+
+
+@attrs.frozen
+class Job:
+    """A job or transaction in the common schema, whichever backend it came from."""
+
+    id: str
+    reasoner_type: str
+    """The public label: ``Logic``, ``Prescriptive`` or ``Predictive``."""
+    state: str
+    """Upper-cased: CREATED, PENDING, RUNNING, COMPLETED, FAILED, CANCELED or ABORTED."""
+    name: str | None = None
+    """The reasoner / engine / worker name."""
+    model: str | None = None
+    """The database name, when known."""
+    created_by: str | None = None
+    created_on: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    duration: int | None = None
+    """Milliseconds."""
+    abort_reason: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the job has ended, whatever the outcome."""
+        return is_terminal(self.state)
+
+
+@attrs.frozen
+class JobExpanded(Job):
+    """A `Job` with the expansions `include=` asked for; the others stay None."""
+
+    details: dict[str, Any] | None = None
+    events: JobEvents | None = None
+    artifacts: dict[str, Any] | None = None
+    problems: dict[str, Any] | None = None
+    raw: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class Operation:
+    """A normalised status: PENDING, RUNNING, SUCCEEDED, FAILED or CANCELLED."""
+
+    id: str
+    status: str
+    error: str | None = None
+    raw: dict[str, Any] | None = None
+
+    def done(self) -> bool:
+        """True for the terminal statuses SUCCEEDED, FAILED and CANCELLED."""
+        return self.status in {"SUCCEEDED", "FAILED", "CANCELLED"}
+
+
+@attrs.frozen
+class JobRecord:
+    """A job or transaction as a backend described it, before it becomes a `Job`.
+
+    `raw` keeps every field of the backend record as received; `details` of an expansion come from
+    `model`, `read_only`, `payload` and `timeout_ms`.
+    """
+
+    reasoner_type: ReasonerType
+    id: str
+    state: str
+    name: str | None = None
+    model: str | None = None
+    created_by: str | None = None
+    created_on: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    duration: int | None = None
+    abort_reason: str | None = None
+    read_only: bool | None = None
+    payload: Any = None
+    timeout_ms: int | None = None
+    raw: dict[str, Any] = attrs.field(factory=dict, eq=False)
+
+    def to_job(self) -> Job:
+        """Return the record in the common schema."""
+        return Job(
+            id=self.id,
+            reasoner_type=self.reasoner_type.value,
+            state=self.state,
+            name=self.name,
+            model=self.model,
+            created_by=self.created_by,
+            created_on=self.created_on,
+            finished_at=self.finished_at,
+            duration=self.duration,
+            abort_reason=self.abort_reason,
+        )
+
+    def details(self) -> dict[str, Any]:
+        """Return the `details` expansion."""
+        return {
+            "model": self.model,
+            "read_only": self.read_only,
+            "payload": self.payload,
+            "timeout_ms": self.timeout_ms,
+        }

@@ -1,0 +1,98 @@
+"""Sending one request or statement under the retry policy.
+
+Which failures are retried: 429 and 5xx answers, transport errors and lost SQL connections. A
+`create` is retried only when that cannot start a second job: on 429 (the service refused it), or
+when the request never left (connect errors). A stale endpoint is refreshed once, then retried.
+"""
+
+from __future__ import annotations
+
+import random
+
+from . import _http_status as http
+from . import _sql_dialect as sql
+from ._config import ClientConfig
+from ._effects import (
+    HttpRequest,
+    HttpResponse,
+    Protocol,
+    RefreshEndpoint,
+    Sleep,
+    SqlFailure,
+    SqlQuery,
+    SqlRows,
+    TransportError,
+)
+from ._errors import JobServerError
+from ._reasoners import ReasonerType
+
+
+def send_http(
+    config: ClientConfig, request: HttpRequest, *, op: str, creates: bool = False
+) -> Protocol[HttpResponse]:
+    """Send `request`, retrying transient failures; return the last response, whatever its status.
+
+    Raises:
+        JobServerError: a transport failure that the policy does not retry, or that outlived it.
+    """
+    policy = config.retry
+    rng = random.Random(config.seed)
+    refreshed = False
+    attempt = 1
+    while True:
+        try:
+            response: HttpResponse = yield request
+        except TransportError as exc:
+            if not refreshed and http.is_stale_endpoint(exc.message):
+                refreshed = True
+                yield RefreshEndpoint()
+                continue
+            safe = not creates or not exc.request_sent
+            if not safe or attempt >= policy.max_attempts:
+                raise JobServerError(f"{op} failed after {attempt} attempt(s): {exc}") from exc
+            yield Sleep(policy.backoff(attempt, rng))
+            attempt += 1
+            continue
+        if (
+            not refreshed
+            and response.status >= 400
+            and http.is_stale_endpoint(http.response_text(response))
+        ):
+            refreshed = True
+            yield RefreshEndpoint()
+            continue
+        retryable = http.is_transient_status(response.status) and (
+            not creates or response.status == 429
+        )
+        if not retryable or attempt >= policy.max_attempts:
+            return response
+        yield Sleep(policy.backoff(attempt, rng, http.retry_after_s(response)))
+        attempt += 1
+
+
+def run_sql(
+    config: ClientConfig,
+    query: SqlQuery,
+    *,
+    kind: ReasonerType,
+    creates: bool = False,
+) -> Protocol[SqlRows]:
+    """Run `query`, retrying when the connection (not the statement) failed; return its rows.
+
+    Raises:
+        JobError: the statement failed (classified by the SQL dialect), or the connection failures
+            outlived the policy.
+    """
+    policy = config.retry
+    rng = random.Random(config.seed)
+    attempt = 1
+    while True:
+        try:
+            rows: SqlRows = yield query
+        except SqlFailure as exc:
+            if creates or not exc.connection_lost or attempt >= policy.max_attempts:
+                raise sql.classify_failure(query.operation, kind, exc) from exc
+            yield Sleep(policy.backoff(attempt, rng))
+            attempt += 1
+            continue
+        return rows

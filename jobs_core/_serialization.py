@@ -1,0 +1,288 @@
+"""Effects, replies and thrown failures as plain JSON values, and back, for cassettes.
+
+Every effect, reply object and failure becomes an object whose first key, `type`, names its class,
+followed by its fields under their own names. Values JSON has no exact form for are tagged
+objects with a single key:
+
+- bodies: UTF-8 text as a string; other bytes as ``{"$base64": "..."}``;
+- SQL parameters and cells: ``{"$datetime": iso}``, ``{"$date": iso}``, ``{"$decimal": text}``,
+  and ``{"$float": "nan" | "inf" | "-inf"}``; strings, ints, finite floats, bools and None as
+  themselves.
+
+A `Gather` is ``{"type": "Gather", "limit": n, "count": k}``: its sub-protocols are code, not
+data, so it comes back as a `Gather` of `limit` with no protocols (which compares equal, since
+protocols are left out of `Gather` equality). A `Now` reply is a number, a `Sleep` or
+`RefreshEndpoint` reply null. `Gather` replies (results and exceptions of sub-protocols) are not
+serialised: a replayer runs the sub-protocols again against the cassette.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import decimal
+import math
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from ._effects import (
+    Effect,
+    Gather,
+    Headers,
+    HttpRequest,
+    HttpResponse,
+    Now,
+    RefreshEndpoint,
+    Reply,
+    Sleep,
+    SqlCell,
+    SqlFailure,
+    SqlQuery,
+    SqlRows,
+    TransportError,
+)
+
+_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _body_to_json(body: bytes) -> Any:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"$base64": base64.b64encode(body).decode("ascii")}
+
+
+def _body_from_json(value: Any, _: object) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, dict) and isinstance(value.get("$base64"), str):
+        try:
+            return base64.b64decode(value["$base64"], validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"invalid base64 body: {exc}") from exc
+    raise ValueError(f"expected a body, got {value!r}")
+
+
+def _headers_to_json(headers: Headers) -> list[list[str]]:
+    return [[name, value] for name, value in headers]
+
+
+def _headers_from_json(value: Any, _: object) -> Headers:
+    if not isinstance(value, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(s, str) for s in pair)
+        for pair in value
+    ):
+        raise ValueError(f"expected a list of [name, value] pairs, got {value!r}")
+    return tuple((name, text) for name, text in value)
+
+
+def cell_to_json(cell: SqlCell) -> Any:
+    """Return a SQL parameter or cell as a JSON value, tagged when JSON has no exact form for it."""
+    # datetime before date: a datetime is a date too.
+    if isinstance(cell, dt.datetime):
+        return {"$datetime": cell.isoformat()}
+    if isinstance(cell, dt.date):
+        return {"$date": cell.isoformat()}
+    if isinstance(cell, decimal.Decimal):
+        return {"$decimal": str(cell)}
+    if isinstance(cell, float) and not math.isfinite(cell):
+        return {"$float": "nan" if math.isnan(cell) else ("inf" if cell > 0 else "-inf")}
+    return cell
+
+
+def cell_from_json(value: Any) -> SqlCell:
+    """Return the SQL parameter or cell `value` encodes (see `cell_to_json`).
+
+    Raises:
+        ValueError: `value` is neither a JSON scalar nor a known tagged object.
+    """
+    if value is None or isinstance(value, str | int | float):
+        return value  # type: ignore[no-any-return]  # narrowed to SqlCell's scalars
+    if isinstance(value, dict) and len(value) == 1:
+        ((tag, text),) = value.items()
+        if isinstance(text, str):
+            if tag == "$datetime":
+                return dt.datetime.fromisoformat(text)
+            if tag == "$date":
+                return dt.date.fromisoformat(text)
+            if tag == "$decimal":
+                return decimal.Decimal(text)
+            if tag == "$float" and text in _FLOATS:
+                return _FLOATS[text]
+    raise ValueError(f"expected a SQL value, got {value!r}")
+
+
+def _cells_from_json(value: Any, _: object) -> tuple[SqlCell, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of SQL values, got {value!r}")
+    return tuple(cell_from_json(cell) for cell in value)
+
+
+def _rows_from_json(value: Any, _: object) -> tuple[tuple[SqlCell, ...], ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of rows, got {value!r}")
+    return tuple(_cells_from_json(row, None) for row in value)
+
+
+def _columns_from_json(value: Any, _: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ValueError(f"expected a list of column names, got {value!r}")
+    return tuple(value)
+
+
+_FIELD_HOOKS: dict[str, tuple[Callable[[Any], Any], Callable[[Any, object], Any]]] = {
+    "body": (_body_to_json, _body_from_json),
+    "headers": (_headers_to_json, _headers_from_json),
+    "params": (lambda cells: [cell_to_json(c) for c in cells], _cells_from_json),
+    "columns": (list, _columns_from_json),
+    "rows": (lambda rows: [[cell_to_json(c) for c in row] for row in rows], _rows_from_json),
+}
+_RECORDED = (HttpRequest, HttpResponse, SqlQuery, SqlRows, Sleep, Now, RefreshEndpoint)
+
+
+def _make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter()
+    for cls in _RECORDED:
+        names = [field.name for field in attrs.fields(cls)]
+        unstructure = make_dict_unstructure_fn(
+            cls,
+            converter,
+            **{n: override(unstruct_hook=_FIELD_HOOKS[n][0]) for n in names if n in _FIELD_HOOKS},
+        )
+        structure = make_dict_structure_fn(
+            cls,
+            converter,
+            **{n: override(struct_hook=_FIELD_HOOKS[n][1]) for n in names if n in _FIELD_HOOKS},
+        )
+        converter.register_unstructure_hook(cls, _tagged(cls.__name__, unstructure))
+        converter.register_structure_hook(cls, _untagged(structure))
+    converter.register_unstructure_hook(
+        Gather, lambda g: {"type": "Gather", "limit": g.limit, "count": len(g.protocols)}
+    )
+    converter.register_structure_hook(Gather, lambda v, _: Gather((), limit=int(v["limit"])))
+    return converter
+
+
+def _tagged(name: str, unstructure: Callable[[Any], dict[str, Any]]) -> Callable[[Any], Any]:
+    return lambda value: {"type": name, **unstructure(value)}
+
+
+def _untagged(structure: Callable[[dict[str, Any]], Any]) -> Callable[[Any, object], Any]:
+    return lambda value, _: structure({k: v for k, v in value.items() if k != "type"})
+
+
+_CONVERTER = _make_converter()
+_EFFECTS: dict[str, type[Any]] = {
+    cls.__name__: cls for cls in (HttpRequest, SqlQuery, Sleep, Now, Gather, RefreshEndpoint)
+}
+_REPLIES: dict[str, type[Any]] = {cls.__name__: cls for cls in (HttpResponse, SqlRows)}
+
+
+def _structure(value: Any, classes: dict[str, type[Any]], what: str) -> Any:
+    cls = classes.get(value.get("type")) if isinstance(value, dict) else None
+    if cls is None:
+        raise ValueError(f"expected a recorded {what} ({', '.join(classes)}), got {value!r:.200}")
+    try:
+        return _CONVERTER.structure(value, cls)
+    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"unusable recorded {cls.__name__}: {value!r:.200}") from exc
+
+
+def effect_to_json(effect: Effect) -> dict[str, Any]:
+    """Return `effect` as a JSON object (see the module's docstring)."""
+    result: dict[str, Any] = _CONVERTER.unstructure(effect, type(effect))
+    return result
+
+
+def effect_from_json(value: Any) -> Effect:
+    """Return the effect `value` (from `effect_to_json`) describes.
+
+    Raises:
+        ValueError: `value` is not a recorded effect.
+    """
+    effect: Effect = _structure(value, _EFFECTS, "effect")
+    return effect
+
+
+def reply_to_json(reply: Reply) -> Any:
+    """Return a reply as a JSON value: an object for responses and rows, a number, or None.
+
+    Raises:
+        TypeError: `reply` is a `Gather` result list, which is not recorded.
+    """
+    if reply is None or isinstance(reply, HttpResponse | SqlRows):
+        return _CONVERTER.unstructure(reply, type(reply))
+    if isinstance(reply, int | float) and not isinstance(reply, bool):
+        return float(reply)
+    raise TypeError(f"{type(reply).__name__} replies are not recorded")
+
+
+def reply_from_json(value: Any) -> Reply:
+    """Return the reply `value` (from `reply_to_json`) describes.
+
+    Raises:
+        ValueError: `value` is not a recorded reply.
+    """
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    reply: Reply = _structure(value, _REPLIES, "reply")
+    return reply
+
+
+def failure_to_json(failure: TransportError | SqlFailure) -> dict[str, Any]:
+    """Return a failure a driver throws into a protocol as a JSON object."""
+    if isinstance(failure, TransportError):
+        return {
+            "type": "TransportError",
+            "message": failure.message,
+            "request_sent": failure.request_sent,
+            "timeout": failure.timeout,
+        }
+    return {
+        "type": "SqlFailure",
+        "message": failure.message,
+        "errno": failure.errno,
+        "sqlstate": failure.sqlstate,
+        "connection_lost": failure.connection_lost,
+    }
+
+
+def failure_from_json(value: Any) -> TransportError | SqlFailure:
+    """Return the failure `value` (from `failure_to_json`) describes.
+
+    Raises:
+        ValueError: `value` is not a recorded failure.
+    """
+    kind = value.get("type") if isinstance(value, dict) else None
+    try:
+        if kind == "TransportError":
+            return TransportError(
+                _typed(value, "message", str),
+                request_sent=_typed(value, "request_sent", bool),
+                timeout=_typed(value, "timeout", bool),
+            )
+        if kind == "SqlFailure":
+            errno = value.get("errno")
+            return SqlFailure(
+                _typed(value, "message", str),
+                errno=None if errno is None else _typed(value, "errno", int),
+                sqlstate=None if value.get("sqlstate") is None else _typed(value, "sqlstate", str),
+                connection_lost=_typed(value, "connection_lost", bool),
+            )
+    except KeyError as exc:
+        raise ValueError(f"recorded {kind} lacks {exc}") from exc
+    raise ValueError(f"expected a recorded failure, got {value!r:.200}")
+
+
+def _typed(value: dict[str, Any], key: str, cls: type[Any]) -> Any:
+    item = value[key]
+    if not isinstance(item, cls) or (cls is int and isinstance(item, bool)):
+        raise ValueError(f"recorded {key} must be {cls.__name__}, got {item!r}")
+    return item

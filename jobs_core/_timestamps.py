@@ -1,0 +1,105 @@
+"""Timestamps in every shape the backends send them, as aware UTC datetimes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+
+from ._errors import JobServerError
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MS_THRESHOLD = 10_000_000_000
+"""Epoch numbers at or above this are milliseconds (1e10 s would be the year 2286)."""
+_EPOCH_LIMIT = 10**15
+"""Beyond this many milliseconds (about year 33,000) no datetime exists; checked first so that a
+huge Decimal is never turned into a huge int."""
+
+# Written out rather than `datetime.fromisoformat`, which before Python 3.11 rejects `Z`, a space
+# before the offset and fractions that are not 3 or 6 digits long; one regex keeps every version
+# accepting the same shapes.
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"\s*(?:[Zz]|UTC|([+-])(\d{2}):?(\d{2})?)?"
+)
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def parse_timestamp(value: object) -> dt.datetime | None:
+    """Return `value` as an aware UTC datetime, or None for None and blank strings.
+
+    Accepts ISO 8601 (with ``Z``, an offset or neither; a ``T`` or a space between date and time;
+    a fraction of any length, truncated to microseconds), a date alone (midnight), epoch seconds or
+    milliseconds as int, float, Decimal or numeric string (values >= 1e10 are milliseconds), and
+    datetimes or dates from a SQL driver. Naive values are UTC.
+
+    Raises:
+        JobServerError: `value` is none of these, or names an impossible or out-of-range time.
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+    if isinstance(value, str):
+        return _parse_text(value)
+    if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
+        return _from_epoch(value)
+    raise JobServerError(f"Unparseable timestamp {value!r}")
+
+
+def _parse_text(value: str) -> dt.datetime | None:
+    text = value.strip()
+    if not text:
+        return None
+    match = _ISO.fullmatch(text)
+    if match is not None:
+        return _from_match(match, value)
+    if _NUMBER.fullmatch(text):
+        return _from_epoch(decimal.Decimal(text))
+    raise JobServerError(f"Unparseable timestamp {value!r}")
+
+
+def _from_match(match: re.Match[str], value: str) -> dt.datetime:
+    year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
+    tz = dt.timezone.utc
+    try:
+        if sign is not None:
+            offset = dt.timedelta(hours=int(off_h), minutes=int(off_m or 0))
+            if offset:
+                tz = dt.timezone(-offset if sign == "-" else offset)
+        parsed = dt.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int(fraction[:6].ljust(6, "0")) if fraction else 0,
+            tzinfo=tz,
+        )
+        return parsed if tz is dt.timezone.utc else parsed.astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError) as exc:
+        raise JobServerError(f"Unparseable timestamp {value!r}: {exc}") from exc
+
+
+def _from_epoch(value: int | float | decimal.Decimal) -> dt.datetime:
+    # Decimal keeps numeric strings and SQL NUMBERs exact to the microsecond; floats go through
+    # timedelta, which rounds to the nearest microsecond.
+    try:
+        if isinstance(value, decimal.Decimal) and not value.is_finite():
+            raise ValueError("not a finite number")
+        if not -_EPOCH_LIMIT < value < _EPOCH_LIMIT:
+            raise ValueError("out of range")
+        if isinstance(value, decimal.Decimal):
+            scale = 1_000 if value >= _MS_THRESHOLD else 1_000_000
+            return _EPOCH + dt.timedelta(microseconds=int(value * scale))
+        if value >= _MS_THRESHOLD:
+            return _EPOCH + dt.timedelta(milliseconds=value)
+        return _EPOCH + dt.timedelta(seconds=value)
+    except (ValueError, OverflowError, decimal.InvalidOperation) as exc:
+        raise JobServerError(f"Unparseable timestamp {value!r}: {exc}") from exc

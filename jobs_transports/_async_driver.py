@@ -1,0 +1,119 @@
+"""The async driver: performs a protocol's effects on asyncio or trio, whichever is running."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from jobs_core import (
+    Effect,
+    Gather,
+    HttpRequest,
+    JobConfigurationError,
+    Now,
+    Protocol,
+    RefreshEndpoint,
+    Sleep,
+    SqlFailure,
+    SqlQuery,
+    TransportError,
+)
+
+from ._http_executors import AsyncHttp
+from ._runtimes import Runtime, current_runtime
+from ._sql_executor import SqlExecutor
+
+T = TypeVar("T")
+
+
+class AsyncDriver:
+    """Runs protocols under the running event loop; SQL statements run in worker threads.
+
+    The loop is detected on first use, and the driver (with its connection pool) stays bound to it.
+    """
+
+    def __init__(self, *, http: AsyncHttp | None = None, sql: SqlExecutor | None = None) -> None:
+        self.http = http
+        self.sql = sql
+        self._runtime: Runtime | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime of the loop this driver is bound to.
+
+        Raises:
+            JobConfigurationError: called outside asyncio/trio, or under another library than
+                the one the driver was first used with.
+        """
+        current = current_runtime()
+        if self._runtime is None:
+            self._runtime = current
+        elif self._runtime.name != current.name:
+            raise JobConfigurationError(
+                f"this client was first used under {self._runtime.name}, not {current.name}"
+            )
+        return self._runtime
+
+    async def run(self, protocol: Protocol[T]) -> T:
+        """Perform `protocol`'s effects until it returns; return its result or raise its error."""
+        runtime = self.runtime
+        try:
+            effect = next(protocol)
+            while True:
+                try:
+                    reply = await self.perform(runtime, effect)
+                except (TransportError, SqlFailure) as exc:
+                    effect = protocol.throw(exc)
+                else:
+                    effect = protocol.send(reply)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        finally:
+            protocol.close()
+
+    async def perform(self, runtime: Runtime, effect: Effect) -> Any:
+        """Perform one effect and return its reply.
+
+        Raises:
+            TransportError, SqlFailure: the I/O failed (to be thrown into the protocol).
+            JobConfigurationError: the effect needs a backend this driver does not have.
+        """
+        if isinstance(effect, HttpRequest):
+            return await self._need_http().send(effect)
+        if isinstance(effect, SqlQuery):
+            if self.sql is None:
+                raise JobConfigurationError("this client has no SQL connection")
+            return await runtime.to_thread(self.sql.execute, effect)
+        if isinstance(effect, Sleep):
+            await runtime.sleep(effect.seconds)
+            return None
+        if isinstance(effect, Now):
+            return runtime.now()
+        if isinstance(effect, Gather):
+            jobs = [lambda child=child: self._outcome(child) for child in effect.protocols]
+            return await runtime.gather(jobs, effect.limit)
+        if isinstance(effect, RefreshEndpoint):
+            self._need_http().target.refresh()
+            return None
+        raise TypeError(f"unknown effect {effect!r}")
+
+    async def _outcome(self, protocol: Protocol[Any]) -> Any:
+        try:
+            return await self.run(protocol)
+        except Exception as exc:
+            return exc
+
+    def _need_http(self) -> AsyncHttp:
+        if self.http is None:
+            raise JobConfigurationError("this client has no Direct Access base URL")
+        return self.http
+
+    async def aclose(self) -> None:
+        """Release the connection pool and any SQL connection this driver opened."""
+        if self.http is not None:
+            await self.http.aclose()
+        if self.sql is not None:
+            if self._runtime is not None:
+                await self._runtime.to_thread(self.sql.close)
+            else:
+                self.sql.close()

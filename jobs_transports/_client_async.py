@@ -1,0 +1,328 @@
+"""`JobsClient` and `JobOperation`: the async public API, for asyncio and trio."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterator, Generator
+from types import TracebackType
+from typing import Any
+
+import jobs_core as core
+from jobs_core import (
+    ClientConfig,
+    EventsPager,
+    Job,
+    JobEvents,
+    JobIncludeDict,
+    JobNotReadyError,
+    Operation,
+    OperationRef,
+    ProgressCallback,
+)
+
+from ._async_driver import AsyncDriver
+from ._client_errors import closed_error
+
+
+class JobsClient:
+    """Async-first jobs client. `Logic` routes to transactions, `Prescriptive`/`Predictive` to jobs.
+
+    Made by `jobs_transports.connect(...)`; works under asyncio and trio (detected on first use).
+    Use it with `async with` or call `aclose()`.
+    """
+
+    def __init__(self, gateway: AsyncDriver, *, config: ClientConfig) -> None:
+        self._driver = gateway
+        self._config = config
+        self._closed = False
+
+    @property
+    def config(self) -> ClientConfig:
+        """The configuration the protocols run with."""
+        return self._config
+
+    async def _run(self, protocol: core.Protocol[Any]) -> Any:
+        if self._closed:
+            protocol.close()
+            raise closed_error()
+        return await self._driver.run(protocol)
+
+    async def aclose(self) -> None:
+        """Close the connection pool and any SQL connection the client opened itself."""
+        if not self._closed:
+            self._closed = True
+            await self._driver.aclose()
+
+    async def __aenter__(self) -> JobsClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def get(
+        self, reasoner_type: str, job_id: str, *, include: JobIncludeDict | None = None
+    ) -> Job | None:
+        """Return the job/transaction, or None if not found (a `JobExpanded` with `include=`)."""
+        return await self._run(core.get(self._config, reasoner_type, job_id, include=include))  # type: ignore[no-any-return]
+
+    async def create(
+        self,
+        reasoner_type: str,
+        reasoner_name: str,
+        payload: dict[str, Any],
+        *,
+        timeout_mins: int | None = None,
+    ) -> JobOperation:
+        """Start a job/transaction and return a non-blocking operation handle."""
+        ref = await self._run(
+            core.create(
+                self._config, reasoner_type, reasoner_name, payload, timeout_mins=timeout_mins
+            )
+        )
+        return JobOperation(self, ref)
+
+    async def create_ready(
+        self,
+        reasoner_type: str,
+        reasoner_name: str,
+        payload: dict[str, Any],
+        *,
+        timeout_mins: int | None = None,
+        timeout_s: float = 900,
+        poll_interval_s: float = 0.5,
+        include: JobIncludeDict | None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job:
+        """Create a job and block until it reaches a terminal state; return the final job."""
+        return await self._run(  # type: ignore[no-any-return]
+            core.create_ready(
+                self._config,
+                reasoner_type,
+                reasoner_name,
+                payload,
+                timeout_mins=timeout_mins,
+                timeout_s=timeout_s,
+                poll_interval_s=poll_interval_s,
+                include=include,
+                on_poll=on_poll,
+            )
+        )
+
+    async def list(
+        self,
+        reasoner_type: str | None = None,
+        *,
+        job_id: str | None = None,
+        state: str | None = None,
+        name: str | None = None,
+        created_by: str | None = None,
+        only_active: bool = False,
+        all_users: bool = False,
+        limit: int | None = None,
+        include: JobIncludeDict | None = None,
+        offset: int = 0,
+    ) -> builtins.list[Job]:
+        """List jobs/transactions newest first; all types merged when `reasoner_type` is None."""
+        return await self._run(  # type: ignore[no-any-return]
+            core.list_jobs(
+                self._config,
+                reasoner_type,
+                job_id=job_id,
+                state=state,
+                name=name,
+                created_by=created_by,
+                only_active=only_active,
+                all_users=all_users,
+                limit=limit,
+                offset=offset,
+                include=include,
+            )
+        )
+
+    async def get_events(
+        self,
+        reasoner_type: str,
+        job_id: str,
+        continuation_token: str = "",
+        *,
+        stream_name: str = "progress",
+    ) -> JobEvents:
+        """Return one page of events and the token of the next page."""
+        return await self._run(  # type: ignore[no-any-return]
+            core.get_events(
+                self._config, reasoner_type, job_id, continuation_token, stream_name=stream_name
+            )
+        )
+
+    def iter_events(
+        self,
+        reasoner_type: str,
+        job_id: str,
+        continuation_token: str = "",
+        *,
+        stream_name: str = "progress",
+        follow: bool = False,
+        poll_interval_s: float = 0.5,
+    ) -> EventIterator:
+        """Return an async iterator over every event, page by page (with `follow`, to the end).
+
+        The iterator's `continuation_token` resumes after the last page it read.
+        """
+        pager = EventsPager.open(
+            self._config,
+            reasoner_type,
+            job_id,
+            continuation_token,
+            stream_name=stream_name,
+            follow=follow,
+            poll_interval_s=poll_interval_s,
+        )
+        return EventIterator(self, pager)
+
+    async def cancel(self, reasoner_type: str, job_id: str, *, all_users: bool = False) -> None:
+        """Cancel a job/transaction (`all_users=True` is for Logic only)."""
+        await self._run(core.cancel(self._config, reasoner_type, job_id, all_users=all_users))
+
+    async def wait(
+        self,
+        reasoner_type: str,
+        job_id: str,
+        *,
+        timeout_s: float = 900,
+        poll_interval_s: float = 0.5,
+        include: JobIncludeDict | None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job:
+        """Poll until the job ends and return it; raises `JobTimeoutError` past `timeout_s`."""
+        return await self._run(  # type: ignore[no-any-return]
+            core.wait(
+                self._config,
+                reasoner_type,
+                job_id,
+                timeout_s=timeout_s,
+                poll_interval_s=poll_interval_s,
+                include=include,
+                on_poll=on_poll,
+            )
+        )
+
+    async def get_operation(self, reasoner_type: str, job_id: str) -> Operation:
+        """Return the normalised operation status of a job."""
+        return await self._run(core.get_operation(self._config, reasoner_type, job_id))  # type: ignore[no-any-return]
+
+    def operation(self, ref: OperationRef | dict[str, Any]) -> JobOperation:
+        """Return the handle of a job started elsewhere (from `JobOperation.to_dict()`)."""
+        return JobOperation(
+            self, ref if isinstance(ref, OperationRef) else OperationRef.from_dict(ref)
+        )
+
+
+class EventIterator(AsyncIterator[dict[str, Any]]):
+    """Iterates over events page by page; `continuation_token` resumes after the last page read."""
+
+    def __init__(self, client: JobsClient, pager: EventsPager) -> None:
+        self._client = client
+        self._pager = pager
+        self._buffer: list[dict[str, Any]] = []
+
+    @property
+    def continuation_token(self) -> str:
+        """The token of the page after the last one read."""
+        return self._pager.continuation_token
+
+    async def __anext__(self) -> dict[str, Any]:
+        while not self._buffer:
+            page = await self._client._run(self._pager.next_page())
+            if page is None:
+                raise StopAsyncIteration
+            self._buffer = list(page.events)
+        return self._buffer.pop(0)
+
+
+class JobOperation:
+    """A started job: poll it, wait for it, or turn it into data to resume elsewhere."""
+
+    def __init__(self, client: JobsClient, ref: OperationRef) -> None:
+        self._client = client
+        self._ref = ref
+        self._final: Job | None = None
+
+    @property
+    def id(self) -> str:
+        """The job or transaction id."""
+        return self._ref.id
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """``{"reasoner_type": <public label>, "name": <reasoner name>}``."""
+        return {"reasoner_type": self._ref.reasoner_type, "name": self._ref.name}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the handle as plain data; `JobsClient.operation(data)` rebuilds it."""
+        return self._ref.to_dict()
+
+    async def status(self) -> Operation:
+        """Return the current normalised status."""
+        return await self._client.get_operation(self._ref.reasoner_type, self._ref.id)
+
+    async def is_done(self) -> bool:
+        """Return True once the job has ended, whatever the outcome."""
+        return self._final is not None or (await self.status()).done()
+
+    async def wait(
+        self,
+        timeout_s: float = 900,
+        poll_interval_s: float = 0.5,
+        include: JobIncludeDict | None = None,
+        *,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job:
+        """Block until the job ends; return the final job (cached for `result()`)."""
+        if self._final is None or include:
+            self._final = await self._client.wait(
+                self._ref.reasoner_type,
+                self._ref.id,
+                timeout_s=timeout_s,
+                poll_interval_s=poll_interval_s,
+                include=include,
+                on_poll=on_poll,
+            )
+        return self._final
+
+    async def result(self, include: JobIncludeDict | None = None) -> Job:
+        """Return the final job.
+
+        Raises:
+            JobNotReadyError: the job has not ended yet.
+        """
+        if self._final is not None and not include:
+            return self._final
+        job = await self._client.get(self._ref.reasoner_type, self._ref.id, include=include)
+        if job is None or not job.is_terminal:
+            state = job.state if job is not None else "not visible yet"
+            raise JobNotReadyError(
+                f"{self._ref.reasoner_type} {self._ref.id} is not done ({state})"
+            )
+        self._final = job
+        return job
+
+    def __await__(self) -> Generator[Any, None, Job]:
+        """``await op`` waits with the default arguments."""
+        return self.wait().__await__()
+
+    async def __aenter__(self) -> Job:
+        """``async with op as job`` waits for the final job."""
+        return await self.wait()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None

@@ -1,0 +1,177 @@
+"""`connect()` and `connect_sync()`: build a client from keyword arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from jobs_core import ClientConfig, JobConfigurationError, PollPolicy, RetryPolicy
+
+from ._async_driver import AsyncDriver
+from ._client_async import JobsClient
+from ._client_sync import JobsClientSync
+from ._http_executors import AsyncHttp, SyncHttp
+from ._http_target import EndpointProvider, HttpTarget, Timeouts
+from ._sql_executor import SqlExecutor
+from ._sync_driver import SyncDriver
+
+
+@attrs.frozen
+class _Options:
+    config: ClientConfig
+    target: HttpTarget | None
+    sql: SqlExecutor | None
+    max_connections: int
+
+
+def _options(
+    *,
+    base_url: str | EndpointProvider | None,
+    sql_connection: Any,
+    snowflake: Mapping[str, Any] | None,
+    app: str | None,
+    schema: str,
+    token: str | None,
+    headers: Mapping[str, str] | None,
+    timeouts: Timeouts | None,
+    retry: RetryPolicy | None,
+    polling: PollPolicy | None,
+    seed: int,
+    logic_over_http: bool,
+    max_connections: int,
+) -> _Options:
+    if sql_connection is not None and snowflake is not None:
+        raise JobConfigurationError("pass either sql_connection= or snowflake=, not both")
+    if max_connections < 1:
+        raise JobConfigurationError("max_connections must be at least 1")
+    sql: SqlExecutor | None = None
+    if sql_connection is not None:
+        sql = SqlExecutor(connection=sql_connection)
+    elif snowflake is not None:
+        sql = SqlExecutor(connect=_snowflake_connect(dict(snowflake)))
+    config = ClientConfig(
+        http=base_url is not None,
+        sql=sql is not None,
+        app=app,
+        schema=schema,
+        logic_over_http=logic_over_http,
+        retry=retry or RetryPolicy(),
+        polling=polling or PollPolicy(),
+        seed=seed,
+    )
+    all_headers = dict(headers or {})
+    if token is not None:
+        all_headers["Authorization"] = f'Snowflake Token="{token}"'
+    target = None
+    if base_url is not None:
+        target = HttpTarget.of(base_url, all_headers, timeouts or Timeouts())
+    return _Options(config, target, sql, max_connections)
+
+
+def _snowflake_connect(kwargs: dict[str, Any]) -> Any:
+    # The statements use ? placeholders, bound by the server.
+    kwargs.setdefault("paramstyle", "qmark")
+    if kwargs["paramstyle"] != "qmark":
+        raise JobConfigurationError("the SQL API needs paramstyle='qmark'")
+
+    def connect() -> Any:
+        import snowflake.connector
+
+        return snowflake.connector.connect(**kwargs)
+
+    return connect
+
+
+def connect_sync(
+    *,
+    base_url: str | EndpointProvider | None = None,
+    sql_connection: Any = None,
+    snowflake: Mapping[str, Any] | None = None,
+    app: str | None = None,
+    schema: str = "api",
+    token: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeouts: Timeouts | None = None,
+    retry: RetryPolicy | None = None,
+    polling: PollPolicy | None = None,
+    seed: int = 0,
+    logic_over_http: bool = True,
+    max_connections: int = 10,
+) -> JobsClientSync:
+    """Return a blocking client.
+
+    `base_url` (or a callable returning it, asked again when the endpoint goes stale) selects the
+    Direct Access API; `sql_connection` (an open DB-API connection, left open on close) or
+    `snowflake` (keyword arguments for `snowflake.connector.connect`, opened on first use) with
+    `app` select the SQL API; both together route as PROTOCOL.md's hybrid rules say. `token`
+    becomes ``Authorization: Snowflake Token="..."``; `headers` are added to every HTTP request.
+
+    Raises:
+        JobConfigurationError: no backend, or contradictory arguments.
+    """
+    options = _options(
+        base_url=base_url,
+        sql_connection=sql_connection,
+        snowflake=snowflake,
+        app=app,
+        schema=schema,
+        token=token,
+        headers=headers,
+        timeouts=timeouts,
+        retry=retry,
+        polling=polling,
+        seed=seed,
+        logic_over_http=logic_over_http,
+        max_connections=max_connections,
+    )
+    http = None
+    if options.target is not None:
+        http = SyncHttp(options.target, max_connections=options.max_connections)
+    return JobsClientSync(SyncDriver(http=http, sql=options.sql), config=options.config)
+
+
+def connect(
+    *,
+    base_url: str | EndpointProvider | None = None,
+    sql_connection: Any = None,
+    snowflake: Mapping[str, Any] | None = None,
+    app: str | None = None,
+    schema: str = "api",
+    token: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeouts: Timeouts | None = None,
+    retry: RetryPolicy | None = None,
+    polling: PollPolicy | None = None,
+    seed: int = 0,
+    logic_over_http: bool = True,
+    max_connections: int = 10,
+) -> JobsClient:
+    """Return an async client for asyncio or trio (detected on first use); see `connect_sync`.
+
+    Nothing is opened here: the connection pool connects on first request, and a `snowflake=`
+    connection is opened in a worker thread on first statement.
+
+    Raises:
+        JobConfigurationError: no backend, or contradictory arguments.
+    """
+    options = _options(
+        base_url=base_url,
+        sql_connection=sql_connection,
+        snowflake=snowflake,
+        app=app,
+        schema=schema,
+        token=token,
+        headers=headers,
+        timeouts=timeouts,
+        retry=retry,
+        polling=polling,
+        seed=seed,
+        logic_over_http=logic_over_http,
+        max_connections=max_connections,
+    )
+    http = None
+    if options.target is not None:
+        http = AsyncHttp(options.target, max_connections=options.max_connections)
+    return JobsClient(AsyncDriver(http=http, sql=options.sql), config=options.config)

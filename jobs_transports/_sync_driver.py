@@ -1,0 +1,103 @@
+"""The blocking driver: performs a protocol's effects one after another."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from jobs_core import (
+    Effect,
+    Gather,
+    HttpRequest,
+    JobConfigurationError,
+    Now,
+    Protocol,
+    RefreshEndpoint,
+    Sleep,
+    SqlFailure,
+    SqlQuery,
+    TransportError,
+)
+
+from ._http_executors import SyncHttp
+from ._sql_executor import SqlExecutor
+
+T = TypeVar("T")
+
+
+class SyncDriver:
+    """Runs protocols with blocking I/O; `Gather` runs its protocols one after another."""
+
+    def __init__(
+        self,
+        *,
+        http: SyncHttp | None = None,
+        sql: SqlExecutor | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.http = http
+        self.sql = sql
+        self._sleep = sleep
+        self._clock = clock
+
+    def run(self, protocol: Protocol[T]) -> T:
+        """Perform `protocol`'s effects until it returns; return its result or raise its error."""
+        try:
+            effect = next(protocol)
+            while True:
+                try:
+                    reply = self.perform(effect)
+                except (TransportError, SqlFailure) as exc:
+                    effect = protocol.throw(exc)
+                else:
+                    effect = protocol.send(reply)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        finally:
+            protocol.close()
+
+    def perform(self, effect: Effect) -> Any:
+        """Perform one effect and return its reply.
+
+        Raises:
+            TransportError, SqlFailure: the I/O failed (to be thrown into the protocol).
+            JobConfigurationError: the effect needs a backend this driver does not have.
+        """
+        if isinstance(effect, HttpRequest):
+            return self._need_http().send(effect)
+        if isinstance(effect, SqlQuery):
+            if self.sql is None:
+                raise JobConfigurationError("this client has no SQL connection")
+            return self.sql.execute(effect)
+        if isinstance(effect, Sleep):
+            self._sleep(effect.seconds)
+            return None
+        if isinstance(effect, Now):
+            return self._clock()
+        if isinstance(effect, Gather):
+            return [self._outcome(child) for child in effect.protocols]
+        if isinstance(effect, RefreshEndpoint):
+            self._need_http().target.refresh()
+            return None
+        raise TypeError(f"unknown effect {effect!r}")
+
+    def _outcome(self, protocol: Protocol[Any]) -> Any:
+        try:
+            return self.run(protocol)
+        except Exception as exc:
+            return exc
+
+    def _need_http(self) -> SyncHttp:
+        if self.http is None:
+            raise JobConfigurationError("this client has no Direct Access base URL")
+        return self.http
+
+    def close(self) -> None:
+        """Release the connection pool and any SQL connection this driver opened."""
+        if self.http is not None:
+            self.http.close()
+        if self.sql is not None:
+            self.sql.close()

@@ -1,0 +1,143 @@
+"""`wait` on simulated time: polls, detection delay, policies, deadline."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import jobs_core as core
+from jobs_core import (
+    ClientConfig,
+    HttpRequest,
+    JobClientDisconnectedError,
+    JobTimeoutError,
+    Now,
+    PollPolicy,
+    Sleep,
+)
+from tests.core.replies import ok, txn_json
+
+
+class SimulatedJob:
+    """Answers a protocol's effects: the clock moves only by `Sleep`, the job ends at `ends_at`."""
+
+    def __init__(self, ends_at: float, *, abort_reason: str | None = None) -> None:
+        self.ends_at = ends_at
+        self.abort_reason = abort_reason
+        self.clock = 0.0
+        self.polls: list[float] = []
+        self.sleeps: list[float] = []
+
+    def run(self, protocol: core.Protocol[Any]) -> Any:
+        try:
+            effect = next(protocol)
+            while True:
+                effect = protocol.send(self.answer(effect))
+        except StopIteration as stop:
+            return stop.value
+
+    def answer(self, effect: Any) -> Any:
+        if isinstance(effect, Now):
+            return self.clock
+        if isinstance(effect, Sleep):
+            assert effect.seconds > 0
+            self.sleeps.append(effect.seconds)
+            self.clock += effect.seconds
+            return None
+        assert isinstance(effect, HttpRequest)
+        self.polls.append(self.clock)
+        done = self.clock >= self.ends_at
+        state = ("ABORTED" if self.abort_reason else "COMPLETED") if done else "RUNNING"
+        return ok(txn_json(state=state, abort_reason=self.abort_reason if done else None))
+
+
+def _config(factor: float, cap: float = 5.0) -> ClientConfig:
+    return ClientConfig(http=True, polling=PollPolicy(factor=factor, max_interval_s=cap))
+
+
+def test_fixed_interval_polls_every_interval_and_detects_within_one_interval() -> None:
+    sim = SimulatedJob(ends_at=10.3)
+    job = sim.run(core.wait(_config(1.0), "Logic", "t1", timeout_s=60, poll_interval_s=1.0))
+    assert job.state == "COMPLETED"
+    assert sim.polls == [float(n) for n in range(12)]  # 0, 1, ..., 11: found at t=11
+    assert sim.sleeps == [1.0] * 11
+    assert sim.polls[-1] - sim.ends_at == pytest.approx(0.7)
+
+
+def test_backoff_grows_by_factor_up_to_the_cap() -> None:
+    sim = SimulatedJob(ends_at=10.0)
+    sim.run(core.wait(_config(2.0, cap=3.0), "Logic", "t1", timeout_s=60, poll_interval_s=0.5))
+    assert sim.sleeps == [0.5, 1.0, 2.0, 3.0, 3.0, 3.0]
+    assert sim.polls == [0.0, 0.5, 1.5, 3.5, 6.5, 9.5, 12.5]
+    detection_delay = sim.polls[-1] - sim.ends_at
+    assert 0 <= detection_delay <= 3.0  # never more than the cap
+
+
+@pytest.mark.parametrize("factor", [1.0, 1.5, 2.0])
+@pytest.mark.parametrize("timeout_s", [0.3, 2.0, 7.25])
+def test_no_sleep_crosses_the_deadline_and_the_last_poll_is_at_it(
+    factor: float, timeout_s: float
+) -> None:
+    sim = SimulatedJob(ends_at=1_000.0)
+    with pytest.raises(JobTimeoutError) as raised:
+        sim.run(core.wait(_config(factor), "Logic", "t1", timeout_s=timeout_s, poll_interval_s=0.4))
+    assert sum(sim.sleeps) == pytest.approx(timeout_s)
+    assert sim.polls[-1] == pytest.approx(timeout_s)
+    assert raised.value.job is not None
+    assert raised.value.job.state == "RUNNING"
+
+
+def test_a_job_ending_exactly_at_the_deadline_is_returned_not_timed_out() -> None:
+    sim = SimulatedJob(ends_at=3.0)
+    job = sim.run(core.wait(_config(1.0), "Logic", "t1", timeout_s=3.0, poll_interval_s=1.0))
+    assert job.state == "COMPLETED"
+
+
+def test_progress_callback_sees_every_poll() -> None:
+    seen: list[str | None] = []
+    sim = SimulatedJob(ends_at=2.0)
+    sim.run(
+        core.wait(
+            _config(1.0),
+            "Logic",
+            "t1",
+            poll_interval_s=1.0,
+            on_poll=lambda job: seen.append(job.state if job else None),
+        )
+    )
+    assert seen == ["RUNNING", "RUNNING", "COMPLETED"]
+
+
+def test_client_disconnected_abort_raises_its_own_error() -> None:
+    sim = SimulatedJob(ends_at=1.0, abort_reason="Client Disconnected")
+    with pytest.raises(JobClientDisconnectedError):
+        sim.run(core.wait(_config(1.0), "Logic", "t1", poll_interval_s=1.0))
+
+
+def test_other_aborts_are_returned() -> None:
+    sim = SimulatedJob(ends_at=1.0, abort_reason="out of memory")
+    job = sim.run(core.wait(_config(1.0), "Logic", "t1", poll_interval_s=1.0))
+    assert (job.state, job.abort_reason) == ("ABORTED", "out of memory")
+
+
+def test_a_job_not_found_yet_keeps_polling() -> None:
+    answers = iter([404, 404, 200])
+
+    class Appearing(SimulatedJob):
+        def answer(self, effect: Any) -> Any:
+            if isinstance(effect, HttpRequest):
+                status = next(answers)
+                body = {"message": "not found"} if status == 404 else txn_json(state="COMPLETED")
+                return (
+                    ok(body)
+                    if status == 200
+                    else core.HttpResponse(404, (), json.dumps(body).encode())
+                )
+            return super().answer(effect)
+
+    sim = Appearing(ends_at=0.0)
+    job = sim.run(core.wait(_config(1.0), "Logic", "t1", poll_interval_s=1.0))
+    assert job.state == "COMPLETED"
+    assert sim.sleeps == [1.0, 1.0]
