@@ -43,13 +43,14 @@ class EventsPager:
     between empty pages) until the job has ended and the stream is drained.
 
     `continuation_token` is always where the next page starts, so a new pager built with it
-    resumes exactly after the last page this one returned.
+    resumes exactly after the last page this one returned; it becomes None once the stream has
+    ended (a page came back without a token): there is nothing left to resume.
     """
 
     config: ClientConfig
     kind: ReasonerType
     job_id: str
-    continuation_token: str = ""
+    continuation_token: str | None = ""
     stream_name: str = DEFAULT_STREAM
     follow: bool = False
     poll_interval_s: float = 0.5
@@ -62,13 +63,13 @@ class EventsPager:
         config: ClientConfig,
         reasoner_type: str,
         job_id: str,
-        continuation_token: str = "",
+        continuation_token: str | None = "",
         *,
         stream_name: str = DEFAULT_STREAM,
         follow: bool = False,
         poll_interval_s: float = 0.5,
     ) -> EventsPager:
-        """Return a pager after checking its arguments.
+        """Return a pager after checking its arguments; a None token is an ended stream.
 
         Raises:
             JobInvalidRequestError: a bad argument.
@@ -77,29 +78,31 @@ class EventsPager:
             config=config,
             kind=parse_reasoner_type(reasoner_type),
             job_id=require_text("job_id", job_id),
-            continuation_token=require_string("continuation_token", continuation_token),
+            continuation_token=(
+                None
+                if continuation_token is None
+                else require_string("continuation_token", continuation_token)
+            ),
             stream_name=require_text("stream_name", require_string("stream_name", stream_name)),
             follow=require_bool("follow", follow),
             poll_interval_s=require_positive("poll_interval_s", poll_interval_s),
         )
         # Build (and so check) the first read now: a bad stream fails before any I/O.
-        fetch_events(config, pager.kind, pager.job_id, pager.continuation_token, pager.stream_name)
+        fetch_events(config, pager.kind, pager.job_id, "", pager.stream_name)
         return pager
 
     def next_page(self) -> Protocol[JobEvents | None]:
         """Return the protocol that reads the next non-empty page, or None at the end."""
-        while not self.finished:
+        while not self.finished and self.continuation_token is not None:
             page = yield from fetch_events(
                 self.config, self.kind, self.job_id, self.continuation_token, self.stream_name
             )
-            token = page.continuation_token or ""
+            token = page.continuation_token or None
+            self.continuation_token = token
             if page.events:
-                self.continuation_token = token or self.continuation_token
-                self.finished = not token
+                self.finished = token is None
                 return page
-            if token:
-                self.continuation_token = token
-            if not token or not self.follow or self._job_ended:
+            if token is None or not self.follow or self._job_ended:
                 self.finished = True
                 return None
             record = yield from fetch_record(self.config, self.kind, self.job_id)

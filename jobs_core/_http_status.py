@@ -6,7 +6,6 @@ uses `is_transient_status`, `retry_after_s` and `is_stale_endpoint` on the respo
 
 from __future__ import annotations
 
-import email.utils
 import json
 import math
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from ._effects import HttpResponse
 from ._errors import JobInvalidRequestError, JobNotFoundError, JobNotReadyError, JobServerError
 from ._reasoners import ReasonerType
+from ._timestamps import parse_http_date
 
 _NOT_READY = "not ready to accept jobs"
 _STALE_ENDPOINT = (
@@ -76,15 +76,11 @@ def retry_after_s(response: HttpResponse) -> float | None:
 
 
 def _seconds_between(later: str, now: str | None) -> float | None:
-    if now is None:
+    until = parse_http_date(later)
+    since = None if now is None else parse_http_date(now)
+    if until is None or since is None:
         return None
-    try:
-        until = email.utils.parsedate_to_datetime(later)
-        since = email.utils.parsedate_to_datetime(now)
-        return max((until - since).total_seconds(), 0.0)
-    except (TypeError, ValueError, OverflowError):
-        # Unparseable dates, and one naive date against one aware one, are both unusable.
-        return None
+    return max((until - since).total_seconds(), 0.0)
 
 
 def response_text(response: HttpResponse) -> str:

@@ -142,23 +142,21 @@ _HOOKS: dict[str, Callable[[object, object], object]] = {
 }
 
 
-@attrs.frozen
 class _Shape:
-    """One wire shape of a record: which key holds each `JobRecord` field."""
+    """One wire shape of a record: which key holds each `JobRecord` field, and its parser."""
 
-    what: str
-    wire: Mapping[str, str]
-    structure: Callable[[Mapping[str, Any]], JobRecord] = attrs.field(init=False)
+    __slots__ = ("_structure", "what", "wire")
 
-    def __attrs_post_init__(self) -> None:
-        overrides = {
-            field.name: override(rename=self.wire[field.name], struct_hook=_HOOKS.get(field.name))
-            if field.name in self.wire
+    def __init__(self, what: str, wire: Mapping[str, str]) -> None:
+        self.what = what
+        self.wire = wire
+        overrides: dict[str, Any] = {
+            field.name: override(rename=wire[field.name], struct_hook=_HOOKS.get(field.name))
+            if field.name in wire
             else override(omit=True)
             for field in attrs.fields(JobRecord)
         }
-        fn = make_dict_structure_fn(JobRecord, _CONVERTER, **overrides)  # type: ignore[arg-type]
-        object.__setattr__(self, "structure", fn)
+        self._structure = make_dict_structure_fn(JobRecord, _CONVERTER, **overrides)
 
     def __call__(self, source: Mapping[str, Any]) -> JobRecord:
         """Return the record `source` describes.
@@ -167,7 +165,7 @@ class _Shape:
             JobServerError: a field is missing or unusable; the message names its wire key.
         """
         try:
-            return self.structure(source)
+            return self._structure(source)
         except cattrs.ClassValidationError as exc:
             problems = "; ".join(self._describe(error) for error in exc.exceptions)
             raise JobServerError(f"Unusable {self.what} from the server: {problems}") from exc

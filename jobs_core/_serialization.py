@@ -102,7 +102,7 @@ def cell_from_json(value: Any) -> SqlCell:
         ValueError: `value` is neither a JSON scalar nor a known tagged object.
     """
     if value is None or isinstance(value, str | int | float):
-        return value  # type: ignore[no-any-return]  # narrowed to SqlCell's scalars
+        return value
     if isinstance(value, dict) and len(value) == 1:
         ((tag, text),) = value.items()
         if isinstance(text, str):
@@ -148,19 +148,18 @@ _RECORDED = (HttpRequest, HttpResponse, SqlQuery, SqlRows, Sleep, Now, RefreshEn
 def _make_converter() -> cattrs.Converter:
     converter = cattrs.Converter()
     for cls in _RECORDED:
-        names = [field.name for field in attrs.fields(cls)]
-        unstructure = make_dict_unstructure_fn(
-            cls,
-            converter,
-            **{n: override(unstruct_hook=_FIELD_HOOKS[n][0]) for n in names if n in _FIELD_HOOKS},
-        )
-        structure = make_dict_structure_fn(
-            cls,
-            converter,
-            **{n: override(struct_hook=_FIELD_HOOKS[n][1]) for n in names if n in _FIELD_HOOKS},
-        )
+        names = [field.name for field in attrs.fields(cls) if field.name in _FIELD_HOOKS]
+        unstructure_overrides: dict[str, Any] = {
+            name: override(unstruct_hook=_FIELD_HOOKS[name][0]) for name in names
+        }
+        structure_overrides: dict[str, Any] = {
+            name: override(struct_hook=_FIELD_HOOKS[name][1]) for name in names
+        }
+        unstructure = make_dict_unstructure_fn(cls, converter, **unstructure_overrides)
+        structure = make_dict_structure_fn(cls, converter, **structure_overrides)
         converter.register_unstructure_hook(cls, _tagged(cls.__name__, unstructure))
-        converter.register_structure_hook(cls, _untagged(structure))
+        # The generated function ignores keys it does not know, `type` included.
+        converter.register_structure_hook(cls, structure)
     converter.register_unstructure_hook(
         Gather, lambda g: {"type": "Gather", "limit": g.limit, "count": len(g.protocols)}
     )
@@ -172,10 +171,6 @@ def _tagged(name: str, unstructure: Callable[[Any], dict[str, Any]]) -> Callable
     return lambda value: {"type": name, **unstructure(value)}
 
 
-def _untagged(structure: Callable[[dict[str, Any]], Any]) -> Callable[[Any, object], Any]:
-    return lambda value, _: structure({k: v for k, v in value.items() if k != "type"})
-
-
 _CONVERTER = _make_converter()
 _EFFECTS: dict[str, type[Any]] = {
     cls.__name__: cls for cls in (HttpRequest, SqlQuery, Sleep, Now, Gather, RefreshEndpoint)
@@ -184,7 +179,8 @@ _REPLIES: dict[str, type[Any]] = {cls.__name__: cls for cls in (HttpResponse, Sq
 
 
 def _structure(value: Any, classes: dict[str, type[Any]], what: str) -> Any:
-    cls = classes.get(value.get("type")) if isinstance(value, dict) else None
+    tag = value.get("type") if isinstance(value, dict) else None
+    cls = classes.get(tag) if isinstance(tag, str) else None
     if cls is None:
         raise ValueError(f"expected a recorded {what} ({', '.join(classes)}), got {value!r:.200}")
     try:

@@ -24,6 +24,18 @@ _ISO = re.compile(
     r"\s*(?:[Zz]|UTC|([+-])(\d{2}):?(\d{2})?)?"
 )
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# RFC 9110 HTTP-date: IMF-fixdate, RFC 850 and asctime forms, all in GMT. Parsed here rather than
+# with `email.utils`, whose import pulls in `socket`.
+_HTTP_DATE = re.compile(
+    r"[A-Za-z]+,?\s+(\d{1,2})[\s-]([A-Za-z]{3})[\s-](\d{2}|\d{4})\s+(\d{2}):(\d{2}):(\d{2})\s+GMT"
+    r"|[A-Za-z]{3}\s+([A-Za-z]{3})\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})\s+(\d{4})"
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 
 
 def parse_timestamp(value: object) -> dt.datetime | None:
@@ -48,7 +60,7 @@ def parse_timestamp(value: object) -> dt.datetime | None:
     if isinstance(value, str):
         return _parse_text(value)
     if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
-        return _from_epoch(value)
+        return _from_epoch(value, value)
     raise JobServerError(f"Unparseable timestamp {value!r}")
 
 
@@ -60,7 +72,7 @@ def _parse_text(value: str) -> dt.datetime | None:
     if match is not None:
         return _from_match(match, value)
     if _NUMBER.fullmatch(text):
-        return _from_epoch(decimal.Decimal(text))
+        return _from_epoch(decimal.Decimal(text), value)
     raise JobServerError(f"Unparseable timestamp {value!r}")
 
 
@@ -87,7 +99,7 @@ def _from_match(match: re.Match[str], value: str) -> dt.datetime:
         raise JobServerError(f"Unparseable timestamp {value!r}: {exc}") from exc
 
 
-def _from_epoch(value: int | float | decimal.Decimal) -> dt.datetime:
+def _from_epoch(value: int | float | decimal.Decimal, original: object) -> dt.datetime:
     # Decimal keeps numeric strings and SQL NUMBERs exact to the microsecond; floats go through
     # timedelta, which rounds to the nearest microsecond.
     try:
@@ -102,4 +114,30 @@ def _from_epoch(value: int | float | decimal.Decimal) -> dt.datetime:
             return _EPOCH + dt.timedelta(milliseconds=value)
         return _EPOCH + dt.timedelta(seconds=value)
     except (ValueError, OverflowError, decimal.InvalidOperation) as exc:
-        raise JobServerError(f"Unparseable timestamp {value!r}: {exc}") from exc
+        raise JobServerError(f"Unparseable timestamp {original!r}: {exc}") from exc
+
+
+def parse_http_date(value: str) -> dt.datetime | None:
+    """Return an HTTP-date (as in `Date` and `Retry-After`) as an aware UTC datetime, or None.
+
+    None when `value` is in none of the three forms of RFC 9110 or names an impossible time. The
+    two-digit years of the obsolete RFC 850 form are read as POSIX does (69 and below: 20YY), since
+    the RFC's "most recent such year" rule would need a clock.
+    """
+    match = _HTTP_DATE.fullmatch(value.strip())
+    if match is None:
+        return None
+    if match.group(1) is not None:
+        day, month, year, hour, minute, second = match.group(1, 2, 3, 4, 5, 6)
+    else:
+        month, day, hour, minute, second, year = match.group(7, 8, 9, 10, 11, 12)
+    number = _MONTHS.get(month.lower())
+    if number is None:
+        return None
+    full_year = int(year) if len(year) == 4 else int(year) + (2000 if int(year) <= 68 else 1900)
+    try:
+        return dt.datetime(
+            full_year, number, int(day), int(hour), int(minute), int(second), tzinfo=dt.timezone.utc
+        )
+    except ValueError:
+        return None

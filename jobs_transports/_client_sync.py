@@ -162,7 +162,7 @@ class JobsClientSync:
         self,
         reasoner_type: str,
         job_id: str,
-        continuation_token: str = "",
+        continuation_token: str | None = "",
         *,
         stream_name: str = "progress",
         follow: bool = False,
@@ -228,14 +228,20 @@ class EventIterator(Iterator[dict[str, Any]]):
         self._client = client
         self._pager = pager
         self._buffer: list[dict[str, Any]] = []
+        self._page_token: str | None = pager.continuation_token
 
     @property
-    def continuation_token(self) -> str:
-        """The token of the page after the last one read."""
-        return self._pager.continuation_token
+    def continuation_token(self) -> str | None:
+        """Where a new iterator resumes: the start of the page being read, if it is not used up.
+
+        A reader that stops in the middle of a page gets that page again (no event is lost);
+        None once the stream has ended.
+        """
+        return self._page_token if self._buffer else self._pager.continuation_token
 
     def __next__(self) -> dict[str, Any]:
         while not self._buffer:
+            self._page_token = self._pager.continuation_token
             page = self._client._run(self._pager.next_page())
             if page is None:
                 raise StopIteration

@@ -1,0 +1,78 @@
+"""The events pager: to the end of the stream, following a running job, and resuming."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import jobs_core as core
+from jobs_core import JobEvents, ReasonerType, Sleep
+from jobs_core import _http_dialect as http
+from tests.core.replies import HTTP, ok, txn_json
+from tests.core.script import Script
+
+KIND = ReasonerType.LOGIC
+
+
+def page(events: list[int], token: str | None) -> Any:
+    return ok({"events": [{"i": i} for i in events], "continuation_token": token})
+
+
+def read(token: str) -> Any:
+    return http.build_events(KIND, "t1", token, "progress")
+
+
+def drain(pager: core.EventsPager, script: Script) -> list[JobEvents]:
+    pages = []
+    while (next_page := script.run(pager.next_page())) is not None:
+        pages.append(next_page)
+    return pages
+
+
+def test_walks_tokens_until_an_empty_page() -> None:
+    script = Script((read(""), page([1, 2], "a")), (read("a"), page([3], "b")), (read("b"), page([], "b")))
+    pager = core.EventsPager.open(HTTP, "Logic", "t1")
+    assert [p.events for p in drain(pager, script)] == [[{"i": 1}, {"i": 2}], [{"i": 3}]]
+    assert pager.continuation_token == "b"
+    assert script.run(pager.next_page()) is None  # finished: no more effects
+    assert len(script.effects) == 3
+
+
+def test_a_page_without_token_is_the_last() -> None:
+    script = Script((read(""), page([1], None)))
+    pager = core.EventsPager.open(HTTP, "Logic", "t1")
+    assert len(drain(pager, script)) == 1
+    assert not script.steps
+
+
+def test_follow_polls_while_the_job_runs_then_drains_after_it_ends() -> None:
+    script = Script(
+        (read(""), page([1], "a")),
+        (read("a"), page([], "a")),
+        (http.build_get(KIND, "t1"), ok(txn_json(state="RUNNING"))),
+        (Sleep(0.25), None),
+        (read("a"), page([2], "b")),
+        (read("b"), page([], "b")),
+        (http.build_get(KIND, "t1"), ok(txn_json(state="COMPLETED"))),
+        (read("b"), page([3], "c")),
+        (read("c"), page([], "c")),
+    )
+    pager = core.EventsPager.open(HTTP, "Logic", "t1", follow=True, poll_interval_s=0.25)
+    events = [e["i"] for p in drain(pager, script) for e in p.events]
+    assert events == [1, 2, 3]
+    assert not script.steps
+
+
+def test_resuming_from_the_token_continues_after_the_last_page() -> None:
+    first = core.EventsPager.open(HTTP, "Logic", "t1")
+    Script((read(""), page([1], "a"))).run(first.next_page())
+    resumed = core.EventsPager.open(HTTP, "Logic", "t1", first.continuation_token)
+    script = Script((read("a"), page([2], "b")), (read("b"), page([], "b")))
+    assert [p.events for p in drain(resumed, script)] == [[{"i": 2}]]
+
+
+@pytest.mark.parametrize("kind", list(ReasonerType))
+def test_job_tokens_are_sent_only_when_not_empty(kind: ReasonerType) -> None:
+    target = http.build_events(kind, "x", "", "progress").target
+    assert ("continuation_token" in target) is kind.is_logic

@@ -1,0 +1,28 @@
+"""`jobs_core` does no I/O: importing it pulls in no network, thread or event-loop module.
+
+attrs and cattrs, the two dependencies the core is allowed, import `threading` themselves; the
+check is that `jobs_core` adds none of the forbidden modules to what they already import.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FORBIDDEN = ["socket", "ssl", "asyncio", "threading", "trio", "httpcore", "h11", "snowflake"]
+
+
+def _forbidden_after(imports: str) -> set[str]:
+    code = f"import sys\n{imports}\nprint(' '.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_importing_jobs_core_adds_no_io_module() -> None:
+    allowed = _forbidden_after("import attrs, cattrs, cattrs.gen")
+    assert _forbidden_after("import jobs_core") - allowed == set()
+    assert "socket" not in allowed
+
+
+def test_the_check_notices_a_forbidden_import() -> None:
+    assert "socket" in _forbidden_after("import jobs_core, socket")
