@@ -287,9 +287,9 @@ def build_artifacts(namespace: str, job_id: str) -> SqlQuery:
 def parse_artifacts(rows: SqlRows) -> dict[str, Any]:
     """Return the artifacts in the first row, shaped like the HTTP API's where the row allows.
 
-    The row becomes ``{COLUMN: value}`` with JSON texts decoded. A row whose only cell holds
-    ``{"results": [...]}`` or a list of artifact objects becomes ``{filename: {KEY: value}}`` as
-    over HTTP; a single cell holding any other object is that object; otherwise the row dict is
+    The row becomes ``{COLUMN: value}`` with JSON texts decoded. A row whose cells are all
+    artifact objects (each with a `filename`), or whose only cell holds ``{"results": [...]}`` or
+    a list of artifact objects, becomes ``{filename: {KEY: value}}`` as over HTTP; a single cell holding any other object is that object; otherwise the row dict is
     the result. No rows: no artifacts.
 
     Raises:
@@ -299,6 +299,10 @@ def parse_artifacts(rows: SqlRows) -> dict[str, Any]:
         return {}
     columns = [str(column).upper() for column in rows.columns]
     row = {column: _decoded(cell) for column, cell in zip(columns, rows.rows[0], strict=False)}
+    if row and all(_is_artifact(value) for value in row.values()):
+        # One column per artifact: key by the artifact's own filename, not by the column name,
+        # which the SQL driver upper-cases.
+        return artifacts_by_filename(list(row.values()))
     if len(row) != 1:
         return row
     (value,) = row.values()
@@ -307,6 +311,10 @@ def parse_artifacts(rows: SqlRows) -> dict[str, Any]:
     if isinstance(value, list):
         return artifacts_by_filename(value)
     return value if isinstance(value, dict) else row
+
+
+def _is_artifact(value: object) -> bool:
+    return isinstance(value, dict) and any(str(key).upper() == "FILENAME" for key in value)
 
 
 def build_problems(namespace: str, job_id: str) -> SqlQuery:
