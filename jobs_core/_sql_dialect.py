@@ -289,8 +289,9 @@ def parse_artifacts(rows: SqlRows) -> dict[str, Any]:
 
     The row becomes ``{COLUMN: value}`` with JSON texts decoded. A row whose cells are all
     artifact objects (each with a `filename`), or whose only cell holds ``{"results": [...]}`` or
-    a list of artifact objects, becomes ``{filename: {KEY: value}}`` as over HTTP; a single cell holding any other object is that object; otherwise the row dict is
-    the result. No rows: no artifacts.
+    a list of artifact objects, becomes ``{filename: {KEY: value}}`` as over HTTP; a single cell
+    holding any other object is that object; otherwise the row dict is the result. No rows: no
+    artifacts.
 
     Raises:
         JobServerError: a results list whose items are not artifact objects.
