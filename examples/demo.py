@@ -107,12 +107,13 @@ async def session(driver: str, backend: str, call: Calls) -> Row:
     )
 
 
+BACKEND_NAMES = ("Direct Access HTTP", "SQL (Snowflake connector)", "hybrid")
+
+
 def backends(emu: jobs_emulator.Emulator) -> dict[str, dict[str, Any]]:
-    return {
-        "Direct Access HTTP": {"base_url": emu.base_url},
-        "SQL (Snowflake connector)": {"snowflake": emu.snowflake, "app": emu.app},
-        "hybrid": {"base_url": emu.base_url, "snowflake": emu.snowflake, "app": emu.app},
-    }
+    http = {"base_url": emu.base_url}
+    sql = {"snowflake": emu.snowflake, "app": emu.app}
+    return dict(zip(BACKEND_NAMES, (http, sql, {**http, **sql}), strict=True))
 
 
 def run_all(emu: jobs_emulator.Emulator) -> list[Row]:
