@@ -62,7 +62,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def run(emu: jobs_emulator.Emulator, driver: str, backend: str) -> Runner:
-    """`run(scenario, user="alice", **options)` runs `scenario` on this test's driver and backend."""
+    """`run(scenario, user="alice", **options)`: run `scenario` on this driver and backend."""
 
     def runner(scenario: Scenario, user: str = "alice", **options: Any) -> Any:
         return run_scenario(driver, {**client_options(emu, backend, user), **options}, scenario)
