@@ -6,6 +6,9 @@ result. Drivers in `jobs_transports` perform the effects; `Stepper` drives a pro
 """
 
 from ._cancel import cancel as cancel
+from ._cassette import Cassette as Cassette
+from ._cassette import CassetteError as CassetteError
+from ._cassette import Redactor as Redactor
 from ._config import Backend as Backend
 from ._config import ClientConfig as ClientConfig
 from ._config import PollPolicy as PollPolicy
@@ -53,12 +56,17 @@ from ._models import Operation as Operation
 from ._models import is_terminal as is_terminal
 from ._reasoners import ReasonerType as ReasonerType
 from ._reasoners import parse_reasoner_type as parse_reasoner_type
+from ._recording import Sink as Sink
+from ._recording import recorded as recorded
+from ._replay import Replayer as Replayer
 from ._stepper import Stepper as Stepper
 from ._wait import ProgressCallback as ProgressCallback
 from ._wait import wait as wait
 
 __all__ = [
     "Backend",
+    "Cassette",
+    "CassetteError",
     "ClientConfig",
     "Effect",
     "EventsPager",
@@ -88,9 +96,12 @@ __all__ = [
     "ProgressCallback",
     "Protocol",
     "ReasonerType",
+    "Redactor",
     "RefreshEndpoint",
+    "Replayer",
     "Reply",
     "RetryPolicy",
+    "Sink",
     "Sleep",
     "SqlFailure",
     "SqlQuery",
@@ -108,5 +119,6 @@ __all__ = [
     "operation_of",
     "parse_include",
     "parse_reasoner_type",
+    "recorded",
     "wait",
 ]

@@ -22,7 +22,7 @@ from ._http_status import is_transient_status as is_transient_status
 from ._http_status import response_text as response_text
 from ._http_status import retry_after_s as retry_after_s
 from ._models import JobEvents, JobRecord
-from ._reasoners import ReasonerType
+from ._reasoners import ReasonerType, lookup_reasoner_type
 from ._records import artifacts_by_filename, job_events, record_from_http
 
 HEADERS: Headers = (
@@ -30,6 +30,7 @@ HEADERS: Headers = (
     ("Accept", "application/json"),
     ("User-Agent", USER_AGENT),
 )
+"""The headers of every request this dialect builds; authentication is the driver's to add."""
 _JOBS = "/v1alpha1/jobs"
 _TRANSACTIONS = "/v1alpha1/transactions"
 _ID_KEYS = ("id", "txn_id")
@@ -105,7 +106,7 @@ def parse_create(kind: ReasonerType, response: HttpResponse) -> str:
     """
     check_status(kind, "create", response)
     body = json_body(kind, "create", response)
-    ident = _find_id(body) if kind.is_logic else _id_of(body)
+    ident = _find_id(body) if kind.is_logic else _id_of(body, ("id",))
     if ident is None:
         raise JobServerError(
             f"{api_label(kind)} create answered without an id: {response_text(response)[:200]!r}"
@@ -113,10 +114,10 @@ def parse_create(kind: ReasonerType, response: HttpResponse) -> str:
     return ident
 
 
-def _id_of(value: object) -> str | None:
+def _id_of(value: object, keys: tuple[str, ...]) -> str | None:
     if not isinstance(value, dict):
         return None
-    for key in _ID_KEYS:
+    for key in keys:
         ident = value.get(key)
         if isinstance(ident, str) and ident.strip():
             return ident
@@ -132,7 +133,7 @@ def _find_id(value: object) -> str | None:
             return value if value.strip() else None
         if not isinstance(value, dict):
             return None
-        ident = _id_of(value)
+        ident = _id_of(value, _ID_KEYS)
         if ident is not None:
             return ident
         value = next((value[key] for key in _WRAPPERS if key in value), None)
@@ -197,18 +198,16 @@ def parse_list(kind: ReasonerType, response: HttpResponse) -> list[JobRecord]:
         raise JobServerError(f"Expected a list of {key} from the server, got {body!r:.200}")
     if kind.is_logic:
         return [record_from_http(kind, item) for item in items]
-    spellings = kind.spellings
     return [
         record_from_http(kind, item)
         for item in items
-        if not isinstance(item, dict) or _of_kind(item.get("type"), spellings)
+        if not isinstance(item, dict) or _of_kind(item.get("type"), kind)
     ]
 
 
-def _of_kind(value: object, spellings: tuple[str, str]) -> bool:
-    if value is None or value == "":
-        return True
-    return isinstance(value, str) and value.strip().upper() in spellings
+def _of_kind(value: object, kind: ReasonerType) -> bool:
+    # A job without a type is of the requested one, as for `get`.
+    return value is None or value == "" or lookup_reasoner_type(value) is kind
 
 
 def build_events(kind: ReasonerType, job_id: str, token: str, stream: str) -> HttpRequest:

@@ -109,7 +109,7 @@ def _timestamp(value: object, _: object) -> dt.datetime | None:
 
 
 def _payload(value: object, _: object) -> Any:
-    """Return a payload sent as JSON text as the object it encodes; anything else as given."""
+    """Return a payload sent as the JSON text of an object as that object; anything else as is."""
     if not isinstance(value, str):
         return value
     try:
@@ -233,7 +233,7 @@ def record_from_http(kind: ReasonerType, value: object) -> JobRecord:
         JobServerError: `value` is not an object, or a field is missing or unusable.
     """
     if not isinstance(value, dict):
-        raise JobServerError(f"Expected a {_noun(kind)} object from the server, got {value!r}")
+        raise JobServerError(f"Expected a {_noun(kind)} object from the server, got {value!r:.200}")
     source = {**value, _RAW: value}
     if kind.is_logic:
         source[_KIND] = kind
@@ -282,17 +282,17 @@ def job_events(value: object) -> JobEvents:
             is neither text, a number nor null.
     """
     if not isinstance(value, dict):
-        raise JobServerError(f"Expected an events object from the server, got {value!r}")
+        raise JobServerError(f"Expected an events object from the server, got {value!r:.200}")
     events = value.get("events")
     if events is None:
         events = []
     if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
-        raise JobServerError(f"Expected a list of event objects, got {events!r}")
+        raise JobServerError(f"Expected a list of event objects, got {events!r:.200}")
     token = value.get("continuation_token")
     if isinstance(token, int | float) and not isinstance(token, bool):
         token = str(token)
     if token is not None and not isinstance(token, str):
-        raise JobServerError(f"Expected a continuation token, got {token!r}")
+        raise JobServerError(f"Expected a continuation token, got {token!r:.200}")
     return JobEvents(events=events, continuation_token=token)
 
 

@@ -111,7 +111,10 @@ def cell_from_json(value: Any) -> SqlCell:
             if tag == "$date":
                 return dt.date.fromisoformat(text)
             if tag == "$decimal":
-                return decimal.Decimal(text)
+                try:
+                    return decimal.Decimal(text)
+                except decimal.InvalidOperation as exc:
+                    raise ValueError(f"invalid decimal {text!r}") from exc
             if tag == "$float" and text in _FLOATS:
                 return _FLOATS[text]
     raise ValueError(f"expected a SQL value, got {value!r}")

@@ -285,12 +285,14 @@ def build_artifacts(namespace: str, job_id: str) -> SqlQuery:
 
 
 def parse_artifacts(rows: SqlRows) -> dict[str, Any]:
-    """Return the artifacts in the first row, shaped like the HTTP API's where the row allows.
+    """Return the artifacts in the first row, as ``{filename: {FILENAME: ..., KEY: value}}``.
 
-    The row becomes ``{COLUMN: value}`` with JSON texts decoded. A row whose cells are all
-    artifact objects (each with a `filename`), or whose only cell holds ``{"results": [...]}`` or
-    a list of artifact objects, becomes ``{filename: {KEY: value}}`` as over HTTP; a single cell
-    holding any other object is that object; otherwise the row dict is the result. No rows: no
+    The first row is read as ``{column: value}``, JSON texts of objects and lists decoded. The
+    SQL API answers one column per artifact whose value is the artifact object; since drivers
+    may upper-case the column names, each artifact is keyed by its own `FILENAME` (its keys
+    upper-cased), exactly what the HTTP API's ``{"results": [...]}`` becomes. A single cell holding
+    ``{"results": [...]}`` or a list of artifact objects is read the same way; a single cell
+    holding another object is that object; any other row is returned as the row dict. No rows: no
     artifacts.
 
     Raises:
@@ -298,24 +300,29 @@ def parse_artifacts(rows: SqlRows) -> dict[str, Any]:
     """
     if not rows.rows:
         return {}
-    columns = [str(column).upper() for column in rows.columns]
-    row = {column: _decoded(cell) for column, cell in zip(columns, rows.rows[0], strict=False)}
-    if row and all(_is_artifact(value) for value in row.values()):
-        # One column per artifact: key by the artifact's own filename, not by the column name,
-        # which the SQL driver upper-cases.
-        return artifacts_by_filename(list(row.values()))
-    if len(row) != 1:
-        return row
-    (value,) = row.values()
-    if isinstance(value, dict) and isinstance(value.get("results"), list):
-        return artifacts_by_filename(value["results"])
-    if isinstance(value, list):
-        return artifacts_by_filename(value)
-    return value if isinstance(value, dict) else row
+    row = {
+        str(column): _decoded(cell)
+        for column, cell in zip(rows.columns, rows.rows[0], strict=False)
+    }
+    values = list(row.values())
+    if values and all(_is_artifact(value) for value in values):
+        return artifacts_by_filename(values)
+    if len(values) == 1:
+        (value,) = values
+        if isinstance(value, dict) and isinstance(value.get("results"), list):
+            return artifacts_by_filename(value["results"])
+        if isinstance(value, list):
+            return artifacts_by_filename(value)
+        if isinstance(value, dict):
+            return value
+    return row
 
 
 def _is_artifact(value: object) -> bool:
-    return isinstance(value, dict) and any(str(key).upper() == "FILENAME" for key in value)
+    return isinstance(value, dict) and any(
+        isinstance(key, str) and key.upper() == "FILENAME" and isinstance(item, str)
+        for key, item in value.items()
+    )
 
 
 def build_problems(namespace: str, job_id: str) -> SqlQuery:

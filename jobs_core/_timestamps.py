@@ -15,12 +15,12 @@ _EPOCH_LIMIT = 10**15
 """Beyond this many milliseconds (about year 33,000) no datetime exists; checked first so that a
 huge Decimal is never turned into a huge int."""
 
-# Written out rather than `datetime.fromisoformat`, which before Python 3.11 rejects `Z`, a space
-# before the offset and fractions that are not 3 or 6 digits long; one regex keeps every version
-# accepting the same shapes.
+# `datetime.fromisoformat` is the fast path; before Python 3.11 it rejects `Z`, and it never takes
+# a space before the offset or a `UTC` suffix, so this regex parses whatever it refuses, and every
+# Python version accepts the same shapes.
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"(?:[Tt ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?)?"
     r"\s*(?:[Zz]|UTC|([+-])(\d{2}):?(\d{2})?)?"
 )
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -68,6 +68,13 @@ def _parse_text(value: str) -> dt.datetime | None:
     text = value.strip()
     if not text:
         return None
+    if len(text) >= 10 and text[4] == "-" and text[7] == "-":
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return parse_timestamp(parsed)
     match = _ISO.fullmatch(text)
     if match is not None:
         return _from_match(match, value)

@@ -79,7 +79,8 @@ class AsyncDriver:
             JobConfigurationError: the effect needs a backend this driver does not have.
         """
         if isinstance(effect, HttpRequest):
-            return await self._need_http().send(effect)
+            http = self._need_http()
+            return await runtime.cancel_by_scope(lambda: http.send(effect))
         if isinstance(effect, SqlQuery):
             if self.sql is None:
                 raise JobConfigurationError("this client has no SQL connection")

@@ -20,8 +20,8 @@ from jobs_core import (
     ProgressCallback,
 )
 
-from ._async_driver import AsyncDriver
 from ._client_errors import closed_error
+from ._gateways import AsyncGateway
 
 
 class JobsClient:
@@ -31,7 +31,7 @@ class JobsClient:
     Use it with `async with` or call `aclose()`.
     """
 
-    def __init__(self, gateway: AsyncDriver, *, config: ClientConfig) -> None:
+    def __init__(self, gateway: AsyncGateway, *, config: ClientConfig) -> None:
         self._driver = gateway
         self._config = config
         self._closed = False

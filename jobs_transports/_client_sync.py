@@ -21,7 +21,7 @@ from jobs_core import (
 )
 
 from ._client_errors import closed_error
-from ._sync_driver import SyncDriver
+from ._gateways import SyncGateway
 
 
 class JobsClientSync:
@@ -30,7 +30,7 @@ class JobsClientSync:
     Made by `jobs_transports.connect_sync(...)`; use it as a context manager or call `close()`.
     """
 
-    def __init__(self, gateway: SyncDriver, *, config: ClientConfig) -> None:
+    def __init__(self, gateway: SyncGateway, *, config: ClientConfig) -> None:
         self._driver = gateway
         self._config = config
         self._closed = False

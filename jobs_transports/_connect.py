@@ -7,9 +7,25 @@ from typing import Any
 
 import attrs
 
-from jobs_core import ClientConfig, JobConfigurationError, PollPolicy, RetryPolicy
+from jobs_core import (
+    ClientConfig,
+    JobConfigurationError,
+    PollPolicy,
+    Redactor,
+    Replayer,
+    RetryPolicy,
+)
 
 from ._async_driver import AsyncDriver
+from ._cassettes import (
+    CassetteWriter,
+    Path,
+    RecordingAsync,
+    RecordingSync,
+    ReplayAsync,
+    ReplaySync,
+    read_cassette,
+)
 from ._client_async import JobsClient
 from ._client_sync import JobsClientSync
 from ._http_executors import AsyncHttp, SyncHttp
@@ -70,6 +86,12 @@ def _options(
     return _Options(config, target, sql, max_connections)
 
 
+def _replayer(replay: Path, record: Path | None, redact: Redactor | None) -> Replayer:
+    if record is not None:
+        raise JobConfigurationError("pass either record= or replay=, not both")
+    return Replayer(read_cassette(replay), redact=redact)
+
+
 def _snowflake_connect(kwargs: dict[str, Any]) -> Any:
     # The statements use ? placeholders, bound by the server.
     kwargs.setdefault("paramstyle", "qmark")
@@ -99,6 +121,9 @@ def connect_sync(
     seed: int = 0,
     logic_over_http: bool = True,
     max_connections: int = 10,
+    record: Path | None = None,
+    replay: Path | None = None,
+    redact: Redactor | None = None,
 ) -> JobsClientSync:
     """Return a blocking client.
 
@@ -108,9 +133,18 @@ def connect_sync(
     `app` select the SQL API; both together route as PROTOCOL.md's hybrid rules say. `token`
     becomes ``Authorization: Snowflake Token="..."``; `headers` are added to every HTTP request.
 
+    `record="calls.jsonl"` writes every interaction of the client's calls to that cassette
+    (credentials redacted, `redact` may mask more); `replay="calls.jsonl"` answers the calls from
+    it with no backend at all (the backend arguments are then not used), raising
+    `jobs_core.CassetteError` where a call departs from the recording.
+
     Raises:
         JobConfigurationError: no backend, or contradictory arguments.
+        CassetteError: `replay` is not a readable cassette.
     """
+    if replay is not None:
+        replayer = _replayer(replay, record, redact)
+        return JobsClientSync(ReplaySync(replayer), config=replayer.cassette.config)
     options = _options(
         base_url=base_url,
         sql_connection=sql_connection,
@@ -129,7 +163,11 @@ def connect_sync(
     http = None
     if options.target is not None:
         http = SyncHttp(options.target, max_connections=options.max_connections)
-    return JobsClientSync(SyncDriver(http=http, sql=options.sql), config=options.config)
+    driver = SyncDriver(http=http, sql=options.sql)
+    if record is None:
+        return JobsClientSync(driver, config=options.config)
+    writer = CassetteWriter(record, options.config, redact)
+    return JobsClientSync(RecordingSync(driver, writer), config=options.config)
 
 
 def connect(
@@ -147,6 +185,9 @@ def connect(
     seed: int = 0,
     logic_over_http: bool = True,
     max_connections: int = 10,
+    record: Path | None = None,
+    replay: Path | None = None,
+    redact: Redactor | None = None,
 ) -> JobsClient:
     """Return an async client for asyncio or trio (detected on first use); see `connect_sync`.
 
@@ -155,7 +196,11 @@ def connect(
 
     Raises:
         JobConfigurationError: no backend, or contradictory arguments.
+        CassetteError: `replay` is not a readable cassette.
     """
+    if replay is not None:
+        replayer = _replayer(replay, record, redact)
+        return JobsClient(ReplayAsync(replayer), config=replayer.cassette.config)
     options = _options(
         base_url=base_url,
         sql_connection=sql_connection,
@@ -174,4 +219,8 @@ def connect(
     http = None
     if options.target is not None:
         http = AsyncHttp(options.target, max_connections=options.max_connections)
-    return JobsClient(AsyncDriver(http=http, sql=options.sql), config=options.config)
+    driver = AsyncDriver(http=http, sql=options.sql)
+    if record is None:
+        return JobsClient(driver, config=options.config)
+    writer = CassetteWriter(record, options.config, redact)
+    return JobsClient(RecordingAsync(driver, writer), config=options.config)

@@ -43,12 +43,37 @@ class SyncHttp:
         self._pool.close()
 
 
+class _ReclaimingPool(httpcore.AsyncConnectionPool):
+    """An `AsyncConnectionPool` that takes back the connections cancelled requests left behind.
+
+    httpcore 1.0.9 loses a slot for good when a request is cancelled after the pool handed it a
+    connection but before that connection marked itself busy: a new connection assigned to a
+    queued request (encode/httpcore#1093), or one whose TCP connect finished just before its
+    HTTP/1.1 state lock (taken outside its cleanup block). No request owns such a connection and
+    it is neither idle nor closed, so the pool never reuses, expires or closes it; with
+    `max_connections` of them every later request ends in `PoolTimeout`.
+    """
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        owned = [request.connection for request in self._requests]
+        orphans = [
+            connection
+            for connection in self._connections
+            if not any(connection is owner for owner in owned)
+            and not connection.is_idle()
+            and not connection.is_closed()
+        ]
+        for connection in orphans:
+            self._connections.remove(connection)
+        return orphans + super()._assign_requests_to_connections()
+
+
 class AsyncHttp:
     """Sends `HttpRequest`s on an `httpcore.AsyncConnectionPool`, under asyncio or trio."""
 
     def __init__(self, target: HttpTarget, *, max_connections: int = 10) -> None:
         self.target = target
-        self._pool = httpcore.AsyncConnectionPool(max_connections=max_connections)
+        self._pool: httpcore.AsyncConnectionPool = _ReclaimingPool(max_connections=max_connections)
 
     @property
     def pool(self) -> httpcore.AsyncConnectionPool:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
+import anyio
 import sniffio
 import trio
 
@@ -26,6 +28,14 @@ class Runtime(Protocol):
 
     async def to_thread(self, fn: Callable[..., T], *args: Any) -> T: ...
 
+    async def cancel_by_scope(self, job: Callable[[], Awaitable[T]]) -> T:
+        """Return `job()`'s result; a cancellation reaches the job as a cancel scope would.
+
+        A cancel scope spares the shielded sections of the libraries the job calls (httpcore
+        releases its pool slots in them), so a cancelled job still cleans up before this returns.
+        """
+        ...
+
     async def gather(self, jobs: Sequence[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
         """Run `jobs` at most `limit` at a time; return their results in order."""
         ...
@@ -42,6 +52,30 @@ class AsyncioRuntime:
 
     async def to_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
+
+    async def cancel_by_scope(self, job: Callable[[], Awaitable[T]]) -> T:
+        # A native Task.cancel() goes through anyio's shields, and httpcore releases pool slots
+        # inside them: cut short there, the slot stays taken for good. So the job runs in a task
+        # of its own, and a cancellation of the caller becomes an anyio scope cancellation, which
+        # waits for the shielded sections; the caller waits for the job to end, then re-raises.
+        scope = anyio.CancelScope()
+
+        async def scoped() -> T:
+            with scope:
+                return await job()
+            raise asyncio.CancelledError
+
+        task = asyncio.ensure_future(scoped())
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            scope.cancel()
+            while not task.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait({task})
+            if not task.cancelled():
+                task.exception()
+            raise
 
     async def gather(self, jobs: Sequence[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
         semaphore = asyncio.Semaphore(limit)
@@ -66,6 +100,10 @@ class TrioRuntime:
         # Cancellation abandons the thread at once; the SQL executor's lock keeps the abandoned
         # statement and the next one from sharing the connection.
         return await trio.to_thread.run_sync(functools.partial(fn, *args), abandon_on_cancel=True)
+
+    async def cancel_by_scope(self, job: Callable[[], Awaitable[T]]) -> T:
+        # Trio cancellations are cancel scopes already.
+        return await job()
 
     async def gather(self, jobs: Sequence[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
         limiter = trio.CapacityLimiter(limit)

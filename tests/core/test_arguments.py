@@ -33,16 +33,28 @@ INVALID: dict[str, Call] = {
     "include unknown key": lambda: core.get(HTTP, "Logic", "j1", include={"everything": True}),
     "include non-string key": lambda: core.get(HTTP, "Logic", "j1", include={1: True}),  # type: ignore[dict-item]
     "include non-bool value": lambda: core.get(HTTP, "Logic", "j1", include={"raw": 1}),
-    "include artifacts on a job": lambda: core.get(HTTP, "Predictive", "j1", include={"artifacts": True}),
+    "include artifacts on a job": lambda: core.get(
+        HTTP, "Predictive", "j1", include={"artifacts": True}
+    ),
     "include problems on a job": lambda: core.get(HTTP, "ML", "j1", include={"problems": True}),
     "create: blank reasoner name": lambda: core.create(HTTP, "Predictive", "", {}),
     "create: payload not a dict": lambda: core.create(HTTP, "Predictive", "w", "{}"),  # type: ignore[arg-type]
     "create: timeout_mins zero": lambda: core.create(HTTP, "Predictive", "w", {}, timeout_mins=0),
-    "create: timeout_mins not int": lambda: core.create(HTTP, "Predictive", "w", {}, timeout_mins=1.5),  # type: ignore[arg-type]
-    "create over SQL: Logic payload without database": lambda: core.create(SQL, "Logic", "e", {"query": "q"}),
-    "create over SQL: Logic payload without code": lambda: core.create(SQL, "Logic", "e", {"database": "d"}),
-    "create_ready: timeout_s zero": lambda: core.create_ready(HTTP, "Predictive", "w", {}, timeout_s=0),
-    "create_ready: poll too long": lambda: core.create_ready(HTTP, "Predictive", "w", {}, poll_interval_s=20),
+    "create: timeout_mins not int": lambda: core.create(
+        HTTP, "Predictive", "w", {}, timeout_mins=1.5
+    ),  # type: ignore[arg-type]
+    "create over SQL: Logic payload without database": lambda: core.create(
+        SQL, "Logic", "e", {"query": "q"}
+    ),
+    "create over SQL: Logic payload without code": lambda: core.create(
+        SQL, "Logic", "e", {"database": "d"}
+    ),
+    "create_ready: timeout_s zero": lambda: core.create_ready(
+        HTTP, "Predictive", "w", {}, timeout_s=0
+    ),
+    "create_ready: poll too long": lambda: core.create_ready(
+        HTTP, "Predictive", "w", {}, poll_interval_s=20
+    ),
     "list: unknown type": lambda: core.list_jobs(HTTP, "Jobs"),
     "list: negative offset": lambda: core.list_jobs(HTTP, offset=-1),
     "list: limit not an int": lambda: core.list_jobs(HTTP, limit="10"),  # type: ignore[arg-type]
@@ -53,7 +65,9 @@ INVALID: dict[str, Call] = {
     "list all types: artifacts": lambda: core.list_jobs(HTTP, include={"artifacts": True}),
     "events: token not a string": lambda: core.get_events(HTTP, "Logic", "t", None),  # type: ignore[arg-type]
     "events: stream not a string": lambda: core.get_events(HTTP, "Logic", "t", stream_name=3),  # type: ignore[arg-type]
-    "events over SQL: another stream": lambda: core.get_events(SQL, "Logic", "t", stream_name="debug"),
+    "events over SQL: another stream": lambda: core.get_events(
+        SQL, "Logic", "t", stream_name="debug"
+    ),
     "cancel: all_users for a job": lambda: core.cancel(HTTP, "Prescriptive", "j1", all_users=True),
     "cancel: all_users not a bool": lambda: core.cancel(HTTP, "Logic", "j1", all_users="no"),  # type: ignore[arg-type]
     "wait: timeout zero": lambda: core.wait(HTTP, "Logic", "t", timeout_s=0),
@@ -65,7 +79,9 @@ INVALID: dict[str, Call] = {
     "wait: on_poll not callable": lambda: core.wait(HTTP, "Logic", "t", on_poll=3),  # type: ignore[arg-type]
     "operation: blank id": lambda: core.get_operation(HTTP, "Logic", ""),
     "pager: bad follow": lambda: core.EventsPager.open(HTTP, "Logic", "t", follow="y"),  # type: ignore[arg-type]
-    "pager over SQL: another stream": lambda: core.EventsPager.open(SQL, "Logic", "t", stream_name="x"),
+    "pager over SQL: another stream": lambda: core.EventsPager.open(
+        SQL, "Logic", "t", stream_name="x"
+    ),
 }
 
 
@@ -76,11 +92,15 @@ def test_invalid_arguments_fail_before_any_effect(call: Call) -> None:
 
 
 def test_reasoner_type_error_names_the_choices() -> None:
-    with pytest.raises(JobInvalidRequestError, match="Expected: Logic, Prescriptive, or Predictive"):
+    with pytest.raises(
+        JobInvalidRequestError, match="Expected: Logic, Prescriptive, or Predictive"
+    ):
         core.get(HTTP, "Batch", "j1")
 
 
-@pytest.mark.parametrize("spelling", ["Logic", "LOGIC", "logic", " Prescriptive ", "SOLVER", "ml", "PREDICTIVE"])
+@pytest.mark.parametrize(
+    "spelling", ["Logic", "LOGIC", "logic", " Prescriptive ", "SOLVER", "ml", "PREDICTIVE"]
+)
 def test_every_spelling_builds_a_protocol(spelling: str) -> None:
     assert core.get(HTTP, spelling, "j1") is not None
 
@@ -100,7 +120,9 @@ CONFIG_ERRORS: dict[str, Call] = {
     "retry with no attempt": lambda: RetryPolicy(max_attempts=0),
     "retry with jitter above 1": lambda: RetryPolicy(jitter=2),
     "polling factor below 1": lambda: PollPolicy(factor=0.5),
-    "Logic cancel for all users without SQL": lambda: core.cancel(HTTP, "Logic", "t", all_users=True),
+    "Logic cancel for all users without SQL": lambda: core.cancel(
+        HTTP, "Logic", "t", all_users=True
+    ),
 }
 
 

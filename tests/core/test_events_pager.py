@@ -31,7 +31,9 @@ def drain(pager: core.EventsPager, script: Script) -> list[JobEvents]:
 
 
 def test_walks_tokens_until_an_empty_page() -> None:
-    script = Script((read(""), page([1, 2], "a")), (read("a"), page([3], "b")), (read("b"), page([], "b")))
+    script = Script(
+        (read(""), page([1, 2], "a")), (read("a"), page([3], "b")), (read("b"), page([], "b"))
+    )
     pager = core.EventsPager.open(HTTP, "Logic", "t1")
     assert [p.events for p in drain(pager, script)] == [[{"i": 1}, {"i": 2}], [{"i": 3}]]
     assert pager.continuation_token == "b"

@@ -1,4 +1,4 @@
-"""Direct Access request builders: exact method, target, headers and body for every call and type."""
+"""Direct Access request builders: exact method, target, headers and body for each call and type."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from jobs_core._effects import HttpRequest
 from jobs_core._errors import JobInvalidRequestError
 from jobs_core._reasoners import ReasonerType
 
-LOGIC, PRESCRIPTIVE, PREDICTIVE = ReasonerType.LOGIC, ReasonerType.PRESCRIPTIVE, ReasonerType.PREDICTIVE
+LOGIC, PRESCRIPTIVE, PREDICTIVE = (
+    ReasonerType.LOGIC,
+    ReasonerType.PRESCRIPTIVE,
+    ReasonerType.PREDICTIVE,
+)
 HEADERS = (
     ("Content-Type", "application/json"),
     ("Accept", "application/json"),
@@ -40,7 +44,10 @@ def post(target: str, body: bytes = b"") -> HttpRequest:
         (http.build_list(PREDICTIVE), get("/v1alpha1/jobs")),
         (http.build_list(PRESCRIPTIVE), get("/v1alpha1/jobs")),
         (http.build_list(LOGIC), get("/v1alpha1/transactions")),
-        (http.build_events(PREDICTIVE, "j", "", "progress"), get("/v1alpha1/jobs/ML/j/events/progress")),
+        (
+            http.build_events(PREDICTIVE, "j", "", "progress"),
+            get("/v1alpha1/jobs/ML/j/events/progress"),
+        ),
         (
             http.build_events(PRESCRIPTIVE, "j", "tok 1", "progress"),
             get("/v1alpha1/jobs/SOLVER/j/events/progress?continuation_token=tok%201"),

@@ -22,7 +22,11 @@ from jobs_core._errors import (
 from jobs_core._models import JobEvents
 from jobs_core._reasoners import ReasonerType
 
-LOGIC, PRESCRIPTIVE, PREDICTIVE = ReasonerType.LOGIC, ReasonerType.PRESCRIPTIVE, ReasonerType.PREDICTIVE
+LOGIC, PRESCRIPTIVE, PREDICTIVE = (
+    ReasonerType.LOGIC,
+    ReasonerType.PRESCRIPTIVE,
+    ReasonerType.PREDICTIVE,
+)
 FIXTURES = Path(__file__).parent / "fixtures"
 UTC = dt.timezone.utc
 

@@ -10,8 +10,10 @@ from jobs_core._effects import HttpResponse
 
 @pytest.mark.parametrize(
     ("status", "transient"),
-    [(200, False), (400, False), (404, False), (428, False), (429, True), (499, False)]
-    + [(500, True), (502, True), (503, True), (599, True), (600, False)],
+    [
+        *[(200, False), (400, False), (404, False), (428, False), (429, True), (499, False)],
+        *[(500, True), (502, True), (503, True), (599, True), (600, False)],
+    ],
 )
 def test_transient(status: int, transient: bool) -> None:
     assert http.is_transient_status(status) is transient
@@ -60,8 +62,9 @@ def test_stale_endpoint(text: str, stale: bool) -> None:
 
 
 def test_stale_endpoint_in_a_json_body() -> None:
-    response = HttpResponse(404, (), b'{"message": "Could not find the service associated'
-                            b' with endpoint"}')
+    response = HttpResponse(
+        404, (), b'{"message": "Could not find the service associated with endpoint"}'
+    )
     assert http.is_stale_endpoint(http.response_text(response))
 
 

@@ -12,7 +12,11 @@ from jobs_core._errors import JobInvalidRequestError
 from jobs_core._filters import ListFilters
 from jobs_core._reasoners import ReasonerType
 
-LOGIC, PRESCRIPTIVE, PREDICTIVE = ReasonerType.LOGIC, ReasonerType.PRESCRIPTIVE, ReasonerType.PREDICTIVE
+LOGIC, PRESCRIPTIVE, PREDICTIVE = (
+    ReasonerType.LOGIC,
+    ReasonerType.PRESCRIPTIVE,
+    ReasonerType.PREDICTIVE,
+)
 NS = "MY_APP.api"
 TXN_COLUMNS = (
     "id, database_name, engine_name, state, abort_reason, read_only, created_by, created_on,"
@@ -29,14 +33,19 @@ TXNS = f"SELECT {TXN_COLUMNS} FROM {NS}.transactions"
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        (sql.build_get(NS, PREDICTIVE, "j1"), SqlQuery(f"call {NS}.GET_JOB(?, ?)", ("ML", "j1"), "get")),
+        (
+            sql.build_get(NS, PREDICTIVE, "j1"),
+            SqlQuery(f"call {NS}.GET_JOB(?, ?)", ("ML", "j1"), "get"),
+        ),
         (
             sql.build_get(NS, PRESCRIPTIVE, "j1"),
             SqlQuery(f"call {NS}.GET_JOB(?, ?)", ("SOLVER", "j1"), "get"),
         ),
         (
             sql.build_get(NS, LOGIC, "t1"),
-            SqlQuery(f"SELECT {TXN_COLUMNS} FROM {NS}.transactions WHERE id = ? LIMIT 1", ("t1",), "get"),
+            SqlQuery(
+                f"SELECT {TXN_COLUMNS} FROM {NS}.transactions WHERE id = ? LIMIT 1", ("t1",), "get"
+            ),
         ),
         (
             sql.build_events(NS, PREDICTIVE, "j1", "", "progress"),
@@ -90,7 +99,9 @@ TXNS = f"SELECT {TXN_COLUMNS} FROM {NS}.transactions"
         ),
         (
             sql.build_create(NS, PRESCRIPTIVE, "s1", {}, 20, abort_detached=False),
-            SqlQuery(f"call {NS}.EXEC_JOB_ASYNC(?, ?, ?, null, ?)", ("SOLVER", "s1", "{}", 20), "create"),
+            SqlQuery(
+                f"call {NS}.EXEC_JOB_ASYNC(?, ?, ?, null, ?)", ("SOLVER", "s1", "{}", 20), "create"
+            ),
         ),
     ],
 )
@@ -109,13 +120,17 @@ V2_TIMEOUT = f"call {NS}.exec_async_v2(?, ?, ?, PARSE_JSON(?), ?, ?, ?, ?, PARSE
             {"dbname": "db", "query": "def output = 1"},
             None,
             False,
-            SqlQuery(V2, ("db", "eng", "def output = 1", "{}", True, True, "rel", "{}", False), "create"),
+            SqlQuery(
+                V2, ("db", "eng", "def output = 1", "{}", True, True, "rel", "{}", False), "create"
+            ),
         ),
         (
             {"database": "db", "raw_code": "q", "readonly": False, "language": "lqp"},
             15,
             True,
-            SqlQuery(V2_TIMEOUT, ("db", "eng", "q", "{}", False, True, "lqp", 15, "{}", True), "create"),
+            SqlQuery(
+                V2_TIMEOUT, ("db", "eng", "q", "{}", False, True, "lqp", 15, "{}", True), "create"
+            ),
         ),
         (
             {
@@ -218,7 +233,14 @@ ORDER_TXNS = " ORDER BY created_on DESC"
             JOBS + ORDER_JOBS + " LIMIT ? OFFSET ?",
             ("PREDICTIVE", "ML", 10, 5),
         ),
-        (PREDICTIVE, {}, None, 5, JOBS + ORDER_JOBS + " LIMIT ? OFFSET ?", ("PREDICTIVE", "ML", None, 5)),
+        (
+            PREDICTIVE,
+            {},
+            None,
+            5,
+            JOBS + ORDER_JOBS + " LIMIT ? OFFSET ?",
+            ("PREDICTIVE", "ML", None, 5),
+        ),
         (LOGIC, {}, 3, 0, TXNS + ORDER_TXNS + " LIMIT ?", (3,)),
         (LOGIC, {}, 3, 4, TXNS + ORDER_TXNS + " LIMIT ? OFFSET ?", (3, 4)),
         (LOGIC, {}, None, 4, TXNS + ORDER_TXNS + " LIMIT ? OFFSET ?", (None, 4)),
@@ -275,4 +297,6 @@ def test_list(
     text: str,
     params: tuple[Any, ...],
 ) -> None:
-    assert sql.build_list(NS, kind, filters(**given), limit, offset) == SqlQuery(text, params, "list")
+    assert sql.build_list(NS, kind, filters(**given), limit, offset) == SqlQuery(
+        text, params, "list"
+    )

@@ -15,7 +15,11 @@ from jobs_core._errors import JobNotFoundError, JobNotReadyError, JobServerError
 from jobs_core._models import JobEvents
 from jobs_core._reasoners import ReasonerType
 
-LOGIC, PRESCRIPTIVE, PREDICTIVE = ReasonerType.LOGIC, ReasonerType.PRESCRIPTIVE, ReasonerType.PREDICTIVE
+LOGIC, PRESCRIPTIVE, PREDICTIVE = (
+    ReasonerType.LOGIC,
+    ReasonerType.PRESCRIPTIVE,
+    ReasonerType.PREDICTIVE,
+)
 UTC = dt.timezone.utc
 JOB_COLUMNS = (
     "ID", "REASONER_TYPE", "REASONER_NAME", "STATE", "CREATED_BY", "CREATED_ON",
@@ -54,7 +58,8 @@ def test_job_rows() -> None:
     assert j1.raw["PAYLOAD"] == '{"a": 1}'
     assert j1.timeout_ms == 60000
     assert j2.created_on == dt.datetime(2024, 5, 1, 12, 0, 5, tzinfo=UTC)
-    assert j2.created_on is not None and j2.created_on.tzinfo is UTC
+    assert j2.created_on is not None
+    assert j2.created_on.tzinfo is UTC
     assert (j2.duration, j2.timeout_ms, j2.payload) == (5000, 60000, "not json")
     assert j3.created_on == dt.datetime(2024, 5, 1, 11, tzinfo=UTC)
     assert j3.finished_at == dt.datetime(2024, 5, 1, 11, 0, 5, tzinfo=UTC)
@@ -188,11 +193,14 @@ def test_events_unusable(result: SqlRows) -> None:
             {"a.csv": {"FILENAME": "a.csv", "SIZE": 3}},
         ),
         (
-            rows(("GET_OWN_TRANSACTION_ARTIFACTS",), (json.dumps({"results": [{"filename": "b"}]}),)),
+            rows(
+                ("GET_OWN_TRANSACTION_ARTIFACTS",), (json.dumps({"results": [{"filename": "b"}]}),)
+            ),
             {"b": {"FILENAME": "b"}},
         ),
         (
-            rows(("V",), ({"b.txt": {"FILENAME": "b.txt"}},)),
+            # A driver may hand over a VARIANT already decoded, whatever `SqlCell` says.
+            SqlRows(("V",), (({"b.txt": {"FILENAME": "b.txt"}},),)),  # type: ignore[arg-type]
             {"b.txt": {"FILENAME": "b.txt"}},
         ),
         (
@@ -200,6 +208,23 @@ def test_events_unusable(result: SqlRows) -> None:
             {"FILENAME": "c.txt", "META": {"k": 1}, "SIZE": "12"},
         ),
         (rows(("V",), ("text",)), {"V": "text"}),
+        # The emulator's shape: one column per artifact, named by its file name (which a driver
+        # may upper-case), each value the artifact's JSON with its keys upper-cased.
+        (
+            rows(
+                ("OUTPUT.CSV", "Log.txt"),
+                (
+                    '{"FILENAME": "output.csv", "SIZE": 3}',
+                    '{"FILENAME": "Log.txt", "URL": "u"}',
+                ),
+            ),
+            {
+                "output.csv": {"FILENAME": "output.csv", "SIZE": 3},
+                "Log.txt": {"FILENAME": "Log.txt", "URL": "u"},
+            },
+        ),
+        (rows(("out.csv",), ('{"FILENAME": "out.csv"}',)), {"out.csv": {"FILENAME": "out.csv"}}),
+        (rows(("FILENAME",)), {}),
     ],
 )
 def test_artifacts(result: SqlRows, expected: dict[str, Any]) -> None:

@@ -1,0 +1,179 @@
+"""Cassettes: a client's recorded interactions, as JSON lines.
+
+The first line is the header: ``{"cassette": "jobs-client", "version": 1, "config": {...}}``,
+the `ClientConfig` the calls ran with (replay needs it to rebuild the same effects). Each other
+line is one interaction of one protocol, in the order it happened:
+``{"stream": "3", "effect": {...}, "reply": ...}``, or ``"failure": {...}`` instead of ``"reply"``
+when the driver threw a transport failure into the protocol. `stream` names the protocol: the
+client's n-th call is ``"n"``, and child i of its k-th `Gather` is ``"n.gk.i"``, so concurrent
+children can interleave in the file and still replay under any driver.
+
+Secrets never reach an effect (drivers add credentials), and `redact_line` masks credential
+headers anyway; a `Redactor` hook can mask more.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+import cattrs
+
+from ._config import ClientConfig
+
+FORMAT = "jobs-client"
+VERSION = 1
+REDACTED = "[REDACTED]"
+_SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key", "token")
+
+Redactor = Callable[[dict[str, Any]], dict[str, Any]]
+"""Takes a cassette line (a JSON object) and returns it with anything secret masked."""
+
+
+class CassetteError(Exception):
+    """A cassette that cannot be read, or a run that does not match its recording."""
+
+
+def redact_line(line: dict[str, Any]) -> dict[str, Any]:
+    """Return `line` with the values of credential-looking HTTP headers replaced."""
+    effect = line.get("effect")
+    if isinstance(effect, dict) and effect.get("type") == "HttpRequest":
+        headers = [
+            [name, REDACTED if any(s in name.lower() for s in _SECRET_HEADERS) else value]
+            for name, value in effect.get("headers", [])
+        ]
+        line = {**line, "effect": {**effect, "headers": headers}}
+    return line
+
+
+_CONFIG = cattrs.Converter(forbid_extra_keys=True)
+
+
+def header_line(config: ClientConfig) -> dict[str, Any]:
+    """Return the first line of a cassette recorded with `config`."""
+    return {"cassette": FORMAT, "version": VERSION, "config": _CONFIG.unstructure(config)}
+
+
+def to_text(line: dict[str, Any]) -> str:
+    """Return `line` as one line of JSON text (keys in the order they were built)."""
+    return json.dumps(line, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+@attrs.frozen
+class Interaction:
+    """One recorded effect and what answered it."""
+
+    number: int
+    """The line number in the file, for error messages."""
+    stream: str
+    effect: dict[str, Any]
+    reply: Any = None
+    failure: dict[str, Any] | None = None
+
+
+@attrs.define
+class Cassette:
+    """A parsed cassette: its configuration and, per stream, the interactions still to replay."""
+
+    config: ClientConfig
+    streams: dict[str, deque[Interaction]]
+
+    @classmethod
+    def parse(cls, lines: Iterable[str], name: str = "cassette") -> Cassette:
+        """Return the cassette `lines` hold.
+
+        Raises:
+            CassetteError: not a cassette, a version this library cannot read, a line that is not
+                JSON (a truncated file) or not an interaction.
+        """
+        streams: dict[str, deque[Interaction]] = {}
+        config: ClientConfig | None = None
+        for number, text in enumerate(lines, start=1):
+            try:
+                line = json.loads(text)
+            except ValueError:
+                raise CassetteError(
+                    f"{name}, line {number}: not valid JSON (is the file truncated?): {text[:80]!r}"
+                ) from None
+            if config is None:
+                config = _config(line, name)
+                continue
+            item = _interaction(line, number, name)
+            streams.setdefault(item.stream, deque()).append(item)
+        if config is None:
+            raise CassetteError(f"{name} is empty: no header line")
+        return cls(config, streams)
+
+    def take(self, stream: str, actual: dict[str, Any]) -> Interaction:
+        """Return the next interaction of `stream`, checking that it recorded `actual`.
+
+        Raises:
+            CassetteError: the stream has no interaction left, or its next one recorded another
+                effect (the message shows the difference).
+        """
+        pending = self.streams.get(stream)
+        if not pending:
+            raise CassetteError(
+                f"call {_call(stream)} ({_where(stream)}) emitted an effect the cassette does not "
+                f"have: the recording ended there.\n  effect: {_pretty(actual)}"
+            )
+        item = pending.popleft()
+        if item.effect != actual:
+            diff = difflib.unified_diff(
+                _pretty(item.effect).splitlines(),
+                _pretty(actual).splitlines(),
+                fromfile=f"recorded (line {item.number})",
+                tofile="this run",
+                lineterm="",
+            )
+            raise CassetteError(
+                f"call {_call(stream)} ({_where(stream)}) does not match the cassette at line "
+                f"{item.number}:\n" + "\n".join(diff)
+            )
+        return item
+
+    def leftovers(self) -> list[Interaction]:
+        """Return the interactions no replayed call has asked for, in file order."""
+        return sorted((i for q in self.streams.values() for i in q), key=lambda i: i.number)
+
+
+def _config(line: Any, name: str) -> ClientConfig:
+    if not isinstance(line, dict) or line.get("cassette") != FORMAT:
+        raise CassetteError(f"{name}: the first line is not a {FORMAT} cassette header")
+    if line.get("version") != VERSION:
+        raise CassetteError(
+            f"{name}: cassette version {line.get('version')!r} is not supported "
+            f"(this library reads version {VERSION}); record it again"
+        )
+    try:
+        return _CONFIG.structure(line["config"], ClientConfig)
+    except (KeyError, cattrs.BaseValidationError, TypeError, ValueError) as exc:
+        raise CassetteError(f"{name}: unusable client configuration in the header: {exc}") from exc
+
+
+def _interaction(line: Any, number: int, name: str) -> Interaction:
+    if (
+        not isinstance(line, dict)
+        or not isinstance(line.get("stream"), str)
+        or not isinstance(line.get("effect"), dict)
+    ):
+        raise CassetteError(f"{name}, line {number}: not an interaction: {str(line)[:80]}")
+    return Interaction(
+        number, line["stream"], line["effect"], line.get("reply"), line.get("failure")
+    )
+
+
+def _call(stream: str) -> str:
+    return stream.split(".", 1)[0]
+
+
+def _where(stream: str) -> str:
+    return "the call itself" if "." not in stream else f"expansion {stream}"
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)

@@ -1,0 +1,51 @@
+"""Recording: a protocol wrapped so that every effect and its answer is written to a sink.
+
+`recorded(protocol, sink, stream)` is itself a protocol: any driver runs it unchanged. It hands
+each effect on, and reports the pair to `sink` once the driver answered (a reply, or a failure
+thrown in). The children of a `Gather` are wrapped in turn, each under its own stream name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ._effects import Gather, Protocol, SqlFailure, TransportError
+from ._serialization import effect_to_json, failure_to_json, reply_to_json
+
+T = TypeVar("T")
+
+Sink = Callable[[dict[str, Any]], None]
+"""Receives each interaction as a cassette line (see `jobs_core._cassette`)."""
+
+
+def recorded(protocol: Protocol[T], sink: Sink, stream: str) -> Protocol[T]:
+    """Return `protocol`, reporting its interactions to `sink` under `stream`."""
+    gathers = 0
+    try:
+        effect = next(protocol)
+        while True:
+            line: dict[str, Any] = {"stream": stream, "effect": effect_to_json(effect)}
+            if isinstance(effect, Gather):
+                prefix = f"{stream}.g{gathers}"
+                gathers += 1
+                children = tuple(
+                    recorded(child, sink, f"{prefix}.{i}")
+                    for i, child in enumerate(effect.protocols)
+                )
+                sink(line)
+                effect = protocol.send((yield Gather(children, effect.limit)))
+                continue
+            try:
+                reply = yield effect
+            except (TransportError, SqlFailure) as failure:
+                sink({**line, "failure": failure_to_json(failure)})
+                effect = protocol.throw(failure)
+                continue
+            sink({**line, "reply": reply_to_json(reply)})
+            effect = protocol.send(reply)
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
+    finally:
+        protocol.close()
