@@ -22,6 +22,11 @@ class SyncHttp:
         self.target = target
         self._pool = httpcore.ConnectionPool(max_connections=max_connections)
 
+    @property
+    def pool(self) -> httpcore.ConnectionPool:
+        """The connection pool (tests look at its connections and queued requests)."""
+        return self._pool
+
     def send(self, request: HttpRequest) -> HttpResponse:
         """Return the server's response, whatever its status.
 
@@ -41,6 +46,25 @@ class SyncHttp:
     def close(self) -> None:
         """Close every pooled connection."""
         self._pool.close()
+
+
+class _Body:
+    """A request body sent as one chunk, iterated without an async generator.
+
+    httpcore sends `bytes` through an async generator that it leaves suspended when the send is
+    cancelled; trio warns (`ResourceWarning`) when such a generator is collected.
+    """
+
+    def __init__(self, body: bytes) -> None:
+        self._chunks = [body]
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if not self._chunks:
+            raise StopAsyncIteration
+        return self._chunks.pop()
 
 
 class _ReclaimingPool(httpcore.AsyncConnectionPool):
@@ -86,12 +110,18 @@ class AsyncHttp:
         Raises:
             TransportError: no response was received.
         """
+        headers = self.target.headers_for(request)
+        body = None
+        if request.body:
+            # httpcore only works the length out for `bytes`; without it the body goes chunked.
+            headers.append(("Content-Length", str(len(request.body))))
+            body = _Body(request.body)
         with transport_errors():
             raw = await self._pool.request(
                 request.method,
                 self.target.url(request),
-                headers=self.target.headers_for(request),
-                content=request.body or None,
+                headers=headers,
+                content=body,
                 extensions={"timeout": self.target.timeouts.as_extension()},
             )
         return _response(raw)
