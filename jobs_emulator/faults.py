@@ -1,0 +1,214 @@
+"""Fault injection: rules the server consults for every request, on either API.
+
+A rule targets requests by method (any casing, `None` for any) and path prefix (the decoded path,
+`""` for any), lets the first `skip` matching requests through, then fires on the next `times`
+ones (`None`: forever). The first rule that fires for a request decides its fault; `rule.hits`
+counts how often it fired. Rules are added from any thread through `emu.faults`:
+
+    emu.faults.throttle(status=429, retry_after=2, times=3, method="GET", path="/v1alpha1/jobs")
+    emu.faults.drop(before_request=True, path="/v1alpha1/transactions")
+    emu.faults.close_idle_after(2)
+
+What each fault does:
+- `delay`: waits `seconds` (real time) before the request is handled.
+- `drop`: closes the connection without answering, either once the request head is read (the API
+  never sees the request) or after the request was handled (its effect happens, no answer comes).
+- `respond`: answers a canned response instead of handling the request; `throttle` is a 429/5xx
+  burst with `Retry-After`, `stale_endpoint` a body saying the service behind the endpoint is gone.
+- `truncate`: handles the request, sends the headers and half the body, then closes.
+- `malformed`: handles the request and answers its status with a body that is not valid JSON.
+- `close_idle_after(n)`: every keep-alive connection is closed by the server after its n-th
+  response, without a `Connection: close` header, as an idle timeout on a real server does.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, TypedDict
+
+import attrs
+
+from jobs_emulator._messages import Response
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+STALE_ENDPOINT_MESSAGE = (
+    "could not find the service associated with endpoint; the endpoint may have been refreshed"
+)
+
+
+@attrs.frozen
+class Delay:
+    seconds: float
+
+
+@attrs.frozen
+class Drop:
+    before_request: bool
+    """Drop once the request head is read (`True`) or after the request was handled (`False`)."""
+
+
+@attrs.frozen
+class Respond:
+    response: Response
+
+
+@attrs.frozen
+class Truncate:
+    pass
+
+
+@attrs.frozen
+class Malformed:
+    pass
+
+
+Fault = Delay | Drop | Respond | Truncate | Malformed
+
+
+class Target(TypedDict, total=False):
+    """Which requests a rule fires on; see `Faults.add`."""
+
+    method: str | None
+    path: str
+    times: int | None
+    skip: int
+
+
+@attrs.define
+class Rule:
+    """One fault and the requests it targets; `hits` counts the requests it fired on."""
+
+    fault: Fault
+    method: str | None = None
+    path: str = ""
+    times: int | None = 1
+    skip: int = 0
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        """Returns whether the rule targets a request with that method and path."""
+        method_ok = self.method is None or self.method.upper() == method.upper()
+        return method_ok and path.startswith(self.path)
+
+    @property
+    def exhausted(self) -> bool:
+        """Returns whether the rule has fired as many times as it may."""
+        return self.times is not None and self.hits >= self.times
+
+
+class Faults:
+    """The fault rules of one emulator; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[Rule] = []
+        self._close_idle_after: int | None = None
+
+    def add(
+        self,
+        fault: Fault,
+        *,
+        method: str | None = None,
+        path: str = "",
+        times: int | None = 1,
+        skip: int = 0,
+    ) -> Rule:
+        """Adds a rule for `fault`; returns it (watch `rule.hits`).
+
+        Raises `ValueError` for `times` below 1 or a negative `skip`.
+        """
+        if (times is not None and times < 1) or skip < 0:
+            raise ValueError(f"times must be >= 1 or None and skip >= 0, got {times}, {skip}")
+        rule = Rule(fault, method, path, times, skip)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def delay(self, seconds: float, **target: Unpack[Target]) -> Rule:
+        """Delays matching requests by `seconds` before handling them; returns the rule."""
+        return self.add(Delay(seconds), **target)
+
+    def drop(self, *, before_request: bool = True, **target: Unpack[Target]) -> Rule:
+        """Closes the connection without an answer, before or after handling; returns the rule."""
+        return self.add(Drop(before_request), **target)
+
+    def respond(
+        self,
+        status: int,
+        body: Any = None,
+        *,
+        headers: tuple[tuple[str, str], ...] = (),
+        **target: Unpack[Target],
+    ) -> Rule:
+        """Answers `status` and `body` (JSON-encoded unless bytes) unhandled; returns the rule."""
+        if isinstance(body, bytes):
+            response = Response(status, body, headers)
+        else:
+            response = Response.json(status, body if body is not None else {}, headers)
+        return self.add(Respond(response), **target)
+
+    def throttle(
+        self, status: int = 429, *, retry_after: float | str | None = 1, **target: Unpack[Target]
+    ) -> Rule:
+        """Answers `status` (429, 503...) with `Retry-After` unless `None`; returns the rule."""
+        headers = () if retry_after is None else (("Retry-After", _retry_after(retry_after)),)
+        message = "too many requests" if status == 429 else "service unavailable"
+        return self.respond(status, {"message": message}, headers=headers, **target)
+
+    def stale_endpoint(self, status: int = 404, **target: Unpack[Target]) -> Rule:
+        """Answers `status` with the stale-endpoint message; returns the rule."""
+        return self.respond(status, {"message": STALE_ENDPOINT_MESSAGE}, **target)
+
+    def truncate(self, **target: Unpack[Target]) -> Rule:
+        """Sends half of the real body, then closes the connection; returns the rule."""
+        return self.add(Truncate(), **target)
+
+    def malformed(self, **target: Unpack[Target]) -> Rule:
+        """Answers the real status with a body that is not valid JSON; returns the rule."""
+        return self.add(Malformed(), **target)
+
+    def close_idle_after(self, requests: int | None) -> None:
+        """Closes each connection after its `requests`-th response (`None`: keep connections open).
+
+        Raises `ValueError` for a count below 1.
+        """
+        if requests is not None and requests < 1:
+            raise ValueError(f"requests must be >= 1 or None, got {requests}")
+        with self._lock:
+            self._close_idle_after = requests
+
+    def clear(self) -> None:
+        """Removes every rule and the idle close."""
+        with self._lock:
+            self._rules.clear()
+            self._close_idle_after = None
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """Returns the fault for one request, counting it against its rule; `None`: no fault.
+
+        Every matching rule sees the request (so each rule's `skip` counts requests it targets),
+        and the first one with occurrences left fires.
+        """
+        with self._lock:
+            fired: Fault | None = None
+            for rule in self._rules:
+                if rule.exhausted or not rule.matches(method, path):
+                    continue
+                if rule.skip:
+                    rule.skip -= 1
+                elif fired is None:
+                    rule.hits += 1
+                    fired = rule.fault
+            return fired
+
+    def closes_after(self, served: int) -> bool:
+        """Returns whether a connection that has answered `served` requests must now close."""
+        with self._lock:
+            limit = self._close_idle_after
+        return limit is not None and served >= limit
+
+
+def _retry_after(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:g}"

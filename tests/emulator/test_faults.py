@@ -1,0 +1,151 @@
+"""Fault injection over loopback: delays, drops, 429/5xx bursts, stale endpoint, broken bodies."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpcore
+import pytest
+
+from jobs_emulator import Emulator, Faults
+from jobs_emulator.faults import STALE_ENDPOINT_MESSAGE
+from tests.emulator.loopback_http import Http, RawConnection
+
+
+def test_delay_slows_the_matching_request_only(emu: Emulator, http: Http) -> None:
+    rule = emu.faults.delay(0.3, method="GET", path="/v1alpha1/jobs")
+    started = time.monotonic()
+    assert http.call("GET", "/v1alpha1/jobs").status == 200
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    assert http.call("GET", "/v1alpha1/jobs").status == 200
+    assert time.monotonic() - started < 0.3
+    assert rule.hits == 1
+
+
+def test_drop_before_the_request_is_read_makes_no_job(emu: Emulator, http: Http) -> None:
+    rule = emu.faults.drop(before_request=True, method="POST", path="/v1alpha1/jobs")
+    with pytest.raises(httpcore.RemoteProtocolError):
+        http.call("POST", "/v1alpha1/jobs", http.job_body())
+    assert emu.engine.list_jobs() == []
+    assert rule.hits == 1
+    http.create_job()
+    assert len(emu.engine.list_jobs()) == 1
+
+
+def test_drop_after_the_request_is_handled_makes_the_job(emu: Emulator, http: Http) -> None:
+    emu.faults.drop(before_request=False, method="POST")
+    with pytest.raises(httpcore.RemoteProtocolError):
+        http.call("POST", "/v1alpha1/jobs", http.job_body())
+    assert len(emu.engine.list_jobs()) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after"), [(429, 2), (503, "Wed, 21 Oct 2026 07:28:00 GMT")]
+)
+def test_a_burst_of_throttled_answers(
+    emu: Emulator, http: Http, status: int, retry_after: int | str
+) -> None:
+    rule = emu.faults.throttle(status, retry_after=retry_after, times=3, path="/v1alpha1/jobs")
+    replies = [http.call("POST", "/v1alpha1/jobs", http.job_body()) for _ in range(4)]
+    assert [r.status for r in replies] == [status, status, status, 200]
+    assert all(r.headers["retry-after"] == str(retry_after) for r in replies[:3])
+    assert replies[0].json()["message"]
+    assert len(emu.engine.list_jobs()) == 1
+    assert (rule.hits, rule.exhausted) == (3, True)
+
+
+def test_skip_lets_the_first_requests_through_and_times_none_is_forever(
+    emu: Emulator, http: Http
+) -> None:
+    emu.faults.respond(500, {"message": "boom"}, skip=2, times=None, path="/v1alpha1/jobs")
+    statuses = [http.call("GET", "/v1alpha1/jobs").status for _ in range(5)]
+    assert statuses == [200, 200, 500, 500, 500]
+    emu.faults.clear()
+    assert http.call("GET", "/v1alpha1/jobs").status == 200
+
+
+def test_targeting_by_method_and_path(emu: Emulator, http: Http) -> None:
+    emu.faults.throttle(429, method="post", path="/v1alpha1/transactions", times=None)
+    assert http.call("GET", "/v1alpha1/transactions").status == 200
+    assert http.call("POST", "/v1alpha1/jobs", http.job_body()).status == 200
+    reply = http.call("POST", "/v1alpha1/transactions", http.transaction_body())
+    assert reply.status == 429
+    assert reply.headers["retry-after"] == "1"
+
+
+def test_stale_endpoint(emu: Emulator, http: Http) -> None:
+    emu.faults.stale_endpoint(path="/v1alpha1/")
+    reply = http.call("GET", "/v1alpha1/jobs")
+    assert reply.status == 404
+    assert "could not find the service associated with endpoint" in reply.body.decode()
+    assert STALE_ENDPOINT_MESSAGE in reply.json()["message"]
+    assert http.call("GET", "/v1alpha1/jobs").status == 200
+
+
+def test_a_canned_raw_body(emu: Emulator, http: Http) -> None:
+    emu.faults.respond(502, b"<html>bad gateway</html>", headers=(("Content-Type", "text/html"),))
+    reply = http.call("GET", "/v1alpha1/jobs")
+    assert (reply.status, reply.body) == (502, b"<html>bad gateway</html>")
+    assert reply.headers["content-type"] == "text/html"
+
+
+def test_truncated_body(emu: Emulator, http: Http) -> None:
+    http.create_job()
+    emu.faults.truncate(method="GET")
+    with pytest.raises(httpcore.RemoteProtocolError):
+        http.call("GET", "/v1alpha1/jobs")
+    assert http.call("GET", "/v1alpha1/jobs").status == 200
+
+
+def test_malformed_body(emu: Emulator, http: Http) -> None:
+    http.create_job()
+    emu.faults.malformed(path="/v1alpha1/jobs", method="GET")
+    reply = http.call("GET", "/v1alpha1/jobs")
+    assert reply.status == 200
+    with pytest.raises(ValueError):  # noqa: PT011 - json's message varies with where it breaks
+        json.loads(reply.body)
+
+
+def test_close_idle_keep_alive_connection_after_n_requests(emu: Emulator) -> None:
+    emu.faults.close_idle_after(2)
+    raw = RawConnection(emu)
+    try:
+        first = raw.request("GET", "/v1alpha1/jobs")
+        second = raw.request("GET", "/v1alpha1/jobs")
+        assert [first.status, second.status] == [200, 200]
+        assert "connection" not in second.headers
+        assert raw.closed_by_server()
+    finally:
+        raw.close()
+    emu.faults.close_idle_after(None)
+    raw = RawConnection(emu)
+    try:
+        for _ in range(5):
+            assert raw.request("GET", "/v1alpha1/jobs").status == 200
+    finally:
+        raw.close()
+
+
+def test_a_keep_alive_pool_recovers_from_idle_closes(emu: Emulator, http: Http) -> None:
+    emu.faults.close_idle_after(1)
+    for _ in range(5):
+        time.sleep(0.01)  # lets the pool see the server's close before reusing the connection
+        assert http.call("GET", "/v1alpha1/jobs").status == 200
+
+
+def test_faults_apply_to_the_sql_wire_paths_too(emu: Emulator, http: Http) -> None:
+    emu.faults.throttle(503, path="/session")
+    reply = http.call("POST", "/session/v1/login-request", {"data": {}})
+    assert reply.status == 503
+
+
+def test_invalid_rules() -> None:
+    faults = Faults()
+    with pytest.raises(ValueError, match="times"):
+        faults.delay(1, times=0)
+    with pytest.raises(ValueError, match="skip"):
+        faults.delay(1, skip=-1)
+    with pytest.raises(ValueError, match="requests"):
+        faults.close_idle_after(0)

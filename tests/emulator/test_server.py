@@ -1,0 +1,154 @@
+"""The trio + h11 server under the APIs: keep-alive, bodies of any size, routing, clean shutdown."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+from jobs_emulator import Emulator, ManualClock, serve
+from jobs_emulator._messages import Request, Response
+from tests.emulator.loopback_http import Http, RawConnection
+
+
+def test_many_requests_on_one_keep_alive_connection(emu: Emulator) -> None:
+    raw = RawConnection(emu)
+    try:
+        body = json.dumps(Http.job_body()).encode()
+        job_id = raw.request("POST", "/v1alpha1/jobs", body).json()["id"]
+        for _ in range(20):
+            assert raw.request("GET", f"/v1alpha1/jobs/ML/{job_id}").status == 200
+    finally:
+        raw.close()
+
+
+def test_a_large_body_round_trips(emu: Emulator, http: Http) -> None:
+    big = "x" * 8_000_000
+    body = {"job_type": "ML", "worker_name": "w", "payload": json.dumps({"blob": big})}
+    job_id = http.ok("POST", "/v1alpha1/jobs", body)["id"]
+    job = http.ok("GET", f"/v1alpha1/jobs/ML/{job_id}")["job"]
+    assert json.loads(job["payload"])["blob"] == big
+
+
+def test_a_chunked_request_body(emu: Emulator) -> None:
+    raw = RawConnection(emu)
+    try:
+        body = json.dumps(Http.job_body()).encode()
+        raw.send("POST", "/v1alpha1/jobs", chunks=[body[:10], body[10:30], body[30:]])
+        reply = raw.receive()
+    finally:
+        raw.close()
+    assert reply.status == 200
+    assert emu.engine.get(reply.json()["id"]).kind == "ML"
+
+
+def test_requests_reach_handlers_decoded(
+    emu: Emulator, http: Http, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[Request] = []
+
+    def handle(engine: object, request: Request) -> Response:
+        seen.append(request)
+        return Response.json(200, {})
+
+    monkeypatch.setattr("jobs_emulator.snowflake_api.handle", handle)
+    http.call("PUT", "/other/a%20b?token=a%2Bb&flag=&x=1&x=2", b"raw", headers={"X-Mine": "1"})
+    (request,) = seen
+    assert (request.method, request.path, request.body) == ("PUT", "/other/a b", b"raw")
+    assert request.query == {"token": "a+b", "flag": "", "x": "2"}
+    assert request.headers["x-mine"] == "1"
+
+
+def test_garbage_is_answered_400_and_closed(emu: Emulator) -> None:
+    with socket.create_connection((emu.host, emu.port), timeout=5) as sock:
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"bad request" in answer
+
+
+def test_a_handler_crash_is_a_500_and_the_server_lives_on(
+    emu: Emulator, http: Http, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode() -> list[object]:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(emu.engine, "list_jobs", explode)
+    reply = http.call("GET", "/v1alpha1/jobs")
+    assert reply.status == 500
+    assert "kaboom" in reply.json()["message"]
+    assert "handler failed" in caplog.text
+    assert http.call("GET", "/v1alpha1/transactions").status == 200
+
+
+def test_snowflake_paths_go_to_the_sql_api(
+    emu: Emulator, http: Http, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+
+    def handle(engine: object, request: Request) -> Response:
+        assert engine is emu.engine
+        seen.append(request.path)
+        return Response.json(200, {"success": True})
+
+    monkeypatch.setattr("jobs_emulator.snowflake_api.handle", handle)
+    for path in ["/session/v1/login-request", "/queries/v1/query-request", "/telemetry/send"]:
+        assert http.call("POST", path, {}).json() == {"success": True}
+    assert http.call("GET", "/v1alpha1/jobs").json() == {"jobs": []}
+    assert seen == ["/session/v1/login-request", "/queries/v1/query-request", "/telemetry/send"]
+
+
+def test_shutdown_closes_open_connections_and_joins_quickly() -> None:
+    with serve() as emu:
+        idle = RawConnection(emu)
+        busy = RawConnection(emu)
+        emu.faults.delay(30, path="/v1alpha1/jobs")
+        busy.send("GET", "/v1alpha1/jobs")
+        assert idle.request("GET", "/v1alpha1/transactions").status == 200
+        started = time.monotonic()
+    try:
+        assert time.monotonic() - started < 5
+        assert idle.closed_by_server()
+        assert busy.closed_by_server()
+    finally:
+        idle.close()
+        busy.close()
+    with (
+        pytest.raises(ConnectionRefusedError),
+        socket.create_connection((emu.host, emu.port), timeout=2),
+    ):
+        pass
+
+
+def test_serve_yields_what_the_clients_need() -> None:
+    clock = ManualClock(1_000_000.0)
+    with serve(clock=clock, app="MY_APP", page_size=2) as emu:
+        assert emu.base_url == f"http://127.0.0.1:{emu.port}"
+        assert emu.snowflake["paramstyle"] == "qmark"
+        assert (emu.snowflake["host"], emu.snowflake["port"]) == ("127.0.0.1", emu.port)
+        assert emu.app == "MY_APP"
+        assert emu.engine.clock is clock
+        assert emu.engine.page_size == 2
+
+
+def test_serve_refuses_a_port_in_use_and_a_bad_clock() -> None:
+    with serve() as emu, pytest.raises(OSError, match="in use"), serve(port=emu.port):
+        pass
+    with pytest.raises(ValueError, match="clock"), serve(clock="fast"):  # type: ignore[arg-type]
+        pass
+
+
+def test_two_emulators_side_by_side() -> None:
+    with serve(clock="manual") as one, serve(clock="manual") as two:
+        assert one.port != two.port
+        first, second = Http(one), Http(two)
+        try:
+            first.create_job()
+            assert second.ok("GET", "/v1alpha1/jobs") == {"jobs": []}
+        finally:
+            first.close()
+            second.close()
