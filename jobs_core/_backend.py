@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from . import _http_dialect as http
 from . import _sql_dialect as sql
 from ._config import Backend, ClientConfig
-from ._effects import HttpResponse, Protocol, SqlQuery, SqlRows
+from ._effects import HttpRequest, HttpResponse, Protocol, SqlQuery, SqlRows
 from ._filters import ListFilters
 from ._models import JobEvents, JobRecord
 from ._reasoners import ReasonerType
@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 def _over_http(
     config: ClientConfig,
-    request: http.HttpRequest,
+    request: HttpRequest,
     parse: Callable[[HttpResponse], T],
     *,
     op: str,
@@ -59,23 +59,31 @@ def fetch_record(
 
 def fetch_records(
     config: ClientConfig,
-    kind: ReasonerType,
+    kinds: tuple[ReasonerType, ...],
     filters: ListFilters,
     *,
     limit: int | None,
     offset: int,
 ) -> Protocol[list[JobRecord]]:
-    """Return the protocol that lists records of `kind`.
+    """Return the protocol that lists records of `kinds`, one type after another.
 
-    Over SQL the filters, `limit` and `offset` are applied by the statement; over HTTP the
-    service returns everything, and the caller filters, sorts and slices.
+    Over SQL the filters, `limit` and `offset` are applied by each statement; over HTTP the
+    service returns everything (one answer holds every job type, so it is asked once), and the
+    caller filters, sorts and slices.
     """
-    if config.backend_for(kind) is Backend.HTTP:
-        return _over_http(
-            config, http.build_list(kind), lambda r: http.parse_list(kind, r), op="list"
-        )
-    query = sql.build_list(config.sql_namespace, kind, filters, limit, offset)
-    return _over_sql(config, query, lambda rows: sql.parse_list(kind, rows), kind=kind)
+    answers: dict[HttpRequest, HttpResponse] = {}
+    records: list[JobRecord] = []
+    for kind in kinds:
+        if config.backend_for(kind) is Backend.SQL:
+            query = sql.build_list(config.sql_namespace, kind, filters, limit, offset)
+            rows = yield from run_sql(config, query, kind=kind)
+            records += sql.parse_list(kind, rows)
+            continue
+        request = http.build_list(kind)
+        if request not in answers:
+            answers[request] = yield from send_http(config, request, op="list")
+        records += http.parse_list(kind, answers[request])
+    return records
 
 
 def fetch_events(

@@ -81,7 +81,7 @@ def _list(
                 records.append(record)
     elif len(kinds) == 1 and config.backend_for(kinds[0]) is Backend.SQL:
         # The statement filters, sorts and slices: take its rows as they are.
-        records = yield from fetch_records(config, kinds[0], filters, limit=limit, offset=offset)
+        records = yield from fetch_records(config, kinds, filters, limit=limit, offset=offset)
         return (yield from expand(config, records, include))
     else:
         records = yield from _fetch_each(config, kinds, filters, limit, offset)
@@ -99,7 +99,4 @@ def _fetch_each(
 ) -> Protocol[list[JobRecord]]:
     # Each type's rows are cut at offset + limit: the merged page cannot need more of them.
     per_kind = None if limit is None else offset + limit
-    records: list[JobRecord] = []
-    for kind in kinds:
-        records += yield from fetch_records(config, kind, filters, limit=per_kind, offset=0)
-    return records
+    return (yield from fetch_records(config, kinds, filters, limit=per_kind, offset=0))
