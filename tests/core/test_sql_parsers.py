@@ -14,6 +14,7 @@ from jobs_core._effects import SqlCell, SqlFailure, SqlRows
 from jobs_core._errors import JobNotFoundError, JobNotReadyError, JobServerError
 from jobs_core._models import JobEvents
 from jobs_core._reasoners import ReasonerType
+from tests.core.replies import JOB_COLUMNS, TXN_COLUMNS
 
 LOGIC, PRESCRIPTIVE, PREDICTIVE = (
     ReasonerType.LOGIC,
@@ -21,14 +22,6 @@ LOGIC, PRESCRIPTIVE, PREDICTIVE = (
     ReasonerType.PREDICTIVE,
 )
 UTC = dt.timezone.utc
-JOB_COLUMNS = (
-    "ID", "REASONER_TYPE", "REASONER_NAME", "STATE", "CREATED_BY", "CREATED_ON",
-    "FINISHED_AT", "DURATION", "PAYLOAD", "TIMEOUT_MS", "ABORT_REASON",
-)  # fmt: skip
-TXN_COLUMNS = (
-    "ID", "DATABASE_NAME", "ENGINE_NAME", "STATE", "ABORT_REASON", "READ_ONLY",
-    "CREATED_BY", "CREATED_ON", "FINISHED_AT", "DURATION",
-)  # fmt: skip
 NAIVE = dt.datetime(2024, 5, 1, 12, 0, 0, 250000)
 AWARE = dt.datetime(2024, 5, 1, 14, 0, 5, tzinfo=dt.timezone(dt.timedelta(hours=2)))
 
