@@ -1,21 +1,24 @@
-"""`jobs-emulator` / `python -m jobs_emulator`: serve the emulator until interrupted."""
+"""`jobs-emulator` / `python -m jobs_emulator`: serve the emulator until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import threading
+from types import FrameType
 
 from jobs_emulator.auth import DEFAULT_USER
 from jobs_emulator.serve import DEFAULT_APP, serve
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the emulator until Ctrl-C; returns the exit status (0).
+    """Runs the emulator until Ctrl-C or SIGTERM; returns the exit status (0).
 
     Raises `SystemExit` for bad arguments (argparse's exit status 2).
     """
     args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
     tokens = dict(args.token)
     try:
         with serve(
@@ -34,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         # Leaving the `with` stopped the server; a second Ctrl-C while stopping lands here too.
         print("stopped", flush=True)
     return 0
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """Makes SIGTERM stop the server as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:

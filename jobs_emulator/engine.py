@@ -154,7 +154,6 @@ class Engine:
             "read_only": bool(read_only),
             "language": language,
             "inputs": inputs,
-            "headers": headers,
             "abort_detached": bool(abort_detached),
         }
         return self._create(TRANSACTION, name, user, layers, timeout_mins, details)

@@ -14,7 +14,6 @@ event `i` of `n` is emitted at `t0 + d*i/n`, and only events emitted before the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +56,8 @@ class JobSnapshot:
     read_only: bool | None
     query: str | None
     language: str | None
+    inputs: Any
+    """Transactions: the inputs as sent (`inputs`/`v1_inputs`)."""
     abort_detached: bool
 
     @property
@@ -98,7 +99,6 @@ class Record:
     query: str | None = None
     language: str | None = None
     inputs: Any = None
-    headers: Mapping[str, Any] | None = None
     abort_detached: bool = False
     canceled_at: float | None = None
 
@@ -156,6 +156,7 @@ class Record:
             read_only=self.read_only,
             query=self.query,
             language=self.language,
+            inputs=self.inputs,
             abort_detached=self.abort_detached,
         )
 

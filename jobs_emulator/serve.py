@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import queue
 import threading
 from collections.abc import Iterator, Mapping
@@ -22,6 +23,7 @@ from jobs_emulator.faults import Faults
 from jobs_emulator.server import Server
 
 DEFAULT_APP = "JOBS_APP"
+_log = logging.getLogger("jobs_emulator")
 
 
 @attrs.frozen
@@ -68,7 +70,7 @@ def serve(
             (PREFIX, direct_access.handle),
             (admin.PREFIX, functools.partial(admin.handle, engine)),
         ],
-        fallback=functools.partial(_snowflake, engine),
+        fallback=functools.partial(_snowflake, engine, app),
         faults=faults,
     )
     runner = _Runner(server, host, port)
@@ -88,8 +90,9 @@ def serve(
         runner.stop()
 
 
-def _snowflake(engine: Engine, request: Request) -> Response:
-    return snowflake_api.handle(engine, request)
+def _snowflake(engine: Engine, app: str, request: Request) -> Response:
+    # Looked up on each request, so a test can stand in for the SQL API.
+    return snowflake_api.handle(engine, request, app=app)
 
 
 def _clock(clock: Clock | Literal["real", "manual"] | None) -> Clock | None:
@@ -117,6 +120,7 @@ class _Runner:
         self._thread = threading.Thread(target=self._run, name="jobs-emulator", daemon=True)
         self._token: trio.lowlevel.TrioToken | None = None
         self._scope: trio.CancelScope | None = None
+        self._listening = False
 
     def start(self) -> int:
         """Starts the server thread; returns the bound port. Raises what binding raised."""
@@ -138,12 +142,16 @@ class _Runner:
     def _run(self) -> None:
         try:
             trio.run(self._main)
-        except BaseException as exc:  # reported to start(); after start the thread just ends
-            self._ready.put(exc)
+        except BaseException as exc:  # the thread's end: reported to start(), or logged after it
+            if self._listening:
+                _log.exception("the emulator's server stopped")
+            else:
+                self._ready.put(exc)
 
     async def _main(self) -> None:
         listeners = await trio.open_tcp_listeners(self._port, host=self._host)
         port = listeners[0].socket.getsockname()[1]
         with trio.CancelScope() as scope:
+            self._listening = True
             self._ready.put((trio.lowlevel.current_trio_token(), scope, port))
             await trio.serve_listeners(self._server.serve_connection, listeners)

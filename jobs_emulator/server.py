@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from http import HTTPStatus
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
@@ -75,6 +76,8 @@ class Server:
             await _answer_protocol_error(stream, connection, exc)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return
+        except Exception:  # one broken connection must not end the server that carries the rest
+            _log.exception("connection failed")
 
     def dispatch(self, request: Request) -> Response:
         """Returns the answer of the handler that owns the path; a handler crash answers 500."""
@@ -96,7 +99,7 @@ async def _next_event(stream: trio.abc.Stream, connection: h11.Connection) -> h1
         if isinstance(event, h11.Event):
             return event
         if event is h11.PAUSED:
-            # Only a client that pipelines gets here (we read one request at a time): end it.
+            # Unreachable: we never read past one request per cycle. Ending is the safe answer.
             return None
         data = await stream.receive_some(_RECEIVE_SIZE)
         if not data and connection.their_state is h11.IDLE:
@@ -106,6 +109,9 @@ async def _next_event(stream: trio.abc.Stream, connection: h11.Connection) -> h1
 
 async def _read_body(stream: trio.abc.Stream, connection: h11.Connection) -> bytes | None:
     """Returns the request body, or `None` when the peer went away before sending all of it."""
+    if connection.they_are_waiting_for_100_continue:
+        continue_ = h11.InformationalResponse(status_code=100, headers=[])
+        await stream.send_all(connection.send(continue_))
     chunks: list[bytes] = []
     while True:
         event = await _next_event(stream, connection)
@@ -131,7 +137,16 @@ def _head(response: Response, length: int) -> h11.Response:
     headers = [*response.headers, ("Content-Length", str(length))]
     if response.close:
         headers.append(("Connection", "close"))
-    return h11.Response(status_code=response.status, headers=headers)
+    return h11.Response(
+        status_code=response.status, headers=headers, reason=_reason(response.status)
+    )
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:  # a status code Python does not name, e.g. from a fault rule
+        return b""
 
 
 async def _send(stream: trio.abc.Stream, connection: h11.Connection, response: Response) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 
+import httpcore
 import pytest
 
 from jobs_emulator import Emulator, ManualClock, serve
@@ -49,7 +51,7 @@ def test_requests_reach_handlers_decoded(
 ) -> None:
     seen: list[Request] = []
 
-    def handle(engine: object, request: Request) -> Response:
+    def handle(engine: object, request: Request, *, app: str | None = None) -> Response:
         seen.append(request)
         return Response.json(200, {})
 
@@ -90,8 +92,9 @@ def test_snowflake_paths_go_to_the_sql_api(
 ) -> None:
     seen: list[str] = []
 
-    def handle(engine: object, request: Request) -> Response:
+    def handle(engine: object, request: Request, *, app: str | None = None) -> Response:
         assert engine is emu.engine
+        assert app == emu.app
         seen.append(request.path)
         return Response.json(200, {"success": True})
 
@@ -152,3 +155,42 @@ def test_two_emulators_side_by_side() -> None:
         finally:
             first.close()
             second.close()
+
+
+def test_pipelined_requests_are_answered_in_order(emu: Emulator) -> None:
+    paths = ["/v1alpha1/jobs", "/v1alpha1/nothing", "/v1alpha1/transactions"]
+    heads = [f"GET {path} HTTP/1.1\r\nHost: x\r\n" for path in paths]
+    wire = "\r\n".join(heads[:-1]) + "\r\n" + heads[-1] + "Connection: close\r\n\r\n"
+    with socket.create_connection((emu.host, emu.port), timeout=5) as sock:
+        sock.sendall(wire.encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"200", b"404", b"200"]
+
+
+def test_expect_100_continue_gets_a_100_before_the_body(emu: Emulator) -> None:
+    body = json.dumps(Http.job_body()).encode()
+    head = (
+        f"POST /v1alpha1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+        "Expect: 100-continue\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection((emu.host, emu.port), timeout=5) as sock:
+        sock.sendall(head.encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 ")
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert len(emu.engine.list_jobs()) == 1
+
+
+def test_a_response_h11_refuses_to_send_ends_only_its_connection(
+    emu: Emulator, http: Http, caplog: pytest.LogCaptureFixture
+) -> None:
+    emu.faults.respond(204, b"a 204 cannot have a body")
+    with pytest.raises(httpcore.RemoteProtocolError):
+        http.call("GET", "/v1alpha1/jobs")
+    assert "connection failed" in caplog.text
+    assert http.call("GET", "/v1alpha1/jobs").status == 200
