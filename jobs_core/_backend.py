@@ -6,6 +6,7 @@ unknown stream) fails before the first effect, and returns the protocol that sen
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -28,8 +29,9 @@ def _over_http(
     *,
     op: str,
     creates: bool = False,
+    deadline: float | None = None,
 ) -> Protocol[T]:
-    response = yield from send_http(config, request, op=op, creates=creates)
+    response = yield from send_http(config, request, op=op, creates=creates, deadline=deadline)
     return parse(response)
 
 
@@ -40,21 +42,26 @@ def _over_sql(
     *,
     kind: ReasonerType,
     creates: bool = False,
+    deadline: float | None = None,
 ) -> Protocol[T]:
-    rows = yield from run_sql(config, query, kind=kind, creates=creates)
+    rows = yield from run_sql(config, query, kind=kind, creates=creates, deadline=deadline)
     return parse(rows)
 
 
 def fetch_record(
-    config: ClientConfig, kind: ReasonerType, job_id: str
+    config: ClientConfig, kind: ReasonerType, job_id: str, *, deadline: float | None = None
 ) -> Protocol[JobRecord | None]:
-    """Return the protocol that reads one job or transaction, None when it does not exist."""
+    """Return the protocol that reads one job or transaction, None when it does not exist.
+
+    With a `deadline`, retries stop with `JobTimeoutError` once it has passed.
+    """
     if config.backend_for(kind) is Backend.HTTP:
-        return _over_http(
-            config, http.build_get(kind, job_id), lambda r: http.parse_get(kind, r), op="get"
-        )
+        request = http.build_get(kind, job_id)
+        parse = functools.partial(http.parse_get, kind)
+        return _over_http(config, request, parse, op="get", deadline=deadline)
     query = sql.build_get(config.sql_namespace, kind, job_id)
-    return _over_sql(config, query, lambda rows: sql.parse_get(kind, rows), kind=kind)
+    parse_rows = functools.partial(sql.parse_get, kind)
+    return _over_sql(config, query, parse_rows, kind=kind, deadline=deadline)
 
 
 def fetch_records(
@@ -73,6 +80,7 @@ def fetch_records(
     """
     answers: dict[HttpRequest, HttpResponse] = {}
     records: list[JobRecord] = []
+    seen: set[str] = set()
     for kind in kinds:
         if config.backend_for(kind) is Backend.SQL:
             query = sql.build_list(config.sql_namespace, kind, filters, limit, offset)
@@ -82,7 +90,10 @@ def fetch_records(
         request = http.build_list(kind)
         if request not in answers:
             answers[request] = yield from send_http(config, request, op="list")
-        records += http.parse_list(kind, answers[request])
+        # A job without a type is taken to be of the type asked for; when one answer serves
+        # two types it must still be listed only once.
+        records += [r for r in http.parse_list(kind, answers[request]) if r.id not in seen]
+        seen.update(r.id for r in records)
     return records
 
 

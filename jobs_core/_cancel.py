@@ -17,7 +17,7 @@ def cancel(
 
     Raises (before any effect):
         JobInvalidRequestError: a bad argument, or `all_users=True` for a job (Logic only).
-        JobConfigurationError: `all_users=True` for Logic without the SQL backend.
+        JobCapabilityError: `all_users=True` for Logic without the SQL backend.
     """
     kind = parse_reasoner_type(reasoner_type)
     job_id = require_text("job_id", job_id)

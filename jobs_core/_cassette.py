@@ -24,6 +24,7 @@ import attrs
 import cattrs
 
 from ._config import ClientConfig
+from ._errors import JobError
 
 FORMAT = "jobs-client"
 VERSION = 1
@@ -34,7 +35,7 @@ Redactor = Callable[[dict[str, Any]], dict[str, Any]]
 """Takes a cassette line (a JSON object) and returns it with anything secret masked."""
 
 
-class CassetteError(Exception):
+class CassetteError(JobError):
     """A cassette that cannot be read, or a run that does not match its recording."""
 
 

@@ -7,7 +7,7 @@ import random
 
 import attrs
 
-from ._errors import JobConfigurationError
+from ._errors import JobCapabilityError, JobConfigurationError
 from ._reasoners import ReasonerType
 
 USER_AGENT = "jobs-client/0.1.0"
@@ -112,7 +112,7 @@ class ClientConfig:
         """Return the backend that serves `kind` (the hybrid routing rules).
 
         Raises:
-            JobConfigurationError: the rules need the SQL backend and it is not configured.
+            JobCapabilityError: the rules need the SQL backend and it is not configured.
         """
         if not self.http:
             return Backend.SQL
@@ -120,7 +120,7 @@ class ClientConfig:
             return Backend.HTTP
         if all_users_cancel:
             if not self.sql:
-                raise JobConfigurationError(
+                raise JobCapabilityError(
                     "cancel(all_users=True) for Logic needs the SQL backend (CANCEL_TRANSACTION)"
                 )
             return Backend.SQL

@@ -10,6 +10,7 @@ import attrs
 from ._backend import submit
 from ._config import ClientConfig
 from ._effects import Protocol
+from ._errors import JobError
 from ._models import Job
 from ._reasoners import ReasonerType, parse_reasoner_type
 from ._validation import optional_int, require_payload, require_text
@@ -130,4 +131,9 @@ def create_ready(
 
 def _create_ready(config: ClientConfig, start: Protocol[str], waiting: WaitSpec) -> Protocol[Job]:
     job_id = yield from start
-    return (yield from poll_until_done(config, attrs.evolve(waiting, job_id=job_id)))
+    try:
+        return (yield from poll_until_done(config, attrs.evolve(waiting, job_id=job_id)))
+    except JobError as exc:
+        # The job exists and may still run: whoever catches this must be able to find it.
+        exc.job_id = job_id
+        raise

@@ -9,7 +9,13 @@ if TYPE_CHECKING:
 
 
 class JobError(Exception):
-    """The root of every error this library raises."""
+    """The root of every error this library raises.
+
+    `job_id` names the job the error concerns when the call had already started one (so a
+    `create_ready` that fails while waiting never loses the id of the job it created).
+    """
+
+    job_id: str | None = None
 
 
 class JobInvalidRequestError(JobError):
@@ -38,9 +44,10 @@ class JobTimeoutError(JobError):
     A timeout says nothing about the job's outcome: it may still be running.
     """
 
-    def __init__(self, message: str, *, job: Job | None = None) -> None:
+    def __init__(self, message: str, *, job: Job | None = None, job_id: str | None = None) -> None:
         super().__init__(message)
         self.job = job
+        self.job_id = job_id if job_id is not None else (job.id if job is not None else None)
 
 
 class JobServerError(JobError):

@@ -118,7 +118,8 @@ def check_status(
         JobInvalidRequestError: a 400.
         JobNotReadyError: a 404 saying the reasoner is not ready to accept jobs.
         JobNotFoundError: any other 404, unless `missing_ok`.
-        JobServerError: any other status, its number in `status`.
+        JobServerError: any other status, its number in `status`; also a 404 saying the endpoint
+            is stale (the refresh did not help), which must not pass for "not found".
     """
     status = response.status
     if 200 <= status <= 299:
@@ -127,7 +128,7 @@ def check_status(
     message = error_message(response)
     if status == 400:
         raise JobInvalidRequestError(f"{label} request failed validation. {message}")
-    if status == 404:
+    if status == 404 and not is_stale_endpoint(message):
         if is_not_ready_message(message):
             raise JobNotReadyError(f"{label} request failed (status=404) op={op}. {message}")
         if missing_ok:

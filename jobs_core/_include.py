@@ -37,11 +37,6 @@ class Include:
     def __bool__(self) -> bool:
         return any(attrs.astuple(self))
 
-    @property
-    def needs_io(self) -> bool:
-        """True when an expansion needs another request (events, artifacts, problems)."""
-        return self.events or self.artifacts or self.problems
-
 
 def parse_include(include: object, kinds: tuple[ReasonerType, ...]) -> Include:
     """Return the expansions `include` asks for, for calls on jobs of `kinds`.

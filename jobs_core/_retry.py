@@ -3,6 +3,8 @@
 Which failures are retried: 429 and 5xx answers, transport errors and lost SQL connections. A
 `create` is retried only when that cannot start a second job: on 429 (the service refused it), or
 when the request never left (connect errors). A stale endpoint is refreshed once, then retried.
+Given a deadline (`wait` gives its own), no backoff sleeps past it: when it has passed, the
+retries stop with `JobTimeoutError`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ._config import ClientConfig
 from ._effects import (
     HttpRequest,
     HttpResponse,
+    Now,
     Protocol,
     RefreshEndpoint,
     Sleep,
@@ -23,17 +26,32 @@ from ._effects import (
     SqlRows,
     TransportError,
 )
-from ._errors import JobServerError
+from ._errors import JobServerError, JobTimeoutError
 from ._reasoners import ReasonerType
 
 
+def _back_off(delay: float, deadline: float | None, op: str) -> Protocol[None]:
+    if deadline is not None:
+        remaining = deadline - (yield Now())
+        if remaining <= 0:
+            raise JobTimeoutError(f"{op}: the deadline passed while retrying a transient failure")
+        delay = min(delay, remaining)
+    yield Sleep(delay)
+
+
 def send_http(
-    config: ClientConfig, request: HttpRequest, *, op: str, creates: bool = False
+    config: ClientConfig,
+    request: HttpRequest,
+    *,
+    op: str,
+    creates: bool = False,
+    deadline: float | None = None,
 ) -> Protocol[HttpResponse]:
     """Send `request`, retrying transient failures; return the last response, whatever its status.
 
     Raises:
         JobServerError: a transport failure that the policy does not retry, or that outlived it.
+        JobTimeoutError: `deadline` (a `Now` reading) passed before a retry was due.
     """
     policy = config.retry
     rng = random.Random(config.seed)
@@ -50,7 +68,7 @@ def send_http(
             safe = not creates or not exc.request_sent
             if not safe or attempt >= policy.max_attempts:
                 raise JobServerError(f"{op} failed after {attempt} attempt(s): {exc}") from exc
-            yield Sleep(policy.backoff(attempt, rng))
+            yield from _back_off(policy.backoff(attempt, rng), deadline, op)
             attempt += 1
             continue
         if (
@@ -66,7 +84,9 @@ def send_http(
         )
         if not retryable or attempt >= policy.max_attempts:
             return response
-        yield Sleep(policy.backoff(attempt, rng, http.retry_after_s(response)))
+        yield from _back_off(
+            policy.backoff(attempt, rng, http.retry_after_s(response)), deadline, op
+        )
         attempt += 1
 
 
@@ -76,12 +96,14 @@ def run_sql(
     *,
     kind: ReasonerType,
     creates: bool = False,
+    deadline: float | None = None,
 ) -> Protocol[SqlRows]:
     """Run `query`, retrying when the connection (not the statement) failed; return its rows.
 
     Raises:
         JobError: the statement failed (classified by the SQL dialect), or the connection failures
             outlived the policy.
+        JobTimeoutError: `deadline` (a `Now` reading) passed before a retry was due.
     """
     policy = config.retry
     rng = random.Random(config.seed)
@@ -92,7 +114,7 @@ def run_sql(
         except SqlFailure as exc:
             if creates or not exc.connection_lost or attempt >= policy.max_attempts:
                 raise sql.classify_failure(query.operation, kind, exc) from exc
-            yield Sleep(policy.backoff(attempt, rng))
+            yield from _back_off(policy.backoff(attempt, rng), deadline, query.operation)
             attempt += 1
             continue
         return rows

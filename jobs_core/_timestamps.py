@@ -128,7 +128,7 @@ def parse_http_date(value: str) -> dt.datetime | None:
     """Return an HTTP-date (as in `Date` and `Retry-After`) as an aware UTC datetime, or None.
 
     None when `value` is in none of the three forms of RFC 9110 or names an impossible time. The
-    two-digit years of the obsolete RFC 850 form are read as POSIX does (69 and below: 20YY), since
+    two-digit years of the obsolete RFC 850 form are read as POSIX does (68 and below: 20YY), since
     the RFC's "most recent such year" rule would need a clock.
     """
     match = _HTTP_DATE.fullmatch(value.strip())

@@ -91,8 +91,12 @@ def poll_until_done(config: ClientConfig, spec: WaitSpec) -> Protocol[Job]:
     """Poll as `spec` says; see `wait`."""
     deadline = (yield Now()) + spec.timeout_s
     interval = spec.poll_interval_s
+    job: Job | None = None
     while True:
-        record = yield from fetch_record(config, spec.kind, spec.job_id)
+        try:
+            record = yield from fetch_record(config, spec.kind, spec.job_id, deadline=deadline)
+        except JobTimeoutError as exc:
+            raise _timed_out(spec, job) from exc
         job = record.to_job() if record is not None else None
         if spec.on_poll is not None:
             spec.on_poll(job)
@@ -102,14 +106,19 @@ def poll_until_done(config: ClientConfig, spec: WaitSpec) -> Protocol[Job]:
             return final
         remaining = deadline - (yield Now())
         if remaining <= 0:
-            seen = f"state={job.state}" if job is not None else "not found yet"
-            raise JobTimeoutError(
-                f"{spec.kind.value} {spec.job_id} did not finish within {spec.timeout_s:g}s"
-                f" (last seen: {seen})",
-                job=job,
-            )
+            raise _timed_out(spec, job)
         yield Sleep(min(interval, remaining))
         interval = config.polling.next_interval(interval)
+
+
+def _timed_out(spec: WaitSpec, job: Job | None) -> JobTimeoutError:
+    seen = f"state={job.state}" if job is not None else "not found yet"
+    return JobTimeoutError(
+        f"{spec.kind.value} {spec.job_id} did not finish within {spec.timeout_s:g}s"
+        f" (last seen: {seen})",
+        job=job,
+        job_id=spec.job_id,
+    )
 
 
 def _raise_if_client_disconnected(record: JobRecord) -> None:

@@ -120,10 +120,12 @@ CONFIG_ERRORS: dict[str, Call] = {
     "retry with no attempt": lambda: RetryPolicy(max_attempts=0),
     "retry with jitter above 1": lambda: RetryPolicy(jitter=2),
     "polling factor below 1": lambda: PollPolicy(factor=0.5),
-    "Logic cancel for all users without SQL": lambda: core.cancel(
-        HTTP, "Logic", "t", all_users=True
-    ),
 }
+
+
+def test_logic_cancel_for_all_users_needs_the_sql_backend() -> None:
+    with pytest.raises(core.JobCapabilityError, match="CANCEL_TRANSACTION"):
+        core.cancel(HTTP, "Logic", "t", all_users=True)
 
 
 @pytest.mark.parametrize("call", CONFIG_ERRORS.values(), ids=CONFIG_ERRORS.keys())

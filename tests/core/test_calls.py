@@ -149,6 +149,19 @@ def test_stale_endpoint_is_refreshed_once_then_retried() -> None:
     assert script.finish(core.get(HTTP, "Logic", "x1")) is not None
 
 
+def test_a_stale_endpoint_that_stays_stale_is_not_taken_for_not_found() -> None:
+    kind = ReasonerType.LOGIC
+    request = http.build_get(kind, "x1")
+    stale = {"message": "could not find the service associated with endpoint xyz"}
+    script = Script(
+        (request, response(404, stale)),
+        (RefreshEndpoint(), None),
+        (request, response(404, stale)),
+    )
+    with pytest.raises(JobServerError, match="status=404"):
+        script.finish(core.get(HTTP, "Logic", "x1"))
+
+
 def test_stale_endpoint_from_a_dns_failure_is_refreshed() -> None:
     kind = ReasonerType.LOGIC
     request = http.build_get(kind, "x1")
@@ -271,6 +284,19 @@ def test_create_ready_marks_logic_abort_detached_and_waits() -> None:
     assert (job.id, job.state) == ("t1", "COMPLETED")
 
 
+def test_create_ready_errors_after_the_create_carry_the_new_job_id() -> None:
+    kind = ReasonerType.PREDICTIVE
+    config = core.ClientConfig(http=True, retry=core.RetryPolicy(max_attempts=1))
+    script = Script(
+        (http.build_create(kind, "w", {}, None, abort_detached=False), ok({"id": "j7"})),
+        (core.Now(), 0.0),
+        (http.build_get(kind, "j7"), response(500, {"message": "down"})),
+    )
+    with pytest.raises(JobServerError) as raised:
+        script.finish(core.create_ready(config, "Predictive", "w", {}))
+    assert raised.value.job_id == "j7"
+
+
 def test_create_ready_does_not_mark_jobs_abort_detached() -> None:
     kind = ReasonerType.PRESCRIPTIVE
     request = http.build_create(kind, "s1", {}, None, abort_detached=False)
@@ -318,6 +344,17 @@ def test_list_all_types_over_http_merges_newest_first_then_slices() -> None:
     script = Script(*steps)
     jobs = script.finish(core.list_jobs(HTTP, limit=2, offset=1, only_active=True))
     assert [j.id for j in jobs] == ["p-new", "t-mid"]
+
+
+def test_a_job_without_a_type_is_listed_once_when_all_types_are_merged() -> None:
+    typeless = job_json("untyped", created_on="2026-01-01T00:00:09Z")
+    del typeless["type"]
+    script = Script(
+        (http.build_list(ReasonerType.LOGIC), ok({"transactions": []})),
+        (http.build_list(ReasonerType.PRESCRIPTIVE), ok({"jobs": [typeless]})),
+    )
+    jobs = script.finish(core.list_jobs(HTTP))
+    assert [(j.id, j.reasoner_type) for j in jobs] == [("untyped", "Prescriptive")]
 
 
 def test_list_filters_client_side_case_insensitively() -> None:

@@ -141,3 +141,21 @@ def test_a_job_not_found_yet_keeps_polling() -> None:
     job = sim.run(core.wait(_config(1.0), "Logic", "t1", poll_interval_s=1.0))
     assert job.state == "COMPLETED"
     assert sim.sleeps == [1.0, 1.0]
+
+
+def test_retries_inside_a_wait_never_sleep_past_its_deadline() -> None:
+    """A 503 asking for 30 s between tries must not keep a 1 s wait going for minutes."""
+
+    class Unavailable(SimulatedJob):
+        def answer(self, effect: Any) -> Any:
+            if isinstance(effect, HttpRequest):
+                self.polls.append(self.clock)
+                return core.HttpResponse(503, (("Retry-After", "30"),), b'{"message": "busy"}')
+            return super().answer(effect)
+
+    sim = Unavailable(ends_at=0.0)
+    with pytest.raises(JobTimeoutError) as raised:
+        sim.run(core.wait(_config(1.0), "Logic", "t1", timeout_s=1.0, poll_interval_s=0.5))
+    assert sum(sim.sleeps) == pytest.approx(1.0)
+    assert raised.value.job_id == "t1"
+    assert raised.value.job is None

@@ -14,8 +14,8 @@ import pytest
 import jobs_emulator
 from jobs_core import (
     Job,
+    JobCapabilityError,
     JobClientDisconnectedError,
-    JobConfigurationError,
     JobEvents,
     JobExpanded,
     JobInvalidRequestError,
@@ -216,7 +216,7 @@ def test_cancel(run: Runner, backend: str) -> None:
 
         op = await client.create("Logic", unique("c"), payload("Logic", duration_s=30))
         if backend == "http":
-            with pytest.raises(JobConfigurationError):
+            with pytest.raises(JobCapabilityError):
                 await client.cancel("Logic", op.id, all_users=True)
             await client.cancel("Logic", op.id)
         else:
