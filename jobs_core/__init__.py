@@ -60,6 +60,7 @@ from ._recording import Sink as Sink
 from ._recording import recorded as recorded
 from ._replay import Replayer as Replayer
 from ._stepper import Stepper as Stepper
+from ._version import __version__ as __version__
 from ._wait import ProgressCallback as ProgressCallback
 from ._wait import wait as wait
 
@@ -108,6 +109,7 @@ __all__ = [
     "SqlRows",
     "Stepper",
     "TransportError",
+    "__version__",
     "cancel",
     "create",
     "create_ready",

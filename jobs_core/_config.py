@@ -9,8 +9,9 @@ import attrs
 
 from ._errors import JobCapabilityError, JobConfigurationError
 from ._reasoners import ReasonerType
+from ._version import __version__
 
-USER_AGENT = "jobs-client/0.1.0"
+USER_AGENT = f"jobs-client/{__version__}"
 
 
 class Backend(enum.Enum):
