@@ -89,6 +89,7 @@ class _ReclaimingPool(httpcore.AsyncConnectionPool):
         ]
         for connection in orphans:
             self._connections.remove(connection)
+        # The pool closes what this returns: an orphan that did connect loses its socket too.
         return orphans + super()._assign_requests_to_connections()
 
 

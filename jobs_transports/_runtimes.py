@@ -29,10 +29,13 @@ class Runtime(Protocol):
     async def to_thread(self, fn: Callable[..., T], *args: Any) -> T: ...
 
     async def cancel_by_scope(self, job: Callable[[], Awaitable[T]]) -> T:
-        """Return `job()`'s result; a cancellation reaches the job as a cancel scope would.
+        """Return `job()`'s result; a cancellation of the caller reaches the job as a cancel scope.
 
         A cancel scope spares the shielded sections of the libraries the job calls (httpcore
-        releases its pool slots in them), so a cancelled job still cleans up before this returns.
+        releases its pool slots in them), so a cancelled job has cleaned up when this returns.
+
+        Raises:
+            What `job()` raises; the caller's cancellation once the job has ended.
         """
         ...
 
@@ -63,6 +66,7 @@ class AsyncioRuntime:
         async def scoped() -> T:
             with scope:
                 return await job()
+            # Only reached when the scope swallowed its cancellation: the job has no result.
             raise asyncio.CancelledError
 
         task = asyncio.ensure_future(scoped())
@@ -74,7 +78,7 @@ class AsyncioRuntime:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait({task})
             if not task.cancelled():
-                task.exception()
+                task.exception()  # retrieved, or asyncio logs it as never retrieved
             raise
 
     async def gather(self, jobs: Sequence[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:

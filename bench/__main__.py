@@ -1,0 +1,20 @@
+"""`make bench`: every benchmark, one after another. Each prints its figures and its ratios
+against a baseline measured in the same run. Benchmarks never run in the test suite."""
+
+from __future__ import annotations
+
+from bench import core_bench, drivers_bench, emulator_get
+
+
+def main() -> None:
+    for title, run in (
+        ("core: build + parse, against json.loads", core_bench.main),
+        ("drivers: get round trips, against bare httpcore", drivers_bench.main),
+        ("emulator: get throughput", lambda: emulator_get.main([])),
+    ):
+        print(f"\n=== {title} ===", flush=True)
+        run()
+
+
+if __name__ == "__main__":
+    main()
