@@ -19,7 +19,7 @@ from jobs_core import (
 )
 
 from ._http_executors import AsyncHttp
-from ._runtimes import Runtime, current_runtime
+from ._runtimes import Runtime, current_loop, current_runtime
 from ._sql_executor import SqlExecutor
 
 T = TypeVar("T")
@@ -35,21 +35,23 @@ class AsyncDriver:
         self.http = http
         self.sql = sql
         self._runtime: Runtime | None = None
+        self._loop: object = None
 
     @property
     def runtime(self) -> Runtime:
         """The runtime of the loop this driver is bound to.
 
         Raises:
-            JobConfigurationError: called outside asyncio/trio, or under another library than
-                the one the driver was first used with.
+            JobConfigurationError: called outside asyncio/trio, or in another event loop than the
+                one the driver was first used in (its pooled connections belong to that loop).
         """
-        current = current_runtime()
+        current, loop = current_runtime(), current_loop()
         if self._runtime is None:
-            self._runtime = current
-        elif self._runtime.name != current.name:
+            self._runtime, self._loop = current, loop
+        elif self._loop is not loop:
             raise JobConfigurationError(
-                f"this client was first used under {self._runtime.name}, not {current.name}"
+                f"this client belongs to the {self._runtime.name} event loop it was first used"
+                f" in; make one client per event loop"
             )
         return self._runtime
 
@@ -111,10 +113,12 @@ class AsyncDriver:
 
     async def aclose(self) -> None:
         """Release the connection pool and any SQL connection this driver opened."""
-        if self.http is not None:
-            await self.http.aclose()
-        if self.sql is not None:
-            if self._runtime is not None:
-                await self._runtime.to_thread(self.sql.close)
-            else:
-                self.sql.close()
+        try:
+            if self.http is not None:
+                await self.http.aclose()
+        finally:
+            if self.sql is not None:
+                if self._runtime is not None:
+                    await self._runtime.to_thread(self.sql.close)
+                else:
+                    self.sql.close()

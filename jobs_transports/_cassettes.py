@@ -67,16 +67,16 @@ class RecordingSync:
 
     def __init__(self, driver: SyncGateway, writer: CassetteWriter) -> None:
         self._driver = driver
-        self._writer = writer
+        self.writer = writer
 
     def run(self, protocol: jobs_core.Protocol[T]) -> T:
-        return self._driver.run(recorded(protocol, self._writer, self._writer.next_stream()))
+        return self._driver.run(recorded(protocol, self.writer, self.writer.next_stream()))
 
     def close(self) -> None:
         try:
             self._driver.close()
         finally:
-            self._writer.close()
+            self.writer.close()
 
 
 class RecordingAsync:
@@ -84,16 +84,16 @@ class RecordingAsync:
 
     def __init__(self, driver: AsyncGateway, writer: CassetteWriter) -> None:
         self._driver = driver
-        self._writer = writer
+        self.writer = writer
 
     async def run(self, protocol: jobs_core.Protocol[T]) -> T:
-        return await self._driver.run(recorded(protocol, self._writer, self._writer.next_stream()))
+        return await self._driver.run(recorded(protocol, self.writer, self.writer.next_stream()))
 
     async def aclose(self) -> None:
         try:
             await self._driver.aclose()
         finally:
-            self._writer.close()
+            self.writer.close()
 
 
 class ReplaySync:

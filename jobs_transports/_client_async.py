@@ -21,7 +21,7 @@ from jobs_core import (
 )
 
 from ._client_errors import closed_error
-from ._gateways import AsyncGateway
+from ._gateways import AsyncGateway, default_config
 
 
 class JobsClient:
@@ -31,10 +31,12 @@ class JobsClient:
     Use it with `async with` or call `aclose()`.
     """
 
-    def __init__(self, gateway: AsyncGateway, *, config: ClientConfig) -> None:
-        self._driver = gateway
-        self._config = config
-        self._closed = False
+    def __init__(
+        self, _gateway: AsyncGateway, _config: ClientConfig | None = None, _closed: bool = False
+    ) -> None:
+        self._driver = _gateway
+        self._config = _config if _config is not None else default_config(_gateway)
+        self._closed = _closed
 
     @property
     def config(self) -> ClientConfig:

@@ -21,7 +21,7 @@ from jobs_core import (
 )
 
 from ._client_errors import closed_error
-from ._gateways import SyncGateway
+from ._gateways import SyncGateway, default_config
 
 
 class JobsClientSync:
@@ -30,9 +30,9 @@ class JobsClientSync:
     Made by `jobs_transports.connect_sync(...)`; use it as a context manager or call `close()`.
     """
 
-    def __init__(self, gateway: SyncGateway, *, config: ClientConfig) -> None:
+    def __init__(self, gateway: SyncGateway, *, config: ClientConfig | None = None) -> None:
         self._driver = gateway
-        self._config = config
+        self._config = config if config is not None else default_config(gateway)
         self._closed = False
 
     @property

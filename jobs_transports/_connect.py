@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,7 +55,7 @@ def _options(
     timeouts: Timeouts | None,
     retry: RetryPolicy | None,
     polling: PollPolicy | None,
-    seed: int,
+    seed: int | None,
     logic_over_http: bool,
     max_connections: int,
 ) -> _Options:
@@ -64,6 +65,11 @@ def _options(
         raise JobConfigurationError("max_connections must be at least 1")
     sql: SqlExecutor | None = None
     if sql_connection is not None:
+        # The statements use ? placeholders, bound by the server.
+        if getattr(sql_connection, "_paramstyle", "qmark") != "qmark":
+            raise JobConfigurationError(
+                "sql_connection must be opened with paramstyle='qmark' (the statements use ?)"
+            )
         sql = SqlExecutor(connection=sql_connection)
     elif snowflake is not None:
         sql = SqlExecutor(connect=_snowflake_connect(dict(snowflake)))
@@ -75,7 +81,9 @@ def _options(
         logic_over_http=logic_over_http,
         retry=retry or RetryPolicy(),
         polling=polling or PollPolicy(),
-        seed=seed,
+        # Clients in different processes must not back off in step; a cassette records the
+        # seed, so a replay draws the same jitter.
+        seed=random.SystemRandom().randrange(2**32) if seed is None else seed,
     )
     all_headers = dict(headers or {})
     if token is not None:
@@ -118,7 +126,7 @@ def connect_sync(
     timeouts: Timeouts | None = None,
     retry: RetryPolicy | None = None,
     polling: PollPolicy | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     logic_over_http: bool = True,
     max_connections: int = 10,
     record: Path | None = None,
@@ -182,7 +190,7 @@ def connect(
     timeouts: Timeouts | None = None,
     retry: RetryPolicy | None = None,
     polling: PollPolicy | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     logic_over_http: bool = True,
     max_connections: int = 10,
     record: Path | None = None,
@@ -200,7 +208,7 @@ def connect(
     """
     if replay is not None:
         replayer = _replayer(replay, record, redact)
-        return JobsClient(ReplayAsync(replayer), config=replayer.cassette.config)
+        return JobsClient(ReplayAsync(replayer), replayer.cassette.config)
     options = _options(
         base_url=base_url,
         sql_connection=sql_connection,
@@ -221,6 +229,6 @@ def connect(
         http = AsyncHttp(options.target, max_connections=options.max_connections)
     driver = AsyncDriver(http=http, sql=options.sql)
     if record is None:
-        return JobsClient(driver, config=options.config)
+        return JobsClient(driver, options.config)
     writer = CassetteWriter(record, options.config, redact)
-    return JobsClient(RecordingAsync(driver, writer), config=options.config)
+    return JobsClient(RecordingAsync(driver, writer), options.config)

@@ -42,22 +42,32 @@ class HttpTarget:
         headers: Mapping[str, str] | None,
         timeouts: Timeouts,
     ) -> HttpTarget:
-        """Return the target for a fixed base URL or an endpoint provider."""
+        """Return the target for a fixed base URL or an endpoint provider.
+
+        Raises:
+            JobConfigurationError: a fixed `base_url` that is not an http(s) URL.
+        """
         endpoint = base_url if callable(base_url) else (lambda: base_url)
-        return cls(endpoint=endpoint, headers=tuple((headers or {}).items()), timeouts=timeouts)
+        target = cls(endpoint=endpoint, headers=tuple((headers or {}).items()), timeouts=timeouts)
+        if not callable(base_url):
+            _ = target.base_url  # checked now rather than on the first request
+        return target
 
     @property
     def base_url(self) -> str:
         """The current base URL, without a trailing slash.
 
         Raises:
-            JobConfigurationError: the endpoint is not an http(s) URL.
+            JobConfigurationError: the endpoint is not an http(s) URL, or the provider failed.
         """
         if self._base_url is None:
-            url = self.endpoint().rstrip("/")
-            if not url.startswith(("http://", "https://")):
+            try:
+                url = self.endpoint()
+            except Exception as exc:
+                raise JobConfigurationError(f"the endpoint provider failed: {exc!r}") from exc
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
                 raise JobConfigurationError(f"base_url must be an http(s) URL, not {url!r}")
-            self._base_url = url
+            self._base_url = url.rstrip("/")
         return self._base_url
 
     def refresh(self) -> None:

@@ -123,6 +123,13 @@ class TrioRuntime:
         return results
 
 
+def current_loop() -> object:
+    """Return what identifies the running event loop: the asyncio loop, or the trio run's token."""
+    if sniffio.current_async_library() == "trio":
+        return trio.lowlevel.current_trio_token()
+    return asyncio.get_running_loop()
+
+
 def current_runtime() -> Runtime:
     """Return the runtime of the running event loop.
 

@@ -23,15 +23,21 @@ _CONNECTION_ERRORS = {"OperationalError", "InterfaceError"}
 
 @contextlib.contextmanager
 def sql_errors() -> Iterator[None]:
-    """Re-raise a DB-API error as `SqlFailure`, keeping its message, errno and sqlstate."""
+    """Re-raise any failure of the connection or statement as `SqlFailure`.
+
+    A DB-API error keeps its message, errno and sqlstate; anything else a driver raises (a
+    `TypeError` from bad bindings, say) becomes a failure named after its type, so that only the
+    `JobError` family ever reaches the caller.
+    """
     try:
         yield
     except Exception as exc:
         names = {cls.__name__ for cls in type(exc).__mro__}
-        if "Error" not in names and "DatabaseError" not in names:
-            raise
+        message = str(getattr(exc, "msg", None) or exc)
+        if "Error" not in names:  # not a PEP 249 error
+            message = f"{type(exc).__name__}: {message}"
         raise SqlFailure(
-            str(getattr(exc, "msg", None) or exc),
+            message,
             errno=getattr(exc, "errno", None),
             sqlstate=getattr(exc, "sqlstate", None),
             connection_lost=bool(names & _CONNECTION_ERRORS),

@@ -97,7 +97,9 @@ class SyncDriver:
 
     def close(self) -> None:
         """Release the connection pool and any SQL connection this driver opened."""
-        if self.http is not None:
-            self.http.close()
-        if self.sql is not None:
-            self.sql.close()
+        try:
+            if self.http is not None:
+                self.http.close()
+        finally:
+            if self.sql is not None:
+                self.sql.close()

@@ -9,8 +9,10 @@ records the test's client calls when its cassette is missing (or when pytest run
             assert run_my_forecast(client).state == "COMPLETED"
 
 The cassette is ``cassettes/<test module>/<test name>.jsonl`` beside the test file, or the path
-given by ``@pytest.mark.jobs_cassette("name.jsonl")`` (relative to the test file). When replaying,
-the backend arguments are not used, and the test fails if it made fewer calls than recorded.
+given by ``@pytest.mark.jobs_cassette("name.jsonl")`` (relative to the test file); a test's second
+client gets ``<name>-2.jsonl``, and so on. When replaying, the backend arguments are not used, and
+the test fails if it made fewer calls than recorded. Cassette files of recording clients the test
+left open are closed when it ends.
 `jobs_cassette.recording` says which mode the test runs in, so it can start a live backend only
 when one is needed. `connect(...)` gives the async client, for asyncio and trio tests alike.
 """
@@ -24,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from jobs_core import CassetteError, Replayer
+from jobs_core import CassetteError
 
-from ._cassettes import ReplayAsync, ReplaySync
+from ._cassettes import RecordingAsync, RecordingSync, ReplayAsync, ReplaySync
 from ._client_async import JobsClient
 from ._client_sync import JobsClientSync
 from ._connect import connect, connect_sync
@@ -53,33 +55,39 @@ class JobsCassette:
     def __init__(self, path: Path, recording: bool) -> None:
         self.path = path
         self.recording = recording
-        self._replayers: list[Replayer] = []
+        self._gateways: list[object] = []
 
     def connect_sync(self, **backend: Any) -> JobsClientSync:
         """Return a client that records to the cassette, or replays it (see `connect_sync`)."""
+        path = self._next_path()
         if self.recording:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return connect_sync(record=self.path, **backend)
-        client = connect_sync(replay=self.path)
-        self._track(client._driver)
+            client = connect_sync(record=path, **backend)
+        else:
+            client = connect_sync(replay=path)
+        self._gateways.append(client._driver)
         return client
 
     def connect(self, **backend: Any) -> JobsClient:
         """Return an async client that records to the cassette, or replays it (see `connect`)."""
-        if self.recording:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return connect(record=self.path, **backend)
-        client = connect(replay=self.path)
-        self._track(client._driver)
+        path = self._next_path()
+        client = connect(record=path, **backend) if self.recording else connect(replay=path)
+        self._gateways.append(client._driver)
         return client
 
-    def _track(self, gateway: object) -> None:
-        assert isinstance(gateway, ReplaySync | ReplayAsync)
-        self._replayers.append(gateway.replayer)
+    def _next_path(self) -> Path:
+        count = len(self._gateways) + 1
+        path = self.path if count == 1 else self.path.with_stem(f"{self.path.stem}-{count}")
+        if self.recording:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     def check(self) -> None:
-        """Fail the test if a replayed client left recorded calls unreplayed."""
-        for replayer in self._replayers:
+        """Close the cassettes still recording; fail the test if a replay left calls unplayed."""
+        for gateway in self._gateways:
+            if isinstance(gateway, RecordingSync | RecordingAsync):
+                gateway.writer.close()
+        replayers = [g.replayer for g in self._gateways if isinstance(g, ReplaySync | ReplayAsync)]
+        for replayer in replayers:
             try:
                 replayer.finish()
             except CassetteError as exc:
