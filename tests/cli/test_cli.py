@@ -60,8 +60,10 @@ def test_create_wait_get_list_cancel(
 
 
 def test_errors_exit_with_a_message(
-    emu: jobs_emulator.Emulator, capsys: pytest.CaptureFixture[str]
+    emu: jobs_emulator.Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in ("JOBS_BASE_URL", "JOBS_TOKEN", "JOBS_SNOWFLAKE", "JOBS_APP"):
+        monkeypatch.delenv(name, raising=False)
     assert jobs(emu, "get", "Batch", "x") == 2
     assert "Expected: Logic, Prescriptive, or Predictive" in capsys.readouterr().err
     assert jobs(emu, "get", "Logic", "no-such-id") == 1

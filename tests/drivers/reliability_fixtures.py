@@ -273,3 +273,14 @@ def busy_threads(baseline: set[threading.Thread], *, within_s: float = 5.0) -> l
         if not busy or time.monotonic() > deadline:
             return busy
         time.sleep(0.01)
+
+
+def eventually(check: Callable[[], bool], *, within_s: float = 5.0) -> bool:
+    """Return True once `check()` holds, polling for up to `within_s` (the emulator's thread
+    may count a request a little after the client gave up on it); False if it never does."""
+    deadline = time.monotonic() + within_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

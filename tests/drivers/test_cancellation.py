@@ -198,6 +198,15 @@ def test_pool_survives_cancellations_under_contention(
     run_async(runtime, main)
 
 
+# These two show the upstream leaks as they are in the httpcore this project was built against;
+# the guards' own tests run on every version.
+documents_httpcore_1_0_9 = pytest.mark.skipif(
+    httpcore.__version__ != "1.0.9",
+    reason=f"documents httpcore 1.0.9's pool leaks; httpcore {httpcore.__version__} may differ",
+)
+
+
+@documents_httpcore_1_0_9
 def test_bare_httpcore_pool_leaks_under_the_same_cancellations(emu: Emulator) -> None:
     """The contention rounds do reach encode/httpcore#1093: a bare pool loses its only slot.
 
@@ -250,6 +259,7 @@ def lone_request_leftovers(
     return " ".join(leaks)
 
 
+@documents_httpcore_1_0_9
 def test_bare_httpcore_pool_leaks_when_a_lone_request_is_cancelled_under_asyncio(
     emu: Emulator,
 ) -> None:
@@ -422,7 +432,7 @@ def test_sync_client_interrupted(emu: Emulator, point: str) -> None:
         assert driver.http is not None
         pool = driver.http.pool
         client.get("Predictive", job_id)
-        with Interrupt(0.2), pytest.raises(KeyboardInterrupt):
+        with Interrupt(1.0), pytest.raises(KeyboardInterrupt):
             SYNC_BLOCKING_POINTS[point](emu, client, job_id)
         emu.faults.clear()
         assert pool_leftovers(pool) == []

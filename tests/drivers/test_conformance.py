@@ -6,6 +6,7 @@ Jobs are scripted through the payload's ``"emulate"`` object to last a fraction 
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from typing import Any
 
@@ -128,6 +129,7 @@ def test_list_across_types_with_filters_and_include(run: Runner) -> None:
         ids = []
         for reasoner_type in TYPES:
             ids.append((await client.create(reasoner_type, name, payload(reasoner_type))).id)
+            time.sleep(0.01)  # creation times to the millisecond: keep them apart
         running = (await client.create("Predictive", name, payload("Predictive", duration_s=30))).id
         for reasoner_type, job_id in zip(TYPES, ids, strict=True):
             await client.wait(reasoner_type, job_id, **FAST)
@@ -264,7 +266,7 @@ def test_wait_timeout_carries_the_last_seen_job(run: Runner) -> None:
         seen: list[Job | None] = []
         with pytest.raises(JobTimeoutError) as raised:
             await client.wait(
-                "Prescriptive", op.id, timeout_s=0.3, poll_interval_s=0.05, on_poll=seen.append
+                "Prescriptive", op.id, timeout_s=1.5, poll_interval_s=0.05, on_poll=seen.append
             )
         assert raised.value.job is not None
         assert raised.value.job.state in {"PENDING", "RUNNING"}
@@ -296,11 +298,17 @@ def test_client_disconnected_abort(run: Runner) -> None:
 
 def test_operation_handle(run: Runner) -> None:
     async def scenario(client: Uniform) -> dict[str, Any]:
-        op = await client.create("Predictive", unique("op"), payload("Predictive", duration_s=0.5))
-        assert not await op.is_done()
-        assert (await op.status()).status in {"PENDING", "RUNNING"}
+        running = await client.create(
+            "Predictive", unique("op"), payload("Predictive", duration_s=60)
+        )
+        assert not await running.is_done()
+        assert (await running.status()).status in {"PENDING", "RUNNING"}
         with pytest.raises(JobNotReadyError):
-            await op.result()
+            await running.result()
+        await client.cancel("Predictive", running.id)
+        assert (await running.status()).status == "CANCELLED"
+
+        op = await client.create("Predictive", unique("op"), payload("Predictive"))
         job = await op.wait(timeout_s=30, poll_interval_s=0.05)
         assert job.state == "COMPLETED"
         assert await op.is_done()

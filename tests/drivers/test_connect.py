@@ -13,7 +13,14 @@ import pytest
 
 import jobs_emulator
 from jobs_core import ClientConfig, JobConfigurationError, JobServerError, RetryPolicy
-from jobs_transports import JobsClient, JobsClientSync, SyncDriver, connect, connect_sync
+from jobs_transports import (
+    AsyncDriver,
+    JobsClient,
+    JobsClientSync,
+    SyncDriver,
+    connect,
+    connect_sync,
+)
 from jobs_transports._http_executors import SyncHttp
 from jobs_transports._http_target import HttpTarget, Timeouts
 
@@ -102,7 +109,8 @@ def test_clients_can_be_built_on_a_driver_alone(emu: jobs_emulator.Emulator) -> 
     with JobsClientSync(driver) as client:
         assert client.config == ClientConfig(http=True)
         assert client.get("Logic", "no-such-id") is None
-    assert JobsClient(driver, ClientConfig(http=True)).config.http
+    config = ClientConfig(http=True, seed=3)
+    assert JobsClient(AsyncDriver(), config).config is config  # the seed's positional form
     with pytest.raises(JobConfigurationError):
         JobsClientSync(SyncDriver())
 
@@ -110,9 +118,11 @@ def test_clients_can_be_built_on_a_driver_alone(emu: jobs_emulator.Emulator) -> 
 def test_each_client_draws_its_own_jitter_seed_and_a_cassette_keeps_it(
     emu: jobs_emulator.Emulator, tmp_path: Path
 ) -> None:
-    seeds = {connect_sync(base_url=emu.base_url).config.seed for _ in range(5)}
+    seeds = set()
+    for _ in range(5):
+        with connect_sync(base_url=emu.base_url) as client:
+            seeds.add(client.config.seed)
     assert len(seeds) > 1
-    assert connect_sync(base_url=emu.base_url, seed=7).config.seed == 7
     with connect_sync(base_url=emu.base_url, record=tmp_path / "c.jsonl") as client:
         seed = client.config.seed
     assert connect_sync(replay=tmp_path / "c.jsonl").config.seed == seed

@@ -18,6 +18,7 @@ from jobs_transports import Timeouts
 from tests.drivers.conftest import run_scenario
 from tests.drivers.reliability_fixtures import (
     FAST_RETRY,
+    eventually,
     fresh_emulator,  # noqa: F401 (the `emu` fixture)
 )
 from tests.drivers.uniform import Uniform
@@ -100,8 +101,8 @@ def test_429_waits_as_long_as_retry_after_says(driver: str, emu: Emulator) -> No
 
     elapsed = run(driver, emu, scenario)
     assert rule.hits == 1
-    # The policy's own backoff is 10 ms: the wait is the server's.
-    assert 0.4 <= elapsed < 1.5
+    # The policy's own backoff is 10 ms and Retry-After replaces it: the wait is the server's.
+    assert 0.4 <= elapsed < 5
 
 
 def test_slow_read_is_retried_then_fails_with_the_cause(driver: str, emu: Emulator) -> None:
@@ -116,7 +117,7 @@ def test_slow_read_is_retried_then_fails_with_the_cause(driver: str, emu: Emulat
         run(driver, emu, scenario, retry=retry, timeouts=Timeouts(read=0.2))
     assert isinstance(raised.value.__cause__, TransportError)
     assert raised.value.__cause__.timeout
-    assert rule.hits == 3
+    assert eventually(lambda: rule.hits == 3)
 
 
 def test_slow_create_fails_without_a_retry(driver: str, emu: Emulator) -> None:
@@ -128,11 +129,10 @@ def test_slow_create_fails_without_a_retry(driver: str, emu: Emulator) -> None:
     with pytest.raises(JobServerError, match="ReadTimeout") as raised:
         run(driver, emu, scenario, timeouts=Timeouts(read=0.2))
     assert isinstance(raised.value.__cause__, TransportError)
-    assert rule.hits == 1
+    assert eventually(lambda: rule.hits == 1)
     # The one request that went out is handled once its delay is over.
-    deadline = time.monotonic() + 5
-    while not emu.engine.list_jobs() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert eventually(lambda: len(emu.engine.list_jobs()) == 1)
+    time.sleep(0.7)  # ... and no second one follows it
     assert len(emu.engine.list_jobs()) == 1
 
 

@@ -68,9 +68,13 @@ def test_replay_gives_the_same_results_and_errors_under_every_driver(
         if backend == "sql":
             options = {"snowflake": {**emu.snowflake, "user": "alice"}, "app": emu.app}
         recorded = run_scenario(recorded_by, {**options, "record": cassette}, every_call)
-    # The emulator is stopped: nothing answers on its port any more.
-    assert any(isinstance(o, tuple) and o[0] == "JobTimeoutError" for o in recorded)
-    assert any(isinstance(o, tuple) and o[0] == "JobNotReadyError" for o in recorded)
+    # The emulator is stopped: nothing answers on its port any more. What was recorded is what
+    # the scenario means to show, errors exactly where they are expected:
+    errors = [o[0] if isinstance(o, tuple) else None for o in recorded]
+    assert errors == [None] * 8 + ["JobTimeoutError", None, None, None, "JobNotReadyError",
+                                   "JobInvalidRequestError"]  # fmt: skip
+    assert recorded[2].state == recorded[6].state == "COMPLETED"
+    assert recorded[5] == list(range(1, 13))
     assert "tok-alice" not in cassette.read_text()  # credentials never reach a cassette
     for replayed_by in DRIVERS:
         assert run_scenario(replayed_by, {"replay": cassette}, every_call) == recorded
@@ -82,8 +86,8 @@ def test_a_wait_of_seconds_replays_in_milliseconds(tmp_path: Path) -> None:
         jobs_emulator.serve() as emu,
         connect_sync(base_url=emu.base_url, record=cassette) as client,
     ):
-        op = client.create("Predictive", "slow", {"emulate": {"duration_s": 3}})
         started = time.monotonic()
+        op = client.create("Predictive", "slow", {"emulate": {"duration_s": 3}})
         recorded = op.wait(poll_interval_s=0.25)
         assert time.monotonic() - started >= 2.5
     started = time.monotonic()
@@ -91,7 +95,7 @@ def test_a_wait_of_seconds_replays_in_milliseconds(tmp_path: Path) -> None:
         replayed = client.create("Predictive", "slow", {"emulate": {"duration_s": 3}}).wait(
             poll_interval_s=0.25
         )
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.5  # well under the 3 s it took live
     assert replayed == recorded
 
 
