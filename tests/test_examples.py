@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 import trio
@@ -21,38 +20,37 @@ from examples import (
 )
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[jobs_emulator.Emulator]:
-    with jobs_emulator.serve() as emulator:
-        yield emulator
+def test_quickstart_sync(open_emulator: jobs_emulator.Emulator) -> None:
+    assert quickstart_sync.main(open_emulator.base_url) == "COMPLETED"
 
 
-def test_quickstart_sync(emu: jobs_emulator.Emulator) -> None:
-    assert quickstart_sync.main(emu.base_url) == "COMPLETED"
+def test_asyncio_client(open_emulator: jobs_emulator.Emulator) -> None:
+    assert asyncio.run(asyncio_client.main(open_emulator.base_url)) == ["COMPLETED"] * 3
 
 
-def test_asyncio_client(emu: jobs_emulator.Emulator) -> None:
-    assert asyncio.run(asyncio_client.main(emu.base_url)) == ["COMPLETED"] * 3
+def test_trio_client(open_emulator: jobs_emulator.Emulator) -> None:
+    assert trio.run(trio_client.main, open_emulator.base_url) == "COMPLETED"
 
 
-def test_trio_client(emu: jobs_emulator.Emulator) -> None:
-    assert trio.run(trio_client.main, emu.base_url) == "COMPLETED"
+def test_sql_backend(open_emulator: jobs_emulator.Emulator) -> None:
+    assert sql_backend.main(open_emulator.snowflake, open_emulator.app) == "COMPLETED"
 
 
-def test_sql_backend(emu: jobs_emulator.Emulator) -> None:
-    assert sql_backend.main(emu.snowflake, emu.app) == "COMPLETED"
+def test_hybrid(open_emulator: jobs_emulator.Emulator) -> None:
+    assert (
+        hybrid.main(open_emulator.base_url, open_emulator.snowflake, open_emulator.app)
+        == "CANCELED"
+    )
 
 
-def test_hybrid(emu: jobs_emulator.Emulator) -> None:
-    assert hybrid.main(emu.base_url, emu.snowflake, emu.app) == "CANCELED"
+def test_follow_events_loses_nothing_when_resumed(open_emulator: jobs_emulator.Emulator) -> None:
+    assert sorted(follow_events.main(open_emulator.base_url)) == list(range(1, 13))
 
 
-def test_follow_events_loses_nothing_when_resumed(emu: jobs_emulator.Emulator) -> None:
-    assert sorted(follow_events.main(emu.base_url)) == list(range(1, 13))
-
-
-def test_cancel_wait_leaves_the_job_running_until_cancelled(emu: jobs_emulator.Emulator) -> None:
-    assert trio.run(cancel_wait.main, emu.base_url) == ("RUNNING", "CANCELED")
+def test_cancel_wait_leaves_the_job_running_until_cancelled(
+    open_emulator: jobs_emulator.Emulator,
+) -> None:
+    assert trio.run(cancel_wait.main, open_emulator.base_url) == ("RUNNING", "CANCELED")
 
 
 def test_demo_runs_every_driver_on_every_backend(capsys: pytest.CaptureFixture[str]) -> None:

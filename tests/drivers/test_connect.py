@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,6 @@ from jobs_transports import (
 )
 from jobs_transports._http_executors import SyncHttp
 from jobs_transports._http_target import HttpTarget, Timeouts
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[jobs_emulator.Emulator]:
-    with jobs_emulator.serve() as emulator:
-        yield emulator
 
 
 @pytest.mark.parametrize(
@@ -104,8 +97,8 @@ def test_an_async_client_belongs_to_one_event_loop() -> None:
         asyncio.run(get())
 
 
-def test_clients_can_be_built_on_a_driver_alone(emu: jobs_emulator.Emulator) -> None:
-    driver = SyncDriver(http=SyncHttp(HttpTarget.of(emu.base_url, None, Timeouts())))
+def test_clients_can_be_built_on_a_driver_alone(open_emulator: jobs_emulator.Emulator) -> None:
+    driver = SyncDriver(http=SyncHttp(HttpTarget.of(open_emulator.base_url, None, Timeouts())))
     with JobsClientSync(driver) as client:
         assert client.config == ClientConfig(http=True)
         assert client.get("Logic", "no-such-id") is None
@@ -116,13 +109,13 @@ def test_clients_can_be_built_on_a_driver_alone(emu: jobs_emulator.Emulator) -> 
 
 
 def test_each_client_draws_its_own_jitter_seed_and_a_cassette_keeps_it(
-    emu: jobs_emulator.Emulator, tmp_path: Path
+    open_emulator: jobs_emulator.Emulator, tmp_path: Path
 ) -> None:
     seeds = set()
     for _ in range(5):
-        with connect_sync(base_url=emu.base_url) as client:
+        with connect_sync(base_url=open_emulator.base_url) as client:
             seeds.add(client.config.seed)
     assert len(seeds) > 1
-    with connect_sync(base_url=emu.base_url, record=tmp_path / "c.jsonl") as client:
+    with connect_sync(base_url=open_emulator.base_url, record=tmp_path / "c.jsonl") as client:
         seed = client.config.seed
     assert connect_sync(replay=tmp_path / "c.jsonl").config.seed == seed
