@@ -15,7 +15,7 @@ Scripts layer: later layers override the keys they set (see `Script.merged`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -24,9 +24,6 @@ from jobs_emulator.errors import InvalidRequest
 from jobs_emulator.validation import flag
 
 OUTCOMES = ("COMPLETED", "FAILED", "ABORTED")
-KEYS = frozenset(
-    {"duration_s", "outcome", "abort_reason", "events", "artifacts", "problems", "not_ready"}
-)
 
 
 @attrs.frozen
@@ -50,24 +47,12 @@ class Script:
             return self
         if not isinstance(layer, Mapping):
             raise InvalidRequest("emulate must be a JSON object")
-        unknown = sorted(set(layer) - KEYS)
+        unknown = sorted(set(layer) - set(_PARSERS))
         if unknown:
-            raise InvalidRequest(f"unknown emulate keys {unknown}; expected some of {sorted(KEYS)}")
-        changes: dict[str, Any] = {}
-        if "duration_s" in layer:
-            changes["duration_s"] = _duration(layer["duration_s"])
-        if "outcome" in layer:
-            changes["outcome"] = _outcome(layer["outcome"])
-        if "abort_reason" in layer:
-            changes["abort_reason"] = _optional_text(layer["abort_reason"], "abort_reason")
-        if "events" in layer:
-            changes["events"] = _count(layer["events"])
-        if "artifacts" in layer:
-            changes["artifacts"] = _artifacts(layer["artifacts"])
-        if "problems" in layer:
-            changes["problems"] = _problems(layer["problems"])
-        if "not_ready" in layer:
-            changes["not_ready"] = flag(layer["not_ready"], "emulate.not_ready")
+            raise InvalidRequest(
+                f"unknown emulate keys {unknown}; expected some of {sorted(_PARSERS)}"
+            )
+        changes = {key: _PARSERS[key](value) for key, value in layer.items()}
         return attrs.evolve(self, **changes)
 
 
@@ -116,3 +101,15 @@ def _problems(value: Any) -> tuple[Mapping[str, Any], ...]:
     if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
         raise InvalidRequest("emulate.problems must be a list of objects")
     return tuple(dict(item) for item in value)
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "duration_s": _duration,
+    "outcome": _outcome,
+    "abort_reason": lambda value: _optional_text(value, "abort_reason"),
+    "events": _count,
+    "artifacts": _artifacts,
+    "problems": _problems,
+    "not_ready": lambda value: flag(value, "emulate.not_ready"),
+}
+"""Each script key and the function that checks and normalises its value."""
