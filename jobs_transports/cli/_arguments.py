@@ -1,0 +1,233 @@
+"""The `jobs` command line: its commands, options, checks of option values, and `--help`."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable, Sequence
+
+from jobs_core import ReasonerType, __version__
+
+from ._exits import help_table
+
+ENVIRONMENT = {
+    "base_url": "JOBS_BASE_URL",
+    "token": "JOBS_TOKEN",
+    "snowflake": "JOBS_SNOWFLAKE",
+    "app": "JOBS_APP",
+}
+"""The option each environment variable stands in for, when the option is not given."""
+
+_GLOBAL_DEFAULTS: dict[str, object] = {
+    "output": "table",
+    "verbose": 0,
+    "base_url": None,
+    "token": None,
+    "snowflake": None,
+    "app": None,
+    "profile": None,
+    "connection": None,
+    "config_file": None,
+}
+
+_TYPES = ", ".join(kind.value for kind in ReasonerType)
+_EPILOG = f"""\
+reasoner types: {_TYPES} (also spelled SOLVER for Prescriptive, ML for Predictive).
+units: --timeout, --poll and --grace in seconds; --timeout-mins in minutes; JSON durations in
+milliseconds, table durations in seconds; timestamps ISO-8601.
+payload: JSON text, @FILE to read it from a file, or - to read it from stdin.
+output: a table, or with --json one JSON object per job ({{"jobs": [...]}} for list) and JSON
+lines for events; errors and progress go to stderr.
+
+environment (read when the option is not given):
+  JOBS_BASE_URL   --base-url: the Direct Access base URL
+  JOBS_TOKEN      --token: the Direct Access token
+  JOBS_SNOWFLAKE  --snowflake: the Snowflake connector's keyword arguments, as JSON
+  JOBS_APP        --app: the application name for the SQL API
+  Without any of these, the configuration is looked up in the files the RelationalAI and Snowflake
+  tools use (see `jobs config`).
+
+exit status:
+{help_table()}
+"""
+
+
+def _number(
+    check: Callable[[float], bool], rule: str, cast: type = float
+) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {rule}, not {text!r}") from None
+        if not math.isfinite(value) or not check(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, not {text!r}")
+        return value  # type: ignore[no-any-return]
+
+    return parse
+
+
+_seconds = _number(lambda v: v > 0, "a number of seconds > 0")
+_poll = _number(lambda v: 0 < v < 20, "a number of seconds above 0 and below 20")
+_grace = _number(lambda v: v >= 0, "a number of seconds >= 0")
+_positive = _number(lambda v: v >= 1, "a whole number >= 1", int)
+_non_negative = _number(lambda v: v >= 0, "a whole number >= 0", int)
+
+
+def _global_options() -> argparse.ArgumentParser:
+    # Added to the top parser and to every command, so they may come before or after it; the
+    # defaults are filled in after parsing (a command's parser would otherwise reset them).
+    parent = argparse.ArgumentParser(add_help=False)
+    output = parent.add_argument_group("output (before or after the command)")
+    output.add_argument("--output", choices=("table", "json"), default=argparse.SUPPRESS)
+    output.add_argument(
+        "--json", dest="output", action="store_const", const="json", default=argparse.SUPPRESS,
+        help="same as --output json",
+    )  # fmt: skip
+    output.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS,
+        help="show warnings and the library's log on stderr (-vv: debug)",
+    )  # fmt: skip
+    backend = parent.add_argument_group("backend (before or after the command)")
+    backend.add_argument("--base-url", default=argparse.SUPPRESS, help="Direct Access base URL")
+    backend.add_argument("--token", default=argparse.SUPPRESS, help="Direct Access token")
+    backend.add_argument(
+        "--snowflake", default=argparse.SUPPRESS, metavar="JSON",
+        help="SQL API: the Snowflake connector's keyword arguments as JSON",
+    )  # fmt: skip
+    backend.add_argument("--app", default=argparse.SUPPRESS, help="SQL API: the application")
+    backend.add_argument("--profile", default=argparse.SUPPRESS, help="profile in the file")
+    backend.add_argument("--connection", default=argparse.SUPPRESS, help="connection name")
+    backend.add_argument("--config-file", default=argparse.SUPPRESS, help="configuration file")
+    return parent
+
+
+def _job_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    text: str,
+    parent: argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
+    command = commands.add_parser(
+        name, help=text, description=text[0].upper() + text[1:] + ".", parents=[parent]
+    )
+    command.add_argument("reasoner_type", metavar="REASONER_TYPE", help=_TYPES)
+    command.add_argument("job_id", metavar="JOB_ID")
+    return command
+
+
+def _wait_options(command: argparse.ArgumentParser, *, grace: bool) -> None:
+    command.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=900.0,
+        metavar="SECONDS",
+        help="give up after this long (default 900)",
+    )
+    command.add_argument(
+        "--poll",
+        type=_poll,
+        default=0.5,
+        metavar="SECONDS",
+        help="first interval between polls (default 0.5)",
+    )
+    if grace:
+        command.add_argument(
+            "--grace", type=_grace, default=10.0, metavar="SECONDS",
+            help="how long a job may stay invisible before it is not found (default 10)",
+        )  # fmt: skip
+
+
+def _include_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--include", default="", metavar="KEYS",
+        help="also fetch: details, events, raw; artifacts and problems for Logic (comma-separated)",
+    )  # fmt: skip
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the parser of the `jobs` command line."""
+    parent = _global_options()
+    top = argparse.ArgumentParser(
+        prog="jobs",
+        description="Start, follow and cancel Logic, Prescriptive and Predictive jobs.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[parent],
+    )
+    top.add_argument("--version", action="version", version=f"jobs {__version__}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser(
+        "list", help="list jobs, newest first", description="List jobs, newest first.",
+        parents=[parent],
+    )  # fmt: skip
+    listing.add_argument("reasoner_type", nargs="?", metavar="REASONER_TYPE", help=_TYPES)
+    for option in ("--state", "--name", "--created-by", "--job-id"):
+        listing.add_argument(option)
+    listing.add_argument("--active", action="store_true", dest="only_active")
+    listing.add_argument("--all-users", action="store_true")
+    listing.add_argument("--limit", type=_positive, metavar="N", help="at most this many jobs")
+    listing.add_argument(
+        "--offset", type=_non_negative, default=0, metavar="N", help="skip this many first"
+    )
+    _include_option(listing)
+
+    get = _job_command(commands, "get", "show one job", parent)
+    _include_option(get)
+
+    wait = _job_command(
+        commands, "wait", "wait for a job to end; exit 0 only if it ends COMPLETED", parent
+    )
+    _wait_options(wait, grace=True)
+    _include_option(wait)
+
+    events = _job_command(commands, "events", "print a job's events as JSON lines", parent)
+    events.add_argument("--continuation-token", default="", help="resume where a reader stopped")
+    events.add_argument(
+        "--stream-name", default="progress", help="the event stream (default progress)"
+    )
+    events.add_argument("--follow", action="store_true", help="keep reading until the job ends")
+    events.add_argument(
+        "--poll",
+        type=_poll,
+        default=0.5,
+        metavar="SECONDS",
+        help="interval between pages with --follow",
+    )
+
+    cancel = _job_command(commands, "cancel", "ask the service to cancel a job", parent)
+    cancel.add_argument("--all-users", action="store_true", help="Logic: another user's too")
+
+    create = commands.add_parser(
+        "create", help="start a job", description="Start a job and print its id.", parents=[parent]
+    )
+    create.add_argument("reasoner_type", metavar="REASONER_TYPE", help=_TYPES)
+    create.add_argument("reasoner_name", metavar="REASONER_NAME")
+    create.add_argument("payload", metavar="PAYLOAD", help="JSON text, @FILE, or - for stdin")
+    create.add_argument(
+        "--timeout-mins", type=_positive, metavar="MINUTES", help="the job's own time limit"
+    )
+    create.add_argument("--wait", action="store_true", help="wait for it; exit 0 only if COMPLETED")
+    _wait_options(create, grace=False)
+    _include_option(create)
+
+    commands.add_parser(
+        "config", help="show the configuration chosen (no secrets)",
+        description="Show which configuration the other commands would use, and why.",
+        parents=[parent],
+    )  # fmt: skip
+    return top
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Return the parsed command line, global options defaulted.
+
+    Raises:
+        SystemExit: bad usage (status 2, message on stderr), `--help` or `--version` (status 0).
+    """
+    args = parser().parse_args(argv)
+    for name, default in _GLOBAL_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    return args

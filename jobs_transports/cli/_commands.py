@@ -1,0 +1,201 @@
+"""What each `jobs` command does with a client, and the exit status it ends with."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+from jobs_core import (
+    Job,
+    JobIncludeDict,
+    JobInvalidRequestError,
+    JobNotFoundError,
+    JobTimeoutError,
+    parse_reasoner_type,
+)
+
+from .._client_sync import JobsClientSync
+from ._exits import Exit, for_final_state
+from ._output import dumps, emit, print_events, print_jobs, print_record
+from ._progress import Progress
+
+
+def still_running(kind: str, job_id: str, resume: str | None = None) -> str:
+    """Return the lines saying that a job keeps running, and how to follow or cancel it.
+
+    `resume` is the continuation token where a reader of the job's events stopped.
+    """
+    follow = f"jobs wait {kind} {job_id}"
+    if resume:
+        follow = f"jobs events {kind} {job_id} --follow --continuation-token {resume}"
+    return (
+        f"{kind} job {job_id} is still running.\n"
+        f"  follow it: {follow}\n  cancel it: jobs cancel {kind} {job_id}"
+    )
+
+
+class Interrupted(Exception):
+    """Ctrl-C stopped a command; `advice` says what became of the job it waited for."""
+
+    def __init__(self, advice: str) -> None:
+        super().__init__(advice)
+        self.advice = advice
+
+
+Command = Callable[[JobsClientSync, argparse.Namespace], Exit]
+
+
+def _include(text: str) -> JobIncludeDict | None:
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    # The core checks the keys (and names a wrong one); here they are only collected.
+    return cast(JobIncludeDict, dict.fromkeys(keys, True)) if keys else None
+
+
+def _as_json(args: argparse.Namespace) -> bool:
+    return bool(args.output == "json")
+
+
+def read_payload(text: str) -> dict[str, Any]:
+    """Return the payload PAYLOAD gives: JSON text, ``@FILE``, or ``-`` for stdin.
+
+    Raises:
+        JobInvalidRequestError: the file cannot be read, or the text is not a JSON object.
+    """
+    source = "PAYLOAD"
+    if text == "-":
+        source, text = "PAYLOAD from stdin", sys.stdin.read()
+    elif text.startswith("@"):
+        source = f"PAYLOAD file {text[1:]}"
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise JobInvalidRequestError(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        raise JobInvalidRequestError(f"{source} is not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise JobInvalidRequestError(
+            f"{source} must be a JSON object, not {type(payload).__name__}"
+        )
+    return payload
+
+
+def _list(client: JobsClientSync, args: argparse.Namespace) -> Exit:
+    jobs = client.list(
+        args.reasoner_type, job_id=args.job_id, state=args.state, name=args.name,
+        created_by=args.created_by, only_active=args.only_active, all_users=args.all_users,
+        limit=args.limit, offset=args.offset, include=_include(args.include),
+    )  # fmt: skip
+    print_jobs(jobs, as_json=_as_json(args), single=False)
+    return Exit.OK
+
+
+def _get(client: JobsClientSync, args: argparse.Namespace) -> Exit:
+    job = client.get(args.reasoner_type, args.job_id, include=_include(args.include))
+    if job is None:
+        raise JobNotFoundError(f"{_kind(args)} job {args.job_id} not found")
+    print_jobs([job], as_json=_as_json(args), single=True)
+    return Exit.OK
+
+
+def _kind(args: argparse.Namespace) -> str:
+    return parse_reasoner_type(args.reasoner_type).value
+
+
+def _waited(client: JobsClientSync, args: argparse.Namespace, job_id: str, grace_s: float) -> Exit:
+    kind = _kind(args)
+    progress = Progress(f"{kind} {job_id}")
+    started = time.monotonic()
+
+    def on_poll(job: Job | None) -> None:
+        progress(job)
+        if job is None and time.monotonic() - started > grace_s:
+            raise JobNotFoundError(
+                f"{kind} job {job_id} not found (not visible after {grace_s:g}s)"
+            )
+
+    try:
+        with progress:
+            job = client.wait(
+                args.reasoner_type, job_id, timeout_s=args.timeout, poll_interval_s=args.poll,
+                include=_include(args.include), on_poll=on_poll,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        raise Interrupted(still_running(kind, job_id)) from None
+    except JobTimeoutError as exc:
+        print(f"jobs: {exc}; {still_running(kind, job_id)}", file=sys.stderr)
+        return Exit.TIMED_OUT
+    print_jobs([job], as_json=_as_json(args), single=True)
+    status = for_final_state(job.state)
+    if status is not Exit.OK:
+        reason = f": {job.abort_reason}" if job.abort_reason else ""
+        print(f"jobs: {kind} job {job_id} ended {job.state}{reason}", file=sys.stderr)
+    return status
+
+
+def _wait(client: JobsClientSync, args: argparse.Namespace) -> Exit:
+    return _waited(client, args, args.job_id, args.grace)
+
+
+def _events(client: JobsClientSync, args: argparse.Namespace) -> Exit:
+    events = client.iter_events(
+        args.reasoner_type, args.job_id, args.continuation_token,
+        stream_name=args.stream_name, follow=args.follow, poll_interval_s=args.poll,
+    )  # fmt: skip
+    try:
+        print_events(events, as_json=_as_json(args))
+    except KeyboardInterrupt:
+        advice = still_running(_kind(args), args.job_id, events.continuation_token)
+        raise Interrupted(advice) from None
+    token = events.continuation_token
+    if _as_json(args):
+        emit(dumps({"continuation_token": token}))
+    elif token:
+        print(
+            f"jobs: continuation token {token} (resume with --continuation-token)", file=sys.stderr
+        )
+    return Exit.OK
+
+
+def _cancel(client: JobsClientSync, args: argparse.Namespace) -> Exit:
+    client.cancel(args.reasoner_type, args.job_id, all_users=args.all_users)
+    kind = _kind(args)
+    record = {"id": args.job_id, "reasoner_type": kind, "cancel_requested": True}
+    if _as_json(args):
+        print_record(record, as_json=True)
+    else:
+        emit(f"cancel requested for {kind} job {args.job_id}")
+    return Exit.OK
+
+
+def _create(client: JobsClientSync, args: argparse.Namespace) -> Exit:
+    payload = read_payload(args.payload)
+    op = client.create(
+        args.reasoner_type, args.reasoner_name, payload, timeout_mins=args.timeout_mins
+    )
+    kind = op.metadata["reasoner_type"]
+    if args.wait:
+        # Before waiting, so the id is known even if the wait is interrupted or fails.
+        print(f"jobs: created {kind} job {op.id}", file=sys.stderr, flush=True)
+        return _waited(client, args, op.id, grace_s=args.timeout)
+    if _as_json(args):
+        print_record({"id": op.id, "reasoner_type": kind, "name": args.reasoner_name}, as_json=True)
+    else:
+        emit(op.id)
+    return Exit.OK
+
+
+COMMANDS: dict[str, Command] = {
+    "list": _list,
+    "get": _get,
+    "wait": _wait,
+    "events": _events,
+    "cancel": _cancel,
+    "create": _create,
+}

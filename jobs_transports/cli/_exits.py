@@ -1,0 +1,75 @@
+"""What the `jobs` command's exit status means, and which status and message an error gets."""
+
+from __future__ import annotations
+
+import enum
+
+from jobs_core import (
+    CassetteError,
+    JobClientDisconnectedError,
+    JobConfigurationError,
+    JobError,
+    JobInvalidRequestError,
+    JobNotFoundError,
+    JobServerError,
+    JobTimeoutError,
+)
+
+
+class Exit(enum.IntEnum):
+    """The exit statuses of `jobs` (`MEANINGS` says what each means, for `--help`)."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    JOB_FAILED = 3
+    JOB_CANCELED = 4
+    TIMED_OUT = 5
+    NOT_FOUND = 6
+    INTERRUPTED = 130
+    BROKEN_PIPE = 141
+
+
+MEANINGS = {
+    Exit.OK: "success; for wait and create --wait: the job ended COMPLETED",
+    Exit.ERROR: "the service failed or could not be reached",
+    Exit.USAGE: "bad usage or configuration, or credentials the service refused",
+    Exit.JOB_FAILED: "the job ended FAILED or ABORTED",
+    Exit.JOB_CANCELED: "the job ended CANCELED",
+    Exit.TIMED_OUT: "--timeout passed before the job ended (it may still be running)",
+    Exit.NOT_FOUND: "no such job (wait: still not visible after --grace seconds)",
+    Exit.INTERRUPTED: "interrupted (Ctrl-C); a job being waited for keeps running",
+    Exit.BROKEN_PIPE: "the reader of the output went away (e.g. `jobs list | head -1`)",
+}
+
+_BY_STATE = {
+    "COMPLETED": Exit.OK,
+    "FAILED": Exit.JOB_FAILED,
+    "ABORTED": Exit.JOB_FAILED,
+    "CANCELED": Exit.JOB_CANCELED,
+}
+
+
+def for_final_state(state: str) -> Exit:
+    """Return the exit status of a wait that saw the job end in `state`."""
+    return _BY_STATE.get(state.upper(), Exit.ERROR)
+
+
+def for_error(exc: JobError) -> Exit:
+    """Return the exit status of a command that raised `exc`."""
+    if isinstance(exc, JobTimeoutError):
+        return Exit.TIMED_OUT
+    if isinstance(exc, JobNotFoundError):
+        return Exit.NOT_FOUND
+    if isinstance(exc, JobClientDisconnectedError):  # the transaction was aborted
+        return Exit.JOB_FAILED
+    if isinstance(exc, JobInvalidRequestError | JobConfigurationError | CassetteError):
+        return Exit.USAGE
+    if isinstance(exc, JobServerError) and exc.status in (401, 403):
+        return Exit.USAGE
+    return Exit.ERROR
+
+
+def help_table() -> str:
+    """Return the exit statuses as the lines `--help` shows."""
+    return "\n".join(f"  {int(code):>3}  {text}" for code, text in MEANINGS.items())

@@ -1,0 +1,120 @@
+"""`jobs` from start to exit status: parse, connect, run the command, report errors on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import re
+import sys
+import warnings
+from collections.abc import Iterator, Sequence
+
+from jobs_core import JobError, JobServerError
+
+from .._connect import connect_sync
+from ._arguments import parse
+from ._backend import connect_arguments, describe, refused_credential
+from ._commands import COMMANDS, Interrupted
+from ._exits import Exit, for_error
+from ._output import print_record
+
+_OPTION_NAMES = {
+    "reasoner_type": "REASONER_TYPE",
+    "reasoner_name": "REASONER_NAME",
+    "job_id": "JOB_ID",
+    "payload": "PAYLOAD",
+    "include": "--include",
+    "timeout_s": "--timeout",
+    "poll_interval_s": "--poll",
+    "timeout_mins": "--timeout-mins",
+    "continuation_token": "--continuation-token",
+    "stream_name": "--stream-name",
+    "created_by": "--created-by",
+    "limit": "--limit",
+    "offset": "--offset",
+    "state": "--state",
+    "name": "--name",
+    "base_url": "--base-url",
+    "snowflake": "--snowflake",
+    "app": "--app",
+    "profile": "--profile",
+    "connection": "--connection",
+    "config_file": "--config-file",
+}
+"""The library names an argument by its keyword; on the command line it is this option."""
+_KEYWORD = re.compile(r"\b(" + "|".join(sorted(_OPTION_NAMES, key=len, reverse=True)) + r")\b(=?)")
+
+
+def in_cli_terms(message: str) -> str:
+    """Return `message` with the library's keyword names replaced by the CLI's option names."""
+    return _KEYWORD.sub(lambda m: _OPTION_NAMES[m.group(1)] + (" " if m.group(2) else ""), message)
+
+
+@contextlib.contextmanager
+def _library_output(verbosity: int) -> Iterator[None]:
+    """Keep warnings and log records (the Snowflake connector's) off stderr unless asked for."""
+    root = logging.getLogger()
+    # Without -v, a handler that drops everything keeps logging's last-resort handler quiet.
+    handler: logging.Handler = logging.NullHandler()
+    level = root.level
+    if verbosity > 0:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s"))
+        root.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)
+    root.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            if verbosity == 0:
+                warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def _run(args: argparse.Namespace) -> Exit:
+    if args.command == "config":
+        print_record(describe(args), as_json=args.output == "json")
+        return Exit.OK
+    with connect_sync(**connect_arguments(args)) as client:
+        return COMMANDS[args.command](client, args)
+
+
+def _error(args: argparse.Namespace, exc: JobError) -> Exit:
+    message = in_cli_terms(str(exc))
+    status = for_error(exc)
+    if isinstance(exc, JobServerError) and exc.status in (401, 403):
+        message = f"{message}\n  {refused_credential(args)}"
+    print(f"jobs: {message}", file=sys.stderr)
+    return status
+
+
+def _silence_stdout() -> None:
+    # The reader went away: later writes (and the flush at exit) must not raise again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `jobs` command line; return its exit status (`jobs --help` lists them)."""
+    try:
+        args = parse(argv)
+    except SystemExit as exc:  # --help, --version, or bad usage (argparse printed why)
+        return exc.code if isinstance(exc.code, int) else Exit.USAGE
+    try:
+        with _library_output(args.verbose):
+            return _run(args)
+    except JobError as exc:
+        return _error(args, exc)
+    except Interrupted as exc:
+        print(f"jobs: interrupted; {exc.advice}", file=sys.stderr)
+        return Exit.INTERRUPTED
+    except KeyboardInterrupt:
+        print("jobs: interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return Exit.BROKEN_PIPE
