@@ -1,73 +1,270 @@
-"""The `jobs` command line against the emulator: every command, table and JSON output, errors."""
+"""The `jobs` command line in-process against the emulator: outputs, exit statuses, messages."""
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 
 import pytest
 
 import jobs_emulator
+from jobs_transports import connect_sync
 from jobs_transports.cli import main
+from jobs_transports.cli._main import in_cli_terms
+
+Capture = pytest.CaptureFixture[str]
 
 
-def jobs(open_emulator: jobs_emulator.Emulator, *args: str) -> int:
-    return main(["--base-url", open_emulator.base_url, *args])
+def jobs(emu: jobs_emulator.Emulator, *args: str) -> int:
+    return main([*args, "--base-url", emu.base_url])
 
 
-def test_create_wait_get_list_cancel(
-    open_emulator: jobs_emulator.Emulator, capsys: pytest.CaptureFixture[str]
+def script(**emulate: object) -> str:
+    return json.dumps({"emulate": emulate})
+
+
+def test_every_command_in_json_and_table(
+    open_emulator: jobs_emulator.Emulator, capsys: Capture
 ) -> None:
-    script = json.dumps({"emulate": {"duration_s": 0.2, "events": 2}})
-    assert jobs(open_emulator, "--json", "create", "Predictive", "cli-w", script, "--wait") == 0
-    created = json.loads(capsys.readouterr().out)
-    assert created[0]["state"] == "COMPLETED"
-    job_id = created[0]["id"]
+    emu = open_emulator
+    # --json before the command, --output after it: both are global options.
+    args = ("--json", "create", "Predictive", "cli-w", script(duration_s=0.2, events=2), "--wait")
+    assert jobs(emu, *args) == 0
+    out, err = capsys.readouterr()
+    created = json.loads(out)
+    job_id = created["id"]
+    assert created["state"] == "COMPLETED"
+    assert created["created_on"].endswith("+00:00")  # ISO-8601, not str(datetime)
+    assert err.splitlines()[0] == f"jobs: created Predictive job {job_id}"
 
-    assert jobs(open_emulator, "get", "Predictive", job_id) == 0
-    table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == [
-        "id",
-        "reasoner_type",
-        "state",
-        "name",
-        "created_by",
-        "created_on",
-        "duration",
-    ]
-    assert table[1].startswith(job_id)
+    assert jobs(emu, "get", "Predictive", job_id, "--include", "details,events") == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == [
+        "id", "reasoner_type", "state", "name", "created_by", "created_on", "duration_s",
+        "abort_reason", "details", "events",
+    ]  # fmt: skip
+    assert row.startswith(job_id)
+    assert "2 event(s)" in row
+    assert "Z " in row  # the short timestamp: whole seconds in UTC
 
-    assert jobs(open_emulator, "events", "Predictive", job_id) == 0
-    assert [json.loads(line)["index"] for line in capsys.readouterr().out.splitlines()] == [1, 2]
+    assert jobs(emu, "get", "Predictive", job_id, "--output", "json", "--include", "events") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert len(document["events"]["events"]) == 2
+    assert "details" not in document  # not asked for
 
-    assert (
-        jobs(open_emulator, "--json", "list", "Predictive", "--name", "cli-w", "--limit", "5") == 0
-    )
-    assert [row["id"] for row in json.loads(capsys.readouterr().out)] == [job_id]
+    assert jobs(emu, "list", "Predictive", "--name", "cli-w", "--limit", "5", "--json") == 0
+    assert [job["id"] for job in json.loads(capsys.readouterr().out)["jobs"]] == [job_id]
 
-    slow = json.dumps({"emulate": {"duration_s": 30}})
-    assert jobs(open_emulator, "--json", "create", "Prescriptive", "cli-s", slow) == 0
-    slow_id = json.loads(capsys.readouterr().out)[0]["id"]
-    assert (
-        jobs(open_emulator, "wait", "Prescriptive", slow_id, "--timeout", "0.3", "--poll", "0.1")
-        == 1
-    )
-    assert "did not finish within 0.3s" in capsys.readouterr().err
-    assert jobs(open_emulator, "cancel", "Prescriptive", slow_id) == 0
-    assert jobs(open_emulator, "--json", "get", "Prescriptive", slow_id) == 0
-    assert json.loads(capsys.readouterr().out)[0]["state"] == "CANCELED"
+    assert jobs(emu, "events", "Predictive", job_id, "--json") == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["event"]["index"] for line in lines[:-1]] == [1, 2]
+    assert lines[-1] == {"continuation_token": None}
+
+    assert jobs(emu, "create", "Prescriptive", "cli-s", script(duration_s=30)) == 0
+    slow_id = capsys.readouterr().out.strip()
+    assert jobs(emu, "cancel", "Prescriptive", slow_id, "--json") == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "id": slow_id, "reasoner_type": "Prescriptive", "cancel_requested": True,
+    }  # fmt: skip
+    assert jobs(emu, "cancel", "Prescriptive", slow_id) == 0
+    assert capsys.readouterr().out == f"cancel requested for Prescriptive job {slow_id}\n"
 
 
-def test_errors_exit_with_a_message(
+@pytest.mark.parametrize(
+    ("emulate", "status", "said"),
+    [
+        ({"duration_s": 0.1}, 0, None),
+        ({"duration_s": 0.1, "outcome": "FAILED", "abort_reason": "oom"}, 3, "FAILED: oom"),
+        ({"duration_s": 0.1, "outcome": "ABORTED"}, 3, "ended ABORTED"),
+    ],
+)  # fmt: skip
+def test_wait_exits_with_the_outcome_of_the_job(
     open_emulator: jobs_emulator.Emulator,
-    capsys: pytest.CaptureFixture[str],
+    capsys: Capture,
+    emulate: dict[str, object],
+    status: int,
+    said: str | None,
+) -> None:
+    assert jobs(open_emulator, "create", "Predictive", "w", json.dumps({"emulate": emulate})) == 0
+    job_id = capsys.readouterr().out.strip()
+    assert jobs(open_emulator, "wait", "Predictive", job_id, "--poll", "0.05", "--json") == status
+    out, err = capsys.readouterr()
+    assert json.loads(out)["id"] == job_id  # the final job is printed whatever the outcome
+    if said is not None:
+        assert said in err
+
+
+def test_wait_on_a_cancelled_job_a_timeout_and_a_missing_id(
+    open_emulator: jobs_emulator.Emulator, capsys: Capture
+) -> None:
+    with connect_sync(base_url=open_emulator.base_url) as client:
+        slow = client.create("Prescriptive", "w", {"emulate": {"duration_s": 30}}).id
+        cancelled = client.create("Prescriptive", "w", {"emulate": {"duration_s": 30}}).id
+        client.cancel("Prescriptive", cancelled)
+
+    assert jobs(open_emulator, "wait", "Prescriptive", cancelled) == 4
+    assert "ended CANCELED" in capsys.readouterr().err
+
+    assert (
+        jobs(open_emulator, "wait", "Prescriptive", slow, "--timeout", "0.3", "--poll", "0.1") == 5
+    )
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "did not finish within 0.3s" in err
+    assert f"jobs cancel Prescriptive {slow}" in err
+
+    assert (
+        jobs(open_emulator, "wait", "Logic", "no-such-id", "--grace", "0.2", "--poll", "0.05") == 6
+    )
+    assert "Logic job no-such-id not found (not visible after 0.2s)" in capsys.readouterr().err
+    assert jobs(open_emulator, "get", "Logic", "no-such-id") == 6
+
+
+def test_progress_is_redrawn_on_a_terminal_and_the_line_ended(
+    open_emulator: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    args = ("create", "Predictive", "w", script(duration_s=0.3), "--wait", "--poll", "0.05")
+    assert jobs(open_emulator, *args) == 0
+    drawn = terminal.getvalue()
+    assert drawn.count("\r\x1b[2K") >= 2
+    assert drawn.endswith("COMPLETED (0s)\n")  # the last drawing ends its line
+
+
+def test_payload_from_a_file_and_from_stdin(
+    open_emulator: jobs_emulator.Emulator,
+    capsys: Capture,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in ("JOBS_BASE_URL", "JOBS_TOKEN", "JOBS_SNOWFLAKE", "JOBS_APP"):
-        monkeypatch.delenv(name, raising=False)
-    assert jobs(open_emulator, "get", "Batch", "x") == 2
-    assert "Expected: Logic, Prescriptive, or Predictive" in capsys.readouterr().err
-    assert jobs(open_emulator, "get", "Logic", "no-such-id") == 1
-    assert "not found" in capsys.readouterr().err
+    payload = tmp_path / "payload.json"
+    payload.write_text(script(duration_s=0.1))
+    assert jobs(open_emulator, "create", "Predictive", "from-file", f"@{payload}", "--wait") == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(script(duration_s=0.1)))
+    assert jobs(open_emulator, "create", "Predictive", "from-stdin", "-", "--wait") == 0
+    capsys.readouterr()
+
+    assert jobs(open_emulator, "create", "Predictive", "w", f"@{tmp_path / 'missing.json'}") == 2
+    assert "cannot read PAYLOAD file" in capsys.readouterr().err
+    assert jobs(open_emulator, "create", "Predictive", "w", "[1, 2]") == 2
+    assert "PAYLOAD must be a JSON object, not list" in capsys.readouterr().err
     assert jobs(open_emulator, "create", "Predictive", "w", "{not json") == 2
-    assert main(["list"]) == 2  # no backend configured
+    assert "PAYLOAD is not JSON" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("get", "Batch", "x"), "Expected: Logic, Prescriptive, or Predictive"),
+        (("get", "Logic", " "), "JOB_ID must be a non-empty string"),
+        (("get", "Logic", "x", "--include", "bogus"), "Unknown --include key 'bogus'"),
+        (("list", "--limit", "0"), "argument --limit: must be a whole number >= 1, not '0'"),
+        (("list", "--offset", "-1"), "argument --offset: must be a whole number >= 0"),
+        (("wait", "Logic", "x", "--poll", "20"), "--poll: must be a number of seconds above 0"),
+        (("wait", "Logic", "x", "--timeout", "nan"), "--timeout: must be a number of seconds > 0"),
+        (("events", "Logic", "x", "--token", "t", "--continuation-token"), "expected one argument"),
+        (("list", "--snowflake", "{"), "--snowflake is not JSON"),
+    ],
+)  # fmt: skip
+def test_bad_usage_exits_2_naming_the_option(
+    open_emulator: jobs_emulator.Emulator, capsys: Capture, args: tuple[str, ...], said: str
+) -> None:
+    assert jobs(open_emulator, *args) == 2
+    assert said in capsys.readouterr().err
+
+
+def test_library_keywords_are_named_as_options() -> None:
+    assert in_cli_terms("timeout_s must be a number > 0") == "--timeout must be a number > 0"
+    assert (
+        in_cli_terms("include='artifacts' is only for Logic")
+        == "--include 'artifacts' is only for Logic"
+    )
+    assert (
+        in_cli_terms("continuation_token must be a string")
+        == "--continuation-token must be a string"
+    )
+
+
+def test_no_backend_and_a_refused_token_say_how_to_configure(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["list"]) == 2
     assert "Configure a Direct Access base URL" in capsys.readouterr().err
+
+    with jobs_emulator.serve(tokens={"good": "alice"}) as emu:
+        assert jobs(emu, "list", "--token", "wrong") == 2
+        err = capsys.readouterr().err
+        assert "the token from --token was refused" in err
+        assert "wrong" not in err
+        monkeypatch.setenv("JOBS_TOKEN", "also-wrong")
+        assert jobs(emu, "list") == 2
+        assert "the token from JOBS_TOKEN was refused" in capsys.readouterr().err
+        monkeypatch.setenv("JOBS_TOKEN", "good")
+        assert jobs(emu, "list") == 0
+
+
+def test_config_shows_the_choice_without_secrets(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connector = {
+        "account": "acme",
+        "user": "ALICE",
+        "password": "hunter2",
+        "private_key_file_pwd": "pw",
+    }
+    monkeypatch.setenv("JOBS_SNOWFLAKE", json.dumps(connector))
+    assert main(["config", "--json", "--token", "s3cret", "--app", "RAI"]) == 0
+    out = capsys.readouterr().out
+    for secret in ("hunter2", "s3cret", '"pw"'):
+        assert secret not in out
+    described = json.loads(out)
+    assert described["token"] == {"value": "set", "from": "--token"}
+    assert described["snowflake"]["from"] == "JOBS_SNOWFLAKE"
+    assert described["snowflake"]["value"]["user"] == "ALICE"
+    assert described["backend"] == "SQL API"
+
+
+def test_help_and_version(capsys: Capture) -> None:
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for needed in (
+        "Logic, Prescriptive, Predictive",
+        "JOBS_BASE_URL",
+        "JOBS_SNOWFLAKE",
+        "130",
+        "in seconds",
+    ):
+        assert needed in text
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("jobs 0.")
+
+
+def test_library_warnings_stay_off_stderr_unless_asked(
+    open_emulator: jobs_emulator.Emulator, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+    import warnings
+
+    from jobs_transports import _client_sync
+
+    real_list = _client_sync.JobsClientSync.list
+
+    def noisy_list(self: _client_sync.JobsClientSync, *args: object, **kwargs: object) -> object:
+        warnings.warn("a connector warning", UserWarning, stacklevel=1)
+        logging.getLogger("snowflake.connector").warning("a connector log line")
+        return real_list(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_client_sync.JobsClientSync, "list", noisy_list)
+    assert jobs(open_emulator, "list", "--limit", "1") == 0
+    assert capsys.readouterr().err == ""
+    with pytest.warns(UserWarning, match="a connector warning"):
+        assert jobs(open_emulator, "list", "--limit", "1", "-v") == 0
+    assert "snowflake.connector: WARNING: a connector log line" in capsys.readouterr().err

@@ -1,0 +1,94 @@
+"""The installed `jobs` script in a subprocess: streams, pipes and Ctrl-C as a shell sees them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import jobs_emulator
+from jobs_transports import connect_sync
+from jobs_transports.cli._arguments import ENVIRONMENT
+
+JOBS = str(Path(sys.executable).with_name("jobs"))
+
+
+def start(emu: jobs_emulator.Emulator, *args: str) -> subprocess.Popen[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT.values()}
+    environment["JOBS_BASE_URL"] = emu.base_url
+    return subprocess.Popen(
+        [JOBS, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+
+
+def state_of(emu: jobs_emulator.Emulator, kind: str, job_id: str) -> str:
+    with connect_sync(base_url=emu.base_url) as client:
+        job = client.get(kind, job_id)
+    assert job is not None
+    return job.state
+
+
+def test_create_wait_in_a_pipe_prints_the_job_on_stdout_and_plain_state_lines_on_stderr(
+    open_emulator: jobs_emulator.Emulator,
+) -> None:
+    payload = json.dumps({"emulate": {"duration_s": 0.4, "outcome": "FAILED"}})
+    process = start(open_emulator, "create", "Predictive", "w", payload, "--wait", "--json")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 3
+    job = json.loads(out)  # stdout holds the job and nothing else
+    assert job["state"] == "FAILED"
+    lines = err.splitlines()
+    assert lines[0] == f"jobs: created Predictive job {job['id']}"
+    states = [line.rsplit(": ", 1)[1] for line in lines[1:-1]]
+    assert states[-1] == "FAILED"
+    assert len(states) == len(set(states))  # one line per state change, not per poll
+    assert "\r" not in err
+    assert lines[-1] == f"jobs: Predictive job {job['id']} ended FAILED"
+
+
+def test_a_closed_pipe_ends_quietly(open_emulator: jobs_emulator.Emulator) -> None:
+    process = start(open_emulator, "list")
+    assert process.stdout is not None
+    process.stdout.close()  # as `head -1` does once it has its line
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 141
+    assert err == ""
+
+
+@pytest.mark.parametrize("command", ["wait", "create --wait"])
+def test_ctrl_c_says_the_job_is_still_running(
+    open_emulator: jobs_emulator.Emulator, command: str
+) -> None:
+    payload = {"emulate": {"duration_s": 60}}
+    if command == "wait":
+        with connect_sync(base_url=open_emulator.base_url) as client:
+            job_id = client.create("Prescriptive", "w", payload).id
+        process = start(open_emulator, "wait", "Prescriptive", job_id, "--timeout", "30")
+    else:
+        args = ("create", "Prescriptive", "w", json.dumps(payload), "--wait", "--timeout", "30")
+        process = start(open_emulator, *args)
+    assert process.stderr is not None
+    first = process.stderr.readline()
+    if command != "wait":
+        job_id = first.split()[-1]  # the id comes before the wait
+        first = process.stderr.readline()
+    assert first.startswith(f"Prescriptive {job_id}: ")  # waiting now
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert out == ""
+    assert f"interrupted; Prescriptive job {job_id} is still running." in err
+    assert f"jobs wait Prescriptive {job_id}" in err
+    assert f"jobs cancel Prescriptive {job_id}" in err
+    assert "Traceback" not in err
+    assert state_of(open_emulator, "Prescriptive", job_id) in ("CREATED", "PENDING", "RUNNING")
