@@ -1,28 +1,44 @@
 """A pytest plugin: test code that uses the jobs client against cassettes, with no server.
 
 Installed with the package (entry point ``pytest11``). In a test, the `jobs_cassette` fixture
-records the test's client calls when its cassette is missing (or when pytest runs with
-``--jobs-record``), and replays them otherwise::
+records the test's client calls or replays them, as the record mode says::
 
     def test_forecast(jobs_cassette):
         with jobs_cassette.connect_sync(base_url=LIVE_URL, token=TOKEN) as client:
             assert run_my_forecast(client).state == "COMPLETED"
 
+Record modes, as in vcrpy and pytest-recording:
+
+- ``none``: replay only; a missing cassette fails the test.
+- ``once``: record when the test's cassette is missing, replay it otherwise.
+- ``all``: record again, replacing the cassette.
+
+The mode is the marker's ``record_mode=``, else ``--jobs-record-mode``, else the ini option
+``jobs_record_mode``, else ``none`` when the ``CI`` environment variable is set and ``once``
+otherwise. A recording is kept only when the test passed and recorded at least one reply (one
+holding only transport failures, as when the server was down, would replay the outage); until
+then it is written beside the cassette, so a failed re-recording leaves the old one in place.
+
 The cassette is ``cassettes/<test module>/<test name>.jsonl`` beside the test file, or the path
 given by ``@pytest.mark.jobs_cassette("name.jsonl")`` (relative to the test file); a test's second
-client gets ``<name>-2.jsonl``, and so on. When replaying, the backend arguments are not used, and
-the test fails if it made fewer calls than recorded. Cassette files of recording clients the test
-left open are closed when it ends.
-`jobs_cassette.recording` says which mode the test runs in, so it can start a live backend only
-when one is needed. `connect(...)` gives the async client, for asyncio and trio tests alike.
+client gets ``<name>-2.jsonl``, and so on. Every argument given to `connect_sync(...)` /
+`connect(...)` but the backend's is used on replay too (`redact=` in particular); the backend
+arguments are not used. A replay that departs from the recording fails the test with the diff;
+one that made fewer calls than recorded fails it too. `jobs_cassette.recording` says whether the
+test records, so it can start a live backend only when one is needed.
+
+The `jobs_emulator` fixture is a running emulator (`jobs_emulator.serve()`), and
+`jobs_emulator_manual` one whose clock moves only when the test calls ``emu.engine.advance(s)``.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -33,68 +49,120 @@ from ._client_async import JobsClient
 from ._client_sync import JobsClientSync
 from ._connect import connect, connect_sync
 
+if TYPE_CHECKING:
+    from jobs_emulator import Emulator
+
+RECORD_MODES = ("none", "once", "all")
+_PARTIAL = ".recording"
+"""Suffix of a cassette being recorded; it loses it when the test passes."""
+_FAILED: pytest.StashKey[bool] = pytest.StashKey()
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--jobs-record",
-        action="store_true",
-        default=False,
-        help="record jobs-client cassettes again, even those that exist",
+    help_text = "jobs_cassette record mode: none (replay only), once (record when missing), all"
+    parser.getgroup("jobs_cassette").addoption(
+        "--jobs-record-mode", choices=RECORD_MODES, default=None, help=help_text
     )
+    parser.addini("jobs_record_mode", help_text)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "jobs_cassette(path): the cassette file of this test, relative to the test file"
+        "markers",
+        "jobs_cassette(path=None, *, record_mode=None): the cassette of this test (relative to "
+        "the test file) and its record mode",
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed:
+        item.stash[_FAILED] = True
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    # Only a test that passed is checked for calls it left unplayed: a test that failed (a
+    # mismatch with its diff, say) is reported once, for that.
+    result = yield
+    cassette = getattr(item, "funcargs", {}).get("jobs_cassette")
+    if isinstance(cassette, JobsCassette):
+        cassette.check_replayed()
+    return result
 
 
 class JobsCassette:
     """The cassette of one test: `connect_sync(...)` / `connect(...)` record or replay it."""
 
-    def __init__(self, path: Path, recording: bool) -> None:
+    def __init__(self, path: Path, record_mode: str) -> None:
         self.path = path
-        self.recording = recording
+        self.record_mode = record_mode
+        self.recording = record_mode == "all" or (record_mode == "once" and not path.exists())
         self._gateways: list[object] = []
+        self._written: list[tuple[Path, Path]] = []
 
-    def connect_sync(self, **backend: Any) -> JobsClientSync:
+    def connect_sync(self, **arguments: Any) -> JobsClientSync:
         """Return a client that records to the cassette, or replays it (see `connect_sync`)."""
-        path = self._next_path()
-        if self.recording:
-            client = connect_sync(record=path, **backend)
-        else:
-            client = connect_sync(replay=path)
+        client = connect_sync(**self._arguments(arguments))
         self._gateways.append(client._driver)
         return client
 
-    def connect(self, **backend: Any) -> JobsClient:
+    def connect(self, **arguments: Any) -> JobsClient:
         """Return an async client that records to the cassette, or replays it (see `connect`)."""
-        path = self._next_path()
-        client = connect(record=path, **backend) if self.recording else connect(replay=path)
+        client = connect(**self._arguments(arguments))
         self._gateways.append(client._driver)
         return client
 
-    def _next_path(self) -> Path:
+    def _arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
         count = len(self._gateways) + 1
         path = self.path if count == 1 else self.path.with_stem(f"{self.path.stem}-{count}")
-        if self.recording:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+        if not self.recording:
+            if not path.exists():
+                mode = "once" if self.record_mode == "none" else "all"
+                pytest.fail(
+                    f"no cassette at {path} (record mode {self.record_mode}); record it with "
+                    f"--jobs-record-mode={mode}",
+                    pytrace=False,
+                )
+            return {**arguments, "replay": path}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + _PARTIAL)
+        self._written.append((partial, path))
+        return {**arguments, "record": partial}
 
-    def check(self) -> None:
-        """Close the cassettes still recording; fail the test if a replay left calls unplayed."""
+    def check_replayed(self) -> None:
+        """Fail the test if a replay left recorded calls unplayed."""
+        for gateway in self._gateways:
+            if isinstance(gateway, ReplaySync | ReplayAsync):
+                try:
+                    gateway.replayer.finish()
+                except CassetteError as exc:
+                    pytest.fail(f"{self.path}: {exc}", pytrace=False)
+
+    def finish(self, *, passed: bool) -> None:
+        """Close the cassettes still recording; keep them only if `passed` and worth replaying."""
         for gateway in self._gateways:
             if isinstance(gateway, RecordingSync | RecordingAsync):
                 gateway.writer.close()
-        replayers = [g.replayer for g in self._gateways if isinstance(g, ReplaySync | ReplayAsync)]
-        for replayer in replayers:
-            try:
-                replayer.finish()
-            except CassetteError as exc:
-                pytest.fail(f"{self.path}: {exc}", pytrace=False)
+        for partial, path in self._written:
+            if passed and _has_replies(partial):
+                partial.replace(path)
+            else:
+                partial.unlink(missing_ok=True)
 
 
-def _default_path(request: pytest.FixtureRequest) -> Path:
+def _has_replies(path: Path) -> bool:
+    """Return True if the cassette recorded a reply, or no interaction at all."""
+    with path.open(encoding="utf-8") as file:
+        lines = [json.loads(line) for line in file][1:]
+    return not lines or any("failure" not in line for line in lines)
+
+
+def _cassette_path(request: pytest.FixtureRequest) -> Path:
     test_file = Path(request.node.path)
     marker = request.node.get_closest_marker("jobs_cassette")
     if marker is not None and marker.args:
@@ -103,11 +171,42 @@ def _default_path(request: pytest.FixtureRequest) -> Path:
     return test_file.parent / "cassettes" / test_file.stem / f"{name}.jsonl"
 
 
+def _record_mode(request: pytest.FixtureRequest) -> str:
+    marker = request.node.get_closest_marker("jobs_cassette")
+    chosen = (
+        (marker.kwargs.get("record_mode") if marker is not None else None)
+        or request.config.getoption("--jobs-record-mode")
+        or request.config.getini("jobs_record_mode")
+        or ("none" if os.environ.get("CI") else "once")
+    )
+    if chosen not in RECORD_MODES:
+        raise pytest.UsageError(
+            f"jobs_cassette record mode {chosen!r} is not one of {', '.join(RECORD_MODES)}"
+        )
+    return str(chosen)
+
+
 @pytest.fixture
 def jobs_cassette(request: pytest.FixtureRequest) -> Iterator[JobsCassette]:
-    """The test's cassette: recorded when missing or with --jobs-record, replayed otherwise."""
-    path = _default_path(request)
-    recording = bool(request.config.getoption("--jobs-record")) or not path.exists()
-    cassette = JobsCassette(path, recording)
+    """The test's cassette, recorded or replayed as its record mode says."""
+    cassette = JobsCassette(_cassette_path(request), _record_mode(request))
     yield cassette
-    cassette.check()
+    cassette.finish(passed=not request.node.stash.get(_FAILED, False))
+
+
+@pytest.fixture
+def jobs_emulator() -> Iterator[Emulator]:
+    """A running emulator of both APIs on loopback, on real time, stopped after the test."""
+    from jobs_emulator import serve
+
+    with serve() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def jobs_emulator_manual() -> Iterator[Emulator]:
+    """A running emulator whose clock moves only by ``emu.engine.advance(seconds)``."""
+    from jobs_emulator import serve
+
+    with serve(clock="manual") as emulator:
+        yield emulator

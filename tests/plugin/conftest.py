@@ -1,0 +1,12 @@
+"""Plugin tests run pytest inside pytest: the outer run's CI variable must not pick the mode."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(autouse=True)
+def not_on_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
