@@ -1,7 +1,7 @@
 """How to test your own job code with no server and no waiting: the `jobs_cassette` fixture.
 
-The first run (or ``pytest --jobs-record-mode=all``) talks to a live backend and records every call in
-``cassettes/test_my_jobs/<test>.jsonl``; commit that file. Every later run replays it: no
+The first run (or ``pytest --jobs-record-mode=all``) talks to a live backend and records every
+call in ``cassettes/test_my_jobs/<test>.jsonl``; commit that file. Every later run replays it: no
 server, no credentials, and the waits take no time. Here the live backend is the emulator,
 started only when a recording is made.
 """

@@ -92,3 +92,11 @@ def test_ctrl_c_says_the_job_is_still_running(
     assert f"jobs cancel Prescriptive {job_id}" in err
     assert "Traceback" not in err
     assert state_of(open_emulator, "Prescriptive", job_id) in ("CREATED", "PENDING", "RUNNING")
+
+
+def test_importing_the_library_does_not_load_the_command_line() -> None:
+    code = "import sys, jobs_transports; print('jobs_transports.cli' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert loaded.stdout.strip() == "False", loaded.stderr
