@@ -24,7 +24,6 @@ _OPTION_NAMES = {
     "reasoner_type": "REASONER_TYPE",
     "reasoner_name": "REASONER_NAME",
     "job_id": "JOB_ID",
-    "payload": "PAYLOAD",
     "include": "--include",
     "timeout_s": "--timeout",
     "poll_interval_s": "--poll",
@@ -32,18 +31,12 @@ _OPTION_NAMES = {
     "continuation_token": "--continuation-token",
     "stream_name": "--stream-name",
     "created_by": "--created-by",
-    "limit": "--limit",
-    "offset": "--offset",
-    "state": "--state",
-    "name": "--name",
     "base_url": "--base-url",
-    "snowflake": "--snowflake",
-    "app": "--app",
-    "profile": "--profile",
-    "connection": "--connection",
     "config_file": "--config-file",
 }
-"""The library names an argument by its keyword; on the command line it is this option."""
+"""The library names an argument by its keyword; on the command line it is this option. Only
+names no server message would use as plain words (a 'connection' or a 'state' in a server's
+message must stay as it is); the options whose other checks matter are checked by the parser."""
 _KEYWORD = re.compile(r"\b(" + "|".join(sorted(_OPTION_NAMES, key=len, reverse=True)) + r")\b(=?)")
 
 
