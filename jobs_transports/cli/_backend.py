@@ -1,7 +1,9 @@
-"""Which backend `jobs` talks to: options, then environment, then the configuration files.
+"""Which backend `jobs` talks to: options, else the JOBS_* variables, else configuration files.
 
 `connect_arguments` turns the command line into `connect_sync` keyword arguments; `describe`
-shows the choice for `jobs config`; `refused_credential` names what a 401 refused.
+shows the choice for `jobs config`; `refused_credential` names what a 401 refused. The options
+`--profile`, `--connection` and `--config-file` choose in the configuration files, so with them
+the variables that name a backend (JOBS_BASE_URL, JOBS_SNOWFLAKE) are not read.
 """
 
 from __future__ import annotations
@@ -17,57 +19,71 @@ from ._arguments import ENVIRONMENT
 
 _SECRET_KEYS = ("password", "passcode", "token", "private_key", "secret")
 """Connector arguments whose values `jobs config` never shows (substrings of the key)."""
-_ACCOUNT_OPTIONS = ("profile", "connection", "config_file")
+_FILE_OPTIONS = ("profile", "connection", "config_file")
+_BACKEND_VARIABLES = ("base_url", "snowflake")
 
 
-def _value(args: argparse.Namespace, name: str) -> tuple[Any, str | None]:
-    """Return the value of option `name` and where it came from (the option, or its variable)."""
-    given = getattr(args, name)
-    if given is not None:
-        return given, "--" + name.replace("_", "-")
-    variable = ENVIRONMENT.get(name)
-    if variable is not None and os.environ.get(variable):
-        return os.environ[variable], variable
-    return None, None
+def _chosen(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
+    """Return each connect argument the command line gives, with where it came from."""
+    chosen = {
+        name: (getattr(args, name), "--" + name.replace("_", "-"))
+        for name in (*ENVIRONMENT, *_FILE_OPTIONS)
+        if getattr(args, name) is not None
+    }
+    picks_file = any(name in chosen for name in _FILE_OPTIONS)
+    for name, variable in ENVIRONMENT.items():
+        if name in chosen or not os.environ.get(variable):
+            continue
+        if not (picks_file and name in _BACKEND_VARIABLES):
+            chosen[name] = (os.environ[variable], variable)
+    return chosen
 
 
 def connect_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """Return the keyword arguments of `connect_sync` the command line asks for.
 
     Raises:
-        JobConfigurationError: `--snowflake` (or JOBS_SNOWFLAKE) is not a JSON object.
+        JobConfigurationError: `--snowflake` (or JOBS_SNOWFLAKE) is not a JSON object, or the
+            configuration files are asked for (this version reads none).
     """
-    chosen: dict[str, Any] = {}
-    for name in ("base_url", "token", "app", *_ACCOUNT_OPTIONS):
-        value, _ = _value(args, name)
-        if value is not None:
-            chosen[name] = value
-    snowflake, source = _value(args, "snowflake")
-    if snowflake is not None:
-        try:
-            chosen["snowflake"] = json.loads(snowflake)
-        except ValueError as exc:
-            raise JobConfigurationError(f"{source} is not JSON: {exc}") from None
-        if not isinstance(chosen["snowflake"], dict):
-            raise JobConfigurationError(f"{source} must be a JSON object of connector arguments")
-    return chosen
+    arguments = {name: value for name, (value, _) in _chosen(args).items()}
+    if "snowflake" in arguments:
+        arguments["snowflake"] = _connector_arguments(args)
+    for name in _FILE_OPTIONS:
+        if name in arguments:
+            raise JobConfigurationError(
+                f"--{name.replace('_', '-')} chooses in configuration files, which this version "
+                "does not read: give --base-url or --snowflake"
+            )
+    return arguments
+
+
+def _connector_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    text, source = _chosen(args)["snowflake"]
+    try:
+        arguments = json.loads(text)
+    except ValueError as exc:
+        raise JobConfigurationError(f"{source} is not JSON: {exc}") from None
+    if not isinstance(arguments, dict):
+        raise JobConfigurationError(f"{source} must be a JSON object of connector arguments")
+    return arguments
 
 
 def describe(args: argparse.Namespace) -> dict[str, Any]:
-    """Return what the command line and environment choose, and where each value came from.
+    """Return what the other commands would connect to, and where each setting came from.
 
     Secrets are shown only as "set". Raises as `connect_arguments` does.
     """
-    chosen = connect_arguments(args)
+    arguments = connect_arguments(args)
     described: dict[str, Any] = {}
-    for name, value in chosen.items():
-        _, source = _value(args, name)
+    for name, (_, source) in _chosen(args).items():
+        value = arguments[name]
         if name == "token":
             value = "set"
         elif name == "snowflake":
             value = {key: "set" if _is_secret(key) else v for key, v in value.items()}
         described[name] = {"value": value, "from": source}
-    described["backend"] = _backend_kind(chosen)
+    described["backend"] = _backend_kind(arguments)
     return described
 
 
@@ -75,23 +91,23 @@ def _is_secret(key: str) -> bool:
     return any(part in key.lower() for part in _SECRET_KEYS)
 
 
-def _backend_kind(chosen: dict[str, Any]) -> str:
-    http, sql = "base_url" in chosen, "snowflake" in chosen
+def _backend_kind(arguments: dict[str, Any]) -> str:
+    http, sql = "base_url" in arguments, "snowflake" in arguments
     if http and sql:
         return "hybrid (Direct Access and the SQL API)"
     if http:
         return "Direct Access"
     if sql:
         return "SQL API"
-    return "from the configuration files"
+    return "none: give --base-url or --snowflake (or JOBS_BASE_URL or JOBS_SNOWFLAKE)"
 
 
 def refused_credential(args: argparse.Namespace) -> str:
     """Return the sentence a 401 adds: which credential was refused, and how to set another."""
-    _, source = _value(args, "token")
-    if source is not None:
-        return f"the token from {source} was refused; set a valid one with --token or JOBS_TOKEN"
+    token = _chosen(args).get("token")
+    if token is not None:
+        return f"the token from {token[1]} was refused; set a valid one with --token or JOBS_TOKEN"
     return (
-        "the credentials of the configuration were refused (see `jobs config`); "
-        "set a token with --token or JOBS_TOKEN, or choose another --profile or --connection"
+        "the service refused the request's credentials (see `jobs config`); "
+        "set a token with --token or JOBS_TOKEN"
     )

@@ -170,6 +170,8 @@ def test_payload_from_a_file_and_from_stdin(
         (("wait", "Logic", "x", "--timeout", "nan"), "--timeout: must be a number of seconds > 0"),
         (("events", "Logic", "x", "--token", "t", "--continuation-token"), "expected one argument"),
         (("list", "--snowflake", "{"), "--snowflake is not JSON"),
+        (("list", "--snowflake", "[]"), "--snowflake must be a JSON object"),
+        (("list", "--profile", "prod"), "--profile chooses in configuration files"),
     ],
 )  # fmt: skip
 def test_bad_usage_exits_2_naming_the_option(
