@@ -52,26 +52,37 @@ exit status:
 """
 
 
-def _number(
-    check: Callable[[float], bool], rule: str, cast: type = float
-) -> Callable[[str], float]:
+def _seconds_option(check: Callable[[float], bool], rule: str) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
-            value = cast(text)
+            value: float | None = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {rule}, not {text!r}") from None
-        if not math.isfinite(value) or not check(value):
-            raise argparse.ArgumentTypeError(f"must be {rule}, not {text!r}")
-        return value  # type: ignore[no-any-return]
+            value = None
+        if value is None or not math.isfinite(value) or not check(value):
+            raise argparse.ArgumentTypeError(f"must be a number of seconds {rule}, not {text!r}")
+        return value
 
     return parse
 
 
-_seconds = _number(lambda v: v > 0, "a number of seconds > 0")
-_poll = _number(lambda v: 0 < v < 20, "a number of seconds above 0 and below 20")
-_grace = _number(lambda v: v >= 0, "a number of seconds >= 0")
-_positive = _number(lambda v: v >= 1, "a whole number >= 1", int)
-_non_negative = _number(lambda v: v >= 0, "a whole number >= 0", int)
+def _count_option(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value: int | None = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, not {text!r}")
+        return value
+
+    return parse
+
+
+_seconds = _seconds_option(lambda v: v > 0, "> 0")
+_poll = _seconds_option(lambda v: 0 < v < 20, "above 0 and below 20")
+_grace = _seconds_option(lambda v: v >= 0, ">= 0")
+_positive = _count_option(1)
+_non_negative = _count_option(0)
 
 
 def _global_options() -> argparse.ArgumentParser:

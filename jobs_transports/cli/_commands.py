@@ -183,6 +183,7 @@ def _create(client: JobsClientSync, args: argparse.Namespace) -> Exit:
     if args.wait:
         # Before waiting, so the id is known even if the wait is interrupted or fails.
         print(f"jobs: created {kind} job {op.id}", file=sys.stderr, flush=True)
+        # The job exists: however long it takes to become visible, it is not "not found".
         return _waited(client, args, op.id, grace_s=args.timeout)
     if _as_json(args):
         print_record({"id": op.id, "reasoner_type": kind, "name": args.reasoner_name}, as_json=True)
