@@ -24,8 +24,9 @@ given by ``@pytest.mark.jobs_cassette("name.jsonl")`` (relative to the test file
 client gets ``<name>-2.jsonl``, and so on. Every argument given to `connect_sync(...)` /
 `connect(...)` but the backend's is used on replay too (`redact=` in particular); the backend
 arguments are not used. A replay that departs from the recording fails the test with the diff;
-one that made fewer calls than recorded fails it too. `jobs_cassette.recording` says whether the
-test records, so it can start a live backend only when one is needed.
+one that made fewer calls than recorded fails it too. Sync clients the test left open are closed
+when it ends (an async one's cassette file is). `jobs_cassette.recording` says whether the test
+records, so it can start a live backend only when one is needed.
 
 The `jobs_emulator` fixture is a running emulator (`jobs_emulator.serve()`), and
 `jobs_emulator_manual` one whose clock moves only when the test calls ``emu.engine.advance(s)``.
@@ -44,7 +45,7 @@ import pytest
 
 from jobs_core import CassetteError
 
-from ._cassettes import RecordingAsync, RecordingSync, ReplayAsync, ReplaySync
+from ._cassettes import RecordingAsync, ReplayAsync, ReplaySync
 from ._client_async import JobsClient
 from ._client_sync import JobsClientSync
 from ._connect import connect, connect_sync
@@ -56,6 +57,7 @@ RECORD_MODES = ("none", "once", "all")
 _PARTIAL = ".recording"
 """Suffix of a cassette being recorded; it loses it when the test passes."""
 _FAILED: pytest.StashKey[bool] = pytest.StashKey()
+_CASSETTE: pytest.StashKey[JobsCassette] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -89,8 +91,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     # Only a test that passed is checked for calls it left unplayed: a test that failed (a
     # mismatch with its diff, say) is reported once, for that.
     result = yield
-    cassette = getattr(item, "funcargs", {}).get("jobs_cassette")
-    if isinstance(cassette, JobsCassette):
+    cassette = item.stash.get(_CASSETTE, None)
+    if cassette is not None:
         cassette.check_replayed()
     return result
 
@@ -102,23 +104,23 @@ class JobsCassette:
         self.path = path
         self.record_mode = record_mode
         self.recording = record_mode == "all" or (record_mode == "once" and not path.exists())
-        self._gateways: list[object] = []
+        self._clients: list[JobsClientSync | JobsClient] = []
         self._written: list[tuple[Path, Path]] = []
 
     def connect_sync(self, **arguments: Any) -> JobsClientSync:
         """Return a client that records to the cassette, or replays it (see `connect_sync`)."""
         client = connect_sync(**self._arguments(arguments))
-        self._gateways.append(client._driver)
+        self._clients.append(client)
         return client
 
     def connect(self, **arguments: Any) -> JobsClient:
         """Return an async client that records to the cassette, or replays it (see `connect`)."""
         client = connect(**self._arguments(arguments))
-        self._gateways.append(client._driver)
+        self._clients.append(client)
         return client
 
     def _arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        count = len(self._gateways) + 1
+        count = len(self._clients) + 1
         path = self.path if count == 1 else self.path.with_stem(f"{self.path.stem}-{count}")
         if not self.recording:
             if not path.exists():
@@ -136,7 +138,8 @@ class JobsCassette:
 
     def check_replayed(self) -> None:
         """Fail the test if a replay left recorded calls unplayed."""
-        for gateway in self._gateways:
+        for client in self._clients:
+            gateway = client._driver
             if isinstance(gateway, ReplaySync | ReplayAsync):
                 try:
                     gateway.replayer.finish()
@@ -144,10 +147,13 @@ class JobsCassette:
                     pytest.fail(f"{self.path}: {exc}", pytrace=False)
 
     def finish(self, *, passed: bool) -> None:
-        """Close the cassettes still recording; keep them only if `passed` and worth replaying."""
-        for gateway in self._gateways:
-            if isinstance(gateway, RecordingSync | RecordingAsync):
-                gateway.writer.close()
+        """Close what the test left open; keep the recordings only if `passed` and worth it."""
+        for client in self._clients:
+            if isinstance(client, JobsClientSync):
+                client.close()  # closing twice is harmless
+            elif isinstance(client._driver, RecordingAsync):
+                # An async client needs its loop to close its connections; its file does not.
+                client._driver.writer.close()
         for partial, path in self._written:
             if passed and _has_replies(partial):
                 partial.replace(path)
@@ -190,6 +196,7 @@ def _record_mode(request: pytest.FixtureRequest) -> str:
 def jobs_cassette(request: pytest.FixtureRequest) -> Iterator[JobsCassette]:
     """The test's cassette, recorded or replayed as its record mode says."""
     cassette = JobsCassette(_cassette_path(request), _record_mode(request))
+    request.node.stash[_CASSETTE] = cassette
     yield cassette
     cassette.finish(passed=not request.node.stash.get(_FAILED, False))
 

@@ -140,3 +140,20 @@ def test_the_emulator_fixtures(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest_inprocess(*RUN).assert_outcomes(passed=2)
+
+
+def test_a_client_the_test_left_open_is_closed(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(BACKEND)
+    pytester.makepyfile(
+        test_open="""
+        import gc
+
+        def test_leaves_a_client_open(jobs_cassette, backend):
+            client = jobs_cassette.connect_sync(**backend)
+            client.list("Logic", limit=1)
+
+        def test_nothing_leaked():
+            gc.collect()
+        """
+    )
+    pytester.runpytest_inprocess(*RUN, "-W", "error").assert_outcomes(passed=2)
