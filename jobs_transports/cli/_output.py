@@ -36,16 +36,12 @@ _CELL_WIDTH = 40
 
 
 def job_document(job: Job) -> dict[str, Any]:
-    """Return `job` as a JSON-ready dict: timestamps as ISO-8601 text, included fields as asked."""
-    document = attrs.asdict(job, recurse=True, value_serializer=_json_value)
+    """Return `job` as a dict for `dumps`: every field of `Job`, and the included ones asked for."""
+    document = attrs.asdict(job, recurse=True)
     # A JobExpanded carries every optional field; only those asked for (not None) are shown.
     return {
         key: value for key, value in document.items() if key in _JOB_FIELDS or value is not None
     }
-
-
-def _json_value(_instance: object, _field: object, value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
 def dumps(document: Any) -> str:
@@ -106,11 +102,10 @@ def _cell(value: Any) -> str:
 
 
 def _short_time(value: Any) -> str:
-    """Return an ISO-8601 timestamp cut to whole seconds, in UTC: 2026-01-31T12:00:05Z."""
-    if not isinstance(value, str):
+    """Return a time as ISO-8601 cut to whole seconds, in UTC: 2026-01-31T12:00:05Z."""
+    if not isinstance(value, dt.datetime):
         return ""
-    moment = dt.datetime.fromisoformat(value).astimezone(dt.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def table(columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> list[str]:
