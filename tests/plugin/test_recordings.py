@@ -6,6 +6,8 @@ import socket
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 RUN = ("-p", "no:cacheprovider")
 
 BACKEND = """
