@@ -13,14 +13,9 @@ from typing import Any
 from urllib.parse import quote
 
 from ._config import USER_AGENT
-from ._effects import Headers, HttpResponse
-from ._effects import HttpRequest as HttpRequest
+from ._effects import Headers, HttpRequest, HttpResponse
 from ._errors import JobInvalidRequestError, JobServerError
-from ._http_status import api_label, check_status, json_body
-from ._http_status import is_stale_endpoint as is_stale_endpoint
-from ._http_status import is_transient_status as is_transient_status
-from ._http_status import response_text as response_text
-from ._http_status import retry_after_s as retry_after_s
+from ._failures import api_label, check_status, json_body, response_text
 from ._models import JobEvents, JobRecord
 from ._reasoners import ReasonerType, lookup_reasoner_type
 from ._records import artifacts_by_filename, job_events, record_from_http

@@ -1,4 +1,4 @@
-"""The SQL API dialect: a statement builder and a result parser per call, and failure triage.
+"""The SQL API dialect: a statement builder and a result parser per call.
 
 Statements call the application's objects under `namespace` (``{app}.{schema}``, see
 `ClientConfig.sql_namespace`) with ``?`` placeholders; every value travels as a bound parameter.
@@ -9,16 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._effects import SqlCell, SqlFailure, SqlQuery, SqlRows, SqlValue
-from ._errors import (
-    JobError,
-    JobInvalidRequestError,
-    JobNotFoundError,
-    JobNotReadyError,
-    JobServerError,
-)
+from ._effects import SqlCell, SqlQuery, SqlRows, SqlValue
+from ._errors import JobInvalidRequestError, JobServerError
+from ._failures import api_label
 from ._filters import ListFilters
-from ._http_status import api_label, fold, is_not_ready_message
 from ._models import JobEvents, JobRecord
 from ._reasoners import ReasonerType
 from ._records import artifacts_by_filename, job_events, records_from_sql
@@ -34,10 +28,6 @@ _JOB_COLUMNS = (
 _ACTIVE = "STATE in ('CREATED','PENDING','RUNNING')"
 _DATABASE_KEYS = ("dbname", "database", "database_name")
 _CODE_KEYS = ("query", "raw_code", "code")
-_NOT_FOUND = ("does not exist", "not found")
-# Snowflake's own "object does not exist" errors name a missing table, function or schema: the
-# application is not installed as configured, which says nothing about the job.
-_MISSING_OBJECT = ("sql compilation error", "or not authorized", "unknown function")
 
 
 def _json(name: str, value: object) -> str:
@@ -338,22 +328,3 @@ def parse_problems(rows: SqlRows) -> dict[str, Any]:
         dict(zip(columns, row, strict=False)) for row in rows.rows
     ]
     return {"problems": problems}
-
-
-def classify_failure(op: str, kind: ReasonerType, failure: SqlFailure) -> JobError:
-    """Return the `JobError` a failed statement of operation `op` means (the caller raises it).
-
-    "Not ready to accept jobs" is `JobNotReadyError`; "does not exist" or "not found", unless it
-    is Snowflake naming a missing table or function, is `JobNotFoundError`; anything else,
-    lost connections included, is `JobServerError`.
-    """
-    message = failure.message
-    prefix = f"{api_label(kind)} SQL request failed op={op}."
-    if is_not_ready_message(message):
-        return JobNotReadyError(f"{prefix} {message}")
-    folded = fold(message)
-    if any(marker in folded for marker in _NOT_FOUND) and not any(
-        marker in folded for marker in _MISSING_OBJECT
-    ):
-        return JobNotFoundError(f"{prefix} {message}")
-    return JobServerError(f"{prefix} {message}")
