@@ -15,8 +15,7 @@ from . import _sql_dialect as sql
 from ._config import Backend, ClientConfig
 from ._effects import HttpRequest, HttpResponse, Protocol, SqlQuery, SqlRows
 from ._filters import ListFilters
-from ._models import JobEvents, JobRecord
-from ._reasoners import ReasonerType
+from ._models import JobEvents, JobRecord, ReasonerType
 from ._retry import run_sql, send_http
 
 T = TypeVar("T")

@@ -23,7 +23,7 @@ from ._errors import (
     JobServerError,
     clip,
 )
-from ._reasoners import ReasonerType
+from ._models import ReasonerType
 from ._timestamps import parse_http_date
 
 _NOT_READY = "not ready to accept jobs"

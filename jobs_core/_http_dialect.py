@@ -16,8 +16,8 @@ from ._config import USER_AGENT
 from ._effects import Headers, HttpRequest, HttpResponse
 from ._errors import JobInvalidRequestError, JobServerError
 from ._failures import api_label, check_status, json_body, response_text
-from ._models import JobEvents, JobRecord
-from ._reasoners import ReasonerType, lookup_reasoner_type
+from ._models import JobEvents, JobRecord, ReasonerType
+from ._reasoners import lookup_reasoner_type
 from ._records import artifacts_by_filename, job_events, record_from_http
 
 HEADERS: Headers = (

@@ -11,8 +11,8 @@ from ._errors import JobInvalidRequestError
 from ._expansions import expand
 from ._filters import ListFilters, newest_first
 from ._include import Include, parse_include
-from ._models import ACTIVE_STATES, TERMINAL_STATES, Job, JobRecord
-from ._reasoners import ReasonerType, parse_reasoner_type
+from ._models import ACTIVE_STATES, TERMINAL_STATES, Job, JobRecord, ReasonerType
+from ._reasoners import parse_reasoner_type
 from ._validation import optional_int, optional_text, require_bool
 
 _STATES = ACTIVE_STATES | TERMINAL_STATES

@@ -27,7 +27,7 @@ from ._effects import (
     TransportError,
 )
 from ._errors import JobServerError, JobTimeoutError
-from ._reasoners import ReasonerType
+from ._models import ReasonerType
 
 
 def _back_off(delay: float, deadline: float | None, op: str) -> Protocol[None]:

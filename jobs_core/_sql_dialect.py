@@ -13,8 +13,7 @@ from ._effects import SqlCell, SqlQuery, SqlRows, SqlValue
 from ._errors import JobInvalidRequestError, JobServerError
 from ._failures import api_label
 from ._filters import ListFilters
-from ._models import JobEvents, JobRecord
-from ._reasoners import ReasonerType
+from ._models import JobEvents, JobRecord, ReasonerType
 from ._records import artifacts_by_filename, job_events, records_from_sql
 
 _TRANSACTION_COLUMNS = (
