@@ -19,7 +19,7 @@ import attrs
 
 from ._config import USER_AGENT, ClientConfig
 from ._effects import Headers, HttpRequest, HttpResponse, Protocol
-from ._errors import JobInvalidRequestError, JobServerError
+from ._errors import JobInvalidRequestError, JobServerError, excerpt
 from ._failures import api_label, check_status, json_body, response_text
 from ._filters import ListFilters
 from ._models import JobEvents, JobRecord, ReasonerType
@@ -113,7 +113,7 @@ def parse_create(kind: ReasonerType, response: HttpResponse) -> str:
     ident = _find_id(body) if kind.is_logic else _id_of(body, ("id",))
     if ident is None:
         raise JobServerError(
-            f"{api_label(kind)} create answered without an id: {response_text(response)[:200]!r}"
+            f"{api_label(kind)} create answered without an id: {excerpt(response_text(response))}"
         )
     return ident
 
@@ -202,7 +202,7 @@ def parse_list(
     if items is None:
         return []
     if not isinstance(items, list):
-        raise JobServerError(f"Expected a list of {key} from the server, got {body!r:.200}")
+        raise JobServerError(f"Expected a list of {key} from the server, got {excerpt(body)}")
     if kind.is_logic:
         return [record_from_http(kind, item) for item in items]
     return [
@@ -279,7 +279,7 @@ def parse_artifacts(response: HttpResponse) -> dict[str, Any]:
     if results is None:
         return {}
     if not isinstance(results, list):
-        raise JobServerError(f"Expected artifacts as {{'results': [...]}}, got {body!r:.200}")
+        raise JobServerError(f"Expected artifacts as {{'results': [...]}}, got {excerpt(body)}")
     return artifacts_by_filename(results)
 
 
@@ -298,7 +298,7 @@ def parse_problems(response: HttpResponse) -> dict[str, Any]:
     check_status(_LOGIC, "problems", response)
     body = json_body(_LOGIC, "problems", response)
     if not isinstance(body, dict):
-        raise JobServerError(f"Expected a problems object from the server, got {body!r:.200}")
+        raise JobServerError(f"Expected a problems object from the server, got {excerpt(body)}")
     return body
 
 

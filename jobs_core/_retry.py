@@ -26,7 +26,7 @@ from ._effects import (
     SqlRows,
     TransportError,
 )
-from ._errors import JobServerError, JobTimeoutError
+from ._errors import JobServerError, JobTimeoutError, clip
 from ._models import ReasonerType
 
 
@@ -67,7 +67,9 @@ def send_http(
                 continue
             safe = not creates or not exc.request_sent
             if not safe or attempt >= policy.max_attempts:
-                raise JobServerError(f"{op} failed after {attempt} attempt(s): {exc}") from exc
+                raise JobServerError(
+                    f"{op} failed after {attempt} attempt(s): {clip(str(exc))}"
+                ) from exc
             yield from _back_off(policy.backoff(attempt, rng), deadline, op)
             attempt += 1
             continue

@@ -16,7 +16,7 @@ import attrs
 
 from ._config import ClientConfig
 from ._effects import Protocol, SqlCell, SqlQuery, SqlRows, SqlValue
-from ._errors import JobInvalidRequestError, JobServerError
+from ._errors import JobInvalidRequestError, JobServerError, excerpt
 from ._failures import api_label
 from ._filters import ListFilters
 from ._models import JobEvents, JobRecord, ReasonerType
@@ -154,7 +154,10 @@ def parse_create(kind: ReasonerType, rows: SqlRows) -> str:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
-    raise JobServerError(f"{api_label(kind)} create returned no id: {rows!r:.300}")
+    raise JobServerError(
+        f"{api_label(kind)} create returned no id: columns {excerpt(rows.columns)},"
+        f" rows {excerpt(rows.rows)}"
+    )
 
 
 def build_list(
