@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from jobs_core import CassetteError
+from jobs_core import CassetteError, Replayer
 
-from ._cassettes import RecordingAsync, RecordingSync, ReplayAsync, ReplaySync
+from ._cassettes import RecordingAsync, RecordingSync, read_cassette
 from ._client_async import JobsClient
 from ._client_sync import JobsClientSync
 from ._connect import connect, connect_sync
@@ -56,26 +56,33 @@ class JobsCassette:
         self.path = path
         self.recording = recording
         self._gateways: list[object] = []
+        self._replayers: list[Replayer] = []
 
     def connect_sync(self, **backend: Any) -> JobsClientSync:
         """Return a client that records to the cassette, or replays it (see `connect_sync`)."""
         path = self._next_path()
         if self.recording:
             client = connect_sync(record=path, **backend)
-        else:
-            client = connect_sync(replay=path)
-        self._gateways.append(client._driver)
-        return client
+            self._gateways.append(client._driver)
+            return client
+        return connect_sync(replay=self._replayer(path))
 
     def connect(self, **backend: Any) -> JobsClient:
         """Return an async client that records to the cassette, or replays it (see `connect`)."""
         path = self._next_path()
-        client = connect(record=path, **backend) if self.recording else connect(replay=path)
-        self._gateways.append(client._driver)
-        return client
+        if self.recording:
+            client = connect(record=path, **backend)
+            self._gateways.append(client._driver)
+            return client
+        return connect(replay=self._replayer(path))
+
+    def _replayer(self, path: Path) -> Replayer:
+        replayer = Replayer(read_cassette(path))
+        self._replayers.append(replayer)
+        return replayer
 
     def _next_path(self) -> Path:
-        count = len(self._gateways) + 1
+        count = len(self._gateways) + len(self._replayers) + 1
         path = self.path if count == 1 else self.path.with_stem(f"{self.path.stem}-{count}")
         if self.recording:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,8 +93,7 @@ class JobsCassette:
         for gateway in self._gateways:
             if isinstance(gateway, RecordingSync | RecordingAsync):
                 gateway.writer.close()
-        replayers = [g.replayer for g in self._gateways if isinstance(g, ReplaySync | ReplayAsync)]
-        for replayer in replayers:
+        for replayer in self._replayers:
             try:
                 replayer.finish()
             except CassetteError as exc:
