@@ -113,10 +113,11 @@ def response_text(response: HttpResponse) -> str:
     return response.body.decode("utf-8", errors="replace").strip()
 
 
-def error_message(response: HttpResponse) -> str:
+def error_text(response: HttpResponse) -> str:
     """Return what an error response says: the body's `message` or `error`, else its text.
 
-    An `error` that is itself an object contributes its `message`. Long texts are shortened.
+    An `error` that is itself an object contributes its `message`. The text is whole, to match
+    on: a message quotes it through `clip`.
     """
     text = response_text(response)
     try:
@@ -131,7 +132,7 @@ def error_message(response: HttpResponse) -> str:
             if isinstance(value, str) and value.strip():
                 text = value.strip()
                 break
-    return clip(text)
+    return text
 
 
 def check_status(
@@ -150,11 +151,12 @@ def check_status(
     if 200 <= status <= 299:
         return True
     label = api_label(kind)
-    message = error_message(response)
+    text = error_text(response)
+    message = clip(text)
     if status == 400:
         raise JobInvalidRequestError(f"{label} request failed validation. {message}")
-    if status == 404 and not is_stale_endpoint(message):
-        if is_not_ready_message(message):
+    if status == 404 and not is_stale_endpoint(text):
+        if is_not_ready_message(text):
             raise JobNotReadyError(f"{label} request failed (status=404) op={op}. {message}")
         if missing_ok:
             return False

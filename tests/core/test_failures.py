@@ -164,3 +164,10 @@ def test_a_lost_session_during_create_is_not_retried() -> None:
     script = Script((query, SqlFailure(REFRESH_404, errno=250001, sqlstate="08001")))
     with pytest.raises(JobServerError):
         script.finish(core.create(SQL, "Predictive", "r1", {}))
+
+
+def test_a_long_error_body_is_read_whole_but_quoted_short() -> None:
+    message = "x" * 5000 + " engine is not ready to accept jobs"
+    with pytest.raises(JobNotReadyError) as caught:
+        failures.check_status(ReasonerType.LOGIC, "get", HttpResponse(404, (), message.encode()))
+    assert len(str(caught.value)) < 1000
