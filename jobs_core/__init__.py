@@ -53,9 +53,10 @@ from ._models import JobEvents as JobEvents
 from ._models import JobExpanded as JobExpanded
 from ._models import JobRecord as JobRecord
 from ._models import Operation as Operation
+from ._models import ReasonerType as ReasonerType
 from ._models import is_terminal as is_terminal
-from ._reasoners import ReasonerType as ReasonerType
 from ._reasoners import parse_reasoner_type as parse_reasoner_type
+from ._recording import CassetteWriter as CassetteWriter
 from ._recording import Sink as Sink
 from ._recording import recorded as recorded
 from ._replay import Replayer as Replayer
@@ -68,6 +69,7 @@ __all__ = [
     "Backend",
     "Cassette",
     "CassetteError",
+    "CassetteWriter",
     "ClientConfig",
     "Effect",
     "EventsPager",

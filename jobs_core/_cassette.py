@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
-import cattrs
 
 from ._config import ClientConfig
 from ._errors import JobError
+from ._serialization import config_from_json, config_to_json
 
 FORMAT = "jobs-client"
 VERSION = 1
@@ -51,12 +51,9 @@ def redact_line(line: dict[str, Any]) -> dict[str, Any]:
     return line
 
 
-_CONFIG = cattrs.Converter(forbid_extra_keys=True)
-
-
 def header_line(config: ClientConfig) -> dict[str, Any]:
     """Return the first line of a cassette recorded with `config`."""
-    return {"cassette": FORMAT, "version": VERSION, "config": _CONFIG.unstructure(config)}
+    return {"cassette": FORMAT, "version": VERSION, "config": config_to_json(config)}
 
 
 def to_text(line: dict[str, Any]) -> str:
@@ -151,8 +148,8 @@ def _config(line: Any, name: str) -> ClientConfig:
             f"(this library reads version {VERSION}); record it again"
         )
     try:
-        return _CONFIG.structure(line["config"], ClientConfig)
-    except (KeyError, cattrs.BaseValidationError, TypeError, ValueError) as exc:
+        return config_from_json(line["config"])
+    except (KeyError, ValueError) as exc:
         raise CassetteError(f"{name}: unusable client configuration in the header: {exc}") from exc
 
 

@@ -8,7 +8,7 @@ import random
 import attrs
 
 from ._errors import JobCapabilityError, JobConfigurationError
-from ._reasoners import ReasonerType
+from ._models import ReasonerType
 from ._version import __version__
 
 USER_AGENT = f"jobs-client/{__version__}"

@@ -1,7 +1,9 @@
-"""The error family every failure that crosses the public API belongs to."""
+"""The error family every failure that crosses the public API belongs to, and how its messages
+quote what a server sent: through `excerpt` or `clip`, never whole."""
 
 from __future__ import annotations
 
+import reprlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -64,3 +66,32 @@ class JobClientDisconnectedError(JobServerError):
 
 class JobUnknownError(JobError):
     """A failure that fits no other category."""
+
+
+EXCERPT_LIMIT = 300
+"""The most characters of a server's value or text an error message quotes."""
+
+
+def _make_repr() -> reprlib.Repr:
+    # reprlib stops at these sizes while it walks a value, so a 10 MB list costs no more than a
+    # short one (a plain repr would be built whole and then cut).
+    bounded = reprlib.Repr()
+    bounded.maxlevel = 3
+    bounded.maxdict = bounded.maxlist = bounded.maxtuple = bounded.maxset = 6
+    bounded.maxstring = bounded.maxother = bounded.maxlong = EXCERPT_LIMIT // 2
+    return bounded
+
+
+_REPR = _make_repr()
+
+
+def clip(text: str) -> str:
+    """Return `text` (a server's message or body) cut to `EXCERPT_LIMIT` characters, marked ``...``
+    when it was cut."""
+    return text if len(text) <= EXCERPT_LIMIT else text[:EXCERPT_LIMIT] + "..."
+
+
+def excerpt(value: object) -> str:
+    """Return a repr of `value` (anything a server sent) of at most `EXCERPT_LIMIT` characters
+    (plus ``...``), however large or deep `value` is."""
+    return clip(_REPR.repr(value))

@@ -1,4 +1,5 @@
-"""The Direct Access (HTTP) dialect: a request builder and a response parser per call.
+"""The Direct Access (HTTP) dialect: a request builder and a response parser per call, and
+`HttpDialect`, which sends them under the retry policy.
 
 Jobs (`Prescriptive`, `Predictive`) live under ``/v1alpha1/jobs``, transactions (`Logic`) under
 ``/v1alpha1/transactions``. Builders return `HttpRequest`s carrying the JSON headers and the
@@ -8,22 +9,25 @@ User-Agent; the driver adds the base URL and the authentication. Parsers take th
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
-from ._config import USER_AGENT
-from ._effects import Headers, HttpResponse
-from ._effects import HttpRequest as HttpRequest
-from ._errors import JobInvalidRequestError, JobServerError
-from ._http_status import api_label, check_status, json_body
-from ._http_status import is_stale_endpoint as is_stale_endpoint
-from ._http_status import is_transient_status as is_transient_status
-from ._http_status import response_text as response_text
-from ._http_status import retry_after_s as retry_after_s
-from ._models import JobEvents, JobRecord
-from ._reasoners import ReasonerType, lookup_reasoner_type
+import attrs
+
+from ._config import USER_AGENT, ClientConfig
+from ._effects import Headers, HttpRequest, HttpResponse, Protocol
+from ._errors import JobInvalidRequestError, JobServerError, excerpt
+from ._failures import api_label, check_status, json_body, response_text
+from ._filters import ListFilters
+from ._models import JobEvents, JobRecord, ReasonerType
+from ._reasoners import lookup_reasoner_type
 from ._records import artifacts_by_filename, job_events, record_from_http
+from ._retry import send_http
+
+T = TypeVar("T")
 
 HEADERS: Headers = (
     ("Content-Type", "application/json"),
@@ -109,7 +113,7 @@ def parse_create(kind: ReasonerType, response: HttpResponse) -> str:
     ident = _find_id(body) if kind.is_logic else _id_of(body, ("id",))
     if ident is None:
         raise JobServerError(
-            f"{api_label(kind)} create answered without an id: {response_text(response)[:200]!r}"
+            f"{api_label(kind)} create answered without an id: {excerpt(response_text(response))}"
         )
     return ident
 
@@ -178,11 +182,14 @@ def build_list(kind: ReasonerType) -> HttpRequest:
     return _request("GET", _TRANSACTIONS if kind.is_logic else _JOBS)
 
 
-def parse_list(kind: ReasonerType, response: HttpResponse) -> list[JobRecord]:
+def parse_list(
+    kind: ReasonerType, response: HttpResponse, *, untyped: bool = True
+) -> list[JobRecord]:
     """Return the records of `kind` in a list response, in the server's order.
 
     The body is ``{"jobs": [...]}`` / ``{"transactions": [...]}`` or a bare list; a null list is
-    empty. The jobs list holds every job type: only those of `kind` (or without a type) are kept.
+    empty. The jobs list holds every job type: only those of `kind` are kept, and those without a
+    type when `untyped`.
 
     Raises:
         JobError: an error status (see `check_status`), or an unusable body or item
@@ -195,19 +202,19 @@ def parse_list(kind: ReasonerType, response: HttpResponse) -> list[JobRecord]:
     if items is None:
         return []
     if not isinstance(items, list):
-        raise JobServerError(f"Expected a list of {key} from the server, got {body!r:.200}")
+        raise JobServerError(f"Expected a list of {key} from the server, got {excerpt(body)}")
     if kind.is_logic:
         return [record_from_http(kind, item) for item in items]
     return [
         record_from_http(kind, item)
         for item in items
-        if not isinstance(item, dict) or _of_kind(item.get("type"), kind)
+        if not isinstance(item, dict) or _of_kind(item.get("type"), kind, untyped=untyped)
     ]
 
 
-def _of_kind(value: object, kind: ReasonerType) -> bool:
+def _of_kind(value: object, kind: ReasonerType, *, untyped: bool) -> bool:
     # A job without a type is of the requested one, as for `get`.
-    return value is None or value == "" or lookup_reasoner_type(value) is kind
+    return untyped if value is None or value == "" else lookup_reasoner_type(value) is kind
 
 
 def build_events(kind: ReasonerType, job_id: str, token: str, stream: str) -> HttpRequest:
@@ -272,7 +279,7 @@ def parse_artifacts(response: HttpResponse) -> dict[str, Any]:
     if results is None:
         return {}
     if not isinstance(results, list):
-        raise JobServerError(f"Expected artifacts as {{'results': [...]}}, got {body!r:.200}")
+        raise JobServerError(f"Expected artifacts as {{'results': [...]}}, got {excerpt(body)}")
     return artifacts_by_filename(results)
 
 
@@ -291,5 +298,106 @@ def parse_problems(response: HttpResponse) -> dict[str, Any]:
     check_status(_LOGIC, "problems", response)
     body = json_body(_LOGIC, "problems", response)
     if not isinstance(body, dict):
-        raise JobServerError(f"Expected a problems object from the server, got {body!r:.200}")
+        raise JobServerError(f"Expected a problems object from the server, got {excerpt(body)}")
     return body
+
+
+@attrs.frozen
+class HttpDialect:
+    """The calls over the Direct Access API, sent under `config`'s retry policy.
+
+    Each method builds its request at once (so a request that cannot be built fails before any
+    effect) and returns the protocol that sends it and parses the final response.
+    """
+
+    config: ClientConfig
+    applies_filters: ClassVar[bool] = False
+    """The service lists everything: the caller filters, sorts and slices."""
+
+    def _send(
+        self,
+        request: HttpRequest,
+        parse: Callable[[HttpResponse], T],
+        *,
+        op: str,
+        creates: bool = False,
+        deadline: float | None = None,
+    ) -> Protocol[T]:
+        response = yield from send_http(
+            self.config, request, op=op, creates=creates, deadline=deadline
+        )
+        return parse(response)
+
+    def get(
+        self, kind: ReasonerType, job_id: str, *, deadline: float | None = None
+    ) -> Protocol[JobRecord | None]:
+        """Return the protocol that reads one job or transaction (None: there is none)."""
+        parse = functools.partial(parse_get, kind)
+        return self._send(build_get(kind, job_id), parse, op="get", deadline=deadline)
+
+    def list_records(
+        self,
+        kinds: Sequence[ReasonerType],
+        filters: ListFilters,
+        *,
+        limit: int | None,
+        offset: int,
+    ) -> Protocol[list[JobRecord]]:
+        """Return the protocol that lists every record of `kinds`, unfiltered, in server order.
+
+        One answer lists every job type, so it is asked for once; a job without a type is taken
+        to be of the first of `kinds` that reads that answer, so it is listed once.
+        """
+        return self._list_records(tuple(kinds))
+
+    def _list_records(self, kinds: tuple[ReasonerType, ...]) -> Protocol[list[JobRecord]]:
+        answers: dict[HttpRequest, HttpResponse] = {}
+        records: list[JobRecord] = []
+        for kind in kinds:
+            request = build_list(kind)
+            first = request not in answers
+            if first:
+                answers[request] = yield from send_http(self.config, request, op="list")
+            records += parse_list(kind, answers[request], untyped=first)
+        return records
+
+    def events(
+        self, kind: ReasonerType, job_id: str, token: str, stream: str
+    ) -> Protocol[JobEvents]:
+        """Return the protocol that reads one page of event stream `stream` from `token` on."""
+        request = build_events(kind, job_id, token, stream)
+        return self._send(request, functools.partial(parse_events, kind), op="events")
+
+    def create(
+        self,
+        kind: ReasonerType,
+        name: str,
+        payload: dict[str, Any],
+        timeout_mins: int | None,
+        *,
+        abort_detached: bool,
+    ) -> Protocol[str]:
+        """Return the protocol that creates a job or transaction and returns its id.
+
+        Raises:
+            JobInvalidRequestError: the payload cannot be encoded as JSON.
+        """
+        request = build_create(kind, name, payload, timeout_mins, abort_detached=abort_detached)
+        parse = functools.partial(parse_create, kind)
+        return self._send(request, parse, op="create", creates=True)
+
+    def cancel(self, kind: ReasonerType, job_id: str, *, all_users: bool) -> Protocol[None]:
+        """Return the protocol that cancels a job or transaction.
+
+        `all_users` is always False here: routing sends such a cancel to the SQL API.
+        """
+        request = build_cancel(kind, job_id)
+        return self._send(request, functools.partial(parse_cancel, kind), op="cancel")
+
+    def artifacts(self, job_id: str) -> Protocol[dict[str, Any]]:
+        """Return the protocol that reads a transaction's artifacts."""
+        return self._send(build_artifacts(job_id), parse_artifacts, op="artifacts")
+
+    def problems(self, job_id: str) -> Protocol[dict[str, Any]]:
+        """Return the protocol that reads a transaction's problems."""
+        return self._send(build_problems(job_id), parse_problems, op="problems")

@@ -8,7 +8,7 @@ from typing import TypedDict
 import attrs
 
 from ._errors import JobInvalidRequestError
-from ._reasoners import ReasonerType
+from ._models import ReasonerType
 
 INCLUDE_KEYS = ("details", "events", "artifacts", "problems", "raw")
 LOGIC_ONLY_KEYS = frozenset({"artifacts", "problems"})

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._backend import fetch_record, fetch_records
-from ._config import Backend, ClientConfig
+from ._backend import dialect_for, fetch_record, fetch_records
+from ._config import ClientConfig
 from ._effects import Protocol
 from ._errors import JobInvalidRequestError
 from ._expansions import expand
 from ._filters import ListFilters, newest_first
 from ._include import Include, parse_include
-from ._models import ACTIVE_STATES, TERMINAL_STATES, Job, JobRecord
-from ._reasoners import ReasonerType, parse_reasoner_type
+from ._models import ACTIVE_STATES, TERMINAL_STATES, Job, JobRecord, ReasonerType
+from ._reasoners import parse_reasoner_type
 from ._validation import optional_int, optional_text, require_bool
 
 _STATES = ACTIVE_STATES | TERMINAL_STATES
@@ -77,7 +77,7 @@ def _list(
             record = yield from fetch_record(config, kind, filters.job_id)
             if record is not None:
                 records.append(record)
-    elif len(kinds) == 1 and config.backend_for(kinds[0]) is Backend.SQL:
+    elif len(kinds) == 1 and dialect_for(config, kinds[0]).applies_filters:
         # The statement filters, sorts and slices: take its rows as they are.
         records = yield from fetch_records(config, kinds, filters, limit=limit, offset=offset)
         return (yield from expand(config, records, include))

@@ -1,14 +1,42 @@
-"""The public models, and the backend record they are derived from."""
+"""The public models, the reasoner types, and the backend record the models are derived from."""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any
 
 import attrs
 
-from ._reasoners import ReasonerType
 
+class ReasonerType(enum.Enum):
+    """The three kinds of work; the value is the public label."""
+
+    LOGIC = "Logic"
+    PRESCRIPTIVE = "Prescriptive"
+    PREDICTIVE = "Predictive"
+
+    @property
+    def discriminator(self) -> str:
+        """The backend's name for this type: ``LOGIC``, ``SOLVER`` or ``ML``."""
+        return _DISCRIMINATORS[self]
+
+    @property
+    def is_logic(self) -> bool:
+        """True for transactions (Logic), False for jobs."""
+        return self is ReasonerType.LOGIC
+
+    @property
+    def spellings(self) -> tuple[str, str]:
+        """Both spellings, upper-cased, public label first: ``PRESCRIPTIVE``, ``SOLVER``."""
+        return (self.value.upper(), self.discriminator)
+
+
+_DISCRIMINATORS = {
+    ReasonerType.LOGIC: "LOGIC",
+    ReasonerType.PRESCRIPTIVE: "SOLVER",
+    ReasonerType.PREDICTIVE: "ML",
+}
 ACTIVE_STATES = frozenset({"CREATED", "PENDING", "RUNNING"})
 TERMINAL_STATES = frozenset({"COMPLETED", "FAILED", "CANCELED", "ABORTED"})
 

@@ -1,40 +1,12 @@
-"""Reasoner types: the public labels, their legacy spellings and their backend discriminators."""
+"""Reading a reasoner type from what a caller or a server wrote: either spelling, any casing."""
 
 from __future__ import annotations
 
-import enum
-
 from ._errors import JobInvalidRequestError
 
+# Re-exported: the calls that parse a type take the type from here too.
+from ._models import ReasonerType as ReasonerType
 
-class ReasonerType(enum.Enum):
-    """The three kinds of work; the value is the public label."""
-
-    LOGIC = "Logic"
-    PRESCRIPTIVE = "Prescriptive"
-    PREDICTIVE = "Predictive"
-
-    @property
-    def discriminator(self) -> str:
-        """The backend's name for this type: ``LOGIC``, ``SOLVER`` or ``ML``."""
-        return _DISCRIMINATORS[self]
-
-    @property
-    def is_logic(self) -> bool:
-        """True for transactions (Logic), False for jobs."""
-        return self is ReasonerType.LOGIC
-
-    @property
-    def spellings(self) -> tuple[str, str]:
-        """Both spellings, upper-cased, public label first: ``PRESCRIPTIVE``, ``SOLVER``."""
-        return (self.value.upper(), self.discriminator)
-
-
-_DISCRIMINATORS = {
-    ReasonerType.LOGIC: "LOGIC",
-    ReasonerType.PRESCRIPTIVE: "SOLVER",
-    ReasonerType.PREDICTIVE: "ML",
-}
 _BY_SPELLING = {spelling: kind for kind in ReasonerType for spelling in kind.spellings}
 
 

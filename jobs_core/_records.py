@@ -20,7 +20,7 @@ from cattrs.errors import AttributeValidationNote
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._effects import SqlRows
-from ._errors import JobServerError
+from ._errors import JobServerError, clip, excerpt
 from ._models import JobEvents, JobRecord
 from ._reasoners import ReasonerType, lookup_reasoner_type
 from ._timestamps import parse_timestamp
@@ -41,7 +41,7 @@ def _text(value: object, _: object) -> str:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    raise ValueError(f"expected a non-empty string, got {value!r}")
+    raise ValueError(f"expected a non-empty string, got {excerpt(value)}")
 
 
 def _optional_text(value: object, _: object) -> str | None:
@@ -49,13 +49,13 @@ def _optional_text(value: object, _: object) -> str | None:
         return value
     if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
         return str(value)
-    raise ValueError(f"expected a string, got {value!r}")
+    raise ValueError(f"expected a string, got {excerpt(value)}")
 
 
 def _state(value: object, _: object) -> str:
     if isinstance(value, str) and value.strip():
         return value.strip().upper()
-    raise ValueError(f"expected a state name, got {value!r}")
+    raise ValueError(f"expected a state name, got {excerpt(value)}")
 
 
 def _optional_int(value: object, _: object) -> int | None:
@@ -70,16 +70,16 @@ def _optional_int(value: object, _: object) -> int | None:
         try:
             number = decimal.Decimal(value.strip())
         except decimal.InvalidOperation:
-            raise ValueError(f"expected an integer, got {value!r}") from None
+            raise ValueError(f"expected an integer, got {excerpt(value)}") from None
     elif isinstance(value, float | decimal.Decimal):
         number = value
     else:
-        raise ValueError(f"expected an integer, got {value!r}")
+        raise ValueError(f"expected an integer, got {excerpt(value)}")
     # Checked before rounding: NaN, infinities and huge numbers have no sensible int.
     if isinstance(number, decimal.Decimal) and not number.is_finite():
-        raise ValueError(f"expected an integer, got {value!r}")
+        raise ValueError(f"expected an integer, got {excerpt(value)}")
     if not -_INT_LIMIT < float(number) < _INT_LIMIT:
-        raise ValueError(f"expected an integer, got {value!r}")
+        raise ValueError(f"expected an integer, got {excerpt(value)}")
     return round(number)
 
 
@@ -94,13 +94,13 @@ def _optional_bool(value: object, _: object) -> bool | None:
             return True
         if folded in _FALSE:
             return False
-    raise ValueError(f"expected a boolean, got {value!r}")
+    raise ValueError(f"expected a boolean, got {excerpt(value)}")
 
 
 def _reasoner_type(value: object, _: object) -> ReasonerType:
     kind = lookup_reasoner_type(value)
     if kind is None:
-        raise ValueError(f"unknown reasoner type {value!r}")
+        raise ValueError(f"unknown reasoner type {excerpt(value)}")
     return kind
 
 
@@ -175,11 +175,11 @@ class _Shape:
             n for n in getattr(error, "__notes__", ()) if isinstance(n, AttributeValidationNote)
         ]
         if not notes:
-            return str(error)
+            return clip(str(error))
         key = self.wire.get(notes[-1].name, notes[-1].name)
         if isinstance(error, KeyError):
             return f"field {key!r} is missing"
-        return f"field {key!r}: {error}"
+        return f"field {key!r}: {clip(str(error))}"
 
 
 _COMMON = ("id", "state", "created_by", "created_on", "finished_at", "duration", "abort_reason")
@@ -233,7 +233,9 @@ def record_from_http(kind: ReasonerType, value: object) -> JobRecord:
         JobServerError: `value` is not an object, or a field is missing or unusable.
     """
     if not isinstance(value, dict):
-        raise JobServerError(f"Expected a {_noun(kind)} object from the server, got {value!r:.200}")
+        raise JobServerError(
+            f"Expected a {_noun(kind)} object from the server, got {excerpt(value)}"
+        )
     source = {**value, _RAW: value}
     if kind.is_logic:
         source[_KIND] = kind
@@ -282,17 +284,17 @@ def job_events(value: object) -> JobEvents:
             is neither text, a number nor null.
     """
     if not isinstance(value, dict):
-        raise JobServerError(f"Expected an events object from the server, got {value!r:.200}")
+        raise JobServerError(f"Expected an events object from the server, got {excerpt(value)}")
     events = value.get("events")
     if events is None:
         events = []
     if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
-        raise JobServerError(f"Expected a list of event objects, got {events!r:.200}")
+        raise JobServerError(f"Expected a list of event objects, got {excerpt(events)}")
     token = value.get("continuation_token")
     if isinstance(token, int | float) and not isinstance(token, bool):
         token = str(token)
     if token is not None and not isinstance(token, str):
-        raise JobServerError(f"Expected a continuation token, got {token!r:.200}")
+        raise JobServerError(f"Expected a continuation token, got {excerpt(token)}")
     return JobEvents(events=events, continuation_token=token)
 
 
@@ -307,11 +309,11 @@ def artifacts_by_filename(items: list[Any]) -> dict[str, Any]:
     artifacts: dict[str, Any] = {}
     for item in items:
         if not isinstance(item, dict):
-            raise JobServerError(f"Expected an artifact object, got {item!r:.200}")
+            raise JobServerError(f"Expected an artifact object, got {excerpt(item)}")
         upper = {str(key).upper(): value for key, value in item.items()}
         filename = upper.get("FILENAME")
         if not isinstance(filename, str):
-            raise JobServerError(f"Expected an artifact with a filename, got {item!r:.200}")
+            raise JobServerError(f"Expected an artifact with a filename, got {excerpt(item)}")
         artifacts[filename] = upper
     return artifacts
 

@@ -1,6 +1,7 @@
 """Sending one request or statement under the retry policy.
 
-Which failures are retried: 429 and 5xx answers, transport errors and lost SQL connections. A
+Which failures are retried (`_failures` says which are which): 429 and 5xx answers, transport
+errors, and lost SQL connections or sessions. A
 `create` is retried only when that cannot start a second job: on 429 (the service refused it), or
 when the request never left (connect errors). A stale endpoint is refreshed once, then retried.
 Given a deadline (`wait` gives its own), no backoff sleeps past it: when it has passed, the
@@ -11,8 +12,7 @@ from __future__ import annotations
 
 import random
 
-from . import _http_status as http
-from . import _sql_dialect as sql
+from . import _failures as failures
 from ._config import ClientConfig
 from ._effects import (
     HttpRequest,
@@ -26,8 +26,8 @@ from ._effects import (
     SqlRows,
     TransportError,
 )
-from ._errors import JobServerError, JobTimeoutError
-from ._reasoners import ReasonerType
+from ._errors import JobServerError, JobTimeoutError, clip
+from ._models import ReasonerType
 
 
 def _back_off(delay: float, deadline: float | None, op: str) -> Protocol[None]:
@@ -61,31 +61,33 @@ def send_http(
         try:
             response: HttpResponse = yield request
         except TransportError as exc:
-            if not refreshed and http.is_stale_endpoint(exc.message):
+            if not refreshed and failures.is_stale_endpoint(exc.message):
                 refreshed = True
                 yield RefreshEndpoint()
                 continue
             safe = not creates or not exc.request_sent
             if not safe or attempt >= policy.max_attempts:
-                raise JobServerError(f"{op} failed after {attempt} attempt(s): {exc}") from exc
+                raise JobServerError(
+                    f"{op} failed after {attempt} attempt(s): {clip(str(exc))}"
+                ) from exc
             yield from _back_off(policy.backoff(attempt, rng), deadline, op)
             attempt += 1
             continue
         if (
             not refreshed
             and response.status >= 400
-            and http.is_stale_endpoint(http.response_text(response))
+            and failures.is_stale_endpoint(failures.response_text(response))
         ):
             refreshed = True
             yield RefreshEndpoint()
             continue
-        retryable = http.is_transient_status(response.status) and (
+        retryable = failures.is_transient_status(response.status) and (
             not creates or response.status == 429
         )
         if not retryable or attempt >= policy.max_attempts:
             return response
         yield from _back_off(
-            policy.backoff(attempt, rng, http.retry_after_s(response)), deadline, op
+            policy.backoff(attempt, rng, failures.retry_after_s(response)), deadline, op
         )
         attempt += 1
 
@@ -98,11 +100,12 @@ def run_sql(
     creates: bool = False,
     deadline: float | None = None,
 ) -> Protocol[SqlRows]:
-    """Run `query`, retrying when the connection (not the statement) failed; return its rows.
+    """Run `query`, retrying when the connection or session (not the statement) failed, unless
+    `creates`; return its rows.
 
     Raises:
-        JobError: the statement failed (classified by the SQL dialect), or the connection failures
-            outlived the policy.
+        JobError: the statement failed (see `_failures.sql_failure_error`), or the connection
+            failures outlived the policy.
         JobTimeoutError: `deadline` (a `Now` reading) passed before a retry was due.
     """
     policy = config.retry
@@ -112,8 +115,9 @@ def run_sql(
         try:
             rows: SqlRows = yield query
         except SqlFailure as exc:
-            if creates or not exc.connection_lost or attempt >= policy.max_attempts:
-                raise sql.classify_failure(query.operation, kind, exc) from exc
+            retryable = not creates and failures.is_lost_connection(exc)
+            if not retryable or attempt >= policy.max_attempts:
+                raise failures.sql_failure_error(query.operation, kind, exc) from exc
             yield from _back_off(policy.backoff(attempt, rng), deadline, query.operation)
             attempt += 1
             continue

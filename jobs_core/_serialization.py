@@ -1,4 +1,5 @@
-"""Effects, replies and thrown failures as plain JSON values, and back, for cassettes.
+"""Effects, replies, thrown failures and the client configuration as plain JSON values, and
+back, for cassettes.
 
 Every effect, reply object and failure becomes an object whose first key, `type`, names its class,
 followed by its fields under their own names. Values JSON has no exact form for are tagged
@@ -10,8 +11,8 @@ objects with a single key:
   themselves.
 
 A `Gather` is ``{"type": "Gather", "limit": n, "count": k}``: its sub-protocols are code, not
-data, so it comes back as a `Gather` of `limit` with no protocols (which compares equal, since
-protocols are left out of `Gather` equality). A `Now` reply is a number, a `Sleep` or
+data. Effects are only ever written (a replayer compares what a run emits, as JSON, with what was
+recorded); replies and failures are read back. A `Now` reply is a number, a `Sleep` or
 `RefreshEndpoint` reply null. `Gather` replies (results and exceptions of sub-protocols) are not
 serialised: a replayer runs the sub-protocols again against the cassette.
 """
@@ -30,6 +31,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._config import ClientConfig, PollPolicy, RetryPolicy
 from ._effects import (
     Effect,
     Gather,
@@ -166,7 +168,11 @@ def _make_converter() -> cattrs.Converter:
     converter.register_unstructure_hook(
         Gather, lambda g: {"type": "Gather", "limit": g.limit, "count": len(g.protocols)}
     )
-    converter.register_structure_hook(Gather, lambda v, _: Gather((), limit=int(v["limit"])))
+    # A key the configuration does not have means a cassette of another version, or edited.
+    # The policies first: the configuration's function takes the hooks registered by then.
+    for settings in (RetryPolicy, PollPolicy, ClientConfig):
+        strict = make_dict_structure_fn(settings, converter, _cattrs_forbid_extra_keys=True)
+        converter.register_structure_hook(settings, strict)
     return converter
 
 
@@ -175,9 +181,6 @@ def _tagged(name: str, unstructure: Callable[[Any], dict[str, Any]]) -> Callable
 
 
 _CONVERTER = _make_converter()
-_EFFECTS: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (HttpRequest, SqlQuery, Sleep, Now, Gather, RefreshEndpoint)
-}
 _REPLIES: dict[str, type[Any]] = {cls.__name__: cls for cls in (HttpResponse, SqlRows)}
 
 
@@ -198,14 +201,23 @@ def effect_to_json(effect: Effect) -> dict[str, Any]:
     return result
 
 
-def effect_from_json(value: Any) -> Effect:
-    """Return the effect `value` (from `effect_to_json`) describes.
+def config_to_json(config: ClientConfig) -> dict[str, Any]:
+    """Return `config` as the JSON object of a cassette's header."""
+    result: dict[str, Any] = _CONVERTER.unstructure(config, ClientConfig)
+    return result
+
+
+def config_from_json(value: Any) -> ClientConfig:
+    """Return the configuration `value` (from `config_to_json`) describes.
 
     Raises:
-        ValueError: `value` is not a recorded effect.
+        ValueError: `value` is not a configuration, or has a key a configuration does not.
     """
-    effect: Effect = _structure(value, _EFFECTS, "effect")
-    return effect
+    try:
+        config: ClientConfig = _CONVERTER.structure(value, ClientConfig)
+    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from exc
+    return config
 
 
 def reply_to_json(reply: Reply) -> Any:

@@ -1,4 +1,5 @@
-"""The SQL API dialect: a statement builder and a result parser per call, and failure triage.
+"""The SQL API dialect: a statement builder and a result parser per call, and `SqlDialect`,
+which runs them under the retry policy.
 
 Statements call the application's objects under `namespace` (``{app}.{schema}``, see
 `ClientConfig.sql_namespace`) with ``?`` placeholders; every value travels as a bound parameter.
@@ -6,22 +7,23 @@ Statements call the application's objects under `namespace` (``{app}.{schema}``,
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
 
-from ._effects import SqlCell, SqlFailure, SqlQuery, SqlRows, SqlValue
-from ._errors import (
-    JobError,
-    JobInvalidRequestError,
-    JobNotFoundError,
-    JobNotReadyError,
-    JobServerError,
-)
+import attrs
+
+from ._config import ClientConfig
+from ._effects import Protocol, SqlCell, SqlQuery, SqlRows, SqlValue
+from ._errors import JobInvalidRequestError, JobServerError, excerpt
+from ._failures import api_label
 from ._filters import ListFilters
-from ._http_status import api_label, fold, is_not_ready_message
-from ._models import JobEvents, JobRecord
-from ._reasoners import ReasonerType
+from ._models import JobEvents, JobRecord, ReasonerType
 from ._records import artifacts_by_filename, job_events, records_from_sql
+from ._retry import run_sql
+
+T = TypeVar("T")
 
 _TRANSACTION_COLUMNS = (
     "id, database_name, engine_name, state, abort_reason, read_only, created_by, created_on,"
@@ -34,10 +36,6 @@ _JOB_COLUMNS = (
 _ACTIVE = "STATE in ('CREATED','PENDING','RUNNING')"
 _DATABASE_KEYS = ("dbname", "database", "database_name")
 _CODE_KEYS = ("query", "raw_code", "code")
-_NOT_FOUND = ("does not exist", "not found")
-# Snowflake's own "object does not exist" errors name a missing table, function or schema: the
-# application is not installed as configured, which says nothing about the job.
-_MISSING_OBJECT = ("sql compilation error", "or not authorized", "unknown function")
 
 
 def _json(name: str, value: object) -> str:
@@ -156,7 +154,10 @@ def parse_create(kind: ReasonerType, rows: SqlRows) -> str:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
-    raise JobServerError(f"{api_label(kind)} create returned no id: {rows!r:.300}")
+    raise JobServerError(
+        f"{api_label(kind)} create returned no id: columns {excerpt(rows.columns)},"
+        f" rows {excerpt(rows.rows)}"
+    )
 
 
 def build_list(
@@ -268,14 +269,11 @@ def _decoded(value: Any) -> Any:
 def build_cancel(namespace: str, kind: ReasonerType, job_id: str, *, all_users: bool) -> SqlQuery:
     """Return the statement that cancels a job, or a transaction (the caller's own or anyone's).
 
-    Raises:
-        JobInvalidRequestError: `all_users` for a job, which only transactions support.
+    `all_users` is for transactions only; `jobs_core.cancel` refuses it for a job before this.
     """
     if kind.is_logic:
         procedure = "CANCEL_TRANSACTION" if all_users else "CANCEL_OWN_TRANSACTION"
         return SqlQuery(f"call {namespace}.{procedure}(?)", (job_id,), "cancel")
-    if all_users:
-        raise JobInvalidRequestError("cancel(all_users=True) is only supported for Logic")
     return SqlQuery(f"call {namespace}.CANCEL_JOB(?, ?)", (kind.discriminator, job_id), "cancel")
 
 
@@ -340,20 +338,110 @@ def parse_problems(rows: SqlRows) -> dict[str, Any]:
     return {"problems": problems}
 
 
-def classify_failure(op: str, kind: ReasonerType, failure: SqlFailure) -> JobError:
-    """Return the `JobError` a failed statement of operation `op` means (the caller raises it).
+@attrs.frozen
+class SqlDialect:
+    """The calls over the SQL API of the application `config` names, run under its retry policy.
 
-    "Not ready to accept jobs" is `JobNotReadyError`; "does not exist" or "not found", unless it
-    is Snowflake naming a missing table or function, is `JobNotFoundError`; anything else,
-    lost connections included, is `JobServerError`.
+    Each method builds its statement at once (so a statement that cannot be built fails before
+    any effect) and returns the protocol that runs it and parses its rows.
     """
-    message = failure.message
-    prefix = f"{api_label(kind)} SQL request failed op={op}."
-    if is_not_ready_message(message):
-        return JobNotReadyError(f"{prefix} {message}")
-    folded = fold(message)
-    if any(marker in folded for marker in _NOT_FOUND) and not any(
-        marker in folded for marker in _MISSING_OBJECT
-    ):
-        return JobNotFoundError(f"{prefix} {message}")
-    return JobServerError(f"{prefix} {message}")
+
+    config: ClientConfig
+    namespace: str = attrs.field(init=False)
+    applies_filters: ClassVar[bool] = True
+    """Each statement filters, sorts and slices: its rows are the answer."""
+
+    @namespace.default
+    def _namespace(self) -> str:
+        return self.config.sql_namespace
+
+    def _run(
+        self,
+        query: SqlQuery,
+        parse: Callable[[SqlRows], T],
+        kind: ReasonerType,
+        *,
+        creates: bool = False,
+        deadline: float | None = None,
+    ) -> Protocol[T]:
+        rows = yield from run_sql(self.config, query, kind=kind, creates=creates, deadline=deadline)
+        return parse(rows)
+
+    def get(
+        self, kind: ReasonerType, job_id: str, *, deadline: float | None = None
+    ) -> Protocol[JobRecord | None]:
+        """Return the protocol that reads one job or transaction (None: there is none)."""
+        query = build_get(self.namespace, kind, job_id)
+        return self._run(query, functools.partial(parse_get, kind), kind, deadline=deadline)
+
+    def list_records(
+        self,
+        kinds: Sequence[ReasonerType],
+        filters: ListFilters,
+        *,
+        limit: int | None,
+        offset: int,
+    ) -> Protocol[list[JobRecord]]:
+        """Return the protocol that lists the records of each of `kinds` matching `filters`,
+        newest first per type, `limit` and `offset` applied to each type's statement."""
+        queries = [
+            (kind, build_list(self.namespace, kind, filters, limit, offset)) for kind in kinds
+        ]
+        return self._list_records(queries)
+
+    def _list_records(
+        self, queries: list[tuple[ReasonerType, SqlQuery]]
+    ) -> Protocol[list[JobRecord]]:
+        records: list[JobRecord] = []
+        for kind, query in queries:
+            records += yield from self._run(query, functools.partial(parse_list, kind), kind)
+        return records
+
+    def events(
+        self, kind: ReasonerType, job_id: str, token: str, stream: str
+    ) -> Protocol[JobEvents]:
+        """Return the protocol that reads one page of the `progress` stream from `token` on.
+
+        Raises:
+            JobInvalidRequestError: `stream` is not ``progress``.
+        """
+        query = build_events(self.namespace, kind, job_id, token, stream)
+        return self._run(query, parse_events, kind)
+
+    def create(
+        self,
+        kind: ReasonerType,
+        name: str,
+        payload: dict[str, Any],
+        timeout_mins: int | None,
+        *,
+        abort_detached: bool,
+    ) -> Protocol[str]:
+        """Return the protocol that starts a job or transaction and returns its id.
+
+        Raises:
+            JobInvalidRequestError: the payload is unusable (see `build_create`).
+        """
+        query = build_create(
+            self.namespace, kind, name, payload, timeout_mins, abort_detached=abort_detached
+        )
+        return self._run(query, functools.partial(parse_create, kind), kind, creates=True)
+
+    def cancel(self, kind: ReasonerType, job_id: str, *, all_users: bool) -> Protocol[None]:
+        """Return the protocol that cancels a job or transaction (anyone's, with `all_users`)."""
+        query = build_cancel(self.namespace, kind, job_id, all_users=all_users)
+        return self._run(query, _ignore, kind)
+
+    def artifacts(self, job_id: str) -> Protocol[dict[str, Any]]:
+        """Return the protocol that reads a transaction's artifacts."""
+        query = build_artifacts(self.namespace, job_id)
+        return self._run(query, parse_artifacts, ReasonerType.LOGIC)
+
+    def problems(self, job_id: str) -> Protocol[dict[str, Any]]:
+        """Return the protocol that reads a transaction's problems."""
+        query = build_problems(self.namespace, job_id)
+        return self._run(query, parse_problems, ReasonerType.LOGIC)
+
+
+def _ignore(rows: SqlRows) -> None:
+    """A cancel's rows say nothing: success is the statement not failing."""

@@ -6,13 +6,11 @@ this module only reads and writes the file and plugs them in where a client expe
 
 from __future__ import annotations
 
-import itertools
 import os
-from typing import IO, Any, TypeVar
+from typing import IO, TypeVar
 
 import jobs_core
-from jobs_core import Cassette, ClientConfig, Redactor, Replayer, recorded
-from jobs_core._cassette import header_line, redact_line, to_text
+from jobs_core import Cassette, CassetteWriter, ClientConfig, Redactor, Replayer
 
 from ._gateways import AsyncGateway, SyncGateway
 
@@ -20,29 +18,24 @@ T = TypeVar("T")
 Path = str | os.PathLike[str]
 
 
-class CassetteWriter:
-    """Writes interactions to a cassette file as they happen, secrets redacted first."""
+class CassetteFile:
+    """A cassette file being recorded: `record(protocol)` records one client call into it.
+
+    The text comes from a `jobs_core.CassetteWriter`; this only writes it to the file.
+    """
 
     def __init__(self, path: Path, config: ClientConfig, redact: Redactor | None = None) -> None:
         self._file: IO[str] | None = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
-        self._redact = redact
-        self._calls = itertools.count()
-        self._write(header_line(config))
+        self._writer = CassetteWriter(config, self._write, redact)
 
-    def next_stream(self) -> str:
-        """Return the stream name of the client's next call."""
-        return str(next(self._calls))
+    def record(self, protocol: jobs_core.Protocol[T]) -> jobs_core.Protocol[T]:
+        """Return `protocol`, the client's next call, recorded to the file as it runs."""
+        return self._writer.record(protocol)
 
-    def __call__(self, line: dict[str, Any]) -> None:
-        line = redact_line(line)
-        if self._redact is not None:
-            line = self._redact(line)
-        self._write(line)
-
-    def _write(self, line: dict[str, Any]) -> None:
+    def _write(self, text: str) -> None:
         if self._file is None:
             raise ValueError("the cassette is closed")
-        self._file.write(to_text(line))
+        self._file.write(text)
         self._file.flush()
 
     def close(self) -> None:
@@ -65,12 +58,12 @@ def read_cassette(path: Path) -> Cassette:
 class RecordingSync:
     """Runs each call on `driver`, recording it to `writer`."""
 
-    def __init__(self, driver: SyncGateway, writer: CassetteWriter) -> None:
+    def __init__(self, driver: SyncGateway, writer: CassetteFile) -> None:
         self._driver = driver
         self.writer = writer
 
     def run(self, protocol: jobs_core.Protocol[T]) -> T:
-        return self._driver.run(recorded(protocol, self.writer, self.writer.next_stream()))
+        return self._driver.run(self.writer.record(protocol))
 
     def close(self) -> None:
         try:
@@ -82,12 +75,12 @@ class RecordingSync:
 class RecordingAsync:
     """Runs each call on `driver`, recording it to `writer`."""
 
-    def __init__(self, driver: AsyncGateway, writer: CassetteWriter) -> None:
+    def __init__(self, driver: AsyncGateway, writer: CassetteFile) -> None:
         self._driver = driver
         self.writer = writer
 
     async def run(self, protocol: jobs_core.Protocol[T]) -> T:
-        return await self._driver.run(recorded(protocol, self.writer, self.writer.next_stream()))
+        return await self._driver.run(self.writer.record(protocol))
 
     async def aclose(self) -> None:
         try:

@@ -19,7 +19,7 @@ from jobs_core import (
 
 from ._async_driver import AsyncDriver
 from ._cassettes import (
-    CassetteWriter,
+    CassetteFile,
     Path,
     RecordingAsync,
     RecordingSync,
@@ -94,10 +94,14 @@ def _options(
     return _Options(config, target, sql, max_connections)
 
 
-def _replayer(replay: Path, record: Path | None, redact: Redactor | None) -> Replayer:
+def _replayer(replay: Path | Replayer, record: Path | None, redact: Redactor | None) -> Replayer:
     if record is not None:
         raise JobConfigurationError("pass either record= or replay=, not both")
-    return Replayer(read_cassette(replay), redact=redact)
+    if not isinstance(replay, Replayer):
+        return Replayer(read_cassette(replay), redact=redact)
+    if redact is not None:
+        raise JobConfigurationError("a Replayer given as replay= brings its own redact")
+    return replay
 
 
 def _snowflake_connect(kwargs: dict[str, Any]) -> Any:
@@ -130,7 +134,7 @@ def connect_sync(
     logic_over_http: bool = True,
     max_connections: int = 10,
     record: Path | None = None,
-    replay: Path | None = None,
+    replay: Path | Replayer | None = None,
     redact: Redactor | None = None,
 ) -> JobsClientSync:
     """Return a blocking client.
@@ -144,7 +148,9 @@ def connect_sync(
     `record="calls.jsonl"` writes every interaction of the client's calls to that cassette
     (credentials redacted, `redact` may mask more); `replay="calls.jsonl"` answers the calls from
     it with no backend at all (the backend arguments are then not used), raising
-    `jobs_core.CassetteError` where a call departs from the recording.
+    `jobs_core.CassetteError` where a call departs from the recording. `replay=` also takes a
+    `jobs_core.Replayer` the caller keeps, to check with its `finish()` that every recorded
+    interaction was replayed.
 
     Raises:
         JobConfigurationError: no backend, or contradictory arguments.
@@ -174,7 +180,7 @@ def connect_sync(
     driver = SyncDriver(http=http, sql=options.sql)
     if record is None:
         return JobsClientSync(driver, config=options.config)
-    writer = CassetteWriter(record, options.config, redact)
+    writer = CassetteFile(record, options.config, redact)
     return JobsClientSync(RecordingSync(driver, writer), config=options.config)
 
 
@@ -194,7 +200,7 @@ def connect(
     logic_over_http: bool = True,
     max_connections: int = 10,
     record: Path | None = None,
-    replay: Path | None = None,
+    replay: Path | Replayer | None = None,
     redact: Redactor | None = None,
 ) -> JobsClient:
     """Return an async client for asyncio or trio (detected on first use); see `connect_sync`.
@@ -230,5 +236,5 @@ def connect(
     driver = AsyncDriver(http=http, sql=options.sql)
     if record is None:
         return JobsClient(driver, options.config)
-    writer = CassetteWriter(record, options.config, redact)
+    writer = CassetteFile(record, options.config, redact)
     return JobsClient(RecordingAsync(driver, writer), options.config)

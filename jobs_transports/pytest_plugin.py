@@ -43,9 +43,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from jobs_core import CassetteError
+from jobs_core import CassetteError, Replayer
 
-from ._cassettes import RecordingAsync, ReplayAsync, ReplaySync
+from ._cassettes import RecordingAsync, read_cassette
 from ._client_async import JobsClient
 from ._client_sync import JobsClientSync
 from ._connect import connect, connect_sync
@@ -106,6 +106,7 @@ class JobsCassette:
         self.recording = record_mode == "all" or (record_mode == "once" and not path.exists())
         self._clients: list[JobsClientSync | JobsClient] = []
         self._written: list[tuple[Path, Path]] = []
+        self._replayers: list[Replayer] = []
 
     def connect_sync(self, **arguments: Any) -> JobsClientSync:
         """Return a client that records to the cassette, or replays it (see `connect_sync`)."""
@@ -130,7 +131,11 @@ class JobsCassette:
                     f"--jobs-record-mode={mode}",
                     pytrace=False,
                 )
-            return {**arguments, "replay": path}
+            # The replayer is kept so that `check_replayed` can ask it what was left unplayed.
+            options = dict(arguments)
+            replayer = Replayer(read_cassette(path), redact=options.pop("redact", None))
+            self._replayers.append(replayer)
+            return {**options, "replay": replayer}
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + _PARTIAL)
         self._written.append((partial, path))
@@ -138,13 +143,11 @@ class JobsCassette:
 
     def check_replayed(self) -> None:
         """Fail the test if a replay left recorded calls unplayed."""
-        for client in self._clients:
-            gateway = client._driver
-            if isinstance(gateway, ReplaySync | ReplayAsync):
-                try:
-                    gateway.replayer.finish()
-                except CassetteError as exc:
-                    pytest.fail(f"{self.path}: {exc}", pytrace=False)
+        for replayer in self._replayers:
+            try:
+                replayer.finish()
+            except CassetteError as exc:
+                pytest.fail(f"{self.path}: {exc}", pytrace=False)
 
     def finish(self, *, passed: bool) -> None:
         """Close what the test left open; keep the recordings only if `passed` and worth it."""

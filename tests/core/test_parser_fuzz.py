@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jobs_core import _failures as failures
 from jobs_core import _http_dialect as http
 from jobs_core import _sql_dialect as sql
 from jobs_core._effects import HttpResponse, SqlFailure, SqlRows
@@ -116,9 +117,9 @@ def test_http_parsers_raise_only_job_errors(response: HttpResponse) -> None:
     for parse in HTTP_PARSERS:
         with contextlib.suppress(JobError):
             parse(response)
-    retry_after = http.retry_after_s(response)
+    retry_after = failures.retry_after_s(response)
     assert retry_after is None or retry_after >= 0
-    assert isinstance(http.is_stale_endpoint(http.response_text(response)), bool)
+    assert isinstance(failures.is_stale_endpoint(failures.response_text(response)), bool)
 
 
 records = st.dictionaries(st.sampled_from(FIELDS), scalars | json_values, max_size=12)
@@ -155,7 +156,7 @@ def test_sql_parsers_raise_only_job_errors(rows: SqlRows) -> None:
 @given(st.text(), st.sampled_from(KINDS), st.booleans())
 def test_failures_classify_as_job_errors(message: str, kind: ReasonerType, lost: bool) -> None:
     assert isinstance(
-        sql.classify_failure("get", kind, SqlFailure(message, connection_lost=lost)), JobError
+        failures.sql_failure_error("get", kind, SqlFailure(message, connection_lost=lost)), JobError
     )
 
 

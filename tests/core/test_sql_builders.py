@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 
+import jobs_core as core
 from jobs_core import _sql_dialect as sql
 from jobs_core._effects import SqlQuery
 from jobs_core._errors import JobInvalidRequestError
 from jobs_core._filters import ListFilters
 from jobs_core._reasoners import ReasonerType
+from tests.core.replies import SQL
 
 LOGIC, PRESCRIPTIVE, PREDICTIVE = (
     ReasonerType.LOGIC,
@@ -198,8 +200,9 @@ def test_events_only_progress(kind: ReasonerType, stream: str) -> None:
 
 @pytest.mark.parametrize("kind", [PREDICTIVE, PRESCRIPTIVE])
 def test_cancel_all_users_is_logic_only(kind: ReasonerType) -> None:
+    # Refused by the call, before any statement is built.
     with pytest.raises(JobInvalidRequestError, match="Logic"):
-        sql.build_cancel(NS, kind, "j", all_users=True)
+        core.cancel(SQL, kind.value, "j", all_users=True)
 
 
 def filters(**given: Any) -> ListFilters:

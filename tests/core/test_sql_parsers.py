@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from jobs_core import _failures as failures
 from jobs_core import _sql_dialect as sql
 from jobs_core._effects import SqlCell, SqlFailure, SqlRows
 from jobs_core._errors import JobNotFoundError, JobNotReadyError, JobServerError
@@ -252,7 +253,7 @@ def test_problems() -> None:
 )
 @pytest.mark.parametrize("kind", list(ReasonerType))
 def test_classify_failure(kind: ReasonerType, message: str, error: type[Exception]) -> None:
-    result = sql.classify_failure("get", kind, SqlFailure(message, errno=1))
+    result = failures.sql_failure_error("get", kind, SqlFailure(message, errno=1))
     assert type(result) is error
     label = "Transactions" if kind.is_logic else "Jobs"
     assert str(result) == f"{label} SQL request failed op=get. {message}"

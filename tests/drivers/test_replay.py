@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import jobs_emulator
-from jobs_core import CassetteError, JobError
+from jobs_core import Cassette, CassetteError, JobError, Replayer
 from jobs_transports import connect_sync
 from tests.drivers.conftest import DRIVERS, TOKENS, client_options, run_scenario
 from tests.drivers.uniform import Uniform
@@ -174,8 +174,9 @@ def test_a_recorded_reply_that_is_not_one_is_named(
 def test_fewer_calls_than_recorded_is_reported(tmp_path: Path, good_cassette: list[str]) -> None:
     path = tmp_path / "longer.jsonl"
     path.write_text("".join(good_cassette))
-    with connect_sync(replay=path) as client:
+    with path.open(encoding="utf-8") as lines:
+        replayer = Replayer(Cassette.parse(lines))
+    with connect_sync(replay=replayer) as client:
         client.create("Predictive", "w", {"x": 1})
-        replayer = client._driver.replayer  # type: ignore[attr-defined]
     with pytest.raises(CassetteError, match="were never replayed, the first at line 3"):
         replayer.finish()

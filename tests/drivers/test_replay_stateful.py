@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule
 
 import jobs_emulator
-from jobs_core import ClientConfig, JobError
+from jobs_core import Cassette, ClientConfig, JobError, Replayer
 from jobs_transports import JobsClientSync, SyncDriver, connect_sync
-from jobs_transports._cassettes import CassetteWriter, RecordingSync
+from jobs_transports._cassettes import CassetteFile, RecordingSync
 from jobs_transports._http_executors import SyncHttp
 from jobs_transports._http_target import HttpTarget, Timeouts
 
@@ -52,7 +52,7 @@ def test_random_call_sequences_replay_exactly(emu: jobs_emulator.Emulator, tmp_p
             http = SyncHttp(HttpTarget.of(emu.base_url, None, Timeouts()))
             driver = SyncDriver(http=http, sleep=engine.advance, clock=engine.now)
             self.client = JobsClientSync(
-                RecordingSync(driver, CassetteWriter(cassette, config)), config=config
+                RecordingSync(driver, CassetteFile(cassette, config)), config=config
             )
             self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
             self.outcomes: list[Any] = []
@@ -98,9 +98,11 @@ def test_random_call_sequences_replay_exactly(emu: jobs_emulator.Emulator, tmp_p
 
         def teardown(self) -> None:
             self.client.close()
-            with connect_sync(replay=cassette) as replaying:
+            with cassette.open(encoding="utf-8") as lines:
+                replayer = Replayer(Cassette.parse(lines))
+            with connect_sync(replay=replayer) as replaying:
                 replayed = [_outcome(replaying, m, a, k) for m, a, k in self.calls]
-                replaying._driver.replayer.finish()  # type: ignore[attr-defined]
+            replayer.finish()
             assert replayed == self.outcomes
             engine.reset()
 

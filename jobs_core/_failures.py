@@ -1,7 +1,11 @@
-"""What an HTTP status and body mean: success, which error, retry or not, stale endpoint.
+"""Failure triage for both backends: what an answer or a failure means, and whether to retry.
 
-Every Direct Access parser runs its final response through `check_status` first; the retry layer
-uses `is_transient_status`, `retry_after_s` and `is_stale_endpoint` on the responses before that.
+HTTP: every Direct Access parser runs its final response through `check_status` first; the retry
+layer uses `is_transient_status`, `retry_after_s` and `is_stale_endpoint` on the responses before
+that. SQL: `is_lost_connection` tells the retry layer which failures are the connection's (worth
+retrying when the call is safe to repeat), and `sql_failure_error` names the `JobError` a failed
+statement means. Codes (Snowflake's errno, the SQLSTATE) decide first; the text of a message is
+read only where the codes say nothing, as for errors the application raises itself.
 """
 
 from __future__ import annotations
@@ -10,9 +14,16 @@ import json
 import math
 from typing import Any
 
-from ._effects import HttpResponse
-from ._errors import JobInvalidRequestError, JobNotFoundError, JobNotReadyError, JobServerError
-from ._reasoners import ReasonerType
+from ._effects import HttpResponse, SqlFailure
+from ._errors import (
+    JobError,
+    JobInvalidRequestError,
+    JobNotFoundError,
+    JobNotReadyError,
+    JobServerError,
+    clip,
+)
+from ._models import ReasonerType
 from ._timestamps import parse_http_date
 
 _NOT_READY = "not ready to accept jobs"
@@ -24,8 +35,22 @@ _STALE_ENDPOINT = (
     "getaddrinfo failed",
     "temporary failure in name resolution",
 )
-_MESSAGE_LIMIT = 1000
-"""Error bodies (an HTML error page, say) are cut to this many characters in messages."""
+_NOT_FOUND = ("does not exist", "not found")
+# Snowflake's own "object does not exist" errors name a missing table, function or schema: the
+# application is not installed as configured, which says nothing about the job.
+_MISSING_OBJECT = ("sql compilation error", "or not authorized", "unknown function")
+_MISSING_OBJECT_ERRNOS = frozenset({2003, 2043, 2140})
+"""Snowflake: object does not exist or not authorized; object does not exist or operation cannot
+be performed; unknown function."""
+_CONNECTION_ERRNOS = frozenset(
+    {250001, 250002, 250003, 250005, 251011, 252007, 390111, 390112, 390114}
+)
+"""The connector's failed to connect, connection closed, failed to request, failed to reach the
+server, connection timeout and failed to renew the session; the service's session no longer
+exists, session expired and authentication token expired."""
+_CONNECTION_SQLSTATE_CLASS = "08"
+"""SQLSTATE class 08, connection exception (08001 not established, 08003 does not exist...)."""
+_NO_DATA_SQLSTATE = "02000"
 
 
 def api_label(kind: ReasonerType) -> str:
@@ -88,10 +113,11 @@ def response_text(response: HttpResponse) -> str:
     return response.body.decode("utf-8", errors="replace").strip()
 
 
-def error_message(response: HttpResponse) -> str:
+def error_text(response: HttpResponse) -> str:
     """Return what an error response says: the body's `message` or `error`, else its text.
 
-    An `error` that is itself an object contributes its `message`. Long texts are shortened.
+    An `error` that is itself an object contributes its `message`. The text is whole, to match
+    on: a message quotes it through `clip`.
     """
     text = response_text(response)
     try:
@@ -106,7 +132,7 @@ def error_message(response: HttpResponse) -> str:
             if isinstance(value, str) and value.strip():
                 text = value.strip()
                 break
-    return text if len(text) <= _MESSAGE_LIMIT else text[:_MESSAGE_LIMIT] + "..."
+    return text
 
 
 def check_status(
@@ -125,11 +151,12 @@ def check_status(
     if 200 <= status <= 299:
         return True
     label = api_label(kind)
-    message = error_message(response)
+    text = error_text(response)
+    message = clip(text)
     if status == 400:
         raise JobInvalidRequestError(f"{label} request failed validation. {message}")
-    if status == 404 and not is_stale_endpoint(message):
-        if is_not_ready_message(message):
+    if status == 404 and not is_stale_endpoint(text):
+        if is_not_ready_message(text):
             raise JobNotReadyError(f"{label} request failed (status=404) op={op}. {message}")
         if missing_ok:
             return False
@@ -150,6 +177,48 @@ def json_body(kind: ReasonerType, op: str, response: HttpResponse) -> Any:
     except (ValueError, RecursionError) as exc:
         raise JobServerError(
             f"{api_label(kind)} request op={op} answered {response.status} with a body that is"
-            f" not JSON: {response_text(response)[:_MESSAGE_LIMIT]!r}",
+            f" not JSON: {clip(response_text(response))!r}",
             status=response.status,
         ) from exc
+
+
+def is_lost_connection(failure: SqlFailure) -> bool:
+    """Return True when `failure` is the connection's or the session's, not the statement's.
+
+    That is a failure the driver marked `connection_lost` (a PEP 249 `OperationalError` or
+    `InterfaceError`), a SQLSTATE of class 08, or one of the connector's network and session
+    error numbers, whatever the message says (a session refresh answered "404 Not Found" is not
+    a missing job).
+    """
+    return (
+        failure.connection_lost
+        or (failure.sqlstate or "").startswith(_CONNECTION_SQLSTATE_CLASS)
+        or failure.errno in _CONNECTION_ERRNOS
+    )
+
+
+def sql_failure_error(op: str, kind: ReasonerType, failure: SqlFailure) -> JobError:
+    """Return the `JobError` a failed statement of operation `op` means (the caller raises it).
+
+    A lost connection or session (`is_lost_connection`), or Snowflake naming a missing table or
+    function (by its error number or its wording: the application is not installed as
+    configured), is `JobServerError`. SQLSTATE 02000 (no data) from the application is
+    `JobNotFoundError`. Otherwise the codes say nothing more, and the application's message
+    decides: "not ready to accept jobs" is `JobNotReadyError`, "does not exist" or "not found" is
+    `JobNotFoundError`, anything else `JobServerError`. The message quotes at most an excerpt of
+    the failure's.
+    """
+    prefix = f"{api_label(kind)} SQL request failed op={op}. {clip(failure.message)}"
+    folded = fold(failure.message)
+    missing_object = failure.errno in _MISSING_OBJECT_ERRNOS or any(
+        marker in folded for marker in _MISSING_OBJECT
+    )
+    if is_lost_connection(failure) or missing_object:
+        return JobServerError(prefix)
+    if failure.sqlstate == _NO_DATA_SQLSTATE:
+        return JobNotFoundError(prefix)
+    if _NOT_READY in folded:
+        return JobNotReadyError(prefix)
+    if any(marker in folded for marker in _NOT_FOUND):
+        return JobNotFoundError(prefix)
+    return JobServerError(prefix)

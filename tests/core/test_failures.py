@@ -1,0 +1,173 @@
+"""Failure triage: transient statuses, Retry-After, stale endpoints, and SQL failures."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+import jobs_core as core
+from jobs_core import (
+    Effect,
+    JobNotFoundError,
+    JobNotReadyError,
+    JobServerError,
+    ReasonerType,
+    Sleep,
+    SqlFailure,
+)
+from jobs_core import _failures as failures
+from jobs_core import _sql_dialect as sql
+from jobs_core._effects import HttpResponse
+from tests.core.replies import SQL
+from tests.core.script import Script
+
+NS = "APP.api"
+
+
+@pytest.mark.parametrize(
+    ("status", "transient"),
+    [
+        *[(200, False), (400, False), (404, False), (428, False), (429, True), (499, False)],
+        *[(500, True), (502, True), (503, True), (599, True), (600, False)],
+    ],
+)
+def test_transient(status: int, transient: bool) -> None:
+    assert failures.is_transient_status(status) is transient
+
+
+DATE = ("Date", "Wed, 21 Oct 2015 07:28:00 GMT")
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ((), None),
+        ((("Retry-After", "3"),), 3.0),
+        ((("retry-after", " 1.5 "),), 1.5),
+        ((("Retry-After", "0"),), 0.0),
+        ((("Retry-After", "-1"),), None),
+        ((("Retry-After", "nan"),), None),
+        ((("Retry-After", "inf"),), None),
+        ((("Retry-After", "soon"),), None),
+        ((("Retry-After", "Wed, 21 Oct 2015 07:28:30 GMT"), DATE), 30.0),
+        ((DATE, ("Retry-After", "Wed, 21 Oct 2015 07:27:00 GMT")), 0.0),
+        ((("Retry-After", "Wed, 21 Oct 2015 07:28:30 GMT"),), None),
+        ((("Retry-After", "Wed, 21 Oct 2015 07:28:30 GMT"), ("Date", "garbage")), None),
+        ((("Retry-After", "Wed, 21 Oct 2015 07:28:30 -0000"), DATE), None),
+    ],
+)
+def test_retry_after(headers: tuple[tuple[str, str], ...], expected: float | None) -> None:
+    assert failures.retry_after_s(HttpResponse(429, headers)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "stale"),
+    [
+        ("Could not find the service associated with endpoint abc.example", True),
+        ("could not  find the SERVICE\nassociated with endpoint x", True),
+        ("[Errno -2] Name or service not known", True),
+        ("[Errno 8] nodename nor servname provided, or not known", True),
+        ("[Errno 11001] getaddrinfo failed", True),
+        ("[Errno -3] Temporary failure in name resolution", True),
+        ("connection refused", False),
+        ("", False),
+    ],
+)
+def test_stale_endpoint(text: str, stale: bool) -> None:
+    assert failures.is_stale_endpoint(text) is stale
+
+
+def test_stale_endpoint_in_a_json_body() -> None:
+    response = HttpResponse(
+        404, (), b'{"message": "Could not find the service associated with endpoint"}'
+    )
+    assert failures.is_stale_endpoint(failures.response_text(response))
+
+
+def test_response_text() -> None:
+    assert failures.response_text(HttpResponse(500, (), b"  oops \xff\n")) == "oops \ufffd"
+
+
+# --- SQL failures: codes first, text only where the codes say nothing --------------------------
+
+REFRESH_404 = "Failed to refresh session: 404 Not Found: the job was not found"
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        # The connector's "failed to connect" (250001 / 08001) whatever the message says.
+        (SqlFailure(REFRESH_404, errno=250001, sqlstate="08001"), JobServerError),
+        (SqlFailure(REFRESH_404, errno=250001), JobServerError),
+        (SqlFailure(REFRESH_404, sqlstate="08001"), JobServerError),
+        (SqlFailure("connection does not exist", sqlstate="08003"), JobServerError),
+        (SqlFailure("Connection is closed, not found", errno=250002), JobServerError),
+        (SqlFailure("Session no longer exists. Job not found", errno=390111), JobServerError),
+        (SqlFailure("Your session has expired", errno=390112, sqlstate="08001"), JobServerError),
+        (SqlFailure("job j-1 not found", connection_lost=True), JobServerError),
+        # Snowflake's missing objects, by number, even under the no-data SQLSTATE.
+        (SqlFailure("Object 'JOBS' does not exist", errno=2003, sqlstate="02000"), JobServerError),
+        (SqlFailure("Unknown user-defined function A.API.GET_JOB", errno=2140), JobServerError),
+        # The application's own errors: SQLSTATE 02000 is "no such job", whatever the wording.
+        (SqlFailure("GET_JOB: no row for j-1", errno=100357, sqlstate="02000"), JobNotFoundError),
+        (SqlFailure("GET_JOB: j-1 not found", errno=100357, sqlstate="02000"), JobNotFoundError),
+        (SqlFailure("not ready to accept jobs", errno=100357, sqlstate="55000"), JobNotReadyError),
+        (SqlFailure("EXEC: job j-1 not found", errno=100357, sqlstate="22023"), JobNotFoundError),
+        (SqlFailure("Warehouse suspended", errno=606, sqlstate="57P03"), JobServerError),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("kind", list(ReasonerType))
+def test_sql_failures_are_classified_by_code_first(
+    kind: ReasonerType, failure: SqlFailure, error: type[Exception]
+) -> None:
+    assert type(failures.sql_failure_error("get", kind, failure)) is error
+
+
+@pytest.mark.parametrize(
+    ("failure", "lost"),
+    [
+        (SqlFailure("x", connection_lost=True), True),
+        (SqlFailure("x", sqlstate="08001"), True),
+        (SqlFailure("x", sqlstate="08S01"), True),
+        (SqlFailure("x", errno=252007), True),
+        (SqlFailure("connection reset by peer"), False),
+        (SqlFailure("x", errno=100357, sqlstate="02000"), False),
+        (SqlFailure("x", sqlstate="80000"), False),
+    ],
+)
+def test_lost_connections_and_sessions(failure: SqlFailure, lost: bool) -> None:
+    assert failures.is_lost_connection(failure) is lost
+
+
+def test_a_lost_session_during_get_is_retried_and_never_becomes_not_found() -> None:
+    kind = ReasonerType.PREDICTIVE
+    query = sql.build_get(NS, kind, "x1")
+    # Marked by its codes only: the driver did not say the connection was lost.
+    lost = SqlFailure(REFRESH_404, errno=250001, sqlstate="08001")
+    rng = random.Random(SQL.seed)
+    delays = [SQL.retry.backoff(attempt, rng) for attempt in range(1, SQL.retry.max_attempts)]
+    steps: list[tuple[Effect, Any]] = [(query, lost)]
+    for delay in delays:
+        steps += [(Sleep(delay), None), (query, lost)]
+    script = Script(*steps)
+    with pytest.raises(JobServerError) as caught:
+        script.finish(core.get(SQL, "Predictive", "x1"))
+    assert not isinstance(caught.value, JobNotFoundError)
+    assert caught.value.__cause__ is lost
+
+
+def test_a_lost_session_during_create_is_not_retried() -> None:
+    kind = ReasonerType.PREDICTIVE
+    query = sql.build_create(NS, kind, "r1", {}, None, abort_detached=False)
+    script = Script((query, SqlFailure(REFRESH_404, errno=250001, sqlstate="08001")))
+    with pytest.raises(JobServerError):
+        script.finish(core.create(SQL, "Predictive", "r1", {}))
+
+
+def test_a_long_error_body_is_read_whole_but_quoted_short() -> None:
+    message = "x" * 5000 + " engine is not ready to accept jobs"
+    with pytest.raises(JobNotReadyError) as caught:
+        failures.check_status(ReasonerType.LOGIC, "get", HttpResponse(404, (), message.encode()))
+    assert len(str(caught.value)) < 1000
