@@ -24,12 +24,17 @@ T = TypeVar("T")
 
 @attrs.frozen
 class HttpRequest:
-    """An HTTP request; `target` is path + query, the driver adds the base URL and credentials."""
+    """An HTTP request; `target` is path + query, the driver adds the base URL and credentials.
+
+    `deadline` (a time on the driver's clock, as `Now` reads it) caps the whole exchange: the
+    driver throws a `TransportError` with ``timeout=True`` when it passes.
+    """
 
     method: str
     target: str
     headers: Headers = ()
     body: bytes = b""
+    deadline: float | None = None
 
 
 @attrs.frozen
@@ -51,12 +56,15 @@ class SqlQuery:
     """One statement with ``?`` placeholders (qmark paramstyle) and its parameters.
 
     `operation` names the client operation the statement serves (``"get"``, ``"list"``...), for
-    logs and cassettes; it does not change what the driver does.
+    logs and cassettes; it does not change what the driver does. `deadline` (a time on the
+    driver's clock, as `Now` reads it) caps the statement: when it passes, the driver throws a
+    `SqlFailure` with ``connection_lost=True``.
     """
 
     text: str
     params: tuple[SqlValue, ...] = ()
     operation: str = ""
+    deadline: float | None = None
 
 
 @attrs.frozen

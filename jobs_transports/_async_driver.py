@@ -81,12 +81,13 @@ class AsyncDriver:
             JobConfigurationError: the effect needs a backend this driver does not have.
         """
         if isinstance(effect, HttpRequest):
-            http = self._need_http()
-            return await runtime.cancel_by_scope(lambda: http.send(effect))
+            http, time_left = self._need_http(), _time_left(runtime, effect.deadline)
+            return await runtime.cancel_by_scope(lambda: http.send(effect, time_left))
         if isinstance(effect, SqlQuery):
             if self.sql is None:
                 raise JobConfigurationError("this client has no SQL connection")
-            return await runtime.to_thread(self.sql.execute, effect)
+            time_left = _time_left(runtime, effect.deadline)
+            return await runtime.to_thread(self.sql.execute, effect, time_left)
         if isinstance(effect, Sleep):
             await runtime.sleep(effect.seconds)
             return None
@@ -122,3 +123,7 @@ class AsyncDriver:
                     await self._runtime.to_thread(self.sql.close)
                 else:
                     self.sql.close()
+
+
+def _time_left(runtime: Runtime, deadline: float | None) -> float | None:
+    return None if deadline is None else deadline - runtime.now()

@@ -8,6 +8,12 @@ from jobs_core import HttpRequest, HttpResponse
 
 from ._http_errors import transport_errors
 from ._http_target import HttpTarget
+from ._time_limits import (
+    AsyncLimitedBackend,
+    LimitedBackend,
+    limited_async_exchange,
+    limited_sync_exchange,
+)
 
 
 def _response(raw: httpcore.Response) -> HttpResponse:
@@ -20,26 +26,31 @@ class SyncHttp:
 
     def __init__(self, target: HttpTarget, *, max_connections: int = 10) -> None:
         self.target = target
-        self._pool = httpcore.ConnectionPool(max_connections=max_connections)
+        self._pool = httpcore.ConnectionPool(
+            max_connections=max_connections, network_backend=LimitedBackend()
+        )
 
     @property
     def pool(self) -> httpcore.ConnectionPool:
         """The connection pool (tests look at its connections and queued requests)."""
         return self._pool
 
-    def send(self, request: HttpRequest) -> HttpResponse:
-        """Return the server's response, whatever its status.
+    def send(self, request: HttpRequest, time_left: float | None = None) -> HttpResponse:
+        """Return the server's response, whatever its status, within `time_left` seconds.
 
         Raises:
-            TransportError: no response was received.
+            TransportError: no response was received (``timeout=True``: in time).
         """
-        with transport_errors():
+        with (
+            transport_errors(),
+            limited_sync_exchange(self.target.timeouts, time_left) as timeouts,
+        ):
             raw = self._pool.request(
                 request.method,
                 self.target.url(request),
                 headers=self.target.headers_for(request),
                 content=request.body or None,
-                extensions={"timeout": self.target.timeouts.as_extension()},
+                extensions={"timeout": timeouts},
             )
         return _response(raw)
 
@@ -98,18 +109,20 @@ class AsyncHttp:
 
     def __init__(self, target: HttpTarget, *, max_connections: int = 10) -> None:
         self.target = target
-        self._pool: httpcore.AsyncConnectionPool = _ReclaimingPool(max_connections=max_connections)
+        self._pool: httpcore.AsyncConnectionPool = _ReclaimingPool(
+            max_connections=max_connections, network_backend=AsyncLimitedBackend()
+        )
 
     @property
     def pool(self) -> httpcore.AsyncConnectionPool:
         """The connection pool (tests look at its connections and queued requests)."""
         return self._pool
 
-    async def send(self, request: HttpRequest) -> HttpResponse:
-        """Return the server's response, whatever its status.
+    async def send(self, request: HttpRequest, time_left: float | None = None) -> HttpResponse:
+        """Return the server's response, whatever its status, within `time_left` seconds.
 
         Raises:
-            TransportError: no response was received.
+            TransportError: no response was received (``timeout=True``: in time).
         """
         headers = self.target.headers_for(request)
         body = None
@@ -117,13 +130,16 @@ class AsyncHttp:
             # httpcore only works the length out for `bytes`; without it the body goes chunked.
             headers.append(("Content-Length", str(len(request.body))))
             body = _Body(request.body)
-        with transport_errors():
+        with (
+            transport_errors(),
+            limited_async_exchange(self.target.timeouts, time_left) as timeouts,
+        ):
             raw = await self._pool.request(
                 request.method,
                 self.target.url(request),
                 headers=headers,
                 content=body,
-                extensions={"timeout": self.target.timeouts.as_extension()},
+                extensions={"timeout": timeouts},
             )
         return _response(raw)
 

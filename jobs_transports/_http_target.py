@@ -14,16 +14,23 @@ EndpointProvider = Callable[[], str]
 
 @attrs.frozen
 class Timeouts:
-    """Seconds allowed for each phase of an HTTP exchange (None: no limit)."""
+    """Seconds allowed for an HTTP exchange (None: no limit).
+
+    `connect`, `write` and `pool` (waiting for a free connection) bound their phase; `read`
+    bounds receiving the whole response, however slowly the server sends it; `total` bounds the
+    whole exchange. A call with a deadline (`wait`, `create_ready`) caps each exchange further
+    at the time it has left.
+    """
 
     connect: float | None = 10.0
     read: float | None = 60.0
     write: float | None = 60.0
     pool: float | None = 30.0
+    total: float | None = 120.0
 
     def as_extension(self) -> dict[str, float | None]:
-        """Return httpcore's ``timeout`` request extension."""
-        return attrs.asdict(self)
+        """Return httpcore's ``timeout`` request extension (the phases httpcore knows)."""
+        return {"connect": self.connect, "read": self.read, "write": self.write, "pool": self.pool}
 
 
 @attrs.define

@@ -4,6 +4,11 @@ The connection is used by one statement at a time, under a lock taken in the thr
 the statement: an async caller that is cancelled while its statement runs in a worker thread
 leaves the statement to finish, and the next caller waits for it, instead of sharing a
 half-used connection.
+
+A statement with a deadline runs in a worker thread that the caller stops waiting for when the
+deadline passes. DB-API has no portable way to cancel a running statement, so it is abandoned:
+it keeps the connection until it ends, and the next statement waits for it (within that
+statement's own deadline); a statement that had not started when abandoned never runs.
 """
 
 from __future__ import annotations
@@ -49,19 +54,52 @@ class SqlExecutor:
 
     def __init__(self, *, connection: Any = None, connect: Connect | None = None) -> None:
         self._connection = connection
-        self._connect = connect
+        self._connect: Connect = connect if connect is not None else (lambda: connection)
         self._owned = connection is None
         self._lock = threading.Lock()
 
-    def execute(self, query: SqlQuery) -> SqlRows:
-        """Run `query` and return its rows (blocking).
+    def execute(self, query: SqlQuery, time_left: float | None = None) -> SqlRows:
+        """Run `query` and return its rows (blocking), giving up after `time_left` seconds.
 
         Raises:
-            SqlFailure: the connection or the statement failed.
+            SqlFailure: the connection or the statement failed, or (``connection_lost=True``)
+                the time ran out first.
         """
-        with self._lock, sql_errors():
+        if time_left is None:
+            return self._execute(query, threading.Event())
+        abandoned = threading.Event()
+        outcome: list[SqlRows | BaseException] = []
+
+        def statement() -> None:
+            try:
+                outcome.append(self._execute(query, abandoned))
+            except BaseException as exc:  # handed to the waiting caller
+                outcome.append(exc)
+
+        worker = threading.Thread(target=statement, name="jobs-sql-statement", daemon=True)
+        if time_left > 0:
+            worker.start()
+            worker.join(time_left)
+        if not outcome:
+            abandoned.set()
+            raise SqlFailure(
+                "the statement did not finish before the call's deadline", connection_lost=True
+            )
+        (result,) = outcome
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _execute(self, query: SqlQuery, abandoned: threading.Event) -> SqlRows:
+        with self._lock:
+            if abandoned.is_set():
+                # The caller stopped waiting before the connection was free: never run it late.
+                raise SqlFailure("abandoned before it started", connection_lost=True)
+            return self._execute_locked(query)
+
+    def _execute_locked(self, query: SqlQuery) -> SqlRows:
+        with sql_errors():
             if self._connection is None:
-                assert self._connect is not None
                 self._connection = self._connect()
             cursor = self._connection.cursor()
             try:
@@ -75,7 +113,9 @@ class SqlExecutor:
 
     def close(self) -> None:
         """Close the connection if this executor opened it; a caller's connection stays open."""
+        if not self._owned:
+            return
         with self._lock:
-            if self._owned and self._connection is not None:
+            if self._connection is not None:
                 self._connection.close()
                 self._connection = None

@@ -67,11 +67,11 @@ class SyncDriver:
             JobConfigurationError: the effect needs a backend this driver does not have.
         """
         if isinstance(effect, HttpRequest):
-            return self._need_http().send(effect)
+            return self._need_http().send(effect, self._time_left(effect.deadline))
         if isinstance(effect, SqlQuery):
             if self.sql is None:
                 raise JobConfigurationError("this client has no SQL connection")
-            return self.sql.execute(effect)
+            return self.sql.execute(effect, self._time_left(effect.deadline))
         if isinstance(effect, Sleep):
             self._sleep(effect.seconds)
             return None
@@ -83,6 +83,9 @@ class SyncDriver:
             self._need_http().target.refresh()
             return None
         raise TypeError(f"unknown effect {effect!r}")
+
+    def _time_left(self, deadline: float | None) -> float | None:
+        return None if deadline is None else deadline - self._clock()
 
     def _outcome(self, protocol: Protocol[Any]) -> Any:
         try:

@@ -11,6 +11,7 @@ import trio
 
 import jobs_emulator
 from jobs_transports import connect, connect_sync
+from tests.drivers.slow_server import SlowServer
 from tests.drivers.uniform import Scenario, Uniform
 
 DRIVERS = ("sync", "asyncio", "trio")
@@ -68,3 +69,19 @@ def run(emu: jobs_emulator.Emulator, driver: str, backend: str) -> Runner:
         return run_scenario(driver, {**client_options(emu, backend, user), **options}, scenario)
 
     return runner
+
+
+@pytest.fixture(params=["hang", "trickle"])
+def slow_server(request: pytest.FixtureRequest) -> Iterator[SlowServer]:
+    """A server that hangs mid-response, then one that trickles it (bounded: see `SlowServer`)."""
+    server = SlowServer(str(request.param))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SlowServer]:
+    """A server that reads requests and never answers."""
+    server = SlowServer("silent")
+    yield server
+    server.stop()

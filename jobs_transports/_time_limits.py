@@ -1,0 +1,219 @@
+"""Time limits on a whole HTTP exchange, enforced at every socket operation.
+
+httpcore applies its timeouts to one socket operation at a time, so a server that trickles a
+byte at a time never trips a read timeout. The network backends here clamp every connect, read
+and write to what is left of the exchange: of its whole limit (`Timeouts.total`, or the time the
+call's deadline leaves, whichever is less) and of the time allowed for the whole response
+(`Timeouts.read`, counted from the first read). When nothing is left they raise httpcore's own
+timeout, so httpcore closes the connection and the pool never keeps a half-read one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import ssl
+import time
+import typing
+from collections.abc import Callable, Iterable, Iterator
+
+import anyio
+import attrs
+import httpcore
+import sniffio
+
+from jobs_core import TransportError
+
+from ._http_target import Timeouts
+
+TimeoutClass = type[httpcore.TimeoutException]
+
+
+@attrs.define
+class Exchange:
+    """What is left of one exchange's time, on `clock`."""
+
+    clock: Callable[[], float]
+    ends_at: float | None
+    read_s: float | None
+    read_ends_at: float | None = None
+
+    def left(
+        self, timeout: float | None, error: TimeoutClass, *, reading: bool = False
+    ) -> float | None:
+        """Return the timeout for the next socket operation: `timeout` clamped to what is left.
+
+        Raises:
+            httpcore.TimeoutException: (as `error`) nothing is left.
+        """
+        now = self.clock()
+        if reading and self.read_ends_at is None and self.read_s is not None:
+            self.read_ends_at = now + self.read_s
+        ends = [t for t in (self.ends_at, self.read_ends_at if reading else None) if t is not None]
+        limits = [t for t in (timeout, *(end - now for end in ends)) if t is not None]
+        left = min(limits, default=None)
+        if left is not None and left <= 0:
+            raise error("the request ran out of time (whole-request timeout or call deadline)")
+        return left
+
+
+_EXCHANGE: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar(
+    "jobs_transports_exchange", default=None
+)
+
+
+def _left(timeout: float | None, error: TimeoutClass, *, reading: bool = False) -> float | None:
+    exchange = _EXCHANGE.get()
+    if exchange is None:
+        return timeout
+    return exchange.left(timeout, error, reading=reading)
+
+
+@contextlib.contextmanager
+def limited_exchange(
+    timeouts: Timeouts, time_left: float | None, clock: Callable[[], float]
+) -> Iterator[dict[str, float | None]]:
+    """Run one exchange under `timeouts` and the `time_left` a deadline gives it.
+
+    Yields httpcore's ``timeout`` extension for the request (its pool wait clamped too).
+
+    Raises:
+        TransportError: the time was up before the request was sent (``request_sent=False``).
+    """
+    limit = min((t for t in (timeouts.total, time_left) if t is not None), default=None)
+    if limit is not None and limit <= 0:
+        raise TransportError(
+            "the call's deadline passed before the request was sent",
+            request_sent=False,
+            timeout=True,
+        )
+    now = clock()
+    exchange = Exchange(clock, None if limit is None else now + limit, timeouts.read)
+    extension = timeouts.as_extension()
+    if limit is not None and (extension["pool"] is None or extension["pool"] > limit):
+        extension["pool"] = limit
+    token = _EXCHANGE.set(exchange)
+    try:
+        yield extension
+    finally:
+        _EXCHANGE.reset(token)
+
+
+def limited_sync_exchange(
+    timeouts: Timeouts, time_left: float | None
+) -> contextlib.AbstractContextManager[dict[str, float | None]]:
+    """`limited_exchange` on the blocking driver's clock."""
+    return limited_exchange(timeouts, time_left, time.monotonic)
+
+
+def limited_async_exchange(
+    timeouts: Timeouts, time_left: float | None
+) -> contextlib.AbstractContextManager[dict[str, float | None]]:
+    """`limited_exchange` on the running event loop's clock."""
+    return limited_exchange(timeouts, time_left, anyio.current_time)
+
+
+class LimitedStream(httpcore.NetworkStream):
+    """A blocking stream whose reads and writes stop when the exchange's time is up."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _left(timeout, httpcore.ReadTimeout, reading=True))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        return LimitedStream(self._stream.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._stream.get_extra_info(info)
+
+
+class LimitedBackend(httpcore.NetworkBackend):
+    """httpcore's blocking backend, with connects, reads and writes clamped to the exchange."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[typing.Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        return LimitedStream(
+            self._backend.connect_tcp(host, port, left, local_address, socket_options)
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class AsyncLimitedStream(httpcore.AsyncNetworkStream):
+    """An async stream whose reads and writes stop when the exchange's time is up."""
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        left = _left(timeout, httpcore.ReadTimeout, reading=True)
+        return await self._stream.read(max_bytes, left)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._stream.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        return AsyncLimitedStream(await self._stream.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._stream.get_extra_info(info)
+
+
+class AsyncLimitedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's backend for the running loop (trio's, or anyio's for asyncio), clamped."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[typing.Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        stream = await _loop_backend().connect_tcp(host, port, left, local_address, socket_options)
+        return AsyncLimitedStream(stream)
+
+    async def sleep(self, seconds: float) -> None:
+        await _loop_backend().sleep(seconds)
+
+
+def _loop_backend() -> httpcore.AsyncNetworkBackend:
+    # What httpcore's own default picks: its trio backend under trio, anyio's otherwise.
+    if sniffio.current_async_library() == "trio":
+        return httpcore.TrioBackend()
+    return httpcore.AnyIOBackend()
