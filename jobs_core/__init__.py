@@ -39,8 +39,10 @@ from ._errors import JobNotReadyError as JobNotReadyError
 from ._errors import JobServerError as JobServerError
 from ._errors import JobTimeoutError as JobTimeoutError
 from ._errors import JobUnknownError as JobUnknownError
+from ._events import DEFAULT_STREAM as DEFAULT_STREAM
 from ._events import EventsPager as EventsPager
 from ._events import get_events as get_events
+from ._handles import OperationHandle as OperationHandle
 from ._include import Include as Include
 from ._include import JobIncludeDict as JobIncludeDict
 from ._include import parse_include as parse_include
@@ -62,10 +64,15 @@ from ._recording import recorded as recorded
 from ._replay import Replayer as Replayer
 from ._stepper import Stepper as Stepper
 from ._version import __version__ as __version__
+from ._wait import DEFAULT_POLL_INTERVAL_S as DEFAULT_POLL_INTERVAL_S
+from ._wait import DEFAULT_TIMEOUT_S as DEFAULT_TIMEOUT_S
 from ._wait import ProgressCallback as ProgressCallback
 from ._wait import wait as wait
 
 __all__ = [
+    "DEFAULT_POLL_INTERVAL_S",
+    "DEFAULT_STREAM",
+    "DEFAULT_TIMEOUT_S",
     "Backend",
     "Cassette",
     "CassetteError",
@@ -94,6 +101,7 @@ __all__ = [
     "JobUnknownError",
     "Now",
     "Operation",
+    "OperationHandle",
     "OperationRef",
     "PollPolicy",
     "ProgressCallback",

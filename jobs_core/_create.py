@@ -14,7 +14,13 @@ from ._errors import JobError
 from ._models import Job
 from ._reasoners import ReasonerType, parse_reasoner_type
 from ._validation import optional_int, require_payload, require_text
-from ._wait import ProgressCallback, WaitSpec, poll_until_done
+from ._wait import (
+    DEFAULT_POLL_INTERVAL_S,
+    DEFAULT_TIMEOUT_S,
+    ProgressCallback,
+    WaitSpec,
+    poll_until_done,
+)
 
 
 @attrs.frozen
@@ -102,8 +108,8 @@ def create_ready(
     payload: dict[str, Any],
     *,
     timeout_mins: int | None = None,
-    timeout_s: float = 900,
-    poll_interval_s: float = 0.5,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
     include: Mapping[str, object] | None = None,
     on_poll: ProgressCallback | None = None,
 ) -> Protocol[Job]:

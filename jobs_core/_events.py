@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from ._backend import fetch_events, fetch_record
@@ -10,6 +12,7 @@ from ._effects import Protocol, Sleep
 from ._models import JobEvents
 from ._reasoners import ReasonerType, parse_reasoner_type
 from ._validation import require_bool, require_positive, require_string, require_text
+from ._wait import DEFAULT_POLL_INTERVAL_S
 
 DEFAULT_STREAM = "progress"
 
@@ -36,26 +39,29 @@ def get_events(
 
 @attrs.define
 class EventsPager:
-    """Walks an event stream page by page, from `continuation_token` on.
+    """Walks an event stream event by event, reading it page by page from `continuation_token`.
 
     Without `follow` it stops at the end of what the stream holds now: an empty page, or a page
     without a continuation token. With `follow` it keeps reading (sleeping `poll_interval_s`
     between empty pages) until the job has ended and the stream is drained.
 
-    `continuation_token` is always where the next page starts, so a new pager built with it
-    resumes exactly after the last page this one returned; it becomes None once the stream has
-    ended (a page came back without a token): there is nothing left to resume.
+    `continuation_token` is where a new pager resumes so that no event is lost: the start of the
+    page being read while some of its events are still unread, else the start of the next page;
+    None once the stream has ended (a page came back without a token).
     """
 
     config: ClientConfig
     kind: ReasonerType
     job_id: str
-    continuation_token: str | None = ""
+    next_token: str | None = ""
+    """Where the next page starts; None once the stream has ended."""
     stream_name: str = DEFAULT_STREAM
     follow: bool = False
-    poll_interval_s: float = 0.5
+    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S
     finished: bool = False
     _job_ended: bool = False
+    _unread: list[dict[str, Any]] = attrs.field(factory=list)
+    _page_token: str | None = None
 
     @classmethod
     def open(
@@ -67,7 +73,7 @@ class EventsPager:
         *,
         stream_name: str = DEFAULT_STREAM,
         follow: bool = False,
-        poll_interval_s: float = 0.5,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
     ) -> EventsPager:
         """Return a pager after checking its arguments; a None token is an ended stream.
 
@@ -78,7 +84,7 @@ class EventsPager:
             config=config,
             kind=parse_reasoner_type(reasoner_type),
             job_id=require_text("job_id", job_id),
-            continuation_token=(
+            next_token=(
                 None
                 if continuation_token is None
                 else require_string("continuation_token", continuation_token)
@@ -91,14 +97,32 @@ class EventsPager:
         fetch_events(config, pager.kind, pager.job_id, "", pager.stream_name)
         return pager
 
+    @property
+    def continuation_token(self) -> str | None:
+        """Where a new pager resumes (see the class docstring)."""
+        return self._page_token if self._unread else self.next_token
+
+    def next_event(self) -> Protocol[dict[str, Any] | None]:
+        """Return the protocol that returns the next event, or None at the end of the stream.
+
+        An event of the page being read comes back without any effect.
+        """
+        if not self._unread:
+            self._page_token = self.next_token
+            page = yield from self.next_page()
+            if page is None:
+                return None
+            self._unread = list(page.events)
+        return self._unread.pop(0)
+
     def next_page(self) -> Protocol[JobEvents | None]:
         """Return the protocol that reads the next non-empty page, or None at the end."""
-        while not self.finished and self.continuation_token is not None:
+        while not self.finished and self.next_token is not None:
             page = yield from fetch_events(
-                self.config, self.kind, self.job_id, self.continuation_token, self.stream_name
+                self.config, self.kind, self.job_id, self.next_token, self.stream_name
             )
             token = page.continuation_token or None
-            self.continuation_token = token
+            self.next_token = token
             if page.events:
                 self.finished = token is None
                 return page

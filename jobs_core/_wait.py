@@ -20,6 +20,9 @@ ProgressCallback = Callable[[Job | None], None]
 """Called after every poll with the job as last seen (None while it does not exist yet)."""
 
 MAX_POLL_INTERVAL_S = 20.0
+DEFAULT_TIMEOUT_S = 900
+"""The defaults of every call that waits, written here once (a test checks the clients')."""
+DEFAULT_POLL_INTERVAL_S = 0.5
 
 
 @attrs.frozen
@@ -68,8 +71,8 @@ def wait(
     reasoner_type: str,
     job_id: str,
     *,
-    timeout_s: float = 900,
-    poll_interval_s: float = 0.5,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
     include: Mapping[str, object] | None = None,
     on_poll: ProgressCallback | None = None,
 ) -> Protocol[Job]:

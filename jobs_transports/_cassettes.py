@@ -12,7 +12,7 @@ from typing import IO, TypeVar
 import jobs_core
 from jobs_core import Cassette, CassetteWriter, ClientConfig, Redactor, Replayer
 
-from ._gateways import AsyncGateway, SyncGateway
+from ._gateways import JobsGateway, JobsGatewaySync
 
 T = TypeVar("T")
 Path = str | os.PathLike[str]
@@ -25,6 +25,7 @@ class CassetteFile:
     """
 
     def __init__(self, path: Path, config: ClientConfig, redact: Redactor | None = None) -> None:
+        self.config = config
         self._file: IO[str] | None = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
         self._writer = CassetteWriter(config, self._write, redact)
 
@@ -58,7 +59,7 @@ def read_cassette(path: Path) -> Cassette:
 class RecordingSync:
     """Runs each call on `driver`, recording it to `writer`."""
 
-    def __init__(self, driver: SyncGateway, writer: CassetteFile) -> None:
+    def __init__(self, driver: JobsGatewaySync, writer: CassetteFile) -> None:
         self._driver = driver
         self.writer = writer
 
@@ -75,7 +76,7 @@ class RecordingSync:
 class RecordingAsync:
     """Runs each call on `driver`, recording it to `writer`."""
 
-    def __init__(self, driver: AsyncGateway, writer: CassetteFile) -> None:
+    def __init__(self, driver: JobsGateway, writer: CassetteFile) -> None:
         self._driver = driver
         self.writer = writer
 

@@ -1,56 +1,60 @@
-"""`JobsClient` and `JobOperation`: the async public API, for asyncio and trio."""
+"""`JobsClient` and `JobOperation`: the async public API, for asyncio and trio.
+
+Every method turns its arguments into a `jobs_core` protocol and runs it on the gateway; the
+blocking client in `_client_sync.py` mirrors this one method for method.
+"""
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncIterator, Generator
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import jobs_core as core
 from jobs_core import (
+    DEFAULT_POLL_INTERVAL_S,
+    DEFAULT_STREAM,
+    DEFAULT_TIMEOUT_S,
     ClientConfig,
     EventsPager,
     Job,
     JobEvents,
     JobIncludeDict,
-    JobNotReadyError,
     Operation,
+    OperationHandle,
     OperationRef,
     ProgressCallback,
 )
 
-from ._client_errors import closed_error
-from ._gateways import AsyncGateway, default_config
+from ._client_base import ClientBase, EventIteratorBase, HandleBase, default_config
+from ._gateways import JobsGateway
+
+T = TypeVar("T")
 
 
-class JobsClient:
+class JobsClient(ClientBase[JobsGateway]):
     """Async-first jobs client. `Logic` routes to transactions, `Prescriptive`/`Predictive` to jobs.
 
     Made by `jobs_transports.connect(...)`; works under asyncio and trio (detected on first use).
-    Use it with `async with` or call `aclose()`.
+    Use it with `async with` or call `aclose()`. After `aclose()` (from any task), calls still
+    running stop at once and new ones are refused, all with `JobClientClosedError`.
     """
 
     def __init__(
-        self, _gateway: AsyncGateway, _config: ClientConfig | None = None, _closed: bool = False
+        self, _gateway: JobsGateway, _config: ClientConfig | None = None, _closed: bool = False
     ) -> None:
         self._driver = _gateway
         self._config = _config if _config is not None else default_config(_gateway)
         self._closed = _closed
 
-    @property
-    def config(self) -> ClientConfig:
-        """The configuration the protocols run with."""
-        return self._config
-
-    async def _run(self, protocol: core.Protocol[Any]) -> Any:
-        if self._closed:
-            protocol.close()
-            raise closed_error()
+    async def _run(self, protocol: core.Protocol[T]) -> T:
+        self._refuse_if_closed(protocol)
         return await self._driver.run(protocol)
 
     async def aclose(self) -> None:
-        """Close the connection pool and any SQL connection the client opened itself."""
+        """Close the client: stop the calls in flight, release the connection pool and any SQL
+        connection the client opened itself (a caller's `sql_connection` stays open)."""
         if not self._closed:
             self._closed = True
             await self._driver.aclose()
@@ -70,7 +74,7 @@ class JobsClient:
         self, reasoner_type: str, job_id: str, *, include: JobIncludeDict | None = None
     ) -> Job | None:
         """Return the job/transaction, or None if not found (a `JobExpanded` with `include=`)."""
-        return await self._run(core.get(self._config, reasoner_type, job_id, include=include))  # type: ignore[no-any-return]
+        return await self._run(core.get(self._config, reasoner_type, job_id, include=include))
 
     async def create(
         self,
@@ -86,7 +90,7 @@ class JobsClient:
                 self._config, reasoner_type, reasoner_name, payload, timeout_mins=timeout_mins
             )
         )
-        return JobOperation(self, ref)
+        return JobOperation(self, OperationHandle(self._config, ref))
 
     async def create_ready(
         self,
@@ -95,13 +99,13 @@ class JobsClient:
         payload: dict[str, Any],
         *,
         timeout_mins: int | None = None,
-        timeout_s: float = 900,
-        poll_interval_s: float = 0.5,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict | None = None,
         on_poll: ProgressCallback | None = None,
     ) -> Job:
         """Create a job and block until it reaches a terminal state; return the final job."""
-        return await self._run(  # type: ignore[no-any-return]
+        return await self._run(
             core.create_ready(
                 self._config,
                 reasoner_type,
@@ -130,7 +134,7 @@ class JobsClient:
         offset: int = 0,
     ) -> builtins.list[Job]:
         """List jobs/transactions newest first; all types merged when `reasoner_type` is None."""
-        return await self._run(  # type: ignore[no-any-return]
+        return await self._run(
             core.list_jobs(
                 self._config,
                 reasoner_type,
@@ -141,8 +145,8 @@ class JobsClient:
                 only_active=only_active,
                 all_users=all_users,
                 limit=limit,
-                offset=offset,
                 include=include,
+                offset=offset,
             )
         )
 
@@ -152,10 +156,10 @@ class JobsClient:
         job_id: str,
         continuation_token: str = "",
         *,
-        stream_name: str = "progress",
+        stream_name: str = DEFAULT_STREAM,
     ) -> JobEvents:
         """Return one page of events and the token of the next page."""
-        return await self._run(  # type: ignore[no-any-return]
+        return await self._run(
             core.get_events(
                 self._config, reasoner_type, job_id, continuation_token, stream_name=stream_name
             )
@@ -167,13 +171,13 @@ class JobsClient:
         job_id: str,
         continuation_token: str | None = "",
         *,
-        stream_name: str = "progress",
+        stream_name: str = DEFAULT_STREAM,
         follow: bool = False,
-        poll_interval_s: float = 0.5,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
     ) -> EventIterator:
-        """Return an async iterator over every event, page by page (with `follow`, to the end).
+        """Return an async iterator over every event, page after page (to the end with `follow`).
 
-        The iterator's `continuation_token` resumes after the last page it read.
+        The iterator's `continuation_token` resumes where it stopped.
         """
         pager = EventsPager.open(
             self._config,
@@ -195,13 +199,13 @@ class JobsClient:
         reasoner_type: str,
         job_id: str,
         *,
-        timeout_s: float = 900,
-        poll_interval_s: float = 0.5,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict | None = None,
         on_poll: ProgressCallback | None = None,
     ) -> Job:
         """Poll until the job ends and return it; raises `JobTimeoutError` past `timeout_s`."""
-        return await self._run(  # type: ignore[no-any-return]
+        return await self._run(
             core.wait(
                 self._config,
                 reasoner_type,
@@ -215,92 +219,58 @@ class JobsClient:
 
     async def get_operation(self, reasoner_type: str, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
-        return await self._run(core.get_operation(self._config, reasoner_type, job_id))  # type: ignore[no-any-return]
+        return await self._run(core.get_operation(self._config, reasoner_type, job_id))
 
     def operation(self, ref: OperationRef | dict[str, Any]) -> JobOperation:
-        """Return the handle of a job started elsewhere (from `JobOperation.to_dict()`)."""
-        return JobOperation(
-            self, ref if isinstance(ref, OperationRef) else OperationRef.from_dict(ref)
-        )
+        """Return the handle of a job started elsewhere (from `JobOperation.to_dict()`).
+
+        Raises:
+            JobInvalidRequestError: `ref` is not an `OperationRef` or such a dict.
+        """
+        return JobOperation(self, OperationHandle.of(self._config, ref))
 
 
-class EventIterator(AsyncIterator[dict[str, Any]]):
-    """Iterates over events page by page; `continuation_token` resumes after the last page read."""
+class EventIterator(EventIteratorBase, AsyncIterator[dict[str, Any]]):
+    """Iterates over events page by page; `continuation_token` resumes where it stopped."""
 
     def __init__(self, client: JobsClient, pager: EventsPager) -> None:
         self._client = client
         self._pager = pager
-        self._buffer: list[dict[str, Any]] = []
-        self._page_token: str | None = pager.continuation_token
-
-    @property
-    def continuation_token(self) -> str | None:
-        """Where a new iterator resumes: the start of the page being read, if it is not used up.
-
-        A reader that stops in the middle of a page gets that page again (no event is lost);
-        None once the stream has ended.
-        """
-        return self._page_token if self._buffer else self._pager.continuation_token
 
     async def __anext__(self) -> dict[str, Any]:
-        while not self._buffer:
-            self._page_token = self._pager.continuation_token
-            page = await self._client._run(self._pager.next_page())
-            if page is None:
-                raise StopAsyncIteration
-            self._buffer = list(page.events)
-        return self._buffer.pop(0)
+        event = await self._client._run(self._pager.next_event())
+        if event is None:
+            raise StopAsyncIteration
+        return event
 
 
-class JobOperation:
+class JobOperation(HandleBase):
     """A started job: poll it, wait for it, or turn it into data to resume elsewhere."""
 
-    def __init__(self, client: JobsClient, ref: OperationRef) -> None:
+    def __init__(self, client: JobsClient, handle: OperationHandle) -> None:
         self._client = client
-        self._ref = ref
-        self._final: Job | None = None
-
-    @property
-    def id(self) -> str:
-        """The job or transaction id."""
-        return self._ref.id
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """``{"reasoner_type": <public label>, "name": <reasoner name>}``."""
-        return {"reasoner_type": self._ref.reasoner_type, "name": self._ref.name}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the handle as plain data; `JobsClient.operation(data)` rebuilds it."""
-        return self._ref.to_dict()
+        self._handle = handle
 
     async def status(self) -> Operation:
         """Return the current normalised status."""
-        return await self._client.get_operation(self._ref.reasoner_type, self._ref.id)
+        return await self._client._run(self._handle.status())
 
     async def is_done(self) -> bool:
         """Return True once the job has ended, whatever the outcome."""
-        return self._final is not None or (await self.status()).done()
+        return await self._client._run(self._handle.is_done())
 
     async def wait(
         self,
-        timeout_s: float = 900,
-        poll_interval_s: float = 0.5,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict | None = None,
         *,
         on_poll: ProgressCallback | None = None,
     ) -> Job:
-        """Block until the job ends; return the final job (cached for `result()`)."""
-        if self._final is None or include:
-            self._final = await self._client.wait(
-                self._ref.reasoner_type,
-                self._ref.id,
-                timeout_s=timeout_s,
-                poll_interval_s=poll_interval_s,
-                include=include,
-                on_poll=on_poll,
-            )
-        return self._final
+        """Wait until the job ends; return the final job (cached for `result()`)."""
+        return await self._client._run(
+            self._handle.wait(timeout_s, poll_interval_s, include, on_poll=on_poll)
+        )
 
     async def result(self, include: JobIncludeDict | None = None) -> Job:
         """Return the final job.
@@ -308,16 +278,7 @@ class JobOperation:
         Raises:
             JobNotReadyError: the job has not ended yet.
         """
-        if self._final is not None and not include:
-            return self._final
-        job = await self._client.get(self._ref.reasoner_type, self._ref.id, include=include)
-        if job is None or not job.is_terminal:
-            state = job.state if job is not None else "not visible yet"
-            raise JobNotReadyError(
-                f"{self._ref.reasoner_type} {self._ref.id} is not done ({state})"
-            )
-        self._final = job
-        return job
+        return await self._client._run(self._handle.result(include))
 
     def __await__(self) -> Generator[Any, None, Job]:
         """``await op`` waits with the default arguments."""

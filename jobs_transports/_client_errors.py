@@ -1,8 +1,9 @@
-"""Errors the clients raise themselves."""
+"""The error a client raises itself: it was closed."""
 
 from jobs_core import JobConfigurationError
 
 
-def closed_error() -> JobConfigurationError:
-    """Return the error for a call on a closed client."""
-    return JobConfigurationError("this client is closed")
+class JobClientClosedError(JobConfigurationError):
+    """The client was closed: calls made after `close()` / `aclose()`, and calls that were still
+    running when it was closed (they stop at once), raise this.
+    """

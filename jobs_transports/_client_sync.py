@@ -1,53 +1,57 @@
-"""`JobsClientSync` and `JobOperationSync`: the blocking public API."""
+"""`JobsClientSync` and `JobOperationSync`: the blocking public API.
+
+Every method turns its arguments into a `jobs_core` protocol and runs it on the gateway; the
+async client in `_client_async.py` mirrors this one method for method.
+"""
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import jobs_core as core
 from jobs_core import (
+    DEFAULT_POLL_INTERVAL_S,
+    DEFAULT_STREAM,
+    DEFAULT_TIMEOUT_S,
     ClientConfig,
     EventsPager,
     Job,
     JobEvents,
     JobIncludeDict,
-    JobNotReadyError,
     Operation,
+    OperationHandle,
     OperationRef,
     ProgressCallback,
 )
 
-from ._client_errors import closed_error
-from ._gateways import SyncGateway, default_config
+from ._client_base import ClientBase, EventIteratorBase, HandleBase, default_config
+from ._gateways import JobsGatewaySync
+
+T = TypeVar("T")
 
 
-class JobsClientSync:
+class JobsClientSync(ClientBase[JobsGatewaySync]):
     """Synchronous jobs client. `Logic` routes to transactions, `Prescriptive`/`Predictive` to jobs.
 
     Made by `jobs_transports.connect_sync(...)`; use it as a context manager or call `close()`.
+    One client may be shared by threads. After `close()` (from any thread), calls still running
+    stop at once and new ones are refused, all with `JobClientClosedError`.
     """
 
-    def __init__(self, gateway: SyncGateway, *, config: ClientConfig | None = None) -> None:
+    def __init__(self, gateway: JobsGatewaySync, *, config: ClientConfig | None = None) -> None:
         self._driver = gateway
         self._config = config if config is not None else default_config(gateway)
-        self._closed = False
 
-    @property
-    def config(self) -> ClientConfig:
-        """The configuration the protocols run with."""
-        return self._config
-
-    def _run(self, protocol: core.Protocol[Any]) -> Any:
-        if self._closed:
-            protocol.close()
-            raise closed_error()
+    def _run(self, protocol: core.Protocol[T]) -> T:
+        self._refuse_if_closed(protocol)
         return self._driver.run(protocol)
 
     def close(self) -> None:
-        """Close the connection pool and any SQL connection the client opened itself."""
+        """Close the client: stop the calls in flight, release the connection pool and any SQL
+        connection the client opened itself (a caller's `sql_connection` stays open)."""
         if not self._closed:
             self._closed = True
             self._driver.close()
@@ -67,7 +71,7 @@ class JobsClientSync:
         self, reasoner_type: str, job_id: str, *, include: JobIncludeDict | None = None
     ) -> Job | None:
         """Return the job/transaction, or None if not found (a `JobExpanded` with `include=`)."""
-        return self._run(core.get(self._config, reasoner_type, job_id, include=include))  # type: ignore[no-any-return]
+        return self._run(core.get(self._config, reasoner_type, job_id, include=include))
 
     def create(
         self,
@@ -83,7 +87,7 @@ class JobsClientSync:
                 self._config, reasoner_type, reasoner_name, payload, timeout_mins=timeout_mins
             )
         )
-        return JobOperationSync(self, ref)
+        return JobOperationSync(self, OperationHandle(self._config, ref))
 
     def create_ready(
         self,
@@ -92,13 +96,13 @@ class JobsClientSync:
         payload: dict[str, Any],
         *,
         timeout_mins: int | None = None,
-        timeout_s: float = 900,
-        poll_interval_s: float = 0.5,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict | None = None,
         on_poll: ProgressCallback | None = None,
     ) -> Job:
         """Create a job and block until it reaches a terminal state; return the final job."""
-        return self._run(  # type: ignore[no-any-return]
+        return self._run(
             core.create_ready(
                 self._config,
                 reasoner_type,
@@ -127,7 +131,7 @@ class JobsClientSync:
         offset: int = 0,
     ) -> builtins.list[Job]:
         """List jobs/transactions newest first; all types merged when `reasoner_type` is None."""
-        return self._run(  # type: ignore[no-any-return]
+        return self._run(
             core.list_jobs(
                 self._config,
                 reasoner_type,
@@ -138,8 +142,8 @@ class JobsClientSync:
                 only_active=only_active,
                 all_users=all_users,
                 limit=limit,
-                offset=offset,
                 include=include,
+                offset=offset,
             )
         )
 
@@ -149,10 +153,10 @@ class JobsClientSync:
         job_id: str,
         continuation_token: str = "",
         *,
-        stream_name: str = "progress",
+        stream_name: str = DEFAULT_STREAM,
     ) -> JobEvents:
         """Return one page of events and the token of the next page."""
-        return self._run(  # type: ignore[no-any-return]
+        return self._run(
             core.get_events(
                 self._config, reasoner_type, job_id, continuation_token, stream_name=stream_name
             )
@@ -164,13 +168,13 @@ class JobsClientSync:
         job_id: str,
         continuation_token: str | None = "",
         *,
-        stream_name: str = "progress",
+        stream_name: str = DEFAULT_STREAM,
         follow: bool = False,
-        poll_interval_s: float = 0.5,
-    ) -> EventIterator:
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+    ) -> EventIteratorSync:
         """Return an iterator over every event, page after page (until the job ends with `follow`).
 
-        The iterator's `continuation_token` resumes after the last page it read.
+        The iterator's `continuation_token` resumes where it stopped.
         """
         pager = EventsPager.open(
             self._config,
@@ -181,7 +185,7 @@ class JobsClientSync:
             follow=follow,
             poll_interval_s=poll_interval_s,
         )
-        return EventIterator(self, pager)
+        return EventIteratorSync(self, pager)
 
     def cancel(self, reasoner_type: str, job_id: str, *, all_users: bool = False) -> None:
         """Cancel a job/transaction (`all_users=True` is for Logic only)."""
@@ -192,13 +196,13 @@ class JobsClientSync:
         reasoner_type: str,
         job_id: str,
         *,
-        timeout_s: float = 900,
-        poll_interval_s: float = 0.5,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict | None = None,
         on_poll: ProgressCallback | None = None,
     ) -> Job:
         """Poll until the job ends and return it; raises `JobTimeoutError` past `timeout_s`."""
-        return self._run(  # type: ignore[no-any-return]
+        return self._run(
             core.wait(
                 self._config,
                 reasoner_type,
@@ -212,92 +216,58 @@ class JobsClientSync:
 
     def get_operation(self, reasoner_type: str, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
-        return self._run(core.get_operation(self._config, reasoner_type, job_id))  # type: ignore[no-any-return]
+        return self._run(core.get_operation(self._config, reasoner_type, job_id))
 
     def operation(self, ref: OperationRef | dict[str, Any]) -> JobOperationSync:
-        """Return the handle of a job started elsewhere (from `JobOperationSync.to_dict()`)."""
-        return JobOperationSync(
-            self, ref if isinstance(ref, OperationRef) else OperationRef.from_dict(ref)
-        )
+        """Return the handle of a job started elsewhere (from `JobOperationSync.to_dict()`).
+
+        Raises:
+            JobInvalidRequestError: `ref` is not an `OperationRef` or such a dict.
+        """
+        return JobOperationSync(self, OperationHandle.of(self._config, ref))
 
 
-class EventIterator(Iterator[dict[str, Any]]):
-    """Iterates over events page by page; `continuation_token` resumes after the last page read."""
+class EventIteratorSync(EventIteratorBase, Iterator[dict[str, Any]]):
+    """Iterates over events page by page; `continuation_token` resumes where it stopped."""
 
     def __init__(self, client: JobsClientSync, pager: EventsPager) -> None:
         self._client = client
         self._pager = pager
-        self._buffer: list[dict[str, Any]] = []
-        self._page_token: str | None = pager.continuation_token
-
-    @property
-    def continuation_token(self) -> str | None:
-        """Where a new iterator resumes: the start of the page being read, if it is not used up.
-
-        A reader that stops in the middle of a page gets that page again (no event is lost);
-        None once the stream has ended.
-        """
-        return self._page_token if self._buffer else self._pager.continuation_token
 
     def __next__(self) -> dict[str, Any]:
-        while not self._buffer:
-            self._page_token = self._pager.continuation_token
-            page = self._client._run(self._pager.next_page())
-            if page is None:
-                raise StopIteration
-            self._buffer = list(page.events)
-        return self._buffer.pop(0)
+        event = self._client._run(self._pager.next_event())
+        if event is None:
+            raise StopIteration
+        return event
 
 
-class JobOperationSync:
+class JobOperationSync(HandleBase):
     """A started job: poll it, wait for it, or turn it into data to resume elsewhere."""
 
-    def __init__(self, client: JobsClientSync, ref: OperationRef) -> None:
+    def __init__(self, client: JobsClientSync, handle: OperationHandle) -> None:
         self._client = client
-        self._ref = ref
-        self._final: Job | None = None
-
-    @property
-    def id(self) -> str:
-        """The job or transaction id."""
-        return self._ref.id
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """``{"reasoner_type": <public label>, "name": <reasoner name>}``."""
-        return {"reasoner_type": self._ref.reasoner_type, "name": self._ref.name}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the handle as plain data; `JobsClientSync.operation(data)` rebuilds it."""
-        return self._ref.to_dict()
+        self._handle = handle
 
     def status(self) -> Operation:
         """Return the current normalised status."""
-        return self._client.get_operation(self._ref.reasoner_type, self._ref.id)
+        return self._client._run(self._handle.status())
 
     def is_done(self) -> bool:
         """Return True once the job has ended, whatever the outcome."""
-        return self._final is not None or self.status().done()
+        return self._client._run(self._handle.is_done())
 
     def wait(
         self,
-        timeout_s: float = 900,
-        poll_interval_s: float = 0.5,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict | None = None,
         *,
         on_poll: ProgressCallback | None = None,
     ) -> Job:
         """Block until the job ends; return the final job (cached for `result()`)."""
-        if self._final is None or include:
-            self._final = self._client.wait(
-                self._ref.reasoner_type,
-                self._ref.id,
-                timeout_s=timeout_s,
-                poll_interval_s=poll_interval_s,
-                include=include,
-                on_poll=on_poll,
-            )
-        return self._final
+        return self._client._run(
+            self._handle.wait(timeout_s, poll_interval_s, include, on_poll=on_poll)
+        )
 
     def result(self, include: JobIncludeDict | None = None) -> Job:
         """Return the final job.
@@ -305,13 +275,4 @@ class JobOperationSync:
         Raises:
             JobNotReadyError: the job has not ended yet.
         """
-        if self._final is not None and not include:
-            return self._final
-        job = self._client.get(self._ref.reasoner_type, self._ref.id, include=include)
-        if job is None or not job.is_terminal:
-            state = job.state if job is not None else "not visible yet"
-            raise JobNotReadyError(
-                f"{self._ref.reasoner_type} {self._ref.id} is not done ({state})"
-            )
-        self._final = job
-        return job
+        return self._client._run(self._handle.result(include))

@@ -1,40 +1,39 @@
-"""What a client needs from whatever runs its protocols: a driver, a recorder or a replayer."""
+"""What a client runs its protocols on: a driver, a recorder, a replayer, or one of your own."""
 
 from __future__ import annotations
 
 from typing import Protocol, TypeVar
 
 import jobs_core
-from jobs_core import ClientConfig
 
 T = TypeVar("T")
 
 
-class SyncGateway(Protocol):
-    def run(self, protocol: jobs_core.Protocol[T]) -> T: ...
+class JobsGatewaySync(Protocol):
+    """Runs protocols with blocking I/O: what `JobsClientSync` is built on.
 
-    def close(self) -> None: ...
-
-
-class AsyncGateway(Protocol):
-    async def run(self, protocol: jobs_core.Protocol[T]) -> T: ...
-
-    async def aclose(self) -> None: ...
-
-
-def default_config(gateway: object) -> ClientConfig:
-    """Return the configuration a client built on `gateway` alone runs with.
-
-    A replayer knows the recorded one; a driver implies its backends with the default policies.
-
-    Raises:
-        JobConfigurationError: the driver has no backend, or has the SQL one (which needs the
-            application name: pass a `ClientConfig`, or use `connect()`).
+    `SyncDriver` is one; write your own to run the protocols on another runtime.
     """
-    replayer = getattr(gateway, "replayer", None)
-    if isinstance(replayer, jobs_core.Replayer):
-        return replayer.cassette.config
-    return ClientConfig(
-        http=getattr(gateway, "http", None) is not None,
-        sql=getattr(gateway, "sql", None) is not None,
-    )
+
+    def run(self, protocol: jobs_core.Protocol[T]) -> T:
+        """Perform `protocol`'s effects until it returns; return its result or raise its error."""
+        ...
+
+    def close(self) -> None:
+        """Release what the gateway holds; stop the runs in flight."""
+        ...
+
+
+class JobsGateway(Protocol):
+    """Runs protocols under an event loop: what `JobsClient` is built on.
+
+    `AsyncDriver` is one; write your own to run the protocols on another runtime.
+    """
+
+    async def run(self, protocol: jobs_core.Protocol[T]) -> T:
+        """Perform `protocol`'s effects until it returns; return its result or raise its error."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the gateway holds; stop the runs in flight."""
+        ...

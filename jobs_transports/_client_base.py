@@ -1,0 +1,100 @@
+"""What the blocking and async clients share, none of it I/O.
+
+Each public method of `JobsClientSync` and `JobsClient` turns its arguments into a `jobs_core`
+protocol and runs it on the client's gateway; the two differ only in blocking or awaiting.
+What is the same in both lives here: the configuration, the closed state, the plain-data side
+of operation handles and event iterators.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from jobs_core import ClientConfig, EventsPager, JobConfigurationError, OperationHandle, Protocol
+
+from ._async_driver import AsyncDriver
+from ._cassettes import RecordingAsync, RecordingSync, ReplayAsync, ReplaySync
+from ._client_errors import JobClientClosedError
+from ._gateways import JobsGateway, JobsGatewaySync
+from ._sync_driver import SyncDriver
+
+G = TypeVar("G", JobsGatewaySync, JobsGateway)
+
+
+class ClientBase(Generic[G]):
+    """A client's gateway, its configuration, and whether it was closed."""
+
+    _driver: G
+    _config: ClientConfig
+    _closed: bool = False
+
+    @property
+    def gateway(self) -> G:
+        """What the client runs its protocols on: a driver, a recording, a replay, or yours."""
+        return self._driver
+
+    @property
+    def config(self) -> ClientConfig:
+        """The configuration the protocols run with."""
+        return self._config
+
+    def _refuse_if_closed(self, protocol: Protocol[Any]) -> None:
+        """Raise `JobClientClosedError` (closing `protocol`) once the client is closed."""
+        if self._closed:
+            protocol.close()
+            raise JobClientClosedError("this client is closed: make a new one")
+
+
+class HandleBase:
+    """The plain-data side of an operation handle."""
+
+    _handle: OperationHandle
+
+    @property
+    def id(self) -> str:
+        """The job or transaction id."""
+        return self._handle.id
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """``{"reasoner_type": <public label>, "name": <reasoner name>}``."""
+        return self._handle.metadata
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the handle as plain data; the client's `operation(data)` rebuilds it."""
+        return self._handle.to_dict()
+
+
+class EventIteratorBase:
+    """The plain-data side of an event iterator."""
+
+    _pager: EventsPager
+
+    @property
+    def continuation_token(self) -> str | None:
+        """Where a new iterator resumes with no event lost; None once the stream has ended.
+
+        A reader that stops in the middle of a page gets the rest of that page again.
+        """
+        return self._pager.continuation_token
+
+
+def default_config(gateway: JobsGatewaySync | JobsGateway) -> ClientConfig:
+    """Return the configuration a client built on `gateway` alone runs with.
+
+    A replay runs with the recorded configuration, a recording with the one it records, and a
+    driver with its backends and the default policies.
+
+    Raises:
+        JobConfigurationError: the driver has no backend, or has the SQL one (which needs the
+            application name), or the gateway is one of yours: pass a `ClientConfig`.
+    """
+    if isinstance(gateway, ReplaySync | ReplayAsync):
+        return gateway.replayer.cassette.config
+    if isinstance(gateway, RecordingSync | RecordingAsync):
+        return gateway.writer.config
+    if isinstance(gateway, SyncDriver | AsyncDriver):
+        return ClientConfig(http=gateway.http is not None, sql=gateway.sql is not None)
+    raise JobConfigurationError(
+        f"pass the ClientConfig a {type(gateway).__name__} gateway runs protocols with"
+    )
