@@ -7,6 +7,7 @@ or trio.
 from ._async_driver import AsyncDriver as AsyncDriver
 from ._client_async import JobOperation as JobOperation
 from ._client_async import JobsClient as JobsClient
+from ._client_errors import JobClientClosedError as JobClientClosedError
 from ._client_sync import JobOperationSync as JobOperationSync
 from ._client_sync import JobsClientSync as JobsClientSync
 from ._connect import connect as connect
@@ -16,6 +17,7 @@ from ._sync_driver import SyncDriver as SyncDriver
 
 __all__ = [
     "AsyncDriver",
+    "JobClientClosedError",
     "JobOperation",
     "JobOperationSync",
     "JobsClient",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import anyio
+
 from jobs_core import (
     Effect,
     Gather,
@@ -18,6 +20,7 @@ from jobs_core import (
     TransportError,
 )
 
+from ._client_errors import JobClientClosedError
 from ._http_executors import AsyncHttp
 from ._runtimes import Runtime, current_loop, current_runtime
 from ._sql_executor import SqlExecutor
@@ -29,6 +32,8 @@ class AsyncDriver:
     """Runs protocols under the running event loop; SQL statements run in worker threads.
 
     The loop is detected on first use, and the driver (with its connection pool) stays bound to it.
+    Closing it from any task stops the runs in flight (each runs in a cancel scope that the
+    close cancels) with `JobClientClosedError`, and refuses new runs with it.
     """
 
     def __init__(self, *, http: AsyncHttp | None = None, sql: SqlExecutor | None = None) -> None:
@@ -36,6 +41,8 @@ class AsyncDriver:
         self.sql = sql
         self._runtime: Runtime | None = None
         self._loop: object = None
+        self._closed = False
+        self._runs: set[anyio.CancelScope] = set()
 
     @property
     def runtime(self) -> Runtime:
@@ -56,8 +63,26 @@ class AsyncDriver:
         return self._runtime
 
     async def run(self, protocol: Protocol[T]) -> T:
-        """Perform `protocol`'s effects until it returns; return its result or raise its error."""
+        """Perform `protocol`'s effects until it returns; return its result or raise its error.
+
+        Raises:
+            JobClientClosedError: the driver is closed, or was closed during the run.
+        """
+        if self._closed:
+            protocol.close()
+            raise JobClientClosedError("this client is closed: make a new one")
         runtime = self.runtime
+        scope = anyio.CancelScope()
+        self._runs.add(scope)
+        try:
+            with scope:
+                return await self._drive(runtime, protocol)
+        finally:
+            self._runs.discard(scope)
+        # Only a close cancels this scope; a cancellation of the caller propagates past it.
+        raise JobClientClosedError("the client was closed during this call")
+
+    async def _drive(self, runtime: Runtime, protocol: Protocol[T]) -> T:
         try:
             effect = next(protocol)
             while True:
@@ -94,16 +119,16 @@ class AsyncDriver:
         if isinstance(effect, Now):
             return runtime.now()
         if isinstance(effect, Gather):
-            jobs = [lambda child=child: self._outcome(child) for child in effect.protocols]
+            jobs = [lambda child=child: self._outcome(runtime, child) for child in effect.protocols]
             return await runtime.gather(jobs, effect.limit)
         if isinstance(effect, RefreshEndpoint):
             self._need_http().target.refresh()
             return None
         raise TypeError(f"unknown effect {effect!r}")
 
-    async def _outcome(self, protocol: Protocol[Any]) -> Any:
+    async def _outcome(self, runtime: Runtime, protocol: Protocol[Any]) -> Any:
         try:
-            return await self.run(protocol)
+            return await self._drive(runtime, protocol)
         except Exception as exc:
             return exc
 
@@ -113,7 +138,11 @@ class AsyncDriver:
         return self.http
 
     async def aclose(self) -> None:
-        """Release the connection pool and any SQL connection this driver opened."""
+        """Stop the runs in flight; release the connection pool and any SQL connection this
+        driver opened."""
+        self._closed = True
+        for scope in self._runs:
+            scope.cancel()
         try:
             if self.http is not None:
                 await self.http.aclose()

@@ -8,7 +8,7 @@ from jobs_core import HttpRequest, HttpResponse
 
 from ._http_errors import transport_errors
 from ._http_target import HttpTarget
-from ._time_limits import (
+from ._network import (
     AsyncLimitedBackend,
     LimitedBackend,
     limited_async_exchange,
@@ -26,8 +26,9 @@ class SyncHttp:
 
     def __init__(self, target: HttpTarget, *, max_connections: int = 10) -> None:
         self.target = target
+        self._backend = LimitedBackend()
         self._pool = httpcore.ConnectionPool(
-            max_connections=max_connections, network_backend=LimitedBackend()
+            max_connections=max_connections, network_backend=self._backend
         )
 
     @property
@@ -55,7 +56,8 @@ class SyncHttp:
         return _response(raw)
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every connection, those in use by other threads too, and open no more."""
+        self._backend.close()
         self._pool.close()
 
 
@@ -109,8 +111,9 @@ class AsyncHttp:
 
     def __init__(self, target: HttpTarget, *, max_connections: int = 10) -> None:
         self.target = target
+        self._backend = AsyncLimitedBackend()
         self._pool: httpcore.AsyncConnectionPool = _ReclaimingPool(
-            max_connections=max_connections, network_backend=AsyncLimitedBackend()
+            max_connections=max_connections, network_backend=self._backend
         )
 
     @property
@@ -144,5 +147,6 @@ class AsyncHttp:
         return _response(raw)
 
     async def aclose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection and open no more."""
+        self._backend.close()
         await self._pool.aclose()

@@ -6,9 +6,10 @@ leaves the statement to finish, and the next caller waits for it, instead of sha
 half-used connection.
 
 A statement with a deadline runs in a worker thread that the caller stops waiting for when the
-deadline passes. DB-API has no portable way to cancel a running statement, so it is abandoned:
-it keeps the connection until it ends, and the next statement waits for it (within that
-statement's own deadline); a statement that had not started when abandoned never runs.
+deadline passes or the executor is closed; one without runs in the caller's thread, to its end.
+DB-API has no portable way to cancel a running statement, so it is abandoned: it keeps the
+connection until it ends, and the next statement waits for it (within that statement's own
+deadline); a statement that had not started when abandoned never runs.
 """
 
 from __future__ import annotations
@@ -57,17 +58,23 @@ class SqlExecutor:
         self._connect: Connect = connect if connect is not None else (lambda: connection)
         self._owned = connection is None
         self._lock = threading.Lock()
+        self._closed = False
+        self._waiting: set[threading.Event] = set()
+        self._waiting_lock = threading.Lock()
 
     def execute(self, query: SqlQuery, time_left: float | None = None) -> SqlRows:
         """Run `query` and return its rows (blocking), giving up after `time_left` seconds.
 
         Raises:
             SqlFailure: the connection or the statement failed, or (``connection_lost=True``)
-                the time ran out first.
+                the time ran out or the executor was closed first.
         """
         if time_left is None:
+            # In the caller's thread: connections that belong to one thread (sqlite3's) work.
+            if self._closed:
+                raise SqlFailure("the SQL connection was closed", connection_lost=True)
             return self._execute(query, threading.Event())
-        abandoned = threading.Event()
+        abandoned, finished = threading.Event(), threading.Event()
         outcome: list[SqlRows | BaseException] = []
 
         def statement() -> None:
@@ -75,16 +82,24 @@ class SqlExecutor:
                 outcome.append(self._execute(query, abandoned))
             except BaseException as exc:  # handed to the waiting caller
                 outcome.append(exc)
+            finally:
+                finished.set()
 
-        worker = threading.Thread(target=statement, name="jobs-sql-statement", daemon=True)
-        if time_left > 0:
-            worker.start()
-            worker.join(time_left)
+        with self._waiting_lock:
+            start = not self._closed and time_left > 0
+            if start:
+                self._waiting.add(finished)
+                threading.Thread(target=statement, name="jobs-sql-statement", daemon=True).start()
+        if start:
+            try:
+                finished.wait(time_left)
+            finally:
+                with self._waiting_lock:
+                    self._waiting.discard(finished)
         if not outcome:
             abandoned.set()
-            raise SqlFailure(
-                "the statement did not finish before the call's deadline", connection_lost=True
-            )
+            why = "the SQL connection was closed" if self._closed else "the call's deadline passed"
+            raise SqlFailure(f"{why} before the statement finished", connection_lost=True)
         (result,) = outcome
         if isinstance(result, BaseException):
             raise result
@@ -92,7 +107,7 @@ class SqlExecutor:
 
     def _execute(self, query: SqlQuery, abandoned: threading.Event) -> SqlRows:
         with self._lock:
-            if abandoned.is_set():
+            if abandoned.is_set() or self._closed:
                 # The caller stopped waiting before the connection was free: never run it late.
                 raise SqlFailure("abandoned before it started", connection_lost=True)
             return self._execute_locked(query)
@@ -112,10 +127,16 @@ class SqlExecutor:
         return SqlRows(columns=columns, rows=rows)
 
     def close(self) -> None:
-        """Close the connection if this executor opened it; a caller's connection stays open."""
-        if not self._owned:
-            return
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+        """Stop the callers waiting for statements and refuse new ones; close the connection if
+        this executor opened it, once a statement still running on it has ended (a caller's
+        connection stays open, and is not waited for).
+        """
+        with self._waiting_lock:
+            self._closed = True
+            for finished in self._waiting:
+                finished.set()
+        if self._owned:
+            with self._lock:
+                if self._connection is not None:
+                    connection, self._connection = self._connection, None
+                    connection.close()

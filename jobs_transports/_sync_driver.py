@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from jobs_core import (
     TransportError,
 )
 
+from ._client_errors import JobClientClosedError
 from ._http_executors import SyncHttp
 from ._sql_executor import SqlExecutor
 
@@ -27,29 +29,42 @@ T = TypeVar("T")
 
 
 class SyncDriver:
-    """Runs protocols with blocking I/O; `Gather` runs its protocols one after another."""
+    """Runs protocols with blocking I/O; `Gather` runs its protocols one after another.
+
+    It may be shared by threads, and closed from any of them: the runs in flight then stop with
+    `JobClientClosedError` (their sleeps and HTTP exchanges end at once, SQL statements are
+    abandoned) and new runs are refused with it. `sleep` and `clock` replace the real ones (a
+    `sleep` of yours is not cut short by a close).
+    """
 
     def __init__(
         self,
         *,
         http: SyncHttp | None = None,
         sql: SqlExecutor | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.http = http
         self.sql = sql
-        self._sleep = sleep
+        self._closed = threading.Event()
+        self._sleep = sleep if sleep is not None else self._closed.wait
         self._clock = clock
 
     def run(self, protocol: Protocol[T]) -> T:
-        """Perform `protocol`'s effects until it returns; return its result or raise its error."""
+        """Perform `protocol`'s effects until it returns; return its result or raise its error.
+
+        Raises:
+            JobClientClosedError: the driver is closed, or was closed during the run.
+        """
         try:
             effect = next(protocol)
             while True:
+                self._refuse_if_closed()
                 try:
                     reply = self.perform(effect)
                 except (TransportError, SqlFailure) as exc:
+                    self._refuse_if_closed(exc)
                     effect = protocol.throw(exc)
                 else:
                     effect = protocol.send(reply)
@@ -84,6 +99,10 @@ class SyncDriver:
             return None
         raise TypeError(f"unknown effect {effect!r}")
 
+    def _refuse_if_closed(self, cause: Exception | None = None) -> None:
+        if self._closed.is_set():
+            raise JobClientClosedError("the client was closed during this call") from cause
+
     def _time_left(self, deadline: float | None) -> float | None:
         return None if deadline is None else deadline - self._clock()
 
@@ -99,7 +118,9 @@ class SyncDriver:
         return self.http
 
     def close(self) -> None:
-        """Release the connection pool and any SQL connection this driver opened."""
+        """Stop the runs in flight; release the connection pool and any SQL connection this
+        driver opened."""
+        self._closed.set()
         try:
             if self.http is not None:
                 self.http.close()

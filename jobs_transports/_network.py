@@ -1,4 +1,4 @@
-"""Time limits on a whole HTTP exchange, enforced at every socket operation.
+"""The network under httpcore: time limits on a whole HTTP exchange, and a close that stops it.
 
 httpcore applies its timeouts to one socket operation at a time, so a server that trickles a
 byte at a time never trips a read timeout. The network backends here clamp every connect, read
@@ -6,12 +6,17 @@ and write to what is left of the exchange: of its whole limit (`Timeouts.total`,
 call's deadline leaves, whichever is less) and of the time allowed for the whole response
 (`Timeouts.read`, counted from the first read). When nothing is left they raise httpcore's own
 timeout, so httpcore closes the connection and the pool never keeps a half-read one.
+
+Closing a backend (when its client closes) refuses new connections, and closing a blocking
+stream shuts its socket down first, which wakes a thread blocked reading it: a pool closed from
+another thread stops the requests in flight instead of leaving them to their timeouts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import socket
 import ssl
 import time
 import typing
@@ -126,6 +131,10 @@ class LimitedStream(httpcore.NetworkStream):
         self._stream.write(buffer, _left(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
+        raw = self._stream.get_extra_info("socket")
+        if isinstance(raw, socket.socket):
+            with contextlib.suppress(OSError):  # already shut down, or never connected
+                raw.shutdown(socket.SHUT_RDWR)
         self._stream.close()
 
     def start_tls(
@@ -141,7 +150,22 @@ class LimitedStream(httpcore.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
-class LimitedBackend(httpcore.NetworkBackend):
+class Closable:
+    """A backend's closed state: once closed, it opens no connection."""
+
+    closed = False
+
+    def close(self) -> None:
+        """Refuse every connection from now on."""
+        self.closed = True
+
+    def refuse_if_closed(self) -> None:
+        """Raise `httpcore.ConnectError` once closed."""
+        if self.closed:
+            raise httpcore.ConnectError("the client is closed")
+
+
+class LimitedBackend(Closable, httpcore.NetworkBackend):
     """httpcore's blocking backend, with connects, reads and writes clamped to the exchange."""
 
     def __init__(self) -> None:
@@ -155,10 +179,15 @@ class LimitedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[typing.Any] | None = None,
     ) -> httpcore.NetworkStream:
+        self.refuse_if_closed()
         left = _left(timeout, httpcore.ConnectTimeout)
-        return LimitedStream(
+        stream = LimitedStream(
             self._backend.connect_tcp(host, port, left, local_address, socket_options)
         )
+        if self.closed:  # closed while connecting: the pool's close did not see this one
+            stream.close()
+            self.refuse_if_closed()
+        return stream
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)
@@ -193,7 +222,7 @@ class AsyncLimitedStream(httpcore.AsyncNetworkStream):
         return self._stream.get_extra_info(info)
 
 
-class AsyncLimitedBackend(httpcore.AsyncNetworkBackend):
+class AsyncLimitedBackend(Closable, httpcore.AsyncNetworkBackend):
     """httpcore's backend for the running loop (trio's, or anyio's for asyncio), clamped."""
 
     async def connect_tcp(

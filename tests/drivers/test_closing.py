@@ -1,0 +1,111 @@
+"""Closing a client stops what is in flight, on the sync, asyncio and trio drivers.
+
+The sync client is closed from another thread, the async ones from another task, while a call
+runs: a `wait` on a job that runs for a minute, or a `get` that a server never answers. The call
+ends at once with `JobClientClosedError`, later calls are refused with it, and no connection stays
+open (pytest turns an unclosed socket's `ResourceWarning` into a failure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import pytest
+import trio
+
+import jobs_emulator
+from jobs_transports import JobClientClosedError, JobsClient, JobsClientSync, connect, connect_sync
+from tests.drivers.conftest import client_options
+from tests.drivers.slow_server import SlowServer
+
+CLOSE_AFTER_S = 0.3
+MARGIN_S = 2.0
+"""How late a call may end after the close, on a loaded machine; far less than the call's own
+time (a 60 s job, a server that never answers)."""
+
+Call = Callable[[Any], Any]
+
+
+def close_during(driver: str, options: dict[str, Any], call: Call) -> JobsClientSync | JobsClient:
+    """Start `call(client)`, close the client from elsewhere meanwhile; return the client.
+
+    Asserts that the call ended with `JobClientClosedError` soon after the close.
+    """
+    started = time.monotonic()
+    if driver == "sync":
+        sync = connect_sync(**options)
+        closer = threading.Timer(CLOSE_AFTER_S, sync.close)
+        closer.start()
+        try:
+            with pytest.raises(JobClientClosedError):
+                call(sync)
+        finally:
+            closer.join()
+        client: JobsClientSync | JobsClient = sync
+    else:
+        client = (
+            asyncio.run(_close_async(options, call))
+            if driver == "asyncio"
+            else trio.run(_close_async, options, call)
+        )
+    assert time.monotonic() - started < CLOSE_AFTER_S + MARGIN_S
+    return client
+
+
+async def _close_async(options: dict[str, Any], call: Call) -> JobsClient:
+    client = connect(**options)
+
+    async def close_soon() -> None:
+        await anyio.sleep(CLOSE_AFTER_S)
+        await client.aclose()
+
+    async def call_it() -> None:
+        with pytest.raises(JobClientClosedError):
+            await call(client)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(call_it)
+        group.start_soon(close_soon)
+    return client
+
+
+def refuses_new_calls(client: JobsClientSync | JobsClient) -> None:
+    if isinstance(client, JobsClientSync):
+        with pytest.raises(JobClientClosedError, match="closed"):
+            client.get("Predictive", "j1")
+    else:
+        with pytest.raises(JobClientClosedError, match="closed"):
+            asyncio.run(client.get("Predictive", "j1"))
+
+
+def no_connection_left(client: JobsClientSync | JobsClient) -> None:
+    http = getattr(client.gateway, "http", None)
+    if http is not None:
+        assert http.pool.connections == []
+
+
+def test_closing_stops_a_wait(driver: str, backend: str, emu: jobs_emulator.Emulator) -> None:
+    job_id = emu.engine.create_job(
+        "ML", "forecaster", {"emulate": {"duration_s": 60}}, user="alice"
+    )
+
+    def call(client: Any) -> Any:
+        return client.wait("Predictive", job_id, timeout_s=30, poll_interval_s=0.05)
+
+    client = close_during(driver, client_options(emu, backend), call)
+    refuses_new_calls(client)
+    no_connection_left(client)
+
+
+def test_closing_stops_an_exchange_in_flight(driver: str, silent_server: SlowServer) -> None:
+    def call(client: Any) -> Any:
+        return client.get("Predictive", "j1")
+
+    client = close_during(driver, {"base_url": silent_server.url}, call)
+    refuses_new_calls(client)
+    no_connection_left(client)
