@@ -85,12 +85,9 @@ def _options(
         # seed, so a replay draws the same jitter.
         seed=random.SystemRandom().randrange(2**32) if seed is None else seed,
     )
-    all_headers = dict(headers or {})
-    if token is not None:
-        all_headers["Authorization"] = f'Snowflake Token="{token}"'
     target = None
     if base_url is not None:
-        target = HttpTarget.of(base_url, all_headers, timeouts or Timeouts())
+        target = HttpTarget.of(base_url, headers, timeouts or Timeouts(), token=token)
     return _Options(config, target, sql, max_connections)
 
 

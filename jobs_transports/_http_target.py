@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -48,14 +51,20 @@ class HttpTarget:
         base_url: str | EndpointProvider,
         headers: Mapping[str, str] | None,
         timeouts: Timeouts,
+        *,
+        token: str | None = None,
     ) -> HttpTarget:
         """Return the target for a fixed base URL or an endpoint provider.
 
+        `token` becomes ``Authorization: Snowflake Token="..."``, added to `headers`.
+
         Raises:
-            JobConfigurationError: a fixed `base_url` that is not an http(s) URL.
+            JobConfigurationError: a fixed `base_url` that is not a usable http(s) URL, or a
+                header or token that cannot go on the wire (the message never shows the value).
         """
         endpoint = base_url if callable(base_url) else (lambda: base_url)
-        target = cls(endpoint=endpoint, headers=tuple((headers or {}).items()), timeouts=timeouts)
+        all_headers = checked_headers(headers, token)
+        target = cls(endpoint=endpoint, headers=all_headers, timeouts=timeouts)
         if not callable(base_url):
             _ = target.base_url  # checked now rather than on the first request
         return target
@@ -72,9 +81,7 @@ class HttpTarget:
                 url = self.endpoint()
             except Exception as exc:
                 raise JobConfigurationError(f"the endpoint provider failed: {exc!r}") from exc
-            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-                raise JobConfigurationError(f"base_url must be an http(s) URL, not {url!r}")
-            self._base_url = url.rstrip("/")
+            self._base_url = checked_base_url(url)
         return self._base_url
 
     def refresh(self) -> None:
@@ -88,3 +95,83 @@ class HttpTarget:
     def headers_for(self, request: HttpRequest) -> list[tuple[str, str]]:
         """Return the request's headers plus the configured ones (credentials)."""
         return [*request.headers, *self.headers]
+
+
+def checked_base_url(url: object) -> str:
+    """Return `url` without a trailing slash, once it is known to be a usable base URL.
+
+    Raises:
+        JobConfigurationError: `url` is not a string, or not an absolute http(s) URL with an
+            ASCII host, a valid port and no query or fragment (the URL itself is not shown: it
+            may carry credentials).
+    """
+    if not isinstance(url, str):
+        raise JobConfigurationError(f"base_url must be a string, not {type(url).__name__}")
+    if not url.isascii() or not url.isprintable() or " " in url:
+        # urlsplit would silently drop CR/LF/tab; httpcore would fail on the rest later.
+        raise JobConfigurationError(
+            "base_url must be printable ASCII without spaces (internationalised hosts in"
+            " their xn-- form)"
+        )
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise JobConfigurationError(f"base_url is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise JobConfigurationError("base_url must be an http:// or https:// URL with a host")
+    if port == 0:
+        raise JobConfigurationError("base_url has port 0")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise JobConfigurationError("base_url must have no query or fragment")
+    return url.rstrip("/")
+
+
+# RFC 9110 field names are tokens; values are visible ASCII with inner spaces and tabs.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_VALUE_CHARACTERS = frozenset(string.printable) - frozenset("\r\n\x0b\x0c")
+
+
+def checked_headers(
+    headers: Mapping[str, str] | None, token: str | None
+) -> tuple[tuple[str, str], ...]:
+    """Return `headers` plus the `token`'s Authorization header, surrounding whitespace removed.
+
+    Raises:
+        JobConfigurationError: a name or value that is not a string, a name that is not an
+            HTTP token, or a value with a line break, NUL, another control character or
+            non-ASCII text (never shown: it may be a secret).
+    """
+    if headers is not None and not isinstance(headers, Mapping):
+        raise JobConfigurationError(f"headers must be a mapping, not {type(headers).__name__}")
+    checked = [
+        (_header_name(name), _header_value(f"header {name!r}", value))
+        for name, value in (headers or {}).items()
+    ]
+    if token is not None:
+        token = _header_value("token", token, quoted=True)
+        checked.append(("Authorization", f'Snowflake Token="{token}"'))
+    return tuple(checked)
+
+
+def _header_name(name: object) -> str:
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        raise JobConfigurationError(
+            "a header name must be a non-empty HTTP token (letters, digits and !#$%&'*+-.^_`|~)"
+        )
+    return name
+
+
+def _header_value(what: str, value: object, *, quoted: bool = False) -> str:
+    if not isinstance(value, str):
+        raise JobConfigurationError(f"the {what} must be a string, not {type(value).__name__}")
+    value = value.strip()
+    if not set(value) <= _VALUE_CHARACTERS or (quoted and ('"' in value or not value)):
+        raise JobConfigurationError(
+            f"the {what} is empty or contains a line break, NUL, control character, quote or"
+            " non-ASCII text (the value is not shown)"
+            if quoted
+            else f"the {what} contains a line break, NUL, control character or non-ASCII text"
+            " (the value is not shown)"
+        )
+    return value

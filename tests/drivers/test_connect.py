@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 
 import jobs_emulator
-from jobs_core import ClientConfig, JobConfigurationError, JobServerError, RetryPolicy
+from jobs_core import (
+    ClientConfig,
+    JobConfigurationError,
+    JobInvalidRequestError,
+    JobServerError,
+    RetryPolicy,
+)
 from jobs_transports import (
     AsyncDriver,
     JobsClient,
@@ -22,6 +28,8 @@ from jobs_transports import (
 )
 from jobs_transports._http_executors import SyncHttp
 from jobs_transports._http_target import HttpTarget, Timeouts
+from tests.drivers.conftest import run_scenario
+from tests.drivers.uniform import Uniform
 
 
 @pytest.mark.parametrize(
@@ -119,3 +127,124 @@ def test_each_client_draws_its_own_jitter_seed_and_a_cassette_keeps_it(
     with connect_sync(base_url=open_emulator.base_url, record=tmp_path / "c.jsonl") as client:
         seed = client.config.seed
     assert connect_sync(replay=tmp_path / "c.jsonl").config.seed == seed
+
+
+SECRET = "s3cr3t-t0ken"
+UNSENDABLE = [
+    f"{SECRET}\r\nX-Injected: 1",
+    f"{SECRET}\nmore",
+    f"{SECRET}\x00",
+    f"{SECRET}\x7f",
+    f"{SECRET}é",
+    f"{SECRET}\u2028x",
+]
+
+
+def _chain(error: BaseException | None) -> str:
+    text = ""
+    while error is not None:
+        text += f"{error!s} {error!r} "
+        error = error.__cause__ or error.__context__
+    return text
+
+
+@pytest.mark.parametrize("value", UNSENDABLE)
+@pytest.mark.parametrize("where", ["token", "header"])
+def test_a_credential_that_cannot_go_on_the_wire_is_refused_without_showing_it(
+    value: str, where: str
+) -> None:
+    options: dict[str, Any] = (
+        {"token": value} if where == "token" else {"headers": {"X-Api-Key": value}}
+    )
+    for connector in (connect_sync, connect):
+        with pytest.raises(JobConfigurationError) as raised:
+            connector(base_url="http://127.0.0.1:1", **options)
+        assert SECRET not in _chain(raised.value)
+
+
+@pytest.mark.parametrize("name", ["", "X Key", "X-Key\r\n", "Ключ", "X:Key", 7])
+def test_a_header_name_that_is_not_an_http_token_is_refused(name: Any) -> None:
+    for connector in (connect_sync, connect):
+        with pytest.raises(JobConfigurationError, match="header name"):
+            connector(base_url="http://127.0.0.1:1", headers={name: "v"})
+
+
+@pytest.mark.parametrize("token", ['"', "", "  ", 'a"b'])
+def test_a_token_that_would_break_its_quoting_is_refused(token: str) -> None:
+    with pytest.raises(JobConfigurationError, match="token"):
+        connect_sync(base_url="http://127.0.0.1:1", token=token)
+
+
+def test_surrounding_whitespace_of_a_token_is_not_part_of_it(
+    driver: str, emu: jobs_emulator.Emulator
+) -> None:
+    """A token read from a file ends with a newline; the emulator only knows it without."""
+
+    async def scenario(client: Uniform) -> Any:
+        return await client.list("Predictive", only_active=True)
+
+    options = {"base_url": emu.base_url, "token": "\ttok-alice\n", "headers": {"X-Note": " hi "}}
+    assert isinstance(run_scenario(driver, options, scenario), list)
+
+
+BAD_URLS = [
+    "http://[::1",
+    "http://127.0.0.1:99999",
+    "http://127.0.0.1:80\r\n",
+    "http://127.0.0.1:8o",
+    "http://127.0.0.1:0",
+    "http://hôst.example",
+    "http://",
+    "http:///v1",
+    "127.0.0.1:8000",
+    "ftp://example",
+    "http://example/?x=1",
+    "http://exa mple",
+    "",
+]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_a_base_url_that_is_not_usable_fails_at_connect(url: str) -> None:
+    for connector in (connect_sync, connect):
+        with pytest.raises(JobConfigurationError, match="base_url"):
+            connector(base_url=url)
+
+
+def test_a_base_url_of_another_type_fails_at_connect() -> None:
+    with pytest.raises(JobConfigurationError, match="base_url"):
+        connect_sync(base_url=42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("garbage", ["http://[::1", "http://h:99999", "http://hôst", None])
+def test_an_endpoint_provider_answering_garbage_after_a_refresh_is_a_configuration_error(
+    driver: str, open_emulator: jobs_emulator.Emulator, garbage: object
+) -> None:
+    answers = [open_emulator.base_url, garbage]
+    rule = open_emulator.faults.stale_endpoint(times=1)
+
+    def provider() -> Any:
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    async def scenario(client: Uniform) -> Any:
+        return await client.get("Predictive", "j1")
+
+    try:
+        with pytest.raises(JobConfigurationError, match="base_url"):
+            run_scenario(driver, {"base_url": provider}, scenario)
+    finally:
+        open_emulator.faults.clear()
+    assert rule.hits == 1
+
+
+@pytest.mark.parametrize("ref", [None, "j1", ["j1"], 3, 2.5, {"id": "j1"}])
+def test_an_operation_of_something_else_than_a_reference_is_an_invalid_request(
+    ref: Any, open_emulator: jobs_emulator.Emulator
+) -> None:
+    with (
+        connect_sync(base_url=open_emulator.base_url) as client,
+        pytest.raises(JobInvalidRequestError),
+    ):
+        client.operation(ref)
+    with pytest.raises(JobInvalidRequestError):
+        connect(base_url=open_emulator.base_url).operation(ref)
