@@ -1,28 +1,44 @@
 """Drivers and public clients: run `jobs_core` protocols over httpcore and DB-API connections.
 
 `connect_sync(...)` returns a `JobsClientSync`; `connect(...)` returns a `JobsClient` for asyncio
-or trio.
+or trio. A client runs its protocols on a gateway: the drivers `connect` builds, a recording or a
+replay of a cassette, or a `JobsGateway` / `JobsGatewaySync` of your own, passed to the client's
+constructor with a `jobs_core.ClientConfig`.
+
+Modules: `_connect` (the entry points), `_client_sync` / `_client_async` (the clients, one the
+mirror of the other) over `_client_base` (what they share), `_gateways` (what a client runs on),
+`_sync_driver` / `_async_driver` (perform effects) over `_runtimes` (asyncio or trio),
+`_http_executors` + `_http_target` + `_http_errors` + `_network` (HTTP with httpcore: where, with
+what credentials, error mapping, time limits and closing), `_sql_executor` (DB-API), `_cassettes`
+(record and replay files), `cli` (the `jobs` command), `pytest_plugin` (the `jobs_cassette`
+fixture).
 """
 
-from ._async_driver import AsyncDriver as AsyncDriver
+from ._client_async import EventIterator as EventIterator
 from ._client_async import JobOperation as JobOperation
 from ._client_async import JobsClient as JobsClient
 from ._client_errors import JobClientClosedError as JobClientClosedError
+from ._client_sync import EventIteratorSync as EventIteratorSync
 from ._client_sync import JobOperationSync as JobOperationSync
 from ._client_sync import JobsClientSync as JobsClientSync
 from ._connect import connect as connect
 from ._connect import connect_sync as connect_sync
+from ._gateways import JobsGateway as JobsGateway
+from ._gateways import JobsGatewaySync as JobsGatewaySync
+from ._http_target import EndpointProvider as EndpointProvider
 from ._http_target import Timeouts as Timeouts
-from ._sync_driver import SyncDriver as SyncDriver
 
 __all__ = [
-    "AsyncDriver",
+    "EndpointProvider",
+    "EventIterator",
+    "EventIteratorSync",
     "JobClientClosedError",
     "JobOperation",
     "JobOperationSync",
     "JobsClient",
     "JobsClientSync",
-    "SyncDriver",
+    "JobsGateway",
+    "JobsGatewaySync",
     "Timeouts",
     "connect",
     "connect_sync",

@@ -31,7 +31,7 @@ from ._client_async import JobsClient
 from ._client_sync import JobsClientSync
 from ._http_executors import AsyncHttp, SyncHttp
 from ._http_target import EndpointProvider, HttpTarget, Timeouts
-from ._sql_executor import SqlExecutor
+from ._sql_executor import SqlExecutor, paramstyle_of
 from ._sync_driver import SyncDriver
 
 
@@ -66,9 +66,11 @@ def _options(
     sql: SqlExecutor | None = None
     if sql_connection is not None:
         # The statements use ? placeholders, bound by the server.
-        if getattr(sql_connection, "_paramstyle", "qmark") != "qmark":
+        style = paramstyle_of(sql_connection)
+        if style not in (None, "qmark"):
             raise JobConfigurationError(
-                "sql_connection must be opened with paramstyle='qmark' (the statements use ?)"
+                f"sql_connection binds paramstyle {style!r}; open it with paramstyle='qmark'"
+                f" (the statements use ?)"
             )
         sql = SqlExecutor(connection=sql_connection)
     elif snowflake is not None:
@@ -141,6 +143,9 @@ def connect_sync(
     `snowflake` (keyword arguments for `snowflake.connector.connect`, opened on first use) with
     `app` select the SQL API; both together route as PROTOCOL.md's hybrid rules say. `token`
     becomes ``Authorization: Snowflake Token="..."``; `headers` are added to every HTTP request.
+    A `sql_connection` must bind ``?`` (paramstyle ``qmark``): its own `paramstyle` attribute, or
+    PEP 249's module-level `paramstyle` of its driver, is checked; one that declares neither
+    cannot be checked, and a mismatch then shows as a failing statement.
 
     `record="calls.jsonl"` writes every interaction of the client's calls to that cassette
     (credentials redacted, `redact` may mask more); `replay="calls.jsonl"` answers the calls from

@@ -15,6 +15,7 @@ deadline); a statement that had not started when abandoned never runs.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -48,6 +49,25 @@ def sql_errors() -> Iterator[None]:
             sqlstate=getattr(exc, "sqlstate", None),
             connection_lost=bool(names & _CONNECTION_ERRORS),
         ) from exc
+
+
+def paramstyle_of(connection: object) -> str | None:
+    """Return the paramstyle a DB-API connection binds, or None when it does not say.
+
+    A connection may say so itself (Snowflake's have a `paramstyle` property, set per
+    connection); otherwise PEP 249's module-level `paramstyle` of the package that defines the
+    connection's class says it. A connection that does neither cannot be checked.
+    """
+    style = getattr(connection, "paramstyle", None)
+    if isinstance(style, str):
+        return style
+    module = type(connection).__module__
+    while module:
+        style = getattr(sys.modules.get(module), "paramstyle", None)
+        if isinstance(style, str):
+            return style
+        module = module.rpartition(".")[0]
+    return None
 
 
 class SqlExecutor:

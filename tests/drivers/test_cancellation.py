@@ -21,16 +21,16 @@ import snowflake.connector
 from jobs_core import JobServerError, PollPolicy, RetryPolicy
 from jobs_emulator import Emulator
 from jobs_transports import (
-    AsyncDriver,
     JobsClient,
     JobsClientSync,
-    SyncDriver,
     Timeouts,
     connect,
     connect_sync,
 )
+from jobs_transports._async_driver import AsyncDriver
 from jobs_transports._http_executors import AsyncHttp
 from jobs_transports._http_target import HttpTarget
+from jobs_transports._sync_driver import SyncDriver
 from tests.drivers.reliability_fixtures import (
     FAST_RETRY,
     MAX_STEPS,
@@ -68,7 +68,7 @@ def http_client(emu: Emulator) -> JobsClient:
 
 
 def http_of(client: JobsClient) -> AsyncHttp:
-    driver = client._driver
+    driver = client.gateway
     assert isinstance(driver, AsyncDriver)
     assert driver.http is not None
     return driver.http
@@ -427,7 +427,7 @@ SYNC_BLOCKING_POINTS: dict[str, Callable[[Emulator, JobsClientSync, str], Any]] 
 def test_sync_client_interrupted(emu: Emulator, point: str) -> None:
     job_id = new_job(emu, 30)
     with connect_sync(base_url=emu.base_url, max_connections=1, retry=FAST_RETRY) as client:
-        driver = client._driver
+        driver = client.gateway
         assert isinstance(driver, SyncDriver)
         assert driver.http is not None
         pool = driver.http.pool

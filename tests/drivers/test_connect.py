@@ -5,31 +5,38 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
+import sys
+import types
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 import jobs_emulator
 from jobs_core import (
     ClientConfig,
+    HttpRequest,
+    HttpResponse,
     JobConfigurationError,
     JobInvalidRequestError,
     JobServerError,
+    Protocol,
     RetryPolicy,
 )
 from jobs_transports import (
-    AsyncDriver,
     JobsClient,
     JobsClientSync,
-    SyncDriver,
     connect,
     connect_sync,
 )
+from jobs_transports._async_driver import AsyncDriver
 from jobs_transports._http_executors import SyncHttp
 from jobs_transports._http_target import HttpTarget, Timeouts
+from jobs_transports._sync_driver import SyncDriver
 from tests.drivers.conftest import run_scenario
 from tests.drivers.uniform import Uniform
+
+T = TypeVar("T")
 
 
 @pytest.mark.parametrize(
@@ -51,30 +58,49 @@ def test_bad_configurations_fail_at_connect(options: dict[str, Any]) -> None:
         connect(**options)
 
 
-def test_a_connection_with_another_paramstyle_is_refused() -> None:
-    class PyformatConnection:
-        _paramstyle = "pyformat"
+def test_a_connection_with_another_paramstyle_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    class PyformatConnection:  # a connection that says so itself, as Snowflake's do
+        paramstyle = "pyformat"
 
     with pytest.raises(JobConfigurationError, match="qmark"):
         connect_sync(sql_connection=PyformatConnection(), app="A")
+
+    # PEP 249: the module of the connection declares it.
+    driver = types.ModuleType("some_dbapi.connections")
+    monkeypatch.setitem(sys.modules, "some_dbapi", types.ModuleType("some_dbapi"))
+    monkeypatch.setitem(sys.modules, "some_dbapi.connections", driver)
+    monkeypatch.setattr(sys.modules["some_dbapi"], "paramstyle", "named", raising=False)
+    connection = type("Connection", (), {"__module__": "some_dbapi.connections"})()
+    with pytest.raises(JobConfigurationError, match="'named'"):
+        connect_sync(sql_connection=connection, app="A")
+
+
+def test_qmark_connections_are_accepted() -> None:
+    connection = sqlite3.connect(":memory:")  # sqlite3.paramstyle is "qmark"
+    connect_sync(sql_connection=connection, app="A").close()
+    connection.close()
 
 
 def test_a_non_db_api_failure_of_the_sql_driver_surfaces_as_a_job_error() -> None:
     # sqlite3 binds ? too, but knows none of the API's procedures: its errors must come back
     # as JobErrors, and so must a TypeError from the driver itself.
     connection = sqlite3.connect(":memory:")
-    with connect_sync(sql_connection=connection, app="A") as client:
-        with pytest.raises(JobServerError, match=r"OperationalError|syntax error"):
-            client.get("Predictive", "x")
-
-        class Broken:
-            def cursor(self) -> Any:
-                raise TypeError("not all arguments converted during string formatting")
-
-        client._driver.sql._connection = Broken()  # type: ignore[attr-defined]
-        with pytest.raises(JobServerError, match="TypeError: not all arguments converted"):
-            client.get("Predictive", "x")
+    with (
+        connect_sync(sql_connection=connection, app="A") as client,
+        pytest.raises(JobServerError, match=r"OperationalError|syntax error"),
+    ):
+        client.get("Predictive", "x")
     connection.close()  # the caller's connection stays the caller's
+
+    class Broken:
+        def cursor(self) -> Any:
+            raise TypeError("not all arguments converted during string formatting")
+
+    with (
+        connect_sync(sql_connection=Broken(), app="A") as client,
+        pytest.raises(JobServerError, match="TypeError: not all arguments converted"),
+    ):
+        client.get("Predictive", "x")
 
 
 def test_an_endpoint_provider_that_fails_is_a_configuration_error() -> None:
@@ -114,6 +140,36 @@ def test_clients_can_be_built_on_a_driver_alone(open_emulator: jobs_emulator.Emu
     assert JobsClient(AsyncDriver(), config).config is config  # the seed's positional form
     with pytest.raises(JobConfigurationError):
         JobsClientSync(SyncDriver())
+
+
+class NothingThere:
+    """A gateway of one's own: every request is answered 404."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def run(self, protocol: Protocol[T]) -> T:
+        try:
+            effect = next(protocol)
+            while True:
+                assert isinstance(effect, HttpRequest)
+                effect = protocol.send(HttpResponse(404, body=b'{"message": "not found"}'))
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_client_runs_on_a_gateway_of_your_own_given_its_configuration() -> None:
+    with pytest.raises(JobConfigurationError, match="ClientConfig"):
+        JobsClientSync(NothingThere())
+    gateway = NothingThere()
+    with JobsClientSync(gateway, config=ClientConfig(http=True)) as client:
+        assert client.gateway is gateway
+        assert client.get("Logic", "t1") is None
+    assert gateway.closed
 
 
 def test_each_client_draws_its_own_jitter_seed_and_a_cassette_keeps_it(

@@ -26,10 +26,12 @@ from jobs_core import (
     SqlQuery,
     TransportError,
 )
-from jobs_transports import AsyncDriver, SyncDriver, Timeouts
+from jobs_transports import Timeouts
+from jobs_transports._async_driver import AsyncDriver
 from jobs_transports._http_executors import AsyncHttp, SyncHttp
 from jobs_transports._http_target import HttpTarget
 from jobs_transports._sql_executor import SqlExecutor
+from jobs_transports._sync_driver import SyncDriver
 from tests.drivers.conftest import run_scenario
 from tests.drivers.slow_server import HOLD_S, SlowServer
 from tests.drivers.uniform import Uniform

@@ -18,10 +18,11 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule
 
 import jobs_emulator
 from jobs_core import Cassette, ClientConfig, JobError, Replayer
-from jobs_transports import JobsClientSync, SyncDriver, connect_sync
+from jobs_transports import JobsClientSync, connect_sync
 from jobs_transports._cassettes import CassetteFile, RecordingSync
 from jobs_transports._http_executors import SyncHttp
 from jobs_transports._http_target import HttpTarget, Timeouts
+from jobs_transports._sync_driver import SyncDriver
 
 TYPES = ("Logic", "Prescriptive", "Predictive")
 
