@@ -26,8 +26,9 @@ T = TypeVar("T")
 class HttpRequest:
     """An HTTP request; `target` is path + query, the driver adds the base URL and credentials.
 
-    `deadline` (a time on the driver's clock, as `Now` reads it) caps the whole exchange: the
-    driver throws a `TransportError` with ``timeout=True`` when it passes.
+    `deadline`, when set, is an absolute time on the clock `Now` reads: the driver ends the whole
+    exchange (connect, write, the entire response) by then, throwing a `TransportError` with
+    ``timeout=True`` into the protocol if it cannot.
     """
 
     method: str
@@ -56,9 +57,9 @@ class SqlQuery:
     """One statement with ``?`` placeholders (qmark paramstyle) and its parameters.
 
     `operation` names the client operation the statement serves (``"get"``, ``"list"``...), for
-    logs and cassettes; it does not change what the driver does. `deadline` (a time on the
-    driver's clock, as `Now` reads it) caps the statement: when it passes, the driver throws a
-    `SqlFailure` with ``connection_lost=True``.
+    logs and cassettes; it does not change what the driver does. `deadline`, when set, is an
+    absolute time on the clock `Now` reads by which the statement must be over: past it the driver
+    cancels the statement where it can and throws a `SqlFailure` with ``connection_lost=True``.
     """
 
     text: str

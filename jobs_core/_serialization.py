@@ -157,8 +157,8 @@ def _make_converter() -> cattrs.Converter:
         unstructure_overrides: dict[str, Any] = {
             name: override(unstruct_hook=_FIELD_HOOKS[name][0]) for name in names
         }
-        if "deadline" in attrs.fields_dict(cls):
-            # Omitted when None, so cassettes recorded before deadlines existed still match.
+        if any(field.name == "deadline" for field in attrs.fields(cls)):
+            # Left out when None, so cassettes recorded before deadlines existed still match.
             unstructure_overrides["deadline"] = override(omit_if_default=True)
         structure_overrides: dict[str, Any] = {
             name: override(struct_hook=_FIELD_HOOKS[name][1]) for name in names
