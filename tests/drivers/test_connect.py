@@ -304,3 +304,17 @@ def test_an_operation_of_something_else_than_a_reference_is_an_invalid_request(
         client.operation(ref)
     with pytest.raises(JobInvalidRequestError):
         connect(base_url=open_emulator.base_url).operation(ref)
+
+
+def test_a_client_built_on_another_clients_gateway_runs_with_its_configuration(
+    open_emulator: jobs_emulator.Emulator, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "c.jsonl"
+    with connect_sync(base_url=open_emulator.base_url, seed=5, record=cassette) as recording:
+        assert JobsClientSync(recording.gateway).config == recording.config
+        recording.get("Logic", "t1")
+    with connect_sync(replay=cassette) as replaying:
+        assert JobsClientSync(replaying.gateway).config == recording.config
+    plain = connect_sync(base_url=open_emulator.base_url)
+    assert JobsClientSync(plain.gateway).config == ClientConfig(http=True)
+    plain.close()
