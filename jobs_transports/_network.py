@@ -52,11 +52,15 @@ class Exchange:
             httpcore.TimeoutException: (as `error`) nothing is left.
         """
         now = self.clock()
-        if reading and self.read_ends_at is None and self.read_s is not None:
-            self.read_ends_at = now + self.read_s
-        ends = [t for t in (self.ends_at, self.read_ends_at if reading else None) if t is not None]
-        limits = [t for t in (timeout, *(end - now for end in ends)) if t is not None]
-        left = min(limits, default=None)
+        left = timeout
+        ends = self.ends_at
+        if reading:
+            if self.read_ends_at is None and self.read_s is not None:
+                self.read_ends_at = now + self.read_s
+            if self.read_ends_at is not None and (ends is None or self.read_ends_at < ends):
+                ends = self.read_ends_at
+        if ends is not None and (left is None or ends - now < left):
+            left = ends - now
         if left is not None and left <= 0:
             raise error("the request ran out of time (whole-request timeout or call deadline)")
         return left
