@@ -154,9 +154,9 @@ class JobsCassette:
         for client in self._clients:
             if isinstance(client, JobsClientSync):
                 client.close()  # closing twice is harmless
-            elif isinstance(client._driver, RecordingAsync):
+            elif isinstance(client.gateway, RecordingAsync):
                 # An async client needs its loop to close its connections; its file does not.
-                client._driver.writer.close()
+                client.gateway.writer.close()
         for partial, path in self._written:
             if passed and _has_replies(partial):
                 partial.replace(path)
