@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import anyio
@@ -33,12 +34,22 @@ class AsyncDriver:
 
     The loop is detected on first use, and the driver (with its connection pool) stays bound to it.
     Closing it from any task stops the runs in flight (each runs in a cancel scope that the
-    close cancels) with `JobClientClosedError`, and refuses new runs with it.
+    close cancels) with `JobClientClosedError`, and refuses new runs with it. `sleep` and `clock`
+    replace the loop's own (a close cancels a `sleep` of yours like any other await).
     """
 
-    def __init__(self, *, http: AsyncHttp | None = None, sql: SqlExecutor | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        http: AsyncHttp | None = None,
+        sql: SqlExecutor | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.http = http
         self.sql = sql
+        self._sleep = sleep
+        self._clock = clock
         self._runtime: Runtime | None = None
         self._loop: object = None
         self._closed = False
@@ -106,18 +117,18 @@ class AsyncDriver:
             JobConfigurationError: the effect needs a backend this driver does not have.
         """
         if isinstance(effect, HttpRequest):
-            http, time_left = self._need_http(), _time_left(runtime, effect.deadline)
+            http, time_left = self._need_http(), self._time_left(runtime, effect.deadline)
             return await runtime.cancel_by_scope(lambda: http.send(effect, time_left))
         if isinstance(effect, SqlQuery):
             if self.sql is None:
                 raise JobConfigurationError("this client has no SQL connection")
-            time_left = _time_left(runtime, effect.deadline)
+            time_left = self._time_left(runtime, effect.deadline)
             return await runtime.to_thread(self.sql.execute, effect, time_left)
         if isinstance(effect, Sleep):
-            await runtime.sleep(effect.seconds)
+            await (self._sleep or runtime.sleep)(effect.seconds)
             return None
         if isinstance(effect, Now):
-            return runtime.now()
+            return self._now(runtime)
         if isinstance(effect, Gather):
             jobs = [lambda child=child: self._outcome(runtime, child) for child in effect.protocols]
             return await runtime.gather(jobs, effect.limit)
@@ -125,6 +136,12 @@ class AsyncDriver:
             self._need_http().target.refresh()
             return None
         raise TypeError(f"unknown effect {effect!r}")
+
+    def _now(self, runtime: Runtime) -> float:
+        return self._clock() if self._clock is not None else runtime.now()
+
+    def _time_left(self, runtime: Runtime, deadline: float | None) -> float | None:
+        return None if deadline is None else deadline - self._now(runtime)
 
     async def _outcome(self, runtime: Runtime, protocol: Protocol[Any]) -> Any:
         try:
@@ -152,7 +169,3 @@ class AsyncDriver:
                     await self._runtime.to_thread(self.sql.close)
                 else:
                     self.sql.close()
-
-
-def _time_left(runtime: Runtime, deadline: float | None) -> float | None:
-    return None if deadline is None else deadline - runtime.now()

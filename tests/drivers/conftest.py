@@ -1,4 +1,10 @@
-"""Fixtures for driver tests: one emulator, and every client as {sync, asyncio, trio} × backend."""
+"""Fixtures for driver tests: emulators named by scope and clock, and every client as
+{sync, asyncio, trio} × backend.
+
+`session_manual_emu` is shared by the whole session on a manual clock that the clients of `run`
+move forward as they sleep (see `tests.virtual_time`); `session_real_emu` is shared on real time;
+`fresh_real_emu` is a test's own, on real time, for tests whose faults must touch no other test.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import jobs_emulator
 from jobs_transports import connect, connect_sync
 from tests.drivers.slow_server import SlowServer
 from tests.drivers.uniform import Scenario, Uniform
+from tests.virtual_time import VirtualTime
 
 DRIVERS = ("sync", "asyncio", "trio")
 BACKENDS = ("http", "sql", "hybrid")
@@ -20,9 +27,30 @@ TOKENS = {"tok-alice": "alice", "tok-bob": "bob"}
 
 
 @pytest.fixture(scope="session")
-def emu() -> Iterator[jobs_emulator.Emulator]:
+def session_real_emu() -> Iterator[jobs_emulator.Emulator]:
+    """An emulator on real time with the `TOKENS` users, shared by the session."""
     with jobs_emulator.serve(tokens=TOKENS, page_size=10) as emulator:
         yield emulator
+
+
+@pytest.fixture(scope="session")
+def session_manual_emu() -> Iterator[jobs_emulator.Emulator]:
+    """An emulator on a manual clock with the `TOKENS` users, shared by the session."""
+    with jobs_emulator.serve(tokens=TOKENS, page_size=10, clock="manual") as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def fresh_real_emu() -> Iterator[jobs_emulator.Emulator]:
+    """An emulator of the test's own on real time, no tokens: its faults touch no other test."""
+    with jobs_emulator.serve() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def virtual_time(session_manual_emu: jobs_emulator.Emulator) -> VirtualTime:
+    """The clock of `session_manual_emu`, which the clients of `run` sleep on."""
+    return VirtualTime(session_manual_emu)
 
 
 def client_options(
@@ -38,14 +66,18 @@ def client_options(
 Runner = Callable[..., Any]
 
 
-def run_scenario(driver: str, options: dict[str, Any], scenario: Scenario) -> Any:
-    """Run `scenario` with a client of `driver` built from `options`; return what it returns."""
+def run_scenario(
+    driver: str, options: dict[str, Any], scenario: Scenario, time: VirtualTime | None = None
+) -> Any:
+    """Run `scenario` with a client of `driver` built from `options`, on `time` if given (else
+    on real time); return what it returns."""
     if driver == "sync":
-        with connect_sync(**options) as client:
+        opened = time.connect_sync if time is not None else connect_sync
+        with opened(**options) as client:
             return asyncio.run(scenario(Uniform(client)))
 
     async def main() -> Any:
-        async with connect(**options) as client:
+        async with (time.connect if time is not None else connect)(**options) as client:
             return await scenario(Uniform(client))
 
     return asyncio.run(main()) if driver == "asyncio" else trio.run(main)
@@ -62,11 +94,18 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def run(emu: jobs_emulator.Emulator, driver: str, backend: str) -> Runner:
-    """`run(scenario, user="alice", **options)`: run `scenario` on this driver and backend."""
+def run(
+    session_manual_emu: jobs_emulator.Emulator,
+    virtual_time: VirtualTime,
+    driver: str,
+    backend: str,
+) -> Runner:
+    """`run(scenario, user="alice", **options)`: run `scenario` on this driver and backend, against
+    `session_manual_emu` on virtual time."""
 
     def runner(scenario: Scenario, user: str = "alice", **options: Any) -> Any:
-        return run_scenario(driver, {**client_options(emu, backend, user), **options}, scenario)
+        options = {**client_options(session_manual_emu, backend, user), **options}
+        return run_scenario(driver, options, scenario, virtual_time)
 
     return runner
 

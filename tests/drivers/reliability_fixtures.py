@@ -12,17 +12,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from typing import Any, Literal, TypeVar
 
 import attrs
 import httpcore
-import pytest
 import trio
 
-import jobs_emulator
 from jobs_core import RetryPolicy
-from jobs_emulator import Emulator
 
 T = TypeVar("T")
 
@@ -35,13 +32,6 @@ Mode = Literal["blocked", "runnable"]
 """When the cancellation arrives: while the task is suspended at its n-th step ("blocked"), or
 once it was woken and before it runs again ("runnable", trio only: asyncio has no such window,
 its cancellation is always thrown in at the suspension point)."""
-
-
-@pytest.fixture(name="emu")
-def fresh_emulator() -> Iterator[Emulator]:
-    """An emulator of the test's own, in place of the shared one: its faults touch no other test."""
-    with jobs_emulator.serve() as emulator:
-        yield emulator
 
 
 def run_async(runtime: str, main: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -40,7 +40,6 @@ from tests.drivers.reliability_fixtures import (
     assert_no_stray_tasks,
     busy_threads,
     cancel_at_step,
-    fresh_emulator,  # noqa: F401 (the `emu` fixture)
     pool_leftovers,
     run_async,
 )
@@ -131,18 +130,18 @@ CALLS: dict[str, Callable[[JobsClient, Emulator], Awaitable[Any]]] = {
 @pytest.mark.parametrize(("runtime", "mode"), MODES)
 @pytest.mark.parametrize("call", list(CALLS))
 def test_http_call_cancelled_at_every_step(
-    emu: Emulator, runtime: str, mode: Mode, call: str
+    fresh_real_emu: Emulator, runtime: str, mode: Mode, call: str
 ) -> None:
     baseline = set(threading.enumerate())
-    check_job = new_job(emu, 5)
+    check_job = new_job(fresh_real_emu, 5)
 
     async def round_of(n: int) -> Round:
-        client = http_client(emu)
+        client = http_client(fresh_real_emu)
         try:
             outcome = await cancel_at_step(
-                runtime, [lambda: CALLS[call](client, emu)], n, mode=mode
+                runtime, [lambda: CALLS[call](client, fresh_real_emu)], n, mode=mode
             )
-            emu.faults.clear()
+            fresh_real_emu.faults.clear()
             if outcome.outcomes[0].cancelled:
                 assert pool_leftovers(pool_of(client)) == [], f"after a cancel at step {n}"
                 job = await client.get("Predictive", check_job)
@@ -179,17 +178,17 @@ def contention_round(
 
 @pytest.mark.parametrize(("runtime", "mode"), MODES)
 def test_pool_survives_cancellations_under_contention(
-    emu: Emulator, runtime: str, mode: Mode
+    fresh_real_emu: Emulator, runtime: str, mode: Mode
 ) -> None:
     """encode/httpcore#1093: the client's pool takes back the slots these cancellations leave."""
 
     async def round_of(n: int) -> Round:
-        async with http_client(emu) as client:
-            outcome = await contention_round(emu, runtime, mode, client, n)
+        async with http_client(fresh_real_emu) as client:
+            outcome = await contention_round(fresh_real_emu, runtime, mode, client, n)
             assert pool_leftovers(pool_of(client)) == [], f"after a cancel at step {n}"
             # The first get never waits a pool timeout: its retry finds a free slot.
             assert outcome.outcomes[0].unwrap() is not None
-            assert await client.get("Predictive", new_job(emu, 5)) is not None
+            assert await client.get("Predictive", new_job(fresh_real_emu, 5)) is not None
         return outcome
 
     async def main() -> list[int]:
@@ -207,7 +206,7 @@ documents_httpcore_1_0_9 = pytest.mark.skipif(
 
 
 @documents_httpcore_1_0_9
-def test_bare_httpcore_pool_leaks_under_the_same_cancellations(emu: Emulator) -> None:
+def test_bare_httpcore_pool_leaks_under_the_same_cancellations(fresh_real_emu: Emulator) -> None:
     """The contention rounds do reach encode/httpcore#1093: a bare pool loses its only slot.
 
     Should this fail after an httpcore upgrade, the bug is fixed upstream and
@@ -216,13 +215,13 @@ def test_bare_httpcore_pool_leaks_under_the_same_cancellations(emu: Emulator) ->
 
     async def round_of(n: int) -> Round:
         async with connect(
-            base_url=emu.base_url,
+            base_url=fresh_real_emu.base_url,
             max_connections=1,
             retry=RetryPolicy(max_attempts=2, initial_backoff_s=0.01),
             timeouts=Timeouts(pool=0.05),
         ) as client:
             http_of(client)._pool = httpcore.AsyncConnectionPool(max_connections=1)
-            outcome = await contention_round(emu, "asyncio", "blocked", client, n)
+            outcome = await contention_round(fresh_real_emu, "asyncio", "blocked", client, n)
             left = pool_leftovers(pool_of(client))
             leaks.append(left)
             if left:
@@ -261,7 +260,7 @@ def lone_request_leftovers(
 
 @documents_httpcore_1_0_9
 def test_bare_httpcore_pool_leaks_when_a_lone_request_is_cancelled_under_asyncio(
-    emu: Emulator,
+    fresh_real_emu: Emulator,
 ) -> None:
     """Why the async driver cancels HTTP requests through a cancel scope (`cancel_by_scope`).
 
@@ -270,16 +269,19 @@ def test_bare_httpcore_pool_leaks_when_a_lone_request_is_cancelled_under_asyncio
     only slot; cut short while the response is being closed, the request stays registered on
     an ACTIVE connection. Either way every later request waits for a `PoolTimeout`.
     """
-    left = lone_request_leftovers(emu, lambda: httpcore.AsyncConnectionPool(max_connections=1))
+    left = lone_request_leftovers(
+        fresh_real_emu, lambda: httpcore.AsyncConnectionPool(max_connections=1)
+    )
     assert "NEW" in left
     assert "request for" in left
 
 
-def test_reclaiming_pool_takes_back_a_connection_left_new(emu: Emulator) -> None:
+def test_reclaiming_pool_takes_back_a_connection_left_new(fresh_real_emu: Emulator) -> None:
     """The client's pool closes and drops the NEW connection at once; the registered request
     is beyond it, which is why the driver also cancels through a cancel scope."""
     left = lone_request_leftovers(
-        emu, lambda: AsyncHttp(HttpTarget.of(emu.base_url, None, TIMEOUTS)).pool
+        fresh_real_emu,
+        lambda: AsyncHttp(HttpTarget.of(fresh_real_emu.base_url, None, TIMEOUTS)).pool,
     )
     assert "NEW" not in left
     assert "request for" in left
@@ -350,17 +352,19 @@ class Cursor:
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_sql_call_cancelled_while_its_statement_runs(
-    emu: Emulator, runtime: str, monkeypatch: pytest.MonkeyPatch
+    fresh_real_emu: Emulator, runtime: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = StatementLog()
     monkeypatch.setattr(snowflake.connector, "connect", log.connect(snowflake.connector.connect))
     baseline = set(threading.enumerate())
-    job_id = new_job(emu, 5)
+    job_id = new_job(fresh_real_emu, 5)
     # Statements take a while, so the abandoned one still runs when the next call starts.
-    emu.faults.delay(0.05, path=QUERIES, times=None)
+    fresh_real_emu.faults.delay(0.05, path=QUERIES, times=None)
 
     async def round_of(n: int) -> Round:
-        client = connect(snowflake=emu.snowflake, app=emu.app, retry=FAST_RETRY)
+        client = connect(
+            snowflake=fresh_real_emu.snowflake, app=fresh_real_emu.app, retry=FAST_RETRY
+        )
         try:
             outcome = await cancel_at_step(runtime, [lambda: client.get("Predictive", job_id)], n)
             if outcome.outcomes[0].cancelled:
@@ -424,17 +428,19 @@ SYNC_BLOCKING_POINTS: dict[str, Callable[[Emulator, JobsClientSync, str], Any]] 
 
 
 @pytest.mark.parametrize("point", list(SYNC_BLOCKING_POINTS))
-def test_sync_client_interrupted(emu: Emulator, point: str) -> None:
-    job_id = new_job(emu, 30)
-    with connect_sync(base_url=emu.base_url, max_connections=1, retry=FAST_RETRY) as client:
+def test_sync_client_interrupted(fresh_real_emu: Emulator, point: str) -> None:
+    job_id = new_job(fresh_real_emu, 30)
+    with connect_sync(
+        base_url=fresh_real_emu.base_url, max_connections=1, retry=FAST_RETRY
+    ) as client:
         driver = client.gateway
         assert isinstance(driver, SyncDriver)
         assert driver.http is not None
         pool = driver.http.pool
         client.get("Predictive", job_id)
         with Interrupt(1.0), pytest.raises(KeyboardInterrupt):
-            SYNC_BLOCKING_POINTS[point](emu, client, job_id)
-        emu.faults.clear()
+            SYNC_BLOCKING_POINTS[point](fresh_real_emu, client, job_id)
+        fresh_real_emu.faults.clear()
         assert pool_leftovers(pool) == []
         job = client.get("Predictive", job_id)
         assert job is not None

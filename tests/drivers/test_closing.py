@@ -89,15 +89,17 @@ def no_connection_left(client: JobsClientSync | JobsClient) -> None:
         assert http.pool.connections == []
 
 
-def test_closing_stops_a_wait(driver: str, backend: str, emu: jobs_emulator.Emulator) -> None:
-    job_id = emu.engine.create_job(
+def test_closing_stops_a_wait(
+    driver: str, backend: str, session_real_emu: jobs_emulator.Emulator
+) -> None:
+    job_id = session_real_emu.engine.create_job(
         "ML", "forecaster", {"emulate": {"duration_s": 60}}, user="alice"
     )
 
     def call(client: Any) -> Any:
         return client.wait("Predictive", job_id, timeout_s=30, poll_interval_s=0.05)
 
-    client = close_during(driver, client_options(emu, backend), call)
+    client = close_during(driver, client_options(session_real_emu, backend), call)
     refuses_new_calls(client)
     no_connection_left(client)
 

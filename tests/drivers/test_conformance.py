@@ -6,7 +6,6 @@ Jobs are scripted through the payload's ``"emulate"`` object to last a fraction 
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from typing import Any
 
@@ -25,6 +24,7 @@ from jobs_core import (
 )
 from tests.drivers.conftest import Runner
 from tests.drivers.uniform import Uniform
+from tests.virtual_time import VirtualTime
 
 TYPES = ("Logic", "Prescriptive", "Predictive")
 FAST = {"timeout_s": 30, "poll_interval_s": 0.05}
@@ -122,14 +122,14 @@ def test_create_ready_with_every_expansion(run: Runner) -> None:
     run(scenario)
 
 
-def test_list_across_types_with_filters_and_include(run: Runner) -> None:
+def test_list_across_types_with_filters_and_include(run: Runner, virtual_time: VirtualTime) -> None:
     name = unique("shared")
 
     async def scenario(client: Uniform) -> None:
         ids = []
         for reasoner_type in TYPES:
             ids.append((await client.create(reasoner_type, name, payload(reasoner_type))).id)
-            time.sleep(0.01)  # creation times to the millisecond: keep them apart
+            virtual_time.sleep(0.01)  # creation times to the millisecond: keep them apart
         running = (await client.create("Predictive", name, payload("Predictive", duration_s=30))).id
         for reasoner_type, job_id in zip(TYPES, ids, strict=True):
             await client.wait(reasoner_type, job_id, **FAST)
@@ -240,7 +240,7 @@ def test_not_found(run: Runner) -> None:
     run(scenario)
 
 
-def test_not_ready(run: Runner, emu: jobs_emulator.Emulator) -> None:
+def test_not_ready(run: Runner, session_manual_emu: jobs_emulator.Emulator) -> None:
     async def scenario(client: Uniform) -> None:
         for reasoner_type in TYPES:
             with pytest.raises(JobNotReadyError):
@@ -248,12 +248,12 @@ def test_not_ready(run: Runner, emu: jobs_emulator.Emulator) -> None:
                     reasoner_type, unique("nr"), payload(reasoner_type, not_ready=True)
                 )
         name = unique("cold")
-        emu.engine.set_not_ready(name)
+        session_manual_emu.engine.set_not_ready(name)
         try:
             with pytest.raises(JobNotReadyError):
                 await client.create_ready("Prescriptive", name, payload("Prescriptive"), **FAST)
         finally:
-            emu.engine.set_not_ready(name, False)
+            session_manual_emu.engine.set_not_ready(name, False)
 
     run(scenario)
 

@@ -232,14 +232,18 @@ def test_a_token_that_would_break_its_quoting_is_refused(token: str) -> None:
 
 
 def test_surrounding_whitespace_of_a_token_is_not_part_of_it(
-    driver: str, emu: jobs_emulator.Emulator
+    driver: str, session_real_emu: jobs_emulator.Emulator
 ) -> None:
     """A token read from a file ends with a newline; the emulator only knows it without."""
 
     async def scenario(client: Uniform) -> Any:
         return await client.list("Predictive", only_active=True)
 
-    options = {"base_url": emu.base_url, "token": "\ttok-alice\n", "headers": {"X-Note": " hi "}}
+    options = {
+        "base_url": session_real_emu.base_url,
+        "token": "\ttok-alice\n",
+        "headers": {"X-Note": " hi "},
+    }
     assert isinstance(run_scenario(driver, options, scenario), list)
 
 
