@@ -10,8 +10,9 @@ Run it with ``make demo`` (or ``python -m examples.demo``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -116,16 +117,25 @@ def backends(emu: jobs_emulator.Emulator) -> dict[str, dict[str, Any]]:
     return dict(zip(BACKEND_NAMES, (http, sql, {**http, **sql}), strict=True))
 
 
-def run_all(emu: jobs_emulator.Emulator) -> list[Row]:
+@attrs.frozen
+class Openers:
+    """How the demo opens its clients: `connect_sync` and `connect` unless told otherwise (the
+    demo's test opens them on the emulator's manual clock, so it does not wait in real time)."""
+
+    sync: Callable[..., JobsClientSync] = connect_sync
+    async_: Callable[..., JobsClient] = connect
+
+
+def run_all(emu: jobs_emulator.Emulator, openers: Openers = Openers()) -> list[Row]:
     rows = []
     for backend, options in backends(emu).items():
-        with connect_sync(**options) as client:
+        with openers.sync(**options) as client:
             rows.append(asyncio.run(session("sync", backend, Calls(client))))
 
         async def run_async(
             driver: str, options: dict[str, Any] = options, backend: str = backend
         ) -> None:
-            async with connect(**options) as client:
+            async with openers.async_(**options) as client:
                 rows.append(await session(driver, backend, Calls(client)))
 
         asyncio.run(run_async("asyncio"))
@@ -148,11 +158,15 @@ def print_table(rows: list[Row]) -> None:
             print("  ".join("─" * width for width in widths))
 
 
-def main() -> list[Row]:
+def main(emu: jobs_emulator.Emulator | None = None, openers: Openers = Openers()) -> list[Row]:
+    """Run the sessions against `emu` (by default an emulator of their own, on real time) with
+    clients from `openers`; print the summary table and return its rows."""
     started = time.monotonic()
-    with jobs_emulator.serve() as emu:
+    with contextlib.ExitStack() as stack:
+        if emu is None:
+            emu = stack.enter_context(jobs_emulator.serve())
         print(f"emulator on {emu.base_url} (Direct Access and Snowflake SQL API, app {emu.app})")
-        rows = run_all(emu)
+        rows = run_all(emu, openers)
     print_table(rows)
     print(f"\n{len(rows)} sessions in {time.monotonic() - started:.1f} s")
     return rows

@@ -13,8 +13,20 @@ settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
 
 
+# Emulator fixtures are named by scope and clock: `module_real_emu` is shared by the tests of one
+# module on real time, `fresh_manual_emu` is a test's own on a manual clock. tests/drivers adds the
+# ones its clients need.
+
+
 @pytest.fixture(scope="module")
-def open_emulator() -> Iterator[jobs_emulator.Emulator]:
+def module_real_emu() -> Iterator[jobs_emulator.Emulator]:
     """An emulator on real time with no tokens configured, shared by the tests of one module."""
     with jobs_emulator.serve() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def fresh_manual_emu() -> Iterator[jobs_emulator.Emulator]:
+    """An emulator of the test's own on a manual clock (2026-01-01T00:00:00Z), no tokens."""
+    with jobs_emulator.serve(clock="manual") as emulator:
         yield emulator

@@ -18,43 +18,47 @@ from examples import (
     sql_backend,
     trio_client,
 )
+from tests.virtual_time import VirtualTime
 
 
-def test_quickstart_sync(open_emulator: jobs_emulator.Emulator) -> None:
-    assert quickstart_sync.main(open_emulator.base_url) == "COMPLETED"
+def test_quickstart_sync(module_real_emu: jobs_emulator.Emulator) -> None:
+    assert quickstart_sync.main(module_real_emu.base_url) == "COMPLETED"
 
 
-def test_asyncio_client(open_emulator: jobs_emulator.Emulator) -> None:
-    assert asyncio.run(asyncio_client.main(open_emulator.base_url)) == ["COMPLETED"] * 3
+def test_asyncio_client(module_real_emu: jobs_emulator.Emulator) -> None:
+    assert asyncio.run(asyncio_client.main(module_real_emu.base_url)) == ["COMPLETED"] * 3
 
 
-def test_trio_client(open_emulator: jobs_emulator.Emulator) -> None:
-    assert trio.run(trio_client.main, open_emulator.base_url) == "COMPLETED"
+def test_trio_client(module_real_emu: jobs_emulator.Emulator) -> None:
+    assert trio.run(trio_client.main, module_real_emu.base_url) == "COMPLETED"
 
 
-def test_sql_backend(open_emulator: jobs_emulator.Emulator) -> None:
-    assert sql_backend.main(open_emulator.snowflake, open_emulator.app) == "COMPLETED"
+def test_sql_backend(module_real_emu: jobs_emulator.Emulator) -> None:
+    assert sql_backend.main(module_real_emu.snowflake, module_real_emu.app) == "COMPLETED"
 
 
-def test_hybrid(open_emulator: jobs_emulator.Emulator) -> None:
+def test_hybrid(module_real_emu: jobs_emulator.Emulator) -> None:
     assert (
-        hybrid.main(open_emulator.base_url, open_emulator.snowflake, open_emulator.app)
+        hybrid.main(module_real_emu.base_url, module_real_emu.snowflake, module_real_emu.app)
         == "CANCELED"
     )
 
 
-def test_follow_events_loses_nothing_when_resumed(open_emulator: jobs_emulator.Emulator) -> None:
-    assert sorted(follow_events.main(open_emulator.base_url)) == list(range(1, 13))
+def test_follow_events_loses_nothing_when_resumed(module_real_emu: jobs_emulator.Emulator) -> None:
+    assert sorted(follow_events.main(module_real_emu.base_url)) == list(range(1, 13))
 
 
 def test_cancel_wait_leaves_the_job_running_until_cancelled(
-    open_emulator: jobs_emulator.Emulator,
+    module_real_emu: jobs_emulator.Emulator,
 ) -> None:
-    assert trio.run(cancel_wait.main, open_emulator.base_url) == ("RUNNING", "CANCELED")
+    assert trio.run(cancel_wait.main, module_real_emu.base_url) == ("RUNNING", "CANCELED")
 
 
-def test_demo_runs_every_driver_on_every_backend(capsys: pytest.CaptureFixture[str]) -> None:
-    rows = demo.main()
+def test_demo_runs_every_driver_on_every_backend(
+    fresh_manual_emu: jobs_emulator.Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = VirtualTime(fresh_manual_emu)
+    rows = demo.main(fresh_manual_emu, demo.Openers(clock.connect_sync, clock.connect))
     assert {(r.driver, r.backend) for r in rows} == {
         (d, b) for d in ("sync", "asyncio", "trio") for b in demo.BACKEND_NAMES
     }

@@ -25,9 +25,9 @@ def script(**emulate: object) -> str:
 
 
 def test_every_command_in_json_and_table(
-    open_emulator: jobs_emulator.Emulator, capsys: Capture
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture
 ) -> None:
-    emu = open_emulator
+    emu = module_real_emu
     # --json before the command, --output after it: both are global options.
     args = ("--json", "create", "Predictive", "cli-w", script(duration_s=0.2, events=2), "--wait")
     assert jobs(emu, *args) == 0
@@ -80,15 +80,15 @@ def test_every_command_in_json_and_table(
     ],
 )  # fmt: skip
 def test_wait_exits_with_the_outcome_of_the_job(
-    open_emulator: jobs_emulator.Emulator,
+    module_real_emu: jobs_emulator.Emulator,
     capsys: Capture,
     emulate: dict[str, object],
     status: int,
     said: str | None,
 ) -> None:
-    assert jobs(open_emulator, "create", "Predictive", "w", json.dumps({"emulate": emulate})) == 0
+    assert jobs(module_real_emu, "create", "Predictive", "w", json.dumps({"emulate": emulate})) == 0
     job_id = capsys.readouterr().out.strip()
-    assert jobs(open_emulator, "wait", "Predictive", job_id, "--poll", "0.05", "--json") == status
+    assert jobs(module_real_emu, "wait", "Predictive", job_id, "--poll", "0.05", "--json") == status
     out, err = capsys.readouterr()
     assert json.loads(out)["id"] == job_id  # the final job is printed whatever the outcome
     if said is not None:
@@ -96,18 +96,19 @@ def test_wait_exits_with_the_outcome_of_the_job(
 
 
 def test_wait_on_a_cancelled_job_a_timeout_and_a_missing_id(
-    open_emulator: jobs_emulator.Emulator, capsys: Capture
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture
 ) -> None:
-    with connect_sync(base_url=open_emulator.base_url) as client:
+    with connect_sync(base_url=module_real_emu.base_url) as client:
         slow = client.create("Prescriptive", "w", {"emulate": {"duration_s": 30}}).id
         cancelled = client.create("Prescriptive", "w", {"emulate": {"duration_s": 30}}).id
         client.cancel("Prescriptive", cancelled)
 
-    assert jobs(open_emulator, "wait", "Prescriptive", cancelled) == 4
+    assert jobs(module_real_emu, "wait", "Prescriptive", cancelled) == 4
     assert "ended CANCELED" in capsys.readouterr().err
 
     assert (
-        jobs(open_emulator, "wait", "Prescriptive", slow, "--timeout", "0.3", "--poll", "0.1") == 5
+        jobs(module_real_emu, "wait", "Prescriptive", slow, "--timeout", "0.3", "--poll", "0.1")
+        == 5
     )
     out, err = capsys.readouterr()
     assert out == ""
@@ -115,14 +116,15 @@ def test_wait_on_a_cancelled_job_a_timeout_and_a_missing_id(
     assert f"jobs cancel Prescriptive {slow}" in err
 
     assert (
-        jobs(open_emulator, "wait", "Logic", "no-such-id", "--grace", "0.2", "--poll", "0.05") == 6
+        jobs(module_real_emu, "wait", "Logic", "no-such-id", "--grace", "0.2", "--poll", "0.05")
+        == 6
     )
     assert "Logic job no-such-id not found (not visible after 0.2s)" in capsys.readouterr().err
-    assert jobs(open_emulator, "get", "Logic", "no-such-id") == 6
+    assert jobs(module_real_emu, "get", "Logic", "no-such-id") == 6
 
 
 def test_progress_is_redrawn_on_a_terminal_and_the_line_ended(
-    open_emulator: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch
+    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -131,30 +133,30 @@ def test_progress_is_redrawn_on_a_terminal_and_the_line_ended(
     terminal = Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
     args = ("create", "Predictive", "w", script(duration_s=0.3), "--wait", "--poll", "0.05")
-    assert jobs(open_emulator, *args) == 0
+    assert jobs(module_real_emu, *args) == 0
     drawn = terminal.getvalue()
     assert drawn.count("\r\x1b[2K") >= 2
     assert drawn.endswith("COMPLETED (0s)\n")  # the last drawing ends its line
 
 
 def test_payload_from_a_file_and_from_stdin(
-    open_emulator: jobs_emulator.Emulator,
+    module_real_emu: jobs_emulator.Emulator,
     capsys: Capture,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     payload = tmp_path / "payload.json"
     payload.write_text(script(duration_s=0.1))
-    assert jobs(open_emulator, "create", "Predictive", "from-file", f"@{payload}", "--wait") == 0
+    assert jobs(module_real_emu, "create", "Predictive", "from-file", f"@{payload}", "--wait") == 0
     monkeypatch.setattr("sys.stdin", io.StringIO(script(duration_s=0.1)))
-    assert jobs(open_emulator, "create", "Predictive", "from-stdin", "-", "--wait") == 0
+    assert jobs(module_real_emu, "create", "Predictive", "from-stdin", "-", "--wait") == 0
     capsys.readouterr()
 
-    assert jobs(open_emulator, "create", "Predictive", "w", f"@{tmp_path / 'missing.json'}") == 2
+    assert jobs(module_real_emu, "create", "Predictive", "w", f"@{tmp_path / 'missing.json'}") == 2
     assert "cannot read PAYLOAD file" in capsys.readouterr().err
-    assert jobs(open_emulator, "create", "Predictive", "w", "[1, 2]") == 2
+    assert jobs(module_real_emu, "create", "Predictive", "w", "[1, 2]") == 2
     assert "PAYLOAD must be a JSON object, not list" in capsys.readouterr().err
-    assert jobs(open_emulator, "create", "Predictive", "w", "{not json") == 2
+    assert jobs(module_real_emu, "create", "Predictive", "w", "{not json") == 2
     assert "PAYLOAD is not JSON" in capsys.readouterr().err
 
 
@@ -175,9 +177,9 @@ def test_payload_from_a_file_and_from_stdin(
     ],
 )  # fmt: skip
 def test_bad_usage_exits_2_naming_the_option(
-    open_emulator: jobs_emulator.Emulator, capsys: Capture, args: tuple[str, ...], said: str
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture, args: tuple[str, ...], said: str
 ) -> None:
-    assert jobs(open_emulator, *args) == 2
+    assert jobs(module_real_emu, *args) == 2
     assert said in capsys.readouterr().err
 
 
@@ -250,7 +252,7 @@ def test_help_and_version(capsys: Capture) -> None:
 
 
 def test_library_warnings_stay_off_stderr_unless_asked(
-    open_emulator: jobs_emulator.Emulator, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import logging
     import warnings
@@ -265,8 +267,8 @@ def test_library_warnings_stay_off_stderr_unless_asked(
         return real_list(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(_client_sync.JobsClientSync, "list", noisy_list)
-    assert jobs(open_emulator, "list", "--limit", "1") == 0
+    assert jobs(module_real_emu, "list", "--limit", "1") == 0
     assert capsys.readouterr().err == ""
     with pytest.warns(UserWarning, match="a connector warning"):
-        assert jobs(open_emulator, "list", "--limit", "1", "-v") == 0
+        assert jobs(module_real_emu, "list", "--limit", "1", "-v") == 0
     assert "snowflake.connector: WARNING: a connector log line" in capsys.readouterr().err

@@ -39,10 +39,10 @@ def state_of(emu: jobs_emulator.Emulator, kind: str, job_id: str) -> str:
 
 
 def test_create_wait_in_a_pipe_prints_the_job_on_stdout_and_plain_state_lines_on_stderr(
-    open_emulator: jobs_emulator.Emulator,
+    module_real_emu: jobs_emulator.Emulator,
 ) -> None:
     payload = json.dumps({"emulate": {"duration_s": 0.4, "outcome": "FAILED"}})
-    process = start(open_emulator, "create", "Predictive", "w", payload, "--wait", "--json")
+    process = start(module_real_emu, "create", "Predictive", "w", payload, "--wait", "--json")
     out, err = process.communicate(timeout=60)
     assert process.returncode == 3
     job = json.loads(out)  # stdout holds the job and nothing else
@@ -56,8 +56,8 @@ def test_create_wait_in_a_pipe_prints_the_job_on_stdout_and_plain_state_lines_on
     assert lines[-1] == f"jobs: Predictive job {job['id']} ended FAILED"
 
 
-def test_a_closed_pipe_ends_quietly(open_emulator: jobs_emulator.Emulator) -> None:
-    process = start(open_emulator, "list")
+def test_a_closed_pipe_ends_quietly(module_real_emu: jobs_emulator.Emulator) -> None:
+    process = start(module_real_emu, "list")
     assert process.stdout is not None
     process.stdout.close()  # as `head -1` does once it has its line
     _, err = process.communicate(timeout=60)
@@ -67,16 +67,16 @@ def test_a_closed_pipe_ends_quietly(open_emulator: jobs_emulator.Emulator) -> No
 
 @pytest.mark.parametrize("command", ["wait", "create --wait"])
 def test_ctrl_c_says_the_job_is_still_running(
-    open_emulator: jobs_emulator.Emulator, command: str
+    module_real_emu: jobs_emulator.Emulator, command: str
 ) -> None:
     payload = {"emulate": {"duration_s": 60}}
     if command == "wait":
-        with connect_sync(base_url=open_emulator.base_url) as client:
+        with connect_sync(base_url=module_real_emu.base_url) as client:
             job_id = client.create("Prescriptive", "w", payload).id
-        process = start(open_emulator, "wait", "Prescriptive", job_id, "--timeout", "30")
+        process = start(module_real_emu, "wait", "Prescriptive", job_id, "--timeout", "30")
     else:
         args = ("create", "Prescriptive", "w", json.dumps(payload), "--wait", "--timeout", "30")
-        process = start(open_emulator, *args)
+        process = start(module_real_emu, *args)
     assert process.stderr is not None
     first = process.stderr.readline()
     if command != "wait":
@@ -91,7 +91,7 @@ def test_ctrl_c_says_the_job_is_still_running(
     assert f"jobs wait Prescriptive {job_id}" in err
     assert f"jobs cancel Prescriptive {job_id}" in err
     assert "Traceback" not in err
-    assert state_of(open_emulator, "Prescriptive", job_id) in ("CREATED", "PENDING", "RUNNING")
+    assert state_of(module_real_emu, "Prescriptive", job_id) in ("CREATED", "PENDING", "RUNNING")
 
 
 def test_importing_the_library_does_not_load_the_command_line() -> None:

@@ -131,8 +131,8 @@ def test_an_async_client_belongs_to_one_event_loop() -> None:
         asyncio.run(get())
 
 
-def test_clients_can_be_built_on_a_driver_alone(open_emulator: jobs_emulator.Emulator) -> None:
-    driver = SyncDriver(http=SyncHttp(HttpTarget.of(open_emulator.base_url, None, Timeouts())))
+def test_clients_can_be_built_on_a_driver_alone(module_real_emu: jobs_emulator.Emulator) -> None:
+    driver = SyncDriver(http=SyncHttp(HttpTarget.of(module_real_emu.base_url, None, Timeouts())))
     with JobsClientSync(driver) as client:
         assert client.config == ClientConfig(http=True)
         assert client.get("Logic", "no-such-id") is None
@@ -173,14 +173,14 @@ def test_a_client_runs_on_a_gateway_of_your_own_given_its_configuration() -> Non
 
 
 def test_each_client_draws_its_own_jitter_seed_and_a_cassette_keeps_it(
-    open_emulator: jobs_emulator.Emulator, tmp_path: Path
+    module_real_emu: jobs_emulator.Emulator, tmp_path: Path
 ) -> None:
     seeds = set()
     for _ in range(5):
-        with connect_sync(base_url=open_emulator.base_url) as client:
+        with connect_sync(base_url=module_real_emu.base_url) as client:
             seeds.add(client.config.seed)
     assert len(seeds) > 1
-    with connect_sync(base_url=open_emulator.base_url, record=tmp_path / "c.jsonl") as client:
+    with connect_sync(base_url=module_real_emu.base_url, record=tmp_path / "c.jsonl") as client:
         seed = client.config.seed
     assert connect_sync(replay=tmp_path / "c.jsonl").config.seed == seed
 
@@ -278,10 +278,10 @@ def test_a_base_url_of_another_type_fails_at_connect() -> None:
 
 @pytest.mark.parametrize("garbage", ["http://[::1", "http://h:99999", "http://hôst", None])
 def test_an_endpoint_provider_answering_garbage_after_a_refresh_is_a_configuration_error(
-    driver: str, open_emulator: jobs_emulator.Emulator, garbage: object
+    driver: str, module_real_emu: jobs_emulator.Emulator, garbage: object
 ) -> None:
-    answers = [open_emulator.base_url, garbage]
-    rule = open_emulator.faults.stale_endpoint(times=1)
+    answers = [module_real_emu.base_url, garbage]
+    rule = module_real_emu.faults.stale_endpoint(times=1)
 
     def provider() -> Any:
         return answers.pop(0) if len(answers) > 1 else answers[0]
@@ -293,32 +293,32 @@ def test_an_endpoint_provider_answering_garbage_after_a_refresh_is_a_configurati
         with pytest.raises(JobConfigurationError, match="base_url"):
             run_scenario(driver, {"base_url": provider}, scenario)
     finally:
-        open_emulator.faults.clear()
+        module_real_emu.faults.clear()
     assert rule.hits == 1
 
 
 @pytest.mark.parametrize("ref", [None, "j1", ["j1"], 3, 2.5, {"id": "j1"}])
 def test_an_operation_of_something_else_than_a_reference_is_an_invalid_request(
-    ref: Any, open_emulator: jobs_emulator.Emulator
+    ref: Any, module_real_emu: jobs_emulator.Emulator
 ) -> None:
     with (
-        connect_sync(base_url=open_emulator.base_url) as client,
+        connect_sync(base_url=module_real_emu.base_url) as client,
         pytest.raises(JobInvalidRequestError),
     ):
         client.operation(ref)
     with pytest.raises(JobInvalidRequestError):
-        connect(base_url=open_emulator.base_url).operation(ref)
+        connect(base_url=module_real_emu.base_url).operation(ref)
 
 
 def test_a_client_built_on_another_clients_gateway_runs_with_its_configuration(
-    open_emulator: jobs_emulator.Emulator, tmp_path: Path
+    module_real_emu: jobs_emulator.Emulator, tmp_path: Path
 ) -> None:
     cassette = tmp_path / "c.jsonl"
-    with connect_sync(base_url=open_emulator.base_url, seed=5, record=cassette) as recording:
+    with connect_sync(base_url=module_real_emu.base_url, seed=5, record=cassette) as recording:
         assert JobsClientSync(recording.gateway).config == recording.config
         recording.get("Logic", "t1")
     with connect_sync(replay=cassette) as replaying:
         assert JobsClientSync(replaying.gateway).config == recording.config
-    plain = connect_sync(base_url=open_emulator.base_url)
+    plain = connect_sync(base_url=module_real_emu.base_url)
     assert JobsClientSync(plain.gateway).config == ClientConfig(http=True)
     plain.close()

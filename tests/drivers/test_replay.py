@@ -1,4 +1,7 @@
-"""Record real sessions against the emulator, then replay them with the emulator stopped."""
+"""Record real sessions against the emulator, then replay them with the emulator stopped.
+
+The sessions are recorded on the emulator's manual clock (see `tests.virtual_time`): a recorded
+`wait` polls through seconds of the emulator's time in a few milliseconds of real time."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from jobs_core import Cassette, CassetteError, JobError, Replayer
 from jobs_transports import connect_sync
 from tests.drivers.conftest import DRIVERS, TOKENS, client_options, run_scenario
 from tests.drivers.uniform import Uniform
+from tests.virtual_time import VirtualTime
 
 QUICK = {"timeout_s": 30, "poll_interval_s": 0.05}
 
@@ -59,7 +63,7 @@ def test_replay_gives_the_same_results_and_errors_under_every_driver(
     tmp_path: Path, recorded_by: str, backend: str
 ) -> None:
     cassette = tmp_path / "session.jsonl"
-    with jobs_emulator.serve(tokens=TOKENS) as emu:
+    with jobs_emulator.serve(tokens=TOKENS, clock="manual") as emu:
         options = (
             client_options(emu, backend)
             if backend != "http"
@@ -67,7 +71,8 @@ def test_replay_gives_the_same_results_and_errors_under_every_driver(
         )
         if backend == "sql":
             options = {"snowflake": {**emu.snowflake, "user": "alice"}, "app": emu.app}
-        recorded = run_scenario(recorded_by, {**options, "record": cassette}, every_call)
+        options = {**options, "record": cassette}
+        recorded = run_scenario(recorded_by, options, every_call, VirtualTime(emu))
     # The emulator is stopped: nothing answers on its port any more. What was recorded is what
     # the scenario means to show, errors exactly where they are expected:
     errors = [o[0] if isinstance(o, tuple) else None for o in recorded]
@@ -82,14 +87,13 @@ def test_replay_gives_the_same_results_and_errors_under_every_driver(
 
 def test_a_wait_of_seconds_replays_in_milliseconds(tmp_path: Path) -> None:
     cassette = tmp_path / "wait.jsonl"
-    with (
-        jobs_emulator.serve() as emu,
-        connect_sync(base_url=emu.base_url, record=cassette) as client,
-    ):
-        started = time.monotonic()
-        op = client.create("Predictive", "slow", {"emulate": {"duration_s": 3}})
-        recorded = op.wait(poll_interval_s=0.25)
-        assert time.monotonic() - started >= 2.5
+    with jobs_emulator.serve(clock="manual") as emu:
+        clock = VirtualTime(emu)
+        with clock.connect_sync(base_url=emu.base_url, record=cassette) as client:
+            started = clock.now()
+            op = client.create("Predictive", "slow", {"emulate": {"duration_s": 3}})
+            recorded = op.wait(poll_interval_s=0.25)
+            assert clock.now() - started >= 2.5  # seconds of waiting, recorded
     started = time.monotonic()
     with connect_sync(replay=cassette) as client:
         replayed = client.create("Predictive", "slow", {"emulate": {"duration_s": 3}}).wait(
@@ -105,7 +109,10 @@ def test_a_wait_of_seconds_replays_in_milliseconds(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def good_cassette(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     path = tmp_path_factory.mktemp("cassettes") / "good.jsonl"
-    with jobs_emulator.serve() as emu, connect_sync(base_url=emu.base_url, record=path) as client:
+    with (
+        jobs_emulator.serve(clock="manual") as emu,
+        VirtualTime(emu).connect_sync(base_url=emu.base_url, record=path) as client,
+    ):
         client.create_ready("Predictive", "w", {"x": 1}, poll_interval_s=0.1)
     return path.read_text().splitlines(keepends=True)
 

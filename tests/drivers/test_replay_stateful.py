@@ -35,13 +35,15 @@ def payload(reasoner_type: str, duration_s: float) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[jobs_emulator.Emulator]:
+def module_manual_emu() -> Iterator[jobs_emulator.Emulator]:
     with jobs_emulator.serve(clock="manual") as emulator:
         yield emulator
 
 
-def test_random_call_sequences_replay_exactly(emu: jobs_emulator.Emulator, tmp_path: Path) -> None:
-    engine = emu.engine
+def test_random_call_sequences_replay_exactly(
+    module_manual_emu: jobs_emulator.Emulator, tmp_path: Path
+) -> None:
+    engine = module_manual_emu.engine
     cassette = tmp_path / "stateful.jsonl"
 
     class ClientCalls(RuleBasedStateMachine):
@@ -50,7 +52,7 @@ def test_random_call_sequences_replay_exactly(emu: jobs_emulator.Emulator, tmp_p
         @initialize()
         def open_client(self) -> None:
             config = ClientConfig(http=True)
-            http = SyncHttp(HttpTarget.of(emu.base_url, None, Timeouts()))
+            http = SyncHttp(HttpTarget.of(module_manual_emu.base_url, None, Timeouts()))
             driver = SyncDriver(http=http, sleep=engine.advance, clock=engine.now)
             self.client = JobsClientSync(
                 RecordingSync(driver, CassetteFile(cassette, config)), config=config

@@ -1,4 +1,5 @@
-"""Fixtures for driving the emulator over loopback with plain httpcore (no client package)."""
+"""Fixtures for driving the emulator over loopback with plain httpcore (no client package); the
+emulators are the suite's (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from jobs_emulator import Emulator, serve
+from jobs_emulator import Emulator
 from tests.emulator.loopback_http import Http
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """An emulator on a manual clock (2026-01-01T00:00:00Z), no tokens."""
-    with serve(clock="manual") as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def http(emu: Emulator) -> Iterator[Http]:
-    """A keep-alive client for `emu`."""
-    client = Http(emu)
+def http(fresh_manual_emu: Emulator) -> Iterator[Http]:
+    """A keep-alive client for `fresh_manual_emu`."""
+    client = Http(fresh_manual_emu)
     yield client
     client.close()

@@ -72,7 +72,7 @@ async def _run_clients(emu: Emulator) -> list[int]:
     return statuses
 
 
-def test_200_concurrent_connections(emu: Emulator) -> None:
-    statuses = trio.run(_run_clients, emu)
+def test_200_concurrent_connections(fresh_manual_emu: Emulator) -> None:
+    statuses = trio.run(_run_clients, fresh_manual_emu)
     assert statuses == [200] * (CONNECTIONS * REQUESTS_PER_CONNECTION)
-    assert len(emu.engine.list_jobs()) == CONNECTIONS
+    assert len(fresh_manual_emu.engine.list_jobs()) == CONNECTIONS

@@ -52,7 +52,7 @@ def tokens() -> Iterator[tuple[Emulator, Http]]:
 # -- jobs ---------------------------------------------------------------------------------------
 
 
-def test_create_get_and_list_a_job(emu: Emulator, http: Http) -> None:
+def test_create_get_and_list_a_job(fresh_manual_emu: Emulator, http: Http) -> None:
     body = http.job_body("ML", "w1", {"duration_s": 2}, timeout_mins=5)
     reply = http.ok("POST", "/v1alpha1/jobs", body)
     assert set(reply) == {"id"}
@@ -71,16 +71,16 @@ def test_create_get_and_list_a_job(emu: Emulator, http: Http) -> None:
         "timeout_ms": 300_000,
         "abort_reason": None,
     }
-    emu.engine.advance(2)
+    fresh_manual_emu.engine.advance(2)
     done = http.ok("GET", f"/v1alpha1/jobs/ML/{reply['id']}")["job"]
     assert (done["state"], done["duration"]) == ("COMPLETED", 2000)
     assert done["finished_at"] == "2026-01-01T00:00:02.000Z"
     assert http.ok("GET", "/v1alpha1/jobs") == {"jobs": [done]}
 
 
-def test_job_list_is_newest_first_across_types(emu: Emulator, http: Http) -> None:
+def test_job_list_is_newest_first_across_types(fresh_manual_emu: Emulator, http: Http) -> None:
     first = http.create_job("ML")
-    emu.engine.advance(1)
+    fresh_manual_emu.engine.advance(1)
     second = http.create_job("SOLVER")
     third = http.create_job("ml")
     jobs = http.ok("GET", "/v1alpha1/jobs")["jobs"]
@@ -88,17 +88,17 @@ def test_job_list_is_newest_first_across_types(emu: Emulator, http: Http) -> Non
     assert [(j["id"], j["type"]) for j in jobs] == expected
 
 
-def test_job_events_paged_to_the_end(emu: Emulator, http: Http) -> None:
+def test_job_events_paged_to_the_end(fresh_manual_emu: Emulator, http: Http) -> None:
     job_id = http.create_job("SOLVER", emulate={"duration_s": 10, "events": 25})
     path = f"/v1alpha1/jobs/SOLVER/{job_id}/events/progress"
-    emu.engine.advance(8)
+    fresh_manual_emu.engine.advance(8)
     first = http.ok("GET", path)
     assert len(first["events"]) == 10
     second = http.ok("GET", f"{path}?continuation_token={quote(first['continuation_token'])}")
     assert [e["index"] for e in second["events"]] == [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]
     caught_up = http.ok("GET", f"{path}?continuation_token={second['continuation_token']}")
     assert caught_up == {"events": [], "continuation_token": second["continuation_token"]}
-    emu.engine.advance(2)
+    fresh_manual_emu.engine.advance(2)
     token = second["continuation_token"]
     indexes = []
     while token is not None:
@@ -110,12 +110,12 @@ def test_job_events_paged_to_the_end(emu: Emulator, http: Http) -> None:
     assert restart["events"] == first["events"]
 
 
-def test_cancel_a_running_job_then_again(emu: Emulator, http: Http) -> None:
+def test_cancel_a_running_job_then_again(fresh_manual_emu: Emulator, http: Http) -> None:
     job_id = http.create_job("ML", emulate={"duration_s": 60})
-    emu.engine.advance(1)
+    fresh_manual_emu.engine.advance(1)
     reply = http.ok("POST", f"/v1alpha1/jobs/ML/{job_id}/cancel")
     assert reply == {"id": job_id, "state": "CANCELED"}
-    emu.engine.advance(100)
+    fresh_manual_emu.engine.advance(100)
     assert http.ok("POST", f"/v1alpha1/jobs/ML/{job_id}/cancel")["state"] == "CANCELED"
     job = http.ok("GET", f"/v1alpha1/jobs/ML/{job_id}")["job"]
     assert (job["state"], job["duration"], job["abort_reason"]) == ("CANCELED", 1000, None)
@@ -130,17 +130,17 @@ def test_cancel_a_running_job_then_again(emu: Emulator, http: Http) -> None:
     ],
 )
 def test_scripted_job_outcomes(
-    emu: Emulator, http: Http, script: dict[str, Any], state: str, reason: str | None
+    fresh_manual_emu: Emulator, http: Http, script: dict[str, Any], state: str, reason: str | None
 ) -> None:
     job_id = http.create_job("ML", emulate={"duration_s": 3, **script})
-    emu.engine.advance(3)
+    fresh_manual_emu.engine.advance(3)
     job = http.ok("GET", f"/v1alpha1/jobs/ML/{job_id}")["job"]
     assert (job["state"], job["abort_reason"]) == (state, reason)
 
 
-def test_timeout_aborts_a_job(emu: Emulator, http: Http) -> None:
+def test_timeout_aborts_a_job(fresh_manual_emu: Emulator, http: Http) -> None:
     job_id = http.create_job("ML", emulate={"duration_s": 3600}, timeout_mins=1)
-    emu.engine.advance(61)
+    fresh_manual_emu.engine.advance(61)
     job = http.ok("GET", f"/v1alpha1/jobs/ML/{job_id}")["job"]
     assert (job["state"], job["duration"], job["timeout_ms"]) == ("ABORTED", 60_000, 60_000)
     assert "timeout" in job["abort_reason"]
@@ -174,7 +174,7 @@ def test_unscripted_job_completes_in_about_half_a_second_of_real_time() -> None:
 # -- transactions -------------------------------------------------------------------------------
 
 
-def test_create_get_and_list_a_transaction(emu: Emulator, http: Http) -> None:
+def test_create_get_and_list_a_transaction(fresh_manual_emu: Emulator, http: Http) -> None:
     body = http.transaction_body(
         "e1", readonly=False, abort_detached=True, headers={"emulate": {"duration_s": 1}}
     )
@@ -185,7 +185,7 @@ def test_create_get_and_list_a_transaction(emu: Emulator, http: Http) -> None:
     assert set(txn) == TRANSACTION_FIELDS
     assert (txn["database_name"], txn["engine_name"], txn["read_only"]) == ("db", "e1", False)
     assert (txn["created_by"], txn["created_on"]) == ("emulator_user", "2026-01-01T00:00:00.000Z")
-    emu.engine.advance(1)
+    fresh_manual_emu.engine.advance(1)
     done = http.ok("GET", f"/v1alpha1/transactions/{txn_id}")["transaction"]
     assert (done["state"], done["duration"]) == ("COMPLETED", 1000)
     assert http.ok("GET", "/v1alpha1/transactions") == {"transactions": [done]}
@@ -198,21 +198,23 @@ def test_create_get_and_list_a_transaction(emu: Emulator, http: Http) -> None:
         {"database_name": "db", "code": "def output = 1", "v1_inputs": [], "language": "rel"},
     ],
 )
-def test_transaction_payload_spellings(emu: Emulator, http: Http, fields: dict[str, Any]) -> None:
+def test_transaction_payload_spellings(
+    fresh_manual_emu: Emulator, http: Http, fields: dict[str, Any]
+) -> None:
     reply = http.ok("POST", "/v1alpha1/transactions", {"engine_name": "e1", **fields})
     txn = http.ok("GET", f"/v1alpha1/transactions/{reply['transaction']['id']}")["transaction"]
     assert (txn["database_name"], txn["read_only"]) == ("db", True)
 
 
-def test_transaction_list_is_newest_first(emu: Emulator, http: Http) -> None:
+def test_transaction_list_is_newest_first(fresh_manual_emu: Emulator, http: Http) -> None:
     first = http.create_transaction()
-    emu.engine.advance(1)
+    fresh_manual_emu.engine.advance(1)
     second = http.create_transaction()
     listed = http.ok("GET", "/v1alpha1/transactions")["transactions"]
     assert [t["id"] for t in listed] == [second, first]
 
 
-def test_transaction_events_artifacts_and_problems(emu: Emulator, http: Http) -> None:
+def test_transaction_events_artifacts_and_problems(fresh_manual_emu: Emulator, http: Http) -> None:
     script = {
         "duration_s": 4,
         "events": 12,
@@ -224,7 +226,7 @@ def test_transaction_events_artifacts_and_problems(emu: Emulator, http: Http) ->
     txn_id = http.create_transaction(headers={"emulate": script})
     base = f"/v1alpha1/transactions/{txn_id}"
     assert http.ok("GET", f"{base}/artifacts") == {"results": []}
-    emu.engine.advance(4)
+    fresh_manual_emu.engine.advance(4)
     first = http.ok("GET", f"{base}/events/progress?continuation_token=")
     token = first["continuation_token"]
     second = http.ok("GET", f"{base}/events/progress?continuation_token={token}")
@@ -243,26 +245,26 @@ def test_transaction_events_artifacts_and_problems(emu: Emulator, http: Http) ->
     assert (txn["state"], txn["abort_reason"]) == ("FAILED", "integrity constraint violation")
 
 
-def test_a_transaction_scripted_in_the_body(emu: Emulator, http: Http) -> None:
+def test_a_transaction_scripted_in_the_body(fresh_manual_emu: Emulator, http: Http) -> None:
     txn_id = http.create_transaction(
         emulate={"outcome": "ABORTED", "abort_reason": "client disconnected", "duration_s": 1}
     )
-    emu.engine.advance(1)
+    fresh_manual_emu.engine.advance(1)
     txn = http.ok("GET", f"/v1alpha1/transactions/{txn_id}")["transaction"]
     assert (txn["state"], txn["abort_reason"]) == ("ABORTED", "client disconnected")
 
 
-def test_cancel_async_a_transaction(emu: Emulator, http: Http) -> None:
+def test_cancel_async_a_transaction(fresh_manual_emu: Emulator, http: Http) -> None:
     txn_id = http.create_transaction(headers={"emulate": {"duration_s": 30}})
-    emu.engine.advance(2)
+    fresh_manual_emu.engine.advance(2)
     reply = http.ok("POST", f"/v1alpha1/transactions/{txn_id}/cancel_async")
     assert reply == {"id": txn_id, "state": "CANCELED"}
     assert http.ok("POST", f"/v1alpha1/transactions/{txn_id}/cancel_async")["state"] == "CANCELED"
 
 
-def test_transaction_timeout(emu: Emulator, http: Http) -> None:
+def test_transaction_timeout(fresh_manual_emu: Emulator, http: Http) -> None:
     txn_id = http.create_transaction(timeout_mins=2, headers={"emulate": {"duration_s": 1000}})
-    emu.engine.advance(120)
+    fresh_manual_emu.engine.advance(120)
     txn = http.ok("GET", f"/v1alpha1/transactions/{txn_id}")["transaction"]
     assert (txn["state"], txn["duration"]) == ("ABORTED", 120_000)
 
@@ -411,10 +413,10 @@ def test_wrong_method_is_405(http: Http) -> None:
     assert "DELETE" in reply.json()["message"]
 
 
-def test_not_ready_engine_is_the_not_ready_404(emu: Emulator, http: Http) -> None:
+def test_not_ready_engine_is_the_not_ready_404(fresh_manual_emu: Emulator, http: Http) -> None:
     job_id = http.create_job("ML", "w1")
-    emu.engine.set_not_ready("w1")
-    emu.engine.set_not_ready("e1")
+    fresh_manual_emu.engine.set_not_ready("w1")
+    fresh_manual_emu.engine.set_not_ready("e1")
     for method, path, body in [
         ("POST", "/v1alpha1/jobs", http.job_body("ML", "w1")),
         ("GET", f"/v1alpha1/jobs/ML/{job_id}", None),
@@ -433,7 +435,7 @@ def test_not_ready_engine_is_the_not_ready_404(emu: Emulator, http: Http) -> Non
     assert http.ok("GET", "/v1alpha1/transactions")["transactions"] == []
 
 
-def test_percent_encoded_ids(emu: Emulator, http: Http) -> None:
+def test_percent_encoded_ids(fresh_manual_emu: Emulator, http: Http) -> None:
     job_id = http.create_job("ML")
     encoded = quote(job_id, safe="")
     assert http.ok("GET", f"/v1alpha1/jobs/%4DL/{encoded}")["job"]["id"] == job_id
@@ -442,7 +444,7 @@ def test_percent_encoded_ids(emu: Emulator, http: Http) -> None:
 # -- the admin API ------------------------------------------------------------------------------
 
 
-def test_admin_api_drives_the_engine(emu: Emulator, http: Http) -> None:
+def test_admin_api_drives_the_engine(fresh_manual_emu: Emulator, http: Http) -> None:
     http.ok("POST", "/_emulator/scripts", {"name": "w1", "emulate": {"outcome": "FAILED"}})
     http.ok("POST", "/_emulator/not_ready", {"name": "w2", "not_ready": True})
     job_id = http.create_job("ML", "w1")

@@ -13,8 +13,8 @@ from jobs_emulator.faults import STALE_ENDPOINT_MESSAGE
 from tests.emulator.loopback_http import Http, RawConnection
 
 
-def test_delay_slows_the_matching_request_only(emu: Emulator, http: Http) -> None:
-    rule = emu.faults.delay(1.0, method="GET", path="/v1alpha1/jobs")
+def test_delay_slows_the_matching_request_only(fresh_manual_emu: Emulator, http: Http) -> None:
+    rule = fresh_manual_emu.faults.delay(1.0, method="GET", path="/v1alpha1/jobs")
     started = time.monotonic()
     assert http.call("GET", "/v1alpha1/jobs").status == 200
     assert time.monotonic() - started >= 1.0
@@ -24,50 +24,58 @@ def test_delay_slows_the_matching_request_only(emu: Emulator, http: Http) -> Non
     assert rule.hits == 1
 
 
-def test_drop_before_the_request_is_read_makes_no_job(emu: Emulator, http: Http) -> None:
-    rule = emu.faults.drop(before_request=True, method="POST", path="/v1alpha1/jobs")
+def test_drop_before_the_request_is_read_makes_no_job(
+    fresh_manual_emu: Emulator, http: Http
+) -> None:
+    rule = fresh_manual_emu.faults.drop(before_request=True, method="POST", path="/v1alpha1/jobs")
     with pytest.raises(httpcore.RemoteProtocolError):
         http.call("POST", "/v1alpha1/jobs", http.job_body())
-    assert emu.engine.list_jobs() == []
+    assert fresh_manual_emu.engine.list_jobs() == []
     assert rule.hits == 1
     http.create_job()
-    assert len(emu.engine.list_jobs()) == 1
+    assert len(fresh_manual_emu.engine.list_jobs()) == 1
 
 
-def test_drop_after_the_request_is_handled_makes_the_job(emu: Emulator, http: Http) -> None:
-    emu.faults.drop(before_request=False, method="POST")
+def test_drop_after_the_request_is_handled_makes_the_job(
+    fresh_manual_emu: Emulator, http: Http
+) -> None:
+    fresh_manual_emu.faults.drop(before_request=False, method="POST")
     with pytest.raises(httpcore.RemoteProtocolError):
         http.call("POST", "/v1alpha1/jobs", http.job_body())
-    assert len(emu.engine.list_jobs()) == 1
+    assert len(fresh_manual_emu.engine.list_jobs()) == 1
 
 
 @pytest.mark.parametrize(
     ("status", "retry_after"), [(429, 2), (503, "Wed, 21 Oct 2026 07:28:00 GMT")]
 )
 def test_a_burst_of_throttled_answers(
-    emu: Emulator, http: Http, status: int, retry_after: int | str
+    fresh_manual_emu: Emulator, http: Http, status: int, retry_after: int | str
 ) -> None:
-    rule = emu.faults.throttle(status, retry_after=retry_after, times=3, path="/v1alpha1/jobs")
+    rule = fresh_manual_emu.faults.throttle(
+        status, retry_after=retry_after, times=3, path="/v1alpha1/jobs"
+    )
     replies = [http.call("POST", "/v1alpha1/jobs", http.job_body()) for _ in range(4)]
     assert [r.status for r in replies] == [status, status, status, 200]
     assert all(r.headers["retry-after"] == str(retry_after) for r in replies[:3])
     assert replies[0].json()["message"]
-    assert len(emu.engine.list_jobs()) == 1
+    assert len(fresh_manual_emu.engine.list_jobs()) == 1
     assert (rule.hits, rule.exhausted) == (3, True)
 
 
 def test_skip_lets_the_first_requests_through_and_times_none_is_forever(
-    emu: Emulator, http: Http
+    fresh_manual_emu: Emulator, http: Http
 ) -> None:
-    emu.faults.respond(500, {"message": "boom"}, skip=2, times=None, path="/v1alpha1/jobs")
+    fresh_manual_emu.faults.respond(
+        500, {"message": "boom"}, skip=2, times=None, path="/v1alpha1/jobs"
+    )
     statuses = [http.call("GET", "/v1alpha1/jobs").status for _ in range(5)]
     assert statuses == [200, 200, 500, 500, 500]
-    emu.faults.clear()
+    fresh_manual_emu.faults.clear()
     assert http.call("GET", "/v1alpha1/jobs").status == 200
 
 
-def test_targeting_by_method_and_path(emu: Emulator, http: Http) -> None:
-    emu.faults.throttle(429, method="post", path="/v1alpha1/transactions", times=None)
+def test_targeting_by_method_and_path(fresh_manual_emu: Emulator, http: Http) -> None:
+    fresh_manual_emu.faults.throttle(429, method="post", path="/v1alpha1/transactions", times=None)
     assert http.call("GET", "/v1alpha1/transactions").status == 200
     assert http.call("POST", "/v1alpha1/jobs", http.job_body()).status == 200
     reply = http.call("POST", "/v1alpha1/transactions", http.transaction_body())
@@ -75,8 +83,8 @@ def test_targeting_by_method_and_path(emu: Emulator, http: Http) -> None:
     assert reply.headers["retry-after"] == "1"
 
 
-def test_stale_endpoint(emu: Emulator, http: Http) -> None:
-    emu.faults.stale_endpoint(path="/v1alpha1/")
+def test_stale_endpoint(fresh_manual_emu: Emulator, http: Http) -> None:
+    fresh_manual_emu.faults.stale_endpoint(path="/v1alpha1/")
     reply = http.call("GET", "/v1alpha1/jobs")
     assert reply.status == 404
     assert "could not find the service associated with endpoint" in reply.body.decode()
@@ -84,33 +92,35 @@ def test_stale_endpoint(emu: Emulator, http: Http) -> None:
     assert http.call("GET", "/v1alpha1/jobs").status == 200
 
 
-def test_a_canned_raw_body(emu: Emulator, http: Http) -> None:
-    emu.faults.respond(502, b"<html>bad gateway</html>", headers=(("Content-Type", "text/html"),))
+def test_a_canned_raw_body(fresh_manual_emu: Emulator, http: Http) -> None:
+    fresh_manual_emu.faults.respond(
+        502, b"<html>bad gateway</html>", headers=(("Content-Type", "text/html"),)
+    )
     reply = http.call("GET", "/v1alpha1/jobs")
     assert (reply.status, reply.body) == (502, b"<html>bad gateway</html>")
     assert reply.headers["content-type"] == "text/html"
 
 
-def test_truncated_body(emu: Emulator, http: Http) -> None:
+def test_truncated_body(fresh_manual_emu: Emulator, http: Http) -> None:
     http.create_job()
-    emu.faults.truncate(method="GET")
+    fresh_manual_emu.faults.truncate(method="GET")
     with pytest.raises(httpcore.RemoteProtocolError):
         http.call("GET", "/v1alpha1/jobs")
     assert http.call("GET", "/v1alpha1/jobs").status == 200
 
 
-def test_malformed_body(emu: Emulator, http: Http) -> None:
+def test_malformed_body(fresh_manual_emu: Emulator, http: Http) -> None:
     http.create_job()
-    emu.faults.malformed(path="/v1alpha1/jobs", method="GET")
+    fresh_manual_emu.faults.malformed(path="/v1alpha1/jobs", method="GET")
     reply = http.call("GET", "/v1alpha1/jobs")
     assert reply.status == 200
     with pytest.raises(ValueError):  # noqa: PT011 - json's message varies with where it breaks
         json.loads(reply.body)
 
 
-def test_close_idle_keep_alive_connection_after_n_requests(emu: Emulator) -> None:
-    emu.faults.close_idle_after(2)
-    raw = RawConnection(emu)
+def test_close_idle_keep_alive_connection_after_n_requests(fresh_manual_emu: Emulator) -> None:
+    fresh_manual_emu.faults.close_idle_after(2)
+    raw = RawConnection(fresh_manual_emu)
     try:
         first = raw.request("GET", "/v1alpha1/jobs")
         second = raw.request("GET", "/v1alpha1/jobs")
@@ -119,8 +129,8 @@ def test_close_idle_keep_alive_connection_after_n_requests(emu: Emulator) -> Non
         assert raw.closed_by_server()
     finally:
         raw.close()
-    emu.faults.close_idle_after(None)
-    raw = RawConnection(emu)
+    fresh_manual_emu.faults.close_idle_after(None)
+    raw = RawConnection(fresh_manual_emu)
     try:
         for _ in range(5):
             assert raw.request("GET", "/v1alpha1/jobs").status == 200
@@ -128,8 +138,10 @@ def test_close_idle_keep_alive_connection_after_n_requests(emu: Emulator) -> Non
         raw.close()
 
 
-def test_a_keep_alive_pool_recovers_from_idle_closes(emu: Emulator, http: Http) -> None:
-    emu.faults.close_idle_after(1)
+def test_a_keep_alive_pool_recovers_from_idle_closes(
+    fresh_manual_emu: Emulator, http: Http
+) -> None:
+    fresh_manual_emu.faults.close_idle_after(1)
     for _ in range(5):
         # Let the pool see the server's close before reusing the connection (however slowly
         # the server thread gets to it on a loaded machine).
@@ -140,8 +152,8 @@ def test_a_keep_alive_pool_recovers_from_idle_closes(emu: Emulator, http: Http) 
         assert http.call("GET", "/v1alpha1/jobs").status == 200
 
 
-def test_faults_apply_to_the_sql_wire_paths_too(emu: Emulator, http: Http) -> None:
-    emu.faults.throttle(503, path="/session")
+def test_faults_apply_to_the_sql_wire_paths_too(fresh_manual_emu: Emulator, http: Http) -> None:
+    fresh_manual_emu.faults.throttle(503, path="/session")
     reply = http.call("POST", "/session/v1/login-request", {"data": {}})
     assert reply.status == 503
 

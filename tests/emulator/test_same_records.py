@@ -192,30 +192,32 @@ def _instant(text: str | None) -> datetime | None:
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
+def module_manual_emu() -> Iterator[Emulator]:
     with serve(clock="manual", page_size=2) as emulator:
         yield emulator
 
 
 @pytest.fixture
-def apis(emu: Emulator) -> Iterator[Apis]:
-    emu.engine.reset()
-    connection = snowflake.connector.connect(**{**emu.snowflake, "user": DEFAULT_USER})
-    yield Apis(emu, connection)
+def apis(module_manual_emu: Emulator) -> Iterator[Apis]:
+    module_manual_emu.engine.reset()
+    connection = snowflake.connector.connect(
+        **{**module_manual_emu.snowflake, "user": DEFAULT_USER}
+    )
+    yield Apis(module_manual_emu, connection)
     connection.close()
 
 
 def test_records_created_through_either_api_read_the_same_through_both(
-    emu: Emulator, apis: Apis
+    module_manual_emu: Emulator, apis: Apis
 ) -> None:
     jobs = [
         ("ML", apis.job_over_http("ML", JOB_SCRIPT)),
         ("SOLVER", apis.job_over_sql("SOLVER", JOB_SCRIPT)),
     ]
     txns = [apis.txn_over_http(TXN_SCRIPT), apis.txn_over_sql(TXN_SCRIPT)]
-    start = emu.engine.now()
+    start = module_manual_emu.engine.now()
     for reading in READINGS:
-        emu.engine.advance(start + reading - emu.engine.now())
+        module_manual_emu.engine.advance(start + reading - module_manual_emu.engine.now())
         for job_type, job_id in jobs:
             same(apis.job(job_type, job_id))
             same(apis.jobs(job_type))
@@ -241,14 +243,14 @@ def same(pair: tuple[Any, Any]) -> None:
 
 @pytest.mark.parametrize("job_type", ["ML", "SOLVER", "LOGIC"])
 def test_one_script_run_through_each_api_gives_the_same_record_and_events(
-    emu: Emulator, apis: Apis, job_type: str
+    module_manual_emu: Emulator, apis: Apis, job_type: str
 ) -> None:
     if job_type == "LOGIC":
         ids = apis.txn_over_http(TXN_SCRIPT), apis.txn_over_sql(TXN_SCRIPT)
     else:
         ids = apis.job_over_http(job_type, JOB_SCRIPT), apis.job_over_sql(job_type, JOB_SCRIPT)
     for step in (0.5, 1.0, 5.0):
-        emu.engine.advance(step)
+        module_manual_emu.engine.advance(step)
         records, events = [], []
         # The record made over HTTP is read over HTTP, the one made over SQL over SQL.
         for side, record_id in enumerate(ids):

@@ -15,8 +15,8 @@ from jobs_emulator._messages import Request, Response
 from tests.emulator.loopback_http import Http, RawConnection
 
 
-def test_many_requests_on_one_keep_alive_connection(emu: Emulator) -> None:
-    raw = RawConnection(emu)
+def test_many_requests_on_one_keep_alive_connection(fresh_manual_emu: Emulator) -> None:
+    raw = RawConnection(fresh_manual_emu)
     try:
         body = json.dumps(Http.job_body()).encode()
         job_id = raw.request("POST", "/v1alpha1/jobs", body).json()["id"]
@@ -26,7 +26,7 @@ def test_many_requests_on_one_keep_alive_connection(emu: Emulator) -> None:
         raw.close()
 
 
-def test_a_large_body_round_trips(emu: Emulator, http: Http) -> None:
+def test_a_large_body_round_trips(fresh_manual_emu: Emulator, http: Http) -> None:
     big = "x" * 8_000_000
     body = {"job_type": "ML", "worker_name": "w", "payload": json.dumps({"blob": big})}
     job_id = http.ok("POST", "/v1alpha1/jobs", body)["id"]
@@ -34,8 +34,8 @@ def test_a_large_body_round_trips(emu: Emulator, http: Http) -> None:
     assert json.loads(job["payload"])["blob"] == big
 
 
-def test_a_chunked_request_body(emu: Emulator) -> None:
-    raw = RawConnection(emu)
+def test_a_chunked_request_body(fresh_manual_emu: Emulator) -> None:
+    raw = RawConnection(fresh_manual_emu)
     try:
         body = json.dumps(Http.job_body()).encode()
         raw.send("POST", "/v1alpha1/jobs", chunks=[body[:10], body[10:30], body[30:]])
@@ -43,11 +43,11 @@ def test_a_chunked_request_body(emu: Emulator) -> None:
     finally:
         raw.close()
     assert reply.status == 200
-    assert emu.engine.get(reply.json()["id"]).kind == "ML"
+    assert fresh_manual_emu.engine.get(reply.json()["id"]).kind == "ML"
 
 
 def test_requests_reach_handlers_decoded(
-    emu: Emulator, http: Http, monkeypatch: pytest.MonkeyPatch
+    fresh_manual_emu: Emulator, http: Http, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[Request] = []
 
@@ -63,8 +63,10 @@ def test_requests_reach_handlers_decoded(
     assert request.headers["x-mine"] == "1"
 
 
-def test_garbage_is_answered_400_and_closed(emu: Emulator) -> None:
-    with socket.create_connection((emu.host, emu.port), timeout=5) as sock:
+def test_garbage_is_answered_400_and_closed(fresh_manual_emu: Emulator) -> None:
+    with socket.create_connection(
+        (fresh_manual_emu.host, fresh_manual_emu.port), timeout=5
+    ) as sock:
         sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
         answer = b""
         while chunk := sock.recv(65536):
@@ -74,12 +76,15 @@ def test_garbage_is_answered_400_and_closed(emu: Emulator) -> None:
 
 
 def test_a_handler_crash_is_a_500_and_the_server_lives_on(
-    emu: Emulator, http: Http, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    fresh_manual_emu: Emulator,
+    http: Http,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     def explode() -> list[object]:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(emu.engine, "list_jobs", explode)
+    monkeypatch.setattr(fresh_manual_emu.engine, "list_jobs", explode)
     reply = http.call("GET", "/v1alpha1/jobs")
     assert reply.status == 500
     assert "kaboom" in reply.json()["message"]
@@ -88,13 +93,13 @@ def test_a_handler_crash_is_a_500_and_the_server_lives_on(
 
 
 def test_snowflake_paths_go_to_the_sql_api(
-    emu: Emulator, http: Http, monkeypatch: pytest.MonkeyPatch
+    fresh_manual_emu: Emulator, http: Http, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[str] = []
 
     def handle(engine: object, request: Request, *, app: str | None = None) -> Response:
-        assert engine is emu.engine
-        assert app == emu.app
+        assert engine is fresh_manual_emu.engine
+        assert app == fresh_manual_emu.app
         seen.append(request.path)
         return Response.json(200, {"success": True})
 
@@ -157,11 +162,13 @@ def test_two_emulators_side_by_side() -> None:
             second.close()
 
 
-def test_pipelined_requests_are_answered_in_order(emu: Emulator) -> None:
+def test_pipelined_requests_are_answered_in_order(fresh_manual_emu: Emulator) -> None:
     paths = ["/v1alpha1/jobs", "/v1alpha1/nothing", "/v1alpha1/transactions"]
     heads = [f"GET {path} HTTP/1.1\r\nHost: x\r\n" for path in paths]
     wire = "\r\n".join(heads[:-1]) + "\r\n" + heads[-1] + "Connection: close\r\n\r\n"
-    with socket.create_connection((emu.host, emu.port), timeout=5) as sock:
+    with socket.create_connection(
+        (fresh_manual_emu.host, fresh_manual_emu.port), timeout=5
+    ) as sock:
         sock.sendall(wire.encode())
         answer = b""
         while chunk := sock.recv(65536):
@@ -169,13 +176,15 @@ def test_pipelined_requests_are_answered_in_order(emu: Emulator) -> None:
     assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"200", b"404", b"200"]
 
 
-def test_expect_100_continue_gets_a_100_before_the_body(emu: Emulator) -> None:
+def test_expect_100_continue_gets_a_100_before_the_body(fresh_manual_emu: Emulator) -> None:
     body = json.dumps(Http.job_body()).encode()
     head = (
         f"POST /v1alpha1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
         "Expect: 100-continue\r\nConnection: close\r\n\r\n"
     )
-    with socket.create_connection((emu.host, emu.port), timeout=5) as sock:
+    with socket.create_connection(
+        (fresh_manual_emu.host, fresh_manual_emu.port), timeout=5
+    ) as sock:
         sock.sendall(head.encode())
         assert sock.recv(65536).startswith(b"HTTP/1.1 100 ")
         sock.sendall(body)
@@ -183,13 +192,13 @@ def test_expect_100_continue_gets_a_100_before_the_body(emu: Emulator) -> None:
         while chunk := sock.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200 ")
-    assert len(emu.engine.list_jobs()) == 1
+    assert len(fresh_manual_emu.engine.list_jobs()) == 1
 
 
 def test_a_response_h11_refuses_to_send_ends_only_its_connection(
-    emu: Emulator, http: Http, caplog: pytest.LogCaptureFixture
+    fresh_manual_emu: Emulator, http: Http, caplog: pytest.LogCaptureFixture
 ) -> None:
-    emu.faults.respond(204, b"a 204 cannot have a body")
+    fresh_manual_emu.faults.respond(204, b"a 204 cannot have a body")
     with pytest.raises(httpcore.RemoteProtocolError):
         http.call("GET", "/v1alpha1/jobs")
     assert "connection failed" in caplog.text

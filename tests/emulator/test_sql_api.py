@@ -94,28 +94,28 @@ class Sql:
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
+def module_manual_emu() -> Iterator[Emulator]:
     with serve(clock="manual", page_size=2) as emulator:
         yield emulator
 
 
 @pytest.fixture(autouse=True)
-def t0(emu: Emulator) -> datetime:
+def t0(module_manual_emu: Emulator) -> datetime:
     """Empties the store; returns the (manual) clock's time, which carries on across tests."""
-    emu.engine.reset()
-    return to_datetime(emu.engine.now())
+    module_manual_emu.engine.reset()
+    return to_datetime(module_manual_emu.engine.now())
 
 
 @pytest.fixture(scope="module")
-def alice(emu: Emulator) -> Iterator[Sql]:
-    sql = Sql(emu, "alice")
+def alice(module_manual_emu: Emulator) -> Iterator[Sql]:
+    sql = Sql(module_manual_emu, "alice")
     yield sql
     sql.connection.close()
 
 
 @pytest.fixture(scope="module")
-def bob(emu: Emulator) -> Iterator[Sql]:
-    sql = Sql(emu, "bob")
+def bob(module_manual_emu: Emulator) -> Iterator[Sql]:
+    sql = Sql(module_manual_emu, "bob")
     yield sql
     sql.connection.close()
 
@@ -123,20 +123,22 @@ def bob(emu: Emulator) -> Iterator[Sql]:
 # -- the wire -------------------------------------------------------------------------------
 
 
-def test_login_answers_the_session_tokens(emu: Emulator) -> None:
+def test_login_answers_the_session_tokens(module_manual_emu: Emulator) -> None:
     body = json.dumps({"data": {"LOGIN_NAME": "carol", "PASSWORD": "x"}}).encode()
     request = Request("POST", "/session/v1/login-request", {}, {}, body)
-    answer = json.loads(handle(emu.engine, request).body)
+    answer = json.loads(handle(module_manual_emu.engine, request).body)
     assert answer["success"] is True
     assert {"token", "masterToken", "sessionId"} <= set(answer["data"])
 
 
-def test_a_gzip_encoded_query_runs_as_the_token_user(emu: Emulator, alice: Sql) -> None:
+def test_a_gzip_encoded_query_runs_as_the_token_user(
+    module_manual_emu: Emulator, alice: Sql
+) -> None:
     login = Request("POST", "/session/v1/login-request", {}, {}, b'{"data": {"LOGIN_NAME": "dan"}}')
-    token = json.loads(handle(emu.engine, login).body)["data"]["token"]
+    token = json.loads(handle(module_manual_emu.engine, login).body)["data"]["token"]
     payload = json.dumps({"emulate": {"duration_s": 1}})
     query = {
-        "sqlText": CREATE_JOB.replace("{app}", emu.app),
+        "sqlText": CREATE_JOB.replace("{app}", module_manual_emu.app),
         "bindings": {
             "1": {"type": "TEXT", "value": "SOLVER"},
             "2": {"type": "TEXT", "value": "w"},
@@ -147,26 +149,26 @@ def test_a_gzip_encoded_query_runs_as_the_token_user(emu: Emulator, alice: Sql) 
     request = Request(
         "POST", "/queries/v1/query-request", {}, headers, gzip.compress(json.dumps(query).encode())
     )
-    answer = json.loads(handle(emu.engine, request).body)
+    answer = json.loads(handle(module_manual_emu.engine, request).body)
     assert answer["data"]["queryResultFormat"] == "json"
     [[job_id]] = answer["data"]["rowset"]
     assert alice.one(GET_JOB, "SOLVER", job_id)["CREATED_BY"] == "dan"
 
 
-def test_a_query_without_a_session_token_is_refused(emu: Emulator) -> None:
+def test_a_query_without_a_session_token_is_refused(module_manual_emu: Emulator) -> None:
     request = Request("POST", "/queries/v1/query-request", {}, {}, b'{"sqlText": "select 1"}')
-    answer = json.loads(handle(emu.engine, request).body)
+    answer = json.loads(handle(module_manual_emu.engine, request).body)
     assert answer["success"] is False
     assert answer["code"] == "390101"
 
 
-def test_unknown_wire_paths_answer_404(emu: Emulator) -> None:
-    assert handle(emu.engine, Request("GET", "/nowhere", {}, {})).status == 404
+def test_unknown_wire_paths_answer_404(module_manual_emu: Emulator) -> None:
+    assert handle(module_manual_emu.engine, Request("GET", "/nowhere", {}, {})).status == 404
 
 
-def test_telemetry_and_session_delete_are_acknowledged(emu: Emulator) -> None:
+def test_telemetry_and_session_delete_are_acknowledged(module_manual_emu: Emulator) -> None:
     for path, query in (("/telemetry/send", {}), ("/session", {"delete": "true"})):
-        answer = handle(emu.engine, Request("POST", path, query, {}, b"{}"))
+        answer = handle(module_manual_emu.engine, Request("POST", path, query, {}, b"{}"))
         assert json.loads(answer.body)["success"] is True
 
 
@@ -174,14 +176,14 @@ def test_telemetry_and_session_delete_are_acknowledged(emu: Emulator) -> None:
 
 
 def test_a_job_goes_from_created_to_completed_with_typed_columns(
-    emu: Emulator, alice: Sql, t0: datetime
+    module_manual_emu: Emulator, alice: Sql, t0: datetime
 ) -> None:
     job_id = alice.create_job("ML", "w1", duration_s=2)
     job = alice.one(GET_JOB, "ML", job_id)
     assert job["STATE"] == "CREATED"
     assert job["CREATED_ON"] == t0
     assert job["FINISHED_AT"] is None
-    emu.engine.advance(3)
+    module_manual_emu.engine.advance(3)
     assert alice.one(GET_JOB, "ML", job_id) == {
         "ID": job_id,
         "REASONER_TYPE": "ML",
@@ -203,11 +205,13 @@ def test_get_job_of_an_unknown_id_or_other_type_has_no_rows(alice: Sql) -> None:
     assert alice.rows(GET_JOB, "SOLVER", job_id) == []
 
 
-def test_a_job_that_outlives_its_timeout_is_aborted(emu: Emulator, alice: Sql) -> None:
+def test_a_job_that_outlives_its_timeout_is_aborted(
+    module_manual_emu: Emulator, alice: Sql
+) -> None:
     payload = json.dumps({"emulate": {"duration_s": 600}})
     job_id = alice.value(CREATE_JOB_TIMEOUT, "SOLVER", "w1", payload, 2)
     assert alice.one(GET_JOB, "SOLVER", job_id)["TIMEOUT_MS"] == 120_000
-    emu.engine.advance(121)
+    module_manual_emu.engine.advance(121)
     job = alice.one(GET_JOB, "SOLVER", job_id)
     assert (job["STATE"], job["DURATION"]) == ("ABORTED", 120_000)
     assert "timeout" in job["ABORT_REASON"]
@@ -217,10 +221,10 @@ def test_a_job_that_outlives_its_timeout_is_aborted(emu: Emulator, alice: Sql) -
     ("outcome", "reason"), [("FAILED", "solver crashed"), ("ABORTED", "client disconnected")]
 )
 def test_scripted_outcomes_show_in_the_job(
-    emu: Emulator, alice: Sql, outcome: str, reason: str
+    module_manual_emu: Emulator, alice: Sql, outcome: str, reason: str
 ) -> None:
     job_id = alice.create_job("SOLVER", outcome=outcome, abort_reason=reason, duration_s=1)
-    emu.engine.advance(1)
+    module_manual_emu.engine.advance(1)
     job = alice.one(GET_JOB, "SOLVER", job_id)
     assert (job["STATE"], job["ABORT_REASON"]) == (outcome, reason)
 
@@ -238,9 +242,9 @@ def _three_jobs(emu: Emulator, alice: Sql, bob: Sql) -> list[str]:
 
 
 def test_list_jobs_is_newest_first_and_matches_both_type_spellings(
-    emu: Emulator, alice: Sql, bob: Sql
+    module_manual_emu: Emulator, alice: Sql, bob: Sql
 ) -> None:
-    newest_first = _three_jobs(emu, alice, bob)
+    newest_first = _three_jobs(module_manual_emu, alice, bob)
     solver = alice.create_job("SOLVER")
     rows = alice.rows(LIST_JOBS + ORDER_JOBS, "PREDICTIVE", "ML")
     assert [row["ID"] for row in rows] == newest_first
@@ -263,34 +267,34 @@ def test_list_jobs_is_newest_first_and_matches_both_type_spellings(
     ],
 )
 def test_list_jobs_filters_and_pages(
-    emu: Emulator,
+    module_manual_emu: Emulator,
     alice: Sql,
     bob: Sql,
     filters: str,
     params: list[Any],
     expected: list[int],
 ) -> None:
-    newest_first = _three_jobs(emu, alice, bob)
+    newest_first = _three_jobs(module_manual_emu, alice, bob)
     rows = alice.rows(LIST_JOBS + filters, "PREDICTIVE", "ML", *params)
     assert [row["ID"] for row in rows] == [newest_first[i] for i in expected]
 
 
-def test_list_jobs_by_id(emu: Emulator, alice: Sql) -> None:
+def test_list_jobs_by_id(module_manual_emu: Emulator, alice: Sql) -> None:
     job_id = alice.create_job("ML")
     alice.create_job("ML")
     rows = alice.rows(LIST_JOBS + " AND ID = ?" + ORDER_JOBS, "PREDICTIVE", "ML", job_id)
     assert [row["ID"] for row in rows] == [job_id]
 
 
-def test_job_events_page_to_the_end_of_the_stream(emu: Emulator, alice: Sql) -> None:
+def test_job_events_page_to_the_end_of_the_stream(module_manual_emu: Emulator, alice: Sql) -> None:
     job_id = alice.create_job("ML", duration_s=5, events=5)
-    emu.engine.advance(2.5)
+    module_manual_emu.engine.advance(2.5)
     page = json.loads(alice.value(JOB_EVENTS, "ML", job_id, ""))
     assert [event["index"] for event in page["events"]] == [1, 2]
     token = page["continuation_token"]
     page = json.loads(alice.value(JOB_EVENTS, "ML", job_id, token))
     assert (page["events"], page["continuation_token"] is not None) == ([], True)
-    emu.engine.advance(2.5)
+    module_manual_emu.engine.advance(2.5)
     seen: list[int] = [1, 2]
     while token is not None:
         page = json.loads(alice.value(JOB_EVENTS, "ML", job_id, token))
@@ -299,17 +303,19 @@ def test_job_events_page_to_the_end_of_the_stream(emu: Emulator, alice: Sql) -> 
     assert seen == [1, 2, 3, 4, 5]
 
 
-def test_the_events_column_is_named_after_the_select_item(emu: Emulator, alice: Sql) -> None:
+def test_the_events_column_is_named_after_the_select_item(
+    module_manual_emu: Emulator, alice: Sql
+) -> None:
     job_id = alice.create_job("ML")
     (name,) = alice.one(JOB_EVENTS, "ML", job_id, "0")
-    assert name == f"{emu.app}.API.GET_JOB_EVENTS(?, ?, ?)"
+    assert name == f"{module_manual_emu.app}.API.GET_JOB_EVENTS(?, ?, ?)"
 
 
-def test_cancel_job(emu: Emulator, alice: Sql, bob: Sql) -> None:
+def test_cancel_job(module_manual_emu: Emulator, alice: Sql, bob: Sql) -> None:
     job_id = alice.create_job("ML", duration_s=5)
-    emu.engine.advance(1)
+    module_manual_emu.engine.advance(1)
     assert bob.one(CANCEL_JOB, "ML", job_id) == {"ID": job_id, "STATE": "CANCELED"}
-    emu.engine.advance(10)
+    module_manual_emu.engine.advance(10)
     job = alice.one(GET_JOB, "ML", job_id)
     assert (job["STATE"], job["DURATION"]) == ("CANCELED", 1000)
 
@@ -324,9 +330,11 @@ def test_cancel_or_events_of_an_unknown_job_fail_as_not_found(alice: Sql) -> Non
 # -- transactions ---------------------------------------------------------------------------
 
 
-def test_a_transaction_is_created_and_read_back(emu: Emulator, alice: Sql, t0: datetime) -> None:
+def test_a_transaction_is_created_and_read_back(
+    module_manual_emu: Emulator, alice: Sql, t0: datetime
+) -> None:
     txn_id = alice.create_txn("e1", duration_s=1)
-    emu.engine.advance(2)
+    module_manual_emu.engine.advance(2)
     assert alice.one(GET_TXN, txn_id) == {
         "ID": txn_id,
         "DATABASE_NAME": "db1",
@@ -342,9 +350,11 @@ def test_a_transaction_is_created_and_read_back(emu: Emulator, alice: Sql, t0: d
     assert alice.rows(GET_TXN, "no-such-id") == []
 
 
-def test_a_transaction_with_a_timeout_is_aborted_at_the_timeout(emu: Emulator, alice: Sql) -> None:
+def test_a_transaction_with_a_timeout_is_aborted_at_the_timeout(
+    module_manual_emu: Emulator, alice: Sql
+) -> None:
     txn_id = alice.create_txn("e1", timeout_mins=1, duration_s=300)
-    emu.engine.advance(61)
+    module_manual_emu.engine.advance(61)
     row = alice.one(GET_TXN, txn_id)
     assert (row["STATE"], row["DURATION"]) == ("ABORTED", 60_000)
 
@@ -373,7 +383,7 @@ def test_the_create_arguments_reach_the_transaction(alice: Sql) -> None:
     ],
 )
 def test_list_transactions_filters_and_pages(
-    emu: Emulator,
+    module_manual_emu: Emulator,
     alice: Sql,
     bob: Sql,
     where: str,
@@ -383,15 +393,15 @@ def test_list_transactions_filters_and_pages(
     ids = []
     for sql, engine, duration in ((alice, "e1", 1), (bob, "E2", 10), (alice, "e2", 10)):
         ids.append(sql.create_txn(engine, duration_s=duration))
-        emu.engine.advance(1)
+        module_manual_emu.engine.advance(1)
     newest_first = ids[::-1]
     rows = alice.rows(LIST_TXNS + where, *params)
     assert [row["ID"] for row in rows] == [newest_first[i] for i in expected]
 
 
-def test_transaction_events_page_to_the_end(emu: Emulator, alice: Sql) -> None:
+def test_transaction_events_page_to_the_end(module_manual_emu: Emulator, alice: Sql) -> None:
     txn_id = alice.create_txn("e1", duration_s=1, events=3)
-    emu.engine.advance(1)
+    module_manual_emu.engine.advance(1)
     token, seen = "", []
     while token is not None:
         page = json.loads(alice.value(TXN_EVENTS, txn_id, token))
@@ -400,11 +410,11 @@ def test_transaction_events_page_to_the_end(emu: Emulator, alice: Sql) -> None:
     assert seen == [1, 2, 3]
 
 
-def test_artifacts_row_has_one_column_per_file(emu: Emulator, alice: Sql) -> None:
+def test_artifacts_row_has_one_column_per_file(module_manual_emu: Emulator, alice: Sql) -> None:
     artifacts = ["out.csv", {"filename": "Model.JSON", "size": 12, "url": "s3://x"}]
     txn_id = alice.create_txn("e1", duration_s=1, artifacts=artifacts)
     assert alice.rows(ARTIFACTS, txn_id) == []
-    emu.engine.advance(1)
+    module_manual_emu.engine.advance(1)
     row = alice.one(ARTIFACTS, txn_id)
     assert {name: json.loads(value) for name, value in row.items()} == {
         "out.csv": {"FILENAME": "out.csv"},
@@ -412,14 +422,14 @@ def test_artifacts_row_has_one_column_per_file(emu: Emulator, alice: Sql) -> Non
     }
 
 
-def test_problems_are_rows_with_upper_cased_keys(emu: Emulator, alice: Sql) -> None:
+def test_problems_are_rows_with_upper_cased_keys(module_manual_emu: Emulator, alice: Sql) -> None:
     problems = [
         {"type": "error", "message": "bad rel", "line": 3},
         {"type": "warning", "message": "slow", "is_error": False, "props": {"a": 1}},
     ]
     txn_id = alice.create_txn("e1", duration_s=1, problems=problems)
     assert alice.rows(PROBLEMS, txn_id) == []
-    emu.engine.advance(1)
+    module_manual_emu.engine.advance(1)
     assert alice.rows(PROBLEMS, txn_id) == [
         {"TYPE": "error", "MESSAGE": "bad rel", "LINE": 3, "IS_ERROR": None, "PROPS": None},
         {
@@ -432,9 +442,9 @@ def test_problems_are_rows_with_upper_cased_keys(emu: Emulator, alice: Sql) -> N
     ]
 
 
-def test_cancel_own_transaction(emu: Emulator, alice: Sql) -> None:
+def test_cancel_own_transaction(module_manual_emu: Emulator, alice: Sql) -> None:
     txn_id = alice.create_txn("e1", duration_s=5)
-    emu.engine.advance(1)
+    module_manual_emu.engine.advance(1)
     assert alice.one(CANCEL_OWN, txn_id) == {"ID": txn_id, "STATE": "CANCELED"}
     assert alice.one(GET_TXN, txn_id)["STATE"] == "CANCELED"
 
@@ -452,13 +462,13 @@ def test_another_users_transaction_is_out_of_reach(alice: Sql, bob: Sql, stateme
 
 
 def test_cancel_transaction_reaches_any_users_transaction(
-    emu: Emulator, alice: Sql, bob: Sql
+    module_manual_emu: Emulator, alice: Sql, bob: Sql
 ) -> None:
     txn_id = alice.create_txn("e1", duration_s=5)
     assert bob.one(CANCEL_ANY, txn_id)["STATE"] == "CANCELED"
 
 
-def test_each_login_is_its_own_creator(emu: Emulator, alice: Sql, bob: Sql) -> None:
+def test_each_login_is_its_own_creator(module_manual_emu: Emulator, alice: Sql, bob: Sql) -> None:
     mine, theirs = alice.create_job("ML"), bob.create_job("ML")
     rows = bob.rows(LIST_JOBS + ORDER_JOBS, "PREDICTIVE", "ML")
     assert {row["ID"]: row["CREATED_BY"] for row in rows} == {mine: "alice", theirs: "bob"}
@@ -479,9 +489,11 @@ def test_a_not_ready_script_fails_the_create(alice: Sql) -> None:
     assert alice.rows(LIST_TXNS) == []
 
 
-def test_a_not_ready_engine_fails_create_get_and_events(emu: Emulator, alice: Sql) -> None:
+def test_a_not_ready_engine_fails_create_get_and_events(
+    module_manual_emu: Emulator, alice: Sql
+) -> None:
     job_id = alice.create_job("ML", "w1")
-    emu.engine.set_not_ready("W1")
+    module_manual_emu.engine.set_not_ready("W1")
     assert "not ready to accept jobs" in alice.fails(GET_JOB, "ML", job_id).msg
     assert "not ready to accept jobs" in alice.fails(JOB_EVENTS, "ML", job_id, "").msg
     with pytest.raises(ProgrammingError, match="engine is not ready to accept jobs"):
@@ -532,9 +544,9 @@ def test_bad_statements_and_arguments_are_clear_sql_errors(
     assert fragment in alice.fails(statement, *params).msg
 
 
-def test_names_outside_the_application_do_not_exist(emu: Emulator) -> None:
+def test_names_outside_the_application_do_not_exist(module_manual_emu: Emulator) -> None:
     login = Request("POST", "/session/v1/login-request", {}, {}, b'{"data": {"LOGIN_NAME": "e"}}')
-    token = json.loads(handle(emu.engine, login, app="MY_APP").body)["data"]["token"]
+    token = json.loads(handle(module_manual_emu.engine, login, app="MY_APP").body)["data"]["token"]
     headers = {"authorization": f'Snowflake Token="{token}"'}
     for sql, found in (
         ("select * from my_app.api.jobs", True),
@@ -542,7 +554,7 @@ def test_names_outside_the_application_do_not_exist(emu: Emulator) -> None:
     ):
         body = json.dumps({"sqlText": sql}).encode()
         request = Request("POST", "/queries/v1/query-request", {}, headers, body)
-        answer = json.loads(handle(emu.engine, request, app="MY_APP").body)
+        answer = json.loads(handle(module_manual_emu.engine, request, app="MY_APP").body)
         assert answer["success"] is found
     assert "'APP.API.JOBS' does not exist or not authorized" in answer["message"]
 
