@@ -41,8 +41,12 @@ INVALID: dict[str, Call] = {
     "create: payload not a dict": lambda: core.create(HTTP, "Predictive", "w", "{}"),  # type: ignore[arg-type]
     "create: timeout_mins zero": lambda: core.create(HTTP, "Predictive", "w", {}, timeout_mins=0),
     "create: timeout_mins not int": lambda: core.create(
-        HTTP, "Predictive", "w", {}, timeout_mins=1.5
-    ),  # type: ignore[arg-type]
+        HTTP,
+        "Predictive",
+        "w",
+        {},
+        timeout_mins=1.5,  # type: ignore[arg-type]
+    ),
     "create over SQL: Logic payload without database": lambda: core.create(
         SQL, "Logic", "e", {"query": "q"}
     ),

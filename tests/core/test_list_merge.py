@@ -6,7 +6,7 @@ import attrs
 import pytest
 
 import jobs_core as core
-from jobs_core import ClientConfig, ReasonerType
+from jobs_core import ClientConfig, Effect, ReasonerType
 from jobs_core import _http_dialect as http
 from jobs_core import _sql_dialect as sql
 from jobs_core._filters import ListFilters
@@ -58,6 +58,7 @@ def test_hybrid_lists_a_sql_transaction_and_http_jobs_sharing_an_id() -> None:
 @pytest.mark.parametrize("config", [HTTP, SQL], ids=["http", "sql"])
 def test_the_same_record_twice_is_listed_once(config: ClientConfig) -> None:
     ns = config.sql_namespace
+    steps: list[tuple[Effect, object]]
     if config.http:
         twice = ok({"jobs": [job_json(SHARED, "ML"), job_json(SHARED, "ML")]})
         steps = [(http.build_list(PREDICTIVE), twice)]

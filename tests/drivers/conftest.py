@@ -58,8 +58,8 @@ def client_options(
 ) -> dict[str, Any]:
     """Return `connect` arguments for `backend`, as `user`."""
     token = next(t for t, u in TOKENS.items() if u == user)
-    http = {"base_url": emu.base_url, "token": token}
-    sql = {"snowflake": {**emu.snowflake, "user": user}, "app": emu.app}
+    http: dict[str, Any] = {"base_url": emu.base_url, "token": token}
+    sql: dict[str, Any] = {"snowflake": {**emu.snowflake, "user": user}, "app": emu.app}
     return {"http": http, "sql": sql, "hybrid": {**http, **sql}}[backend]
 
 

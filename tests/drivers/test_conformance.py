@@ -315,7 +315,8 @@ def test_operation_handle(run: Runner) -> None:
         assert await op.result() == job
         expanded = await op.result(include={"raw": True})
         assert isinstance(expanded, JobExpanded)
-        return await op.to_dict()
+        data: dict[str, Any] = await op.to_dict()
+        return data
 
     data = run(scenario)
 

@@ -23,6 +23,7 @@ from jobs_transports._cassettes import CassetteFile, RecordingSync
 from jobs_transports._http_executors import SyncHttp
 from jobs_transports._http_target import HttpTarget, Timeouts
 from jobs_transports._sync_driver import SyncDriver
+from tests.virtual_time import VirtualTime
 
 TYPES = ("Logic", "Prescriptive", "Predictive")
 
@@ -44,6 +45,7 @@ def test_random_call_sequences_replay_exactly(
     module_manual_emu: jobs_emulator.Emulator, tmp_path: Path
 ) -> None:
     engine = module_manual_emu.engine
+    virtual_time = VirtualTime(module_manual_emu)
     cassette = tmp_path / "stateful.jsonl"
 
     class ClientCalls(RuleBasedStateMachine):
@@ -53,7 +55,7 @@ def test_random_call_sequences_replay_exactly(
         def open_client(self) -> None:
             config = ClientConfig(http=True)
             http = SyncHttp(HttpTarget.of(module_manual_emu.base_url, None, Timeouts()))
-            driver = SyncDriver(http=http, sleep=engine.advance, clock=engine.now)
+            driver = SyncDriver(http=http, sleep=virtual_time.sleep, clock=virtual_time.now)
             self.client = JobsClientSync(
                 RecordingSync(driver, CassetteFile(cassette, config)), config=config
             )

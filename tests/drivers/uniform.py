@@ -9,12 +9,12 @@ loop that only ever awaits already-finished calls, so every call is still the sy
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from jobs_transports import JobOperation, JobOperationSync
 
-Scenario = Callable[["Uniform"], Awaitable[Any]]
+Scenario = Callable[["Uniform"], Coroutine[Any, Any, Any]]
 
 
 class Uniform:

@@ -51,7 +51,9 @@ class Http:
         content = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         if content is not None:
             sent["Content-Type"] = "application/json"
-        response = self.pool.request(method, self.base_url + path, headers=sent, content=content)
+        response = self.pool.request(
+            method, self.base_url + path, headers=list(sent.items()), content=content
+        )
         names = {k.decode().lower(): v.decode() for k, v in response.headers}
         return Reply(response.status, names, response.content)
 

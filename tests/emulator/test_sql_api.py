@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -478,10 +478,11 @@ def test_each_login_is_its_own_creator(module_manual_emu: Emulator, alice: Sql, 
 
 
 def test_a_not_ready_script_fails_the_create(alice: Sql) -> None:
-    for create in (
+    creates: tuple[Callable[[], str], ...] = (
         lambda: alice.create_job("ML", not_ready=True),
         lambda: alice.create_txn(not_ready=True),
-    ):
+    )
+    for create in creates:
         with pytest.raises(ProgrammingError, match="engine is not ready to accept jobs") as caught:
             create()
         assert caught.value.sqlstate == "55000"
