@@ -2,10 +2,12 @@
 
 A test whose point is not timing opens its clients through `VirtualTime(emulator)`: the driver's
 `Now` reads the emulator's manual clock and its `Sleep` advances that clock, so a job scripted to
-last seconds ends after a few polls that take no real time. The clients are the ones `connect_sync`
-and `connect` build (same checks, configuration and backends); only the driver's clock differs.
-Concurrent sleeps each move the clock by their own length, so virtual time runs at least as fast
-as the calls would see it on a real clock: a job never ends later than it would live.
+last seconds ends after a few polls that take no real time. A test without an emulator passes a
+`ManualClock` of its own, so that retry back-offs take no real time either. The clients are the
+ones `connect_sync` and `connect` build (same checks, configuration and backends); only the
+driver's clock differs. Concurrent sleeps each move the clock by their own length, so virtual time
+runs at least as fast as the calls would see it on a real clock: a job never ends later than it
+would live.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from jobs_transports._sync_driver import SyncDriver
 
 
 class VirtualTime:
-    """The manual clock of `emulator` as the clock of the clients opened here."""
+    """A manual clock (`source` itself, or the clock of the emulator `source`) as the clock of the
+    clients opened here."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        """Raises `TypeError` when `emulator` is not on a manual clock."""
-        if not isinstance(emulator.engine.clock, ManualClock):
+    def __init__(self, source: Emulator | ManualClock) -> None:
+        """Raises `TypeError` when the emulator `source` is not on a manual clock."""
+        clock = source if isinstance(source, ManualClock) else source.engine.clock
+        if not isinstance(clock, ManualClock):
             raise TypeError("virtual time needs an emulator on a manual clock")
-        self._clock = emulator.engine.clock
+        self._clock = clock
 
     def now(self) -> float:
         """Returns the emulator's time (POSIX seconds)."""

@@ -23,6 +23,7 @@ from jobs_core import (
     Protocol,
     RetryPolicy,
 )
+from jobs_emulator import ManualClock
 from jobs_transports import (
     JobsClient,
     JobsClientSync,
@@ -35,6 +36,7 @@ from jobs_transports._http_target import HttpTarget, Timeouts
 from jobs_transports._sync_driver import SyncDriver
 from tests.drivers.conftest import run_scenario
 from tests.drivers.uniform import Uniform
+from tests.virtual_time import VirtualTime
 
 T = TypeVar("T")
 
@@ -84,9 +86,10 @@ def test_qmark_connections_are_accepted() -> None:
 def test_a_non_db_api_failure_of_the_sql_driver_surfaces_as_a_job_error() -> None:
     # sqlite3 binds ? too, but knows none of the API's procedures: its errors must come back
     # as JobErrors, and so must a TypeError from the driver itself.
+    clock = VirtualTime(ManualClock())  # the failures are retried: their back-offs take no time
     connection = sqlite3.connect(":memory:")
     with (
-        connect_sync(sql_connection=connection, app="A") as client,
+        clock.connect_sync(sql_connection=connection, app="A") as client,
         pytest.raises(JobServerError, match=r"OperationalError|syntax error"),
     ):
         client.get("Predictive", "x")
@@ -97,7 +100,7 @@ def test_a_non_db_api_failure_of_the_sql_driver_surfaces_as_a_job_error() -> Non
             raise TypeError("not all arguments converted during string formatting")
 
     with (
-        connect_sync(sql_connection=Broken(), app="A") as client,
+        clock.connect_sync(sql_connection=Broken(), app="A") as client,
         pytest.raises(JobServerError, match="TypeError: not all arguments converted"),
     ):
         client.get("Predictive", "x")
