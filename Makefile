@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The suite runs on this many pytest-xdist workers, a test file per worker at a time (so a file's
+# tests run in order, with its module fixtures once). TEST_WORKERS=0 runs it in this process (for
+# -s or --pdb); PYTEST_ARGS='-n0 ...' does the same.
+TEST_WORKERS ?= 2
 
 .PHONY: test demo lint bench emulator clean
 
@@ -13,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python -m examples.demo
