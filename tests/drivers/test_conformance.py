@@ -1,6 +1,8 @@
 """Every public method and argument, on {sync, asyncio, trio} × {HTTP, SQL, hybrid}, over loopback.
 
-Jobs are scripted through the payload's ``"emulate"`` object to last a fraction of a second.
+Jobs are scripted through the payload's ``"emulate"`` object to last a fraction of a second, on
+the emulator's manual clock: the clients' sleeps move it forward (`tests.virtual_time`), so no
+test waits in real time.
 """
 
 from __future__ import annotations
