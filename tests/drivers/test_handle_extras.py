@@ -32,7 +32,7 @@ def test_a_handle_reads_its_events_cancels_and_raises_on_failure_when_asked(run:
         assert isinstance(page, JobEvents)
         seen = [e["index"] async for e in op.events(follow=True, poll_interval_s=0.05)]
         assert seen == [1, 2, 3, 4]
-        assert (await op.wait(**FAST)).state == "COMPLETED"
+        assert (await op.wait(timeout_s=30, poll_interval_s=0.05)).state == "COMPLETED"
         assert (await op.result(raise_on_failure=True)).state == "COMPLETED"
 
         failing = await client.create(
@@ -56,14 +56,14 @@ def test_a_handle_reads_its_events_cancels_and_raises_on_failure_when_asked(run:
 def fail_in(op: JobOperationSync, wait_first: bool = False) -> None:
     with op.cancel_on_error():
         if wait_first:
-            op.wait(**FAST)
+            op.wait(timeout_s=30, poll_interval_s=0.05)
         raise RuntimeError("boom")
 
 
 async def fail_in_async(op: JobOperation, wait_first: bool = False) -> None:
     async with op.cancel_on_error():
         if wait_first:
-            await op.wait(**FAST)
+            await op.wait(timeout_s=30, poll_interval_s=0.05)
         raise RuntimeError("boom")
 
 

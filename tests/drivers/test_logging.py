@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any
 
 import pytest
 import trio
@@ -25,7 +24,7 @@ TOKEN = next(token for token, user in TOKENS.items() if user == "alice")
 def session(emu: jobs_emulator.Emulator, driver: str) -> str:
     """Run a session that retries, refreshes its endpoint, polls, pages events and uses SQL;
     return the id of the job it made."""
-    made = []
+    made: list[str] = []
 
     async def scenario(client: Uniform) -> None:
         op = await client.create("Predictive", unique("log"), payload("Predictive", events=2))
@@ -80,16 +79,16 @@ def test_requests_and_decisions_are_logged_and_the_token_never_is(
 def test_a_failed_request_is_logged_with_the_drivers_message(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    nowhere = {"base_url": "http://127.0.0.1:9", "token": TOKEN, "retry": RetryPolicy(1)}
+    nowhere, once = "http://127.0.0.1:9", RetryPolicy(max_attempts=1)
 
-    async def one_get() -> Any:
-        async with connect(**nowhere) as client:
+    async def one_get() -> None:
+        async with connect(base_url=nowhere, token=TOKEN, retry=once) as client:
             with pytest.raises(JobServerError):
                 await client.get("Predictive", "j1")
 
     with (
         caplog.at_level(logging.DEBUG, logger="jobs_transports"),
-        connect_sync(**nowhere) as client,
+        connect_sync(base_url=nowhere, token=TOKEN, retry=once) as client,
     ):
         with pytest.raises(JobServerError):
             client.get("Predictive", "j1")

@@ -14,7 +14,7 @@ import trio
 import jobs_emulator
 from jobs_transports import connect, connect_sync
 from tests.drivers.conftest import TOKENS, client_options
-from tests.drivers.test_conformance import FAST, payload, unique
+from tests.drivers.test_conformance import payload, unique
 
 TOKEN = next(token for token, user in TOKENS.items() if user == "alice")
 
@@ -40,7 +40,7 @@ def test_a_sync_clients_reprs_name_the_backends_host_app_and_job(
         name = op.metadata["name"]
         held = f"Predictive job {op.id!r} (reasoner {name!r})"
         assert repr(op) == f"<JobOperationSync {held} via {client!r}>"
-        op.wait(**FAST)
+        op.wait(timeout_s=30, poll_interval_s=0.05)
         assert f"Predictive job {op.id!r} (reasoner {name!r}), ended COMPLETED" in repr(op)
         texts = everything(client, op)
     assert repr(client).endswith(", closed>")
