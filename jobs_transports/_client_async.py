@@ -88,6 +88,14 @@ class JobsClient(ClientBase[JobsGateway]):
         *,
         include: JobIncludeDict,
     ) -> JobExpanded | None: ...
+    @overload
+    async def get(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        include: JobIncludeDict | None = None,
+    ) -> Job | None: ...
     async def get(
         self,
         reasoner_type: ReasonerTypeName,
@@ -140,6 +148,19 @@ class JobsClient(ClientBase[JobsGateway]):
         include: JobIncludeDict,
         on_poll: ProgressCallback | None = None,
     ) -> JobExpanded: ...
+    @overload
+    async def create_ready(
+        self,
+        reasoner_type: ReasonerTypeName,
+        reasoner_name: str,
+        payload: dict[str, Any],
+        *,
+        timeout_mins: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job: ...
     async def create_ready(
         self,
         reasoner_type: ReasonerTypeName,
@@ -197,6 +218,21 @@ class JobsClient(ClientBase[JobsGateway]):
         include: JobIncludeDict,
         offset: int = 0,
     ) -> builtins.list[JobExpanded]: ...
+    @overload
+    async def list(
+        self,
+        reasoner_type: ReasonerTypeName | None = None,
+        *,
+        job_id: str | None = None,
+        state: str | None = None,
+        name: str | None = None,
+        created_by: str | None = None,
+        only_active: bool = False,
+        all_users: bool = False,
+        limit: int | None = None,
+        include: JobIncludeDict | None = None,
+        offset: int = 0,
+    ) -> builtins.list[Job]: ...
     async def list(
         self,
         reasoner_type: ReasonerTypeName | None = None,
@@ -300,6 +336,17 @@ class JobsClient(ClientBase[JobsGateway]):
         include: JobIncludeDict,
         on_poll: ProgressCallback | None = None,
     ) -> JobExpanded: ...
+    @overload
+    async def wait(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job: ...
     async def wait(
         self,
         reasoner_type: ReasonerTypeName,
@@ -404,6 +451,16 @@ class JobOperation(HandleBase):
         on_poll: ProgressCallback | None = None,
         raise_on_failure: bool = False,
     ) -> JobExpanded: ...
+    @overload
+    async def wait(
+        self,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+        *,
+        on_poll: ProgressCallback | None = None,
+        raise_on_failure: bool = False,
+    ) -> Job: ...
     async def wait(
         self,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -435,6 +492,10 @@ class JobOperation(HandleBase):
     async def result(
         self, include: JobIncludeDict, *, raise_on_failure: bool = False
     ) -> JobExpanded: ...
+    @overload
+    async def result(
+        self, include: JobIncludeDict | None = None, *, raise_on_failure: bool = False
+    ) -> Job: ...
     async def result(
         self, include: JobIncludeDict | None = None, *, raise_on_failure: bool = False
     ) -> Job:

@@ -83,6 +83,14 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         *,
         include: JobIncludeDict,
     ) -> JobExpanded | None: ...
+    @overload
+    def get(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        include: JobIncludeDict | None = None,
+    ) -> Job | None: ...
     def get(
         self,
         reasoner_type: ReasonerTypeName,
@@ -135,6 +143,19 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         include: JobIncludeDict,
         on_poll: ProgressCallback | None = None,
     ) -> JobExpanded: ...
+    @overload
+    def create_ready(
+        self,
+        reasoner_type: ReasonerTypeName,
+        reasoner_name: str,
+        payload: dict[str, Any],
+        *,
+        timeout_mins: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job: ...
     def create_ready(
         self,
         reasoner_type: ReasonerTypeName,
@@ -192,6 +213,21 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         include: JobIncludeDict,
         offset: int = 0,
     ) -> builtins.list[JobExpanded]: ...
+    @overload
+    def list(
+        self,
+        reasoner_type: ReasonerTypeName | None = None,
+        *,
+        job_id: str | None = None,
+        state: str | None = None,
+        name: str | None = None,
+        created_by: str | None = None,
+        only_active: bool = False,
+        all_users: bool = False,
+        limit: int | None = None,
+        include: JobIncludeDict | None = None,
+        offset: int = 0,
+    ) -> builtins.list[Job]: ...
     def list(
         self,
         reasoner_type: ReasonerTypeName | None = None,
@@ -295,6 +331,17 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         include: JobIncludeDict,
         on_poll: ProgressCallback | None = None,
     ) -> JobExpanded: ...
+    @overload
+    def wait(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job: ...
     def wait(
         self,
         reasoner_type: ReasonerTypeName,
@@ -393,6 +440,16 @@ class JobOperationSync(HandleBase):
         on_poll: ProgressCallback | None = None,
         raise_on_failure: bool = False,
     ) -> JobExpanded: ...
+    @overload
+    def wait(
+        self,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+        *,
+        on_poll: ProgressCallback | None = None,
+        raise_on_failure: bool = False,
+    ) -> Job: ...
     def wait(
         self,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -422,6 +479,10 @@ class JobOperationSync(HandleBase):
     def result(self, include: None = None, *, raise_on_failure: bool = False) -> Job: ...
     @overload
     def result(self, include: JobIncludeDict, *, raise_on_failure: bool = False) -> JobExpanded: ...
+    @overload
+    def result(
+        self, include: JobIncludeDict | None = None, *, raise_on_failure: bool = False
+    ) -> Job: ...
     def result(
         self, include: JobIncludeDict | None = None, *, raise_on_failure: bool = False
     ) -> Job:

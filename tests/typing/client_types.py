@@ -1,15 +1,16 @@
 """What the clients' signatures promise a type checker: checked by mypy (``make lint``), never run.
 
 `include=` makes `get`/`wait`/`list`/`create_ready` and the handles' `wait`/`result` return
-`JobExpanded`; a reasoner type outside `ReasonerTypeName` is a type error (each ``type: ignore``
-below must be needed: mypy --strict reports one that is not).
+`JobExpanded` (an `include=` that may be None: the seeds' `Job`); a reasoner type outside
+`ReasonerTypeName` is a type error (each ``type: ignore`` below must be needed: mypy --strict
+reports one that is not).
 """
 
 from __future__ import annotations
 
 from typing_extensions import assert_type
 
-from jobs_core import Job, JobEvents, JobExpanded, Operation
+from jobs_core import Job, JobEvents, JobExpanded, JobIncludeDict, Operation
 from jobs_transports import (
     EventIterator,
     EventIteratorSync,
@@ -20,7 +21,7 @@ from jobs_transports import (
 )
 
 
-def blocking(client: JobsClientSync) -> None:
+def blocking(client: JobsClientSync, maybe: JobIncludeDict | None) -> None:
     assert_type(client.get("Logic", "t1"), Job | None)
     assert_type(client.get("Logic", "t1", include={"raw": True}), JobExpanded | None)
     assert_type(client.wait("Prescriptive", "j1"), Job)
@@ -41,6 +42,11 @@ def blocking(client: JobsClientSync) -> None:
     assert_type(op.iter_events(follow=True), EventIteratorSync)
     with op.cancel_on_error() as same:
         assert_type(same, JobOperationSync)
+    # An include= that may be None gives the seeds' types.
+    assert_type(client.get("Logic", "t1", include=maybe), Job | None)
+    assert_type(client.wait("Logic", "t1", include=maybe), Job)
+    assert_type(client.list(include=maybe), list[Job])
+    assert_type(op.result(maybe), Job)
     client.get("Logik", "t1")  # type: ignore[call-overload]
     client.create("Prescriptiv", "r", {})  # type: ignore[arg-type]
     client.list(include={"rows": True})  # type: ignore[call-overload]
