@@ -98,6 +98,13 @@ class EventsPager:
         fetch_events(config, pager.kind, pager.job_id, "", pager.stream_name)
         return pager
 
+    def __str__(self) -> str:
+        """Return which stream the pager reads, for an event iterator's `repr`."""
+        text = f"{self.kind.value} {self.job_id!r} stream {self.stream_name!r}"
+        if self.follow:
+            text += ", following"
+        return text + (", ended" if self.finished else "")
+
     @property
     def continuation_token(self) -> str | None:
         """Where a new pager resumes (see the class docstring)."""

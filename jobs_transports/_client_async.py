@@ -386,6 +386,8 @@ class JobsClient(ClientBase[JobsGateway]):
 class EventIterator(EventIteratorBase, AsyncIterator[dict[str, Any]]):
     """Iterates over events page by page; `continuation_token` resumes where it stopped."""
 
+    _client: JobsClient
+
     def __init__(self, client: JobsClient, pager: EventsPager) -> None:
         self._client = client
         self._pager = pager

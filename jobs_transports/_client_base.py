@@ -88,6 +88,11 @@ class EventIteratorBase:
     """The plain-data side of an event iterator."""
 
     _pager: EventsPager
+    _client: ClientBase[Any]
+
+    def __repr__(self) -> str:
+        """Which event stream the iterator reads, and the client it runs on."""
+        return f"<{type(self).__name__} {self._pager} via {self._client!r}>"
 
     @property
     def continuation_token(self) -> str | None:

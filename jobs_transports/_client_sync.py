@@ -381,6 +381,8 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 class EventIteratorSync(EventIteratorBase, Iterator[dict[str, Any]]):
     """Iterates over events page by page; `continuation_token` resumes where it stopped."""
 
+    _client: JobsClientSync
+
     def __init__(self, client: JobsClientSync, pager: EventsPager) -> None:
         self._client = client
         self._pager = pager

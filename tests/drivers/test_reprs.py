@@ -41,6 +41,11 @@ def test_a_sync_clients_reprs_name_the_backends_host_app_and_job(
         held = f"Predictive job {op.id!r} (reasoner {name!r})"
         assert repr(op) == f"<JobOperationSync {held} via {client!r}>"
         op.wait(timeout_s=30, poll_interval_s=0.05)
+        events = op.iter_events(follow=True)
+        stream = f"Predictive {op.id!r} stream 'progress', following"
+        assert repr(events) == f"<EventIteratorSync {stream} via {client!r}>"
+        assert [e["index"] for e in events] == [1, 2, 3]
+        assert repr(events).startswith(f"<EventIteratorSync {stream}, ended via ")
         assert f"Predictive job {op.id!r} (reasoner {name!r}), ended COMPLETED" in repr(op)
         texts = everything(client, op)
     assert repr(client).endswith(", closed>")
