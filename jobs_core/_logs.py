@@ -5,7 +5,8 @@ delay (INFO), a stale Direct Access endpoint asked for again (WARNING), each pol
 a followed event stream (DEBUG), a cancel that failed while a block was unwinding (WARNING).
 ``jobs_transports`` records each request or statement a driver performs, with its outcome and
 duration (DEBUG). Logging is no I/O of the core's own: the application's handlers decide where
-records go, and with none configured, nothing is written.
+records go, and with none configured, nothing is written (each logger has a `NullHandler`, so
+Python's last-resort handler never prints a WARNING to stderr on the library's behalf).
 
 No record carries a secret: a request is named by its method and path (no query, headers or
 body), a statement by the operation it serves (no text or parameters), an answer by its status or
@@ -23,6 +24,7 @@ from ._errors import clip
 
 CORE_LOGGER = logging.getLogger("jobs_core")
 """Where the protocols' decisions go."""
+CORE_LOGGER.addHandler(logging.NullHandler())
 
 
 def describe_request(request: HttpRequest | SqlQuery) -> str:

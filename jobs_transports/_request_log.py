@@ -21,6 +21,7 @@ from jobs_core import (
 )
 
 LOGGER = logging.getLogger("jobs_transports")
+LOGGER.addHandler(logging.NullHandler())  # nothing printed unless the application asks
 
 
 class RequestLog:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import subprocess
+import sys
 
 import pytest
 import trio
@@ -98,3 +100,13 @@ def test_a_failed_request_is_logged_with_the_drivers_message(
     assert len(failed) == 3  # one attempt each
     assert all(re.match(r"GET /v1alpha1/jobs/ML/j1 -> failed: ", m) for m in failed)
     assert not any(TOKEN in m for m in failed)
+
+
+@pytest.mark.parametrize("logger", ["jobs_core", "jobs_transports"])
+def test_nothing_is_printed_unless_the_application_configures_logging(logger: str) -> None:
+    code = f"import logging, jobs_transports\nlogging.getLogger({logger!r}).warning('unseen')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert (done.stdout, done.stderr) == ("", "")
+    control = "import logging\nlogging.getLogger('elsewhere').warning('seen')"
+    done = subprocess.run([sys.executable, "-c", control], capture_output=True, text=True)
+    assert "seen" in done.stderr  # Python's last resort prints what no handler takes
