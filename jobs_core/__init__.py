@@ -33,6 +33,7 @@ from ._errors import JobCapabilityError as JobCapabilityError
 from ._errors import JobClientDisconnectedError as JobClientDisconnectedError
 from ._errors import JobConfigurationError as JobConfigurationError
 from ._errors import JobError as JobError
+from ._errors import JobFailedError as JobFailedError
 from ._errors import JobInvalidRequestError as JobInvalidRequestError
 from ._errors import JobNotFoundError as JobNotFoundError
 from ._errors import JobNotReadyError as JobNotReadyError
@@ -47,6 +48,9 @@ from ._include import Include as Include
 from ._include import JobIncludeDict as JobIncludeDict
 from ._include import parse_include as parse_include
 from ._listing import list_jobs as list_jobs
+from ._logs import describe_config as describe_config
+from ._logs import describe_outcome as describe_outcome
+from ._logs import describe_request as describe_request
 from ._lookup import get as get
 from ._lookup import get_operation as get_operation
 from ._lookup import operation_of as operation_of
@@ -57,6 +61,7 @@ from ._models import JobRecord as JobRecord
 from ._models import Operation as Operation
 from ._models import ReasonerType as ReasonerType
 from ._models import is_terminal as is_terminal
+from ._reasoners import ReasonerTypeName as ReasonerTypeName
 from ._reasoners import parse_reasoner_type as parse_reasoner_type
 from ._recording import CassetteWriter as CassetteWriter
 from ._recording import Sink as Sink
@@ -91,6 +96,7 @@ __all__ = [
     "JobError",
     "JobEvents",
     "JobExpanded",
+    "JobFailedError",
     "JobIncludeDict",
     "JobInvalidRequestError",
     "JobNotFoundError",
@@ -107,6 +113,7 @@ __all__ = [
     "ProgressCallback",
     "Protocol",
     "ReasonerType",
+    "ReasonerTypeName",
     "Redactor",
     "RefreshEndpoint",
     "Replayer",
@@ -123,6 +130,9 @@ __all__ = [
     "cancel",
     "create",
     "create_ready",
+    "describe_config",
+    "describe_outcome",
+    "describe_request",
     "get",
     "get_events",
     "get_operation",

@@ -52,6 +52,16 @@ class JobTimeoutError(JobError):
         self.job_id = job_id if job_id is not None else (job.id if job is not None else None)
 
 
+class JobFailedError(JobError):
+    """A job ended without completing (FAILED, ABORTED or CANCELED), raised only when asked
+    (``raise_on_failure=True``); `job` is the final job, `job_id` its id."""
+
+    def __init__(self, message: str, *, job: Job) -> None:
+        super().__init__(message)
+        self.job = job
+        self.job_id = job.id
+
+
 class JobServerError(JobError):
     """The service failed, answered something unusable, or could not be reached."""
 

@@ -9,6 +9,7 @@ import attrs
 from ._backend import fetch_events, fetch_record
 from ._config import ClientConfig
 from ._effects import Protocol, Sleep
+from ._logs import CORE_LOGGER
 from ._models import JobEvents
 from ._reasoners import ReasonerType, parse_reasoner_type
 from ._validation import require_bool, require_positive, require_string, require_text
@@ -97,6 +98,13 @@ class EventsPager:
         fetch_events(config, pager.kind, pager.job_id, "", pager.stream_name)
         return pager
 
+    def __str__(self) -> str:
+        """Return which stream the pager reads, for an event iterator's `repr`."""
+        text = f"{self.kind.value} {self.job_id!r} stream {self.stream_name!r}"
+        if self.follow:
+            text += ", following"
+        return text + (", ended" if self.finished else "")
+
     @property
     def continuation_token(self) -> str | None:
         """Where a new pager resumes (see the class docstring)."""
@@ -134,5 +142,11 @@ class EventsPager:
                 # One more read drains what the job wrote before it ended.
                 self._job_ended = True
                 continue
+            CORE_LOGGER.debug(
+                "events %s %s: no new event; next read in %.2fs",
+                self.kind.value,
+                self.job_id,
+                self.poll_interval_s,
+            )
             yield Sleep(self.poll_interval_s)
         return None

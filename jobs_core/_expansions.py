@@ -37,7 +37,7 @@ def _reads(
 def expand(
     config: ClientConfig, records: Sequence[JobRecord], include: Include
 ) -> Protocol[list[Job]]:
-    """Return `records` as jobs, expanded as `include` asks (plain `Job`s when it asks nothing)."""
+    """Return `records` as jobs, expanded as `include` asks (plain `Job`s without `include=`)."""
     if not include:
         return [record.to_job() for record in records]
     reads = [_reads(config, record, include) for record in records]

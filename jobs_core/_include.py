@@ -26,8 +26,13 @@ class JobIncludeDict(TypedDict, total=False):
 
 @attrs.frozen
 class Include:
-    """The expansions asked for; `Include()` asks for none."""
+    """The expansions asked for; `Include()` asks for none.
 
+    `given` is True when the call was passed an `include=` mapping, even one that asks for
+    nothing: the call then returns `JobExpanded`s (their unasked expansions None), as its type says.
+    """
+
+    given: bool = False
     details: bool = False
     events: bool = False
     artifacts: bool = False
@@ -35,6 +40,7 @@ class Include:
     raw: bool = False
 
     def __bool__(self) -> bool:
+        """True when the call returns `JobExpanded`s: `include=` was given or asks for more."""
         return any(attrs.astuple(self))
 
 
@@ -66,4 +72,4 @@ def parse_include(include: object, kinds: tuple[ReasonerType, ...]) -> Include:
     for name in LOGIC_ONLY_KEYS:
         if wanted.get(name) and any(not kind.is_logic for kind in kinds):
             raise JobInvalidRequestError(f"include={name!r} is only available for Logic")
-    return Include(**wanted)
+    return Include(given=True, **wanted)

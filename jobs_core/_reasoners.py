@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from ._errors import JobInvalidRequestError
 
 # Re-exported: the calls that parse a type take the type from here too.
 from ._models import ReasonerType as ReasonerType
+
+ReasonerTypeName = Literal[
+    "Logic",
+    "Prescriptive",
+    "Predictive",
+    "LOGIC",
+    "PRESCRIPTIVE",
+    "PREDICTIVE",
+    "logic",
+    "prescriptive",
+    "predictive",
+    "SOLVER",
+    "solver",
+    "ML",
+    "ml",
+]
+"""The spellings of a reasoner type the clients' signatures accept, so a type checker catches a
+typo: the public labels and the legacy ``SOLVER``/``ML``, as written, upper- or lower-cased. At
+run time any casing is accepted, and a `ReasonerType` member too."""
 
 _BY_SPELLING = {spelling: kind for kind in ReasonerType for spelling in kind.spellings}
 

@@ -27,16 +27,35 @@ from ._effects import (
     TransportError,
 )
 from ._errors import JobServerError, JobTimeoutError, clip
+from ._logs import CORE_LOGGER, describe_outcome, describe_request
 from ._models import ReasonerType
 
 
-def _back_off(delay: float, deadline: float | None, op: str) -> Protocol[None]:
+def _back_off(
+    delay: float, deadline: float | None, op: str, request: HttpRequest | SqlQuery, why: object
+) -> Protocol[None]:
     if deadline is not None:
         remaining = deadline - (yield Now())
         if remaining <= 0:
             raise JobTimeoutError(f"{op}: the deadline passed while retrying a transient failure")
         delay = min(delay, remaining)
+    CORE_LOGGER.info(
+        "%s: %s: %s; retrying in %.2fs",
+        op,
+        describe_request(request),
+        describe_outcome(why),
+        delay,
+    )
     yield Sleep(delay)
+
+
+def _refresh_endpoint(op: str, request: HttpRequest) -> Protocol[None]:
+    CORE_LOGGER.warning(
+        "%s: the Direct Access endpoint is stale (%s); asking the endpoint provider again",
+        op,
+        describe_request(request),
+    )
+    yield RefreshEndpoint()
 
 
 def send_http(
@@ -63,14 +82,14 @@ def send_http(
         except TransportError as exc:
             if not refreshed and failures.is_stale_endpoint(exc.message):
                 refreshed = True
-                yield RefreshEndpoint()
+                yield from _refresh_endpoint(op, request)
                 continue
             safe = not creates or not exc.request_sent
             if not safe or attempt >= policy.max_attempts:
                 raise JobServerError(
                     f"{op} failed after {attempt} attempt(s): {clip(str(exc))}"
                 ) from exc
-            yield from _back_off(policy.backoff(attempt, rng), deadline, op)
+            yield from _back_off(policy.backoff(attempt, rng), deadline, op, request, exc)
             attempt += 1
             continue
         if (
@@ -79,16 +98,15 @@ def send_http(
             and failures.is_stale_endpoint(failures.response_text(response))
         ):
             refreshed = True
-            yield RefreshEndpoint()
+            yield from _refresh_endpoint(op, request)
             continue
         retryable = failures.is_transient_status(response.status) and (
             not creates or response.status == 429
         )
         if not retryable or attempt >= policy.max_attempts:
             return response
-        yield from _back_off(
-            policy.backoff(attempt, rng, failures.retry_after_s(response)), deadline, op
-        )
+        delay = policy.backoff(attempt, rng, failures.retry_after_s(response))
+        yield from _back_off(delay, deadline, op, request, response)
         attempt += 1
 
 
@@ -118,7 +136,8 @@ def run_sql(
             retryable = not creates and failures.is_lost_connection(exc)
             if not retryable or attempt >= policy.max_attempts:
                 raise failures.sql_failure_error(query.operation, kind, exc) from exc
-            yield from _back_off(policy.backoff(attempt, rng), deadline, query.operation)
+            delay = policy.backoff(attempt, rng)
+            yield from _back_off(delay, deadline, query.operation, query, exc)
             attempt += 1
             continue
         return rows

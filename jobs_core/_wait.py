@@ -12,6 +12,7 @@ from ._effects import Now, Protocol, Sleep
 from ._errors import JobClientDisconnectedError, JobInvalidRequestError, JobTimeoutError
 from ._expansions import expand
 from ._include import Include, parse_include
+from ._logs import CORE_LOGGER
 from ._models import Job, JobRecord
 from ._reasoners import ReasonerType, parse_reasoner_type
 from ._validation import require_positive, require_text
@@ -110,18 +111,25 @@ def poll_until_done(config: ClientConfig, spec: WaitSpec) -> Protocol[Job]:
         remaining = deadline - (yield Now())
         if remaining <= 0:
             raise _timed_out(spec, job)
-        yield Sleep(min(interval, remaining))
+        delay = min(interval, remaining)
+        CORE_LOGGER.debug(
+            "wait %s %s: %s; next poll in %.2fs", spec.kind.value, spec.job_id, _seen(job), delay
+        )
+        yield Sleep(delay)
         interval = config.polling.next_interval(interval)
 
 
 def _timed_out(spec: WaitSpec, job: Job | None) -> JobTimeoutError:
-    seen = f"state={job.state}" if job is not None else "not found yet"
     return JobTimeoutError(
         f"{spec.kind.value} {spec.job_id} did not finish within {spec.timeout_s:g}s"
-        f" (last seen: {seen})",
+        f" (last seen: {_seen(job)})",
         job=job,
         job_id=spec.job_id,
     )
+
+
+def _seen(job: Job | None) -> str:
+    return f"state={job.state}" if job is not None else "not found yet"
 
 
 def _raise_if_client_disconnected(record: JobRecord) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
@@ -22,9 +22,14 @@ from jobs_core import (
 )
 
 from ._client_errors import JobClientClosedError
-from ._http_executors import AsyncHttp
+from ._gateways import describe_backends
+from ._request_log import RequestLog
 from ._runtimes import Runtime, current_loop, current_runtime
 from ._sql_executor import SqlExecutor
+
+if TYPE_CHECKING:
+    # Not at run time: httpcore (which imports trio) loads only for a client with a base URL.
+    from ._http_executors import AsyncHttp
 
 T = TypeVar("T")
 
@@ -118,12 +123,16 @@ class AsyncDriver:
         """
         if isinstance(effect, HttpRequest):
             http, time_left = self._need_http(), self._time_left(runtime, effect.deadline)
-            return await runtime.cancel_by_scope(lambda: http.send(effect, time_left))
+            with RequestLog(effect, runtime.now) as log:
+                log.reply = await runtime.cancel_by_scope(lambda: http.send(effect, time_left))
+            return log.reply
         if isinstance(effect, SqlQuery):
             if self.sql is None:
                 raise JobConfigurationError("this client has no SQL connection")
             time_left = self._time_left(runtime, effect.deadline)
-            return await runtime.to_thread(self.sql.execute, effect, time_left)
+            with RequestLog(effect, runtime.now) as log:
+                log.reply = await runtime.to_thread(self.sql.execute, effect, time_left)
+            return log.reply
         if isinstance(effect, Sleep):
             await (self._sleep or runtime.sleep)(effect.seconds)
             return None
@@ -148,6 +157,9 @@ class AsyncDriver:
             return await self._drive(runtime, protocol)
         except Exception as exc:
             return exc
+
+    def __repr__(self) -> str:
+        return f"AsyncDriver({describe_backends(self.http, self.sql)})"
 
     def _need_http(self) -> AsyncHttp:
         if self.http is None:

@@ -26,6 +26,7 @@ class CassetteFile:
 
     def __init__(self, path: Path, config: ClientConfig, redact: Redactor | None = None) -> None:
         self.config = config
+        self.name = os.fspath(path)
         self._file: IO[str] | None = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
         self._writer = CassetteWriter(config, self._write, redact)
 
@@ -66,6 +67,9 @@ class RecordingSync:
     def run(self, protocol: jobs_core.Protocol[T]) -> T:
         return self._driver.run(self.writer.record(protocol))
 
+    def __repr__(self) -> str:
+        return f"RecordingSync(to {self.writer.name!r} over {self._driver!r})"
+
     def close(self) -> None:
         try:
             self._driver.close()
@@ -83,6 +87,9 @@ class RecordingAsync:
     async def run(self, protocol: jobs_core.Protocol[T]) -> T:
         return await self._driver.run(self.writer.record(protocol))
 
+    def __repr__(self) -> str:
+        return f"RecordingAsync(to {self.writer.name!r} over {self._driver!r})"
+
     async def aclose(self) -> None:
         try:
             await self._driver.aclose()
@@ -99,6 +106,9 @@ class ReplaySync:
     def run(self, protocol: jobs_core.Protocol[T]) -> T:
         return self.replayer.run(protocol)
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(from a cassette)"
+
     def close(self) -> None:
         return None
 
@@ -111,6 +121,9 @@ class ReplayAsync:
 
     async def run(self, protocol: jobs_core.Protocol[T]) -> T:
         return self.replayer.run(protocol)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(from a cassette)"
 
     async def aclose(self) -> None:
         return None

@@ -7,9 +7,12 @@ blocking client in `_client_sync.py` mirrors this one method for method.
 from __future__ import annotations
 
 import builtins
+import contextlib
 from collections.abc import AsyncIterator, Generator
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
+
+import anyio
 
 import jobs_core as core
 from jobs_core import (
@@ -19,12 +22,15 @@ from jobs_core import (
     ClientConfig,
     EventsPager,
     Job,
+    JobError,
     JobEvents,
+    JobExpanded,
     JobIncludeDict,
     Operation,
     OperationHandle,
     OperationRef,
     ProgressCallback,
+    ReasonerTypeName,
 )
 
 from ._client_base import ClientBase, EventIteratorBase, HandleBase, default_config
@@ -70,15 +76,39 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> None:
         await self.aclose()
 
+    @overload
     async def get(
-        self, reasoner_type: str, job_id: str, *, include: JobIncludeDict | None = None
+        self, reasoner_type: ReasonerTypeName, job_id: str, *, include: None = None
+    ) -> Job | None: ...
+    @overload
+    async def get(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        include: JobIncludeDict,
+    ) -> JobExpanded | None: ...
+    @overload
+    async def get(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        include: JobIncludeDict | None = None,
+    ) -> Job | None: ...
+    async def get(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        include: JobIncludeDict | None = None,
     ) -> Job | None:
         """Return the job/transaction, or None if not found (a `JobExpanded` with `include=`)."""
         return await self._run(core.get(self._config, reasoner_type, job_id, include=include))
 
     async def create(
         self,
-        reasoner_type: str,
+        reasoner_type: ReasonerTypeName,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -92,9 +122,48 @@ class JobsClient(ClientBase[JobsGateway]):
         )
         return JobOperation(self, OperationHandle(self._config, ref))
 
+    @overload
     async def create_ready(
         self,
-        reasoner_type: str,
+        reasoner_type: ReasonerTypeName,
+        reasoner_name: str,
+        payload: dict[str, Any],
+        *,
+        timeout_mins: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job: ...
+    @overload
+    async def create_ready(
+        self,
+        reasoner_type: ReasonerTypeName,
+        reasoner_name: str,
+        payload: dict[str, Any],
+        *,
+        timeout_mins: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict,
+        on_poll: ProgressCallback | None = None,
+    ) -> JobExpanded: ...
+    @overload
+    async def create_ready(
+        self,
+        reasoner_type: ReasonerTypeName,
+        reasoner_name: str,
+        payload: dict[str, Any],
+        *,
+        timeout_mins: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job: ...
+    async def create_ready(
+        self,
+        reasoner_type: ReasonerTypeName,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -119,9 +188,40 @@ class JobsClient(ClientBase[JobsGateway]):
             )
         )
 
+    @overload
     async def list(
         self,
-        reasoner_type: str | None = None,
+        reasoner_type: ReasonerTypeName | None = None,
+        *,
+        job_id: str | None = None,
+        state: str | None = None,
+        name: str | None = None,
+        created_by: str | None = None,
+        only_active: bool = False,
+        all_users: bool = False,
+        limit: int | None = None,
+        include: None = None,
+        offset: int = 0,
+    ) -> builtins.list[Job]: ...
+    @overload
+    async def list(
+        self,
+        reasoner_type: ReasonerTypeName | None = None,
+        *,
+        job_id: str | None = None,
+        state: str | None = None,
+        name: str | None = None,
+        created_by: str | None = None,
+        only_active: bool = False,
+        all_users: bool = False,
+        limit: int | None = None,
+        include: JobIncludeDict,
+        offset: int = 0,
+    ) -> builtins.list[JobExpanded]: ...
+    @overload
+    async def list(
+        self,
+        reasoner_type: ReasonerTypeName | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -132,7 +232,21 @@ class JobsClient(ClientBase[JobsGateway]):
         limit: int | None = None,
         include: JobIncludeDict | None = None,
         offset: int = 0,
-    ) -> builtins.list[Job]:
+    ) -> builtins.list[Job]: ...
+    async def list(
+        self,
+        reasoner_type: ReasonerTypeName | None = None,
+        *,
+        job_id: str | None = None,
+        state: str | None = None,
+        name: str | None = None,
+        created_by: str | None = None,
+        only_active: bool = False,
+        all_users: bool = False,
+        limit: int | None = None,
+        include: JobIncludeDict | None = None,
+        offset: int = 0,
+    ) -> builtins.list[Job] | builtins.list[JobExpanded]:
         """List jobs/transactions newest first; all types merged when `reasoner_type` is None."""
         return await self._run(
             core.list_jobs(
@@ -152,7 +266,7 @@ class JobsClient(ClientBase[JobsGateway]):
 
     async def get_events(
         self,
-        reasoner_type: str,
+        reasoner_type: ReasonerTypeName,
         job_id: str,
         continuation_token: str = "",
         *,
@@ -167,7 +281,7 @@ class JobsClient(ClientBase[JobsGateway]):
 
     def iter_events(
         self,
-        reasoner_type: str,
+        reasoner_type: ReasonerTypeName,
         job_id: str,
         continuation_token: str | None = "",
         *,
@@ -190,13 +304,52 @@ class JobsClient(ClientBase[JobsGateway]):
         )
         return EventIterator(self, pager)
 
-    async def cancel(self, reasoner_type: str, job_id: str, *, all_users: bool = False) -> None:
+    async def cancel(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        all_users: bool = False,
+    ) -> None:
         """Cancel a job/transaction (`all_users=True` is for Logic only)."""
         await self._run(core.cancel(self._config, reasoner_type, job_id, all_users=all_users))
 
+    @overload
     async def wait(
         self,
-        reasoner_type: str,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job: ...
+    @overload
+    async def wait(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict,
+        on_poll: ProgressCallback | None = None,
+    ) -> JobExpanded: ...
+    @overload
+    async def wait(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job: ...
+    async def wait(
+        self,
+        reasoner_type: ReasonerTypeName,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -217,7 +370,7 @@ class JobsClient(ClientBase[JobsGateway]):
             )
         )
 
-    async def get_operation(self, reasoner_type: str, job_id: str) -> Operation:
+    async def get_operation(self, reasoner_type: ReasonerTypeName, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
         return await self._run(core.get_operation(self._config, reasoner_type, job_id))
 
@@ -233,6 +386,8 @@ class JobsClient(ClientBase[JobsGateway]):
 class EventIterator(EventIteratorBase, AsyncIterator[dict[str, Any]]):
     """Iterates over events page by page; `continuation_token` resumes where it stopped."""
 
+    _client: JobsClient
+
     def __init__(self, client: JobsClient, pager: EventsPager) -> None:
         self._client = client
         self._pager = pager
@@ -245,7 +400,16 @@ class EventIterator(EventIteratorBase, AsyncIterator[dict[str, Any]]):
 
 
 class JobOperation(HandleBase):
-    """A started job: poll it, wait for it, or turn it into data to resume elsewhere."""
+    """A started job: poll it, wait for it, cancel it, read its events, or turn it into data to
+    resume elsewhere.
+
+    ``await op`` and ``async with op as job`` wait for the final job with the default arguments.
+    The block of ``async with op as job`` runs once the job has ended, so there is nothing left to
+    cancel when it raises; for a block that runs while the job does and cancels it when the block
+    fails (an error, a timeout, a cancelled task), use ``async with op.cancel_on_error():``.
+    """
+
+    _client: JobsClient
 
     def __init__(self, client: JobsClient, handle: OperationHandle) -> None:
         self._client = client
@@ -259,6 +423,37 @@ class JobOperation(HandleBase):
         """Return True once the job has ended, whatever the outcome."""
         return await self._client._run(self._handle.is_done())
 
+    @overload
+    async def wait(
+        self,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: None = None,
+        *,
+        on_poll: ProgressCallback | None = None,
+        raise_on_failure: bool = False,
+    ) -> Job: ...
+    @overload
+    async def wait(
+        self,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        *,
+        include: JobIncludeDict,
+        on_poll: ProgressCallback | None = None,
+        raise_on_failure: bool = False,
+    ) -> JobExpanded: ...
+    @overload
+    async def wait(
+        self,
+        timeout_s: float,
+        poll_interval_s: float,
+        include: JobIncludeDict,
+        *,
+        on_poll: ProgressCallback | None = None,
+        raise_on_failure: bool = False,
+    ) -> JobExpanded: ...
+    @overload
     async def wait(
         self,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -266,26 +461,106 @@ class JobOperation(HandleBase):
         include: JobIncludeDict | None = None,
         *,
         on_poll: ProgressCallback | None = None,
+        raise_on_failure: bool = False,
+    ) -> Job: ...
+    async def wait(
+        self,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+        *,
+        on_poll: ProgressCallback | None = None,
+        raise_on_failure: bool = False,
     ) -> Job:
-        """Wait until the job ends; return the final job (cached for `result()`)."""
+        """Wait until the job ends; return the final job (cached for `result()`).
+
+        Raises:
+            JobTimeoutError: `timeout_s` passed first (the job may still be running).
+            JobFailedError: with `raise_on_failure`, the job ended FAILED, ABORTED or CANCELED.
+        """
         return await self._client._run(
-            self._handle.wait(timeout_s, poll_interval_s, include, on_poll=on_poll)
+            self._handle.wait(
+                timeout_s,
+                poll_interval_s,
+                include,
+                on_poll=on_poll,
+                raise_on_failure=raise_on_failure,
+            )
         )
 
-    async def result(self, include: JobIncludeDict | None = None) -> Job:
+    @overload
+    async def result(self, include: None = None, *, raise_on_failure: bool = False) -> Job: ...
+    @overload
+    async def result(
+        self, include: JobIncludeDict, *, raise_on_failure: bool = False
+    ) -> JobExpanded: ...
+    @overload
+    async def result(
+        self, include: JobIncludeDict | None = None, *, raise_on_failure: bool = False
+    ) -> Job: ...
+    async def result(
+        self, include: JobIncludeDict | None = None, *, raise_on_failure: bool = False
+    ) -> Job:
         """Return the final job.
 
         Raises:
             JobNotReadyError: the job has not ended yet.
+            JobFailedError: with `raise_on_failure`, the job ended FAILED, ABORTED or CANCELED.
         """
-        return await self._client._run(self._handle.result(include))
+        return await self._client._run(
+            self._handle.result(include, raise_on_failure=raise_on_failure)
+        )
+
+    async def cancel(self) -> None:
+        """Ask the service to stop the job."""
+        await self._client._run(self._handle.cancel())
+
+    @contextlib.asynccontextmanager
+    async def cancel_on_error(self) -> AsyncIterator[JobOperation]:
+        """``async with op.cancel_on_error():`` cancels the job if the block raises (an error, a
+        timeout, a cancelled task) before the job was seen to end, then lets the block's
+        exception through; a failure to cancel is logged (``jobs_core``, WARNING), never raised
+        in its place."""
+        try:
+            yield self
+        except BaseException:
+            # Shielded: a cancelled task or trio scope must still reach the service to cancel.
+            with anyio.CancelScope(shield=True), contextlib.suppress(JobError):
+                await self._client._run(self._handle.cancel_on_error())
+            raise
+
+    async def events(
+        self, continuation_token: str = "", *, stream_name: str = DEFAULT_STREAM
+    ) -> JobEvents:
+        """Return one page of the job's events and the token of the next page."""
+        return await self._client._run(
+            self._handle.events(continuation_token, stream_name=stream_name)
+        )
+
+    def iter_events(
+        self,
+        continuation_token: str | None = "",
+        *,
+        stream_name: str = DEFAULT_STREAM,
+        follow: bool = False,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+    ) -> EventIterator:
+        """Return an async iterator over every event of the job (until it ends with `follow`)."""
+        pager = self._handle.iter_events(
+            continuation_token,
+            stream_name=stream_name,
+            follow=follow,
+            poll_interval_s=poll_interval_s,
+        )
+        return EventIterator(self._client, pager)
 
     def __await__(self) -> Generator[Any, None, Job]:
         """``await op`` waits with the default arguments."""
         return self.wait().__await__()
 
     async def __aenter__(self) -> Job:
-        """``async with op as job`` waits for the final job."""
+        """``async with op as job`` waits for the final job; the block runs once it has ended
+        (see the class docstring and `cancel_on_error`)."""
         return await self.wait()
 
     async def __aexit__(

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from jobs_core import ClientConfig, EventsPager, JobConfigurationError, OperationHandle, Protocol
+from jobs_core import (
+    ClientConfig,
+    EventsPager,
+    JobConfigurationError,
+    OperationHandle,
+    Protocol,
+    describe_config,
+)
 
 from ._async_driver import AsyncDriver
 from ._cassettes import RecordingAsync, RecordingSync, ReplayAsync, ReplaySync
@@ -38,6 +45,13 @@ class ClientBase(Generic[G]):
         """The configuration the protocols run with."""
         return self._config
 
+    def __repr__(self) -> str:
+        """What the client is connected to (backends, base URL host, app), never a credential."""
+        closed = ", closed" if self._closed else ""
+        return (
+            f"<{type(self).__name__} {describe_config(self._config)} via {self._driver!r}{closed}>"
+        )
+
     def _refuse_if_closed(self, protocol: Protocol[Any]) -> None:
         """Raise `JobClientClosedError` (closing `protocol`) once the client is closed."""
         if self._closed:
@@ -49,6 +63,11 @@ class HandleBase:
     """The plain-data side of an operation handle."""
 
     _handle: OperationHandle
+    _client: ClientBase[Any]
+
+    def __repr__(self) -> str:
+        """Which job the handle holds (and how it ended, once seen), and the client it runs on."""
+        return f"<{type(self).__name__} {self._handle} via {self._client!r}>"
 
     @property
     def id(self) -> str:
@@ -69,6 +88,11 @@ class EventIteratorBase:
     """The plain-data side of an event iterator."""
 
     _pager: EventsPager
+    _client: ClientBase[Any]
+
+    def __repr__(self) -> str:
+        """Which event stream the iterator reads, and the client it runs on."""
+        return f"<{type(self).__name__} {self._pager} via {self._client!r}>"
 
     @property
     def continuation_token(self) -> str | None:

@@ -7,9 +7,10 @@ async client in `_client_async.py` mirrors this one method for method.
 from __future__ import annotations
 
 import builtins
+import contextlib
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import jobs_core as core
 from jobs_core import (
@@ -19,12 +20,15 @@ from jobs_core import (
     ClientConfig,
     EventsPager,
     Job,
+    JobError,
     JobEvents,
+    JobExpanded,
     JobIncludeDict,
     Operation,
     OperationHandle,
     OperationRef,
     ProgressCallback,
+    ReasonerTypeName,
 )
 
 from ._client_base import ClientBase, EventIteratorBase, HandleBase, default_config
@@ -67,15 +71,39 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     ) -> None:
         self.close()
 
+    @overload
     def get(
-        self, reasoner_type: str, job_id: str, *, include: JobIncludeDict | None = None
+        self, reasoner_type: ReasonerTypeName, job_id: str, *, include: None = None
+    ) -> Job | None: ...
+    @overload
+    def get(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        include: JobIncludeDict,
+    ) -> JobExpanded | None: ...
+    @overload
+    def get(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        include: JobIncludeDict | None = None,
+    ) -> Job | None: ...
+    def get(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        include: JobIncludeDict | None = None,
     ) -> Job | None:
         """Return the job/transaction, or None if not found (a `JobExpanded` with `include=`)."""
         return self._run(core.get(self._config, reasoner_type, job_id, include=include))
 
     def create(
         self,
-        reasoner_type: str,
+        reasoner_type: ReasonerTypeName,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -89,9 +117,48 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         )
         return JobOperationSync(self, OperationHandle(self._config, ref))
 
+    @overload
     def create_ready(
         self,
-        reasoner_type: str,
+        reasoner_type: ReasonerTypeName,
+        reasoner_name: str,
+        payload: dict[str, Any],
+        *,
+        timeout_mins: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job: ...
+    @overload
+    def create_ready(
+        self,
+        reasoner_type: ReasonerTypeName,
+        reasoner_name: str,
+        payload: dict[str, Any],
+        *,
+        timeout_mins: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict,
+        on_poll: ProgressCallback | None = None,
+    ) -> JobExpanded: ...
+    @overload
+    def create_ready(
+        self,
+        reasoner_type: ReasonerTypeName,
+        reasoner_name: str,
+        payload: dict[str, Any],
+        *,
+        timeout_mins: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job: ...
+    def create_ready(
+        self,
+        reasoner_type: ReasonerTypeName,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -116,9 +183,40 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
             )
         )
 
+    @overload
     def list(
         self,
-        reasoner_type: str | None = None,
+        reasoner_type: ReasonerTypeName | None = None,
+        *,
+        job_id: str | None = None,
+        state: str | None = None,
+        name: str | None = None,
+        created_by: str | None = None,
+        only_active: bool = False,
+        all_users: bool = False,
+        limit: int | None = None,
+        include: None = None,
+        offset: int = 0,
+    ) -> builtins.list[Job]: ...
+    @overload
+    def list(
+        self,
+        reasoner_type: ReasonerTypeName | None = None,
+        *,
+        job_id: str | None = None,
+        state: str | None = None,
+        name: str | None = None,
+        created_by: str | None = None,
+        only_active: bool = False,
+        all_users: bool = False,
+        limit: int | None = None,
+        include: JobIncludeDict,
+        offset: int = 0,
+    ) -> builtins.list[JobExpanded]: ...
+    @overload
+    def list(
+        self,
+        reasoner_type: ReasonerTypeName | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -129,7 +227,21 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         limit: int | None = None,
         include: JobIncludeDict | None = None,
         offset: int = 0,
-    ) -> builtins.list[Job]:
+    ) -> builtins.list[Job]: ...
+    def list(
+        self,
+        reasoner_type: ReasonerTypeName | None = None,
+        *,
+        job_id: str | None = None,
+        state: str | None = None,
+        name: str | None = None,
+        created_by: str | None = None,
+        only_active: bool = False,
+        all_users: bool = False,
+        limit: int | None = None,
+        include: JobIncludeDict | None = None,
+        offset: int = 0,
+    ) -> builtins.list[Job] | builtins.list[JobExpanded]:
         """List jobs/transactions newest first; all types merged when `reasoner_type` is None."""
         return self._run(
             core.list_jobs(
@@ -149,7 +261,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 
     def get_events(
         self,
-        reasoner_type: str,
+        reasoner_type: ReasonerTypeName,
         job_id: str,
         continuation_token: str = "",
         *,
@@ -164,7 +276,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 
     def iter_events(
         self,
-        reasoner_type: str,
+        reasoner_type: ReasonerTypeName,
         job_id: str,
         continuation_token: str | None = "",
         *,
@@ -187,13 +299,52 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         )
         return EventIteratorSync(self, pager)
 
-    def cancel(self, reasoner_type: str, job_id: str, *, all_users: bool = False) -> None:
+    def cancel(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        all_users: bool = False,
+    ) -> None:
         """Cancel a job/transaction (`all_users=True` is for Logic only)."""
         self._run(core.cancel(self._config, reasoner_type, job_id, all_users=all_users))
 
+    @overload
     def wait(
         self,
-        reasoner_type: str,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job: ...
+    @overload
+    def wait(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict,
+        on_poll: ProgressCallback | None = None,
+    ) -> JobExpanded: ...
+    @overload
+    def wait(
+        self,
+        reasoner_type: ReasonerTypeName,
+        job_id: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+        on_poll: ProgressCallback | None = None,
+    ) -> Job: ...
+    def wait(
+        self,
+        reasoner_type: ReasonerTypeName,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -214,7 +365,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
             )
         )
 
-    def get_operation(self, reasoner_type: str, job_id: str) -> Operation:
+    def get_operation(self, reasoner_type: ReasonerTypeName, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
         return self._run(core.get_operation(self._config, reasoner_type, job_id))
 
@@ -230,6 +381,8 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 class EventIteratorSync(EventIteratorBase, Iterator[dict[str, Any]]):
     """Iterates over events page by page; `continuation_token` resumes where it stopped."""
 
+    _client: JobsClientSync
+
     def __init__(self, client: JobsClientSync, pager: EventsPager) -> None:
         self._client = client
         self._pager = pager
@@ -242,7 +395,10 @@ class EventIteratorSync(EventIteratorBase, Iterator[dict[str, Any]]):
 
 
 class JobOperationSync(HandleBase):
-    """A started job: poll it, wait for it, or turn it into data to resume elsewhere."""
+    """A started job: poll it, wait for it, cancel it, read its events, or turn it into data to
+    resume elsewhere."""
+
+    _client: JobsClientSync
 
     def __init__(self, client: JobsClientSync, handle: OperationHandle) -> None:
         self._client = client
@@ -256,6 +412,37 @@ class JobOperationSync(HandleBase):
         """Return True once the job has ended, whatever the outcome."""
         return self._client._run(self._handle.is_done())
 
+    @overload
+    def wait(
+        self,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: None = None,
+        *,
+        on_poll: ProgressCallback | None = None,
+        raise_on_failure: bool = False,
+    ) -> Job: ...
+    @overload
+    def wait(
+        self,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        *,
+        include: JobIncludeDict,
+        on_poll: ProgressCallback | None = None,
+        raise_on_failure: bool = False,
+    ) -> JobExpanded: ...
+    @overload
+    def wait(
+        self,
+        timeout_s: float,
+        poll_interval_s: float,
+        include: JobIncludeDict,
+        *,
+        on_poll: ProgressCallback | None = None,
+        raise_on_failure: bool = False,
+    ) -> JobExpanded: ...
+    @overload
     def wait(
         self,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -263,16 +450,87 @@ class JobOperationSync(HandleBase):
         include: JobIncludeDict | None = None,
         *,
         on_poll: ProgressCallback | None = None,
+        raise_on_failure: bool = False,
+    ) -> Job: ...
+    def wait(
+        self,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+        *,
+        on_poll: ProgressCallback | None = None,
+        raise_on_failure: bool = False,
     ) -> Job:
-        """Block until the job ends; return the final job (cached for `result()`)."""
+        """Block until the job ends; return the final job (cached for `result()`).
+
+        Raises:
+            JobTimeoutError: `timeout_s` passed first (the job may still be running).
+            JobFailedError: with `raise_on_failure`, the job ended FAILED, ABORTED or CANCELED.
+        """
         return self._client._run(
-            self._handle.wait(timeout_s, poll_interval_s, include, on_poll=on_poll)
+            self._handle.wait(
+                timeout_s,
+                poll_interval_s,
+                include,
+                on_poll=on_poll,
+                raise_on_failure=raise_on_failure,
+            )
         )
 
-    def result(self, include: JobIncludeDict | None = None) -> Job:
+    @overload
+    def result(self, include: None = None, *, raise_on_failure: bool = False) -> Job: ...
+    @overload
+    def result(self, include: JobIncludeDict, *, raise_on_failure: bool = False) -> JobExpanded: ...
+    @overload
+    def result(
+        self, include: JobIncludeDict | None = None, *, raise_on_failure: bool = False
+    ) -> Job: ...
+    def result(
+        self, include: JobIncludeDict | None = None, *, raise_on_failure: bool = False
+    ) -> Job:
         """Return the final job.
 
         Raises:
             JobNotReadyError: the job has not ended yet.
+            JobFailedError: with `raise_on_failure`, the job ended FAILED, ABORTED or CANCELED.
         """
-        return self._client._run(self._handle.result(include))
+        return self._client._run(self._handle.result(include, raise_on_failure=raise_on_failure))
+
+    def cancel(self) -> None:
+        """Ask the service to stop the job."""
+        self._client._run(self._handle.cancel())
+
+    @contextlib.contextmanager
+    def cancel_on_error(self) -> Iterator[JobOperationSync]:
+        """``with op.cancel_on_error():`` cancels the job if the block raises (an error, Ctrl-C)
+        before the job was seen to end, then lets the block's exception through; a failure to
+        cancel is logged (``jobs_core``, WARNING), never raised in its place."""
+        try:
+            yield self
+        except BaseException:
+            with contextlib.suppress(JobError):
+                self._client._run(self._handle.cancel_on_error())
+            raise
+
+    def events(
+        self, continuation_token: str = "", *, stream_name: str = DEFAULT_STREAM
+    ) -> JobEvents:
+        """Return one page of the job's events and the token of the next page."""
+        return self._client._run(self._handle.events(continuation_token, stream_name=stream_name))
+
+    def iter_events(
+        self,
+        continuation_token: str | None = "",
+        *,
+        stream_name: str = DEFAULT_STREAM,
+        follow: bool = False,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+    ) -> EventIteratorSync:
+        """Return an iterator over every event of the job (until it ends with `follow`)."""
+        pager = self._handle.iter_events(
+            continuation_token,
+            stream_name=stream_name,
+            follow=follow,
+            poll_interval_s=poll_interval_s,
+        )
+        return EventIteratorSync(self._client, pager)

@@ -29,7 +29,6 @@ from ._cassettes import (
 )
 from ._client_async import JobsClient
 from ._client_sync import JobsClientSync
-from ._http_executors import AsyncHttp, SyncHttp
 from ._http_target import EndpointProvider, HttpTarget, Timeouts
 from ._sql_executor import SqlExecutor, paramstyle_of
 from ._sync_driver import SyncDriver
@@ -178,6 +177,10 @@ def connect_sync(
     )
     http = None
     if options.target is not None:
+        # Imported here: httpcore imports trio when it is installed, so a program that makes no
+        # HTTP client (or no client at all) loads neither.
+        from ._http_executors import SyncHttp
+
         http = SyncHttp(options.target, max_connections=options.max_connections)
     driver = SyncDriver(http=http, sql=options.sql)
     if record is None:
@@ -234,6 +237,8 @@ def connect(
     )
     http = None
     if options.target is not None:
+        from ._http_executors import AsyncHttp  # imported here: see connect_sync
+
         http = AsyncHttp(options.target, max_connections=options.max_connections)
     driver = AsyncDriver(http=http, sql=options.sql)
     if record is None:

@@ -6,6 +6,9 @@ from typing import Protocol, TypeVar
 
 import jobs_core
 
+from ._http_target import HttpTarget
+from ._sql_executor import SqlExecutor
+
 T = TypeVar("T")
 
 
@@ -37,3 +40,15 @@ class JobsGateway(Protocol):
     async def aclose(self) -> None:
         """Release what the gateway holds; stop the runs in flight."""
         ...
+
+
+class _Sends(Protocol):
+    target: HttpTarget
+
+
+def describe_backends(http: _Sends | None, sql: SqlExecutor | None) -> str:
+    """Return where a driver sends what, for its `repr`: base URL and SQL connection, no secret."""
+    parts = [] if http is None else [f"http={http.target.describe()}"]
+    if sql is not None:
+        parts.append(f"sql={sql.describe()}")
+    return ", ".join(parts)

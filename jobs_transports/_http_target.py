@@ -41,9 +41,10 @@ class HttpTarget:
     """The base URL (refreshable), the headers added to every request, and the timeouts."""
 
     endpoint: EndpointProvider
-    headers: tuple[tuple[str, str], ...] = ()
+    # Never in the repr: the headers carry the credentials, a URL may carry user info.
+    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
     timeouts: Timeouts = Timeouts()
-    _base_url: str | None = None
+    _base_url: str | None = attrs.field(default=None, repr=False)
 
     @classmethod
     def of(
@@ -83,6 +84,17 @@ class HttpTarget:
                 raise JobConfigurationError(f"the endpoint provider failed: {exc!r}") from exc
             self._base_url = checked_base_url(url)
         return self._base_url
+
+    def describe(self) -> str:
+        """Return where requests go, for a `repr`: the base URL's scheme, host, port and path
+        (never its user info), or that the endpoint provider has not been asked yet."""
+        if self._base_url is None:
+            return "endpoint provider (not asked yet)"
+        parts = urlsplit(self._base_url)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        port = "" if parts.port is None else f":{parts.port}"
+        return f"{parts.scheme}://{host}{port}{parts.path}"
 
     def refresh(self) -> None:
         """Forget the cached base URL, so the next request asks the provider again."""

@@ -1,4 +1,7 @@
-"""What the async driver needs from an event loop, for asyncio and for trio."""
+"""What the async driver needs from an event loop, for asyncio and for trio.
+
+trio is imported only where trio runs (it is a large import, of no use to asyncio programs).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from typing import Any, Protocol, TypeVar
 
 import anyio
 import sniffio
-import trio
 
 from jobs_core import JobConfigurationError
 
@@ -95,12 +97,18 @@ class TrioRuntime:
     name = "trio"
 
     async def sleep(self, seconds: float) -> None:
+        import trio
+
         await trio.sleep(seconds)
 
     def now(self) -> float:
+        import trio
+
         return trio.current_time()
 
     async def to_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        import trio
+
         # Cancellation abandons the thread at once; the SQL executor's lock keeps the abandoned
         # statement and the next one from sharing the connection.
         return await trio.to_thread.run_sync(functools.partial(fn, *args), abandon_on_cancel=True)
@@ -110,6 +118,8 @@ class TrioRuntime:
         return await job()
 
     async def gather(self, jobs: Sequence[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
+        import trio
+
         limiter = trio.CapacityLimiter(limit)
         results: list[Any] = [None] * len(jobs)
 
@@ -126,6 +136,8 @@ class TrioRuntime:
 def current_loop() -> object:
     """Return what identifies the running event loop: the asyncio loop, or the trio run's token."""
     if sniffio.current_async_library() == "trio":
+        import trio
+
         return trio.lowlevel.current_trio_token()
     return asyncio.get_running_loop()
 

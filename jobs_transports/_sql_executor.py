@@ -82,6 +82,12 @@ class SqlExecutor:
         self._waiting: set[threading.Event] = set()
         self._waiting_lock = threading.Lock()
 
+    def describe(self) -> str:
+        """Return which connection statements run on, for a `repr` (its type, nothing more)."""
+        if not self._owned:
+            return f"the caller's {type(self._connection).__name__}"
+        return "a connection of its own" + ("" if self._connection else ", opened on first use")
+
     def execute(self, query: SqlQuery, time_left: float | None = None) -> SqlRows:
         """Run `query` and return its rows (blocking), giving up after `time_left` seconds.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jobs_core import (
     Effect,
@@ -22,8 +22,13 @@ from jobs_core import (
 )
 
 from ._client_errors import JobClientClosedError
-from ._http_executors import SyncHttp
+from ._gateways import describe_backends
+from ._request_log import RequestLog
 from ._sql_executor import SqlExecutor
+
+if TYPE_CHECKING:
+    # Not at run time: httpcore (which imports trio) loads only for a client with a base URL.
+    from ._http_executors import SyncHttp
 
 T = TypeVar("T")
 
@@ -82,11 +87,16 @@ class SyncDriver:
             JobConfigurationError: the effect needs a backend this driver does not have.
         """
         if isinstance(effect, HttpRequest):
-            return self._need_http().send(effect, self._time_left(effect.deadline))
+            http = self._need_http()
+            with RequestLog(effect, self._clock) as log:
+                log.reply = http.send(effect, self._time_left(effect.deadline))
+            return log.reply
         if isinstance(effect, SqlQuery):
             if self.sql is None:
                 raise JobConfigurationError("this client has no SQL connection")
-            return self.sql.execute(effect, self._time_left(effect.deadline))
+            with RequestLog(effect, self._clock) as log:
+                log.reply = self.sql.execute(effect, self._time_left(effect.deadline))
+            return log.reply
         if isinstance(effect, Sleep):
             self._sleep(effect.seconds)
             return None
@@ -98,6 +108,9 @@ class SyncDriver:
             self._need_http().target.refresh()
             return None
         raise TypeError(f"unknown effect {effect!r}")
+
+    def __repr__(self) -> str:
+        return f"SyncDriver({describe_backends(self.http, self.sql)})"
 
     def _refuse_if_closed(self, cause: Exception | None = None) -> None:
         if self._closed.is_set():

@@ -264,7 +264,7 @@ def test_library_warnings_stay_off_stderr_unless_asked(
     def noisy_list(self: _client_sync.JobsClientSync, *args: object, **kwargs: object) -> object:
         warnings.warn("a connector warning", UserWarning, stacklevel=1)
         logging.getLogger("snowflake.connector").warning("a connector log line")
-        return real_list(self, *args, **kwargs)  # type: ignore[arg-type]
+        return real_list(self, *args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(_client_sync.JobsClientSync, "list", noisy_list)
     assert jobs(module_real_emu, "list", "--limit", "1") == 0

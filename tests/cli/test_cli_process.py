@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import jobs_emulator
+from jobs_core import ReasonerTypeName
 from jobs_transports import connect_sync
 from jobs_transports.cli._arguments import ENVIRONMENT
 
@@ -31,7 +32,7 @@ def start(emu: jobs_emulator.Emulator, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def state_of(emu: jobs_emulator.Emulator, kind: str, job_id: str) -> str:
+def state_of(emu: jobs_emulator.Emulator, kind: ReasonerTypeName, job_id: str) -> str:
     with connect_sync(base_url=emu.base_url) as client:
         job = client.get(kind, job_id)
     assert job is not None

@@ -1,0 +1,75 @@
+"""What the clients' signatures promise a type checker: checked by mypy (``make lint``), never run.
+
+`include=` makes `get`/`wait`/`list`/`create_ready` and the handles' `wait`/`result` return
+`JobExpanded` (an `include=` that may be None: the seeds' `Job`); a reasoner type outside
+`ReasonerTypeName` is a type error (each ``type: ignore`` below must be needed: mypy --strict
+reports one that is not).
+"""
+
+from __future__ import annotations
+
+from typing_extensions import assert_type
+
+from jobs_core import Job, JobEvents, JobExpanded, JobIncludeDict, Operation
+from jobs_transports import (
+    EventIterator,
+    EventIteratorSync,
+    JobOperation,
+    JobOperationSync,
+    JobsClient,
+    JobsClientSync,
+)
+
+
+def blocking(client: JobsClientSync, maybe: JobIncludeDict | None) -> None:
+    assert_type(client.get("Logic", "t1"), Job | None)
+    assert_type(client.get("Logic", "t1", include={"raw": True}), JobExpanded | None)
+    assert_type(client.wait("Prescriptive", "j1"), Job)
+    assert_type(client.wait("prescriptive", "j1", include={"details": True}), JobExpanded)
+    assert_type(client.list(), list[Job])
+    assert_type(client.list("Predictive", include={"events": True}), list[JobExpanded])
+    assert_type(client.create_ready("ML", "r", {}), Job)
+    assert_type(client.create_ready("ML", "r", {}, include={}), JobExpanded)
+    assert_type(client.get_operation("LOGIC", "t1"), Operation)
+    op = client.create("SOLVER", "r", {})
+    assert_type(op, JobOperationSync)
+    assert_type(op.wait(), Job)
+    assert_type(op.wait(include={"raw": True}), JobExpanded)
+    assert_type(op.wait(60, 0.5, {"raw": True}, raise_on_failure=True), JobExpanded)
+    assert_type(op.result(), Job)
+    assert_type(op.result({"raw": True}), JobExpanded)
+    assert_type(op.events(), JobEvents)
+    assert_type(op.iter_events(follow=True), EventIteratorSync)
+    with op.cancel_on_error() as same:
+        assert_type(same, JobOperationSync)
+    # An include= that may be None gives the seeds' types.
+    assert_type(client.get("Logic", "t1", include=maybe), Job | None)
+    assert_type(client.wait("Logic", "t1", include=maybe), Job)
+    assert_type(client.list(include=maybe), list[Job])
+    assert_type(op.result(maybe), Job)
+    client.get("Logik", "t1")  # type: ignore[call-overload]
+    client.create("Prescriptiv", "r", {})  # type: ignore[arg-type]
+    client.list(include={"rows": True})  # type: ignore[call-overload]
+
+
+async def awaiting(client: JobsClient) -> None:
+    assert_type(await client.get("Logic", "t1"), Job | None)
+    assert_type(await client.get("Logic", "t1", include={"raw": True}), JobExpanded | None)
+    assert_type(await client.wait("Predictive", "j1"), Job)
+    assert_type(await client.wait("Predictive", "j1", include={"raw": True}), JobExpanded)
+    assert_type(await client.list(), list[Job])
+    assert_type(await client.list(include={"details": True}), list[JobExpanded])
+    assert_type(await client.create_ready("Logic", "r", {}, include={}), JobExpanded)
+    op = await client.create("Logic", "r", {})
+    assert_type(op, JobOperation)
+    assert_type(await op, Job)
+    assert_type(await op.wait(), Job)
+    assert_type(await op.wait(include={"problems": True}), JobExpanded)
+    assert_type(await op.result(raise_on_failure=True), Job)
+    assert_type(await op.events(), JobEvents)
+    assert_type(op.iter_events(), EventIterator)
+    async with op as job:
+        assert_type(job, Job)
+    async with op.cancel_on_error() as same:
+        assert_type(same, JobOperation)
+    await client.wait("Predictiv", "j1")  # type: ignore[call-overload]
