@@ -16,31 +16,40 @@ from ._effects import Gather, Protocol
 from ._errors import JobError
 from ._include import Include
 from ._models import Job, JobEvents, JobExpanded, JobRecord
+from ._retry import Deadline
 
 _EMPTY: dict[str, Any] = {"events": JobEvents([], None), "artifacts": {}, "problems": {}}
 
 
 def _reads(
-    config: ClientConfig, record: JobRecord, include: Include
+    config: ClientConfig, record: JobRecord, include: Include, deadline: Deadline | None
 ) -> list[tuple[str, Protocol[Any]]]:
     kind, job_id = record.reasoner_type, record.id
     reads: list[tuple[str, Protocol[Any]]] = []
     if include.events:
-        reads.append(("events", fetch_events(config, kind, job_id, "", "progress")))
+        events = fetch_events(config, kind, job_id, "", "progress", deadline=deadline)
+        reads.append(("events", events))
     if include.artifacts:
-        reads.append(("artifacts", fetch_artifacts(config, job_id)))
+        reads.append(("artifacts", fetch_artifacts(config, job_id, deadline=deadline)))
     if include.problems:
-        reads.append(("problems", fetch_problems(config, job_id)))
+        reads.append(("problems", fetch_problems(config, job_id, deadline=deadline)))
     return reads
 
 
 def expand(
-    config: ClientConfig, records: Sequence[JobRecord], include: Include
+    config: ClientConfig,
+    records: Sequence[JobRecord],
+    include: Include,
+    *,
+    deadline: Deadline | None = None,
 ) -> Protocol[list[Job]]:
-    """Return `records` as jobs, expanded as `include` asks (plain `Job`s when it asks nothing)."""
+    """Return `records` as jobs, expanded as `include` asks (plain `Job`s when it asks nothing).
+
+    A `deadline` bounds every read; a read it cuts short yields an empty value.
+    """
     if not include:
         return [record.to_job() for record in records]
-    reads = [_reads(config, record, include) for record in records]
+    reads = [_reads(config, record, include, deadline) for record in records]
     flat = [protocol for item in reads for _, protocol in item]
     results: list[Any] = (yield Gather(tuple(flat), config.expansion_concurrency)) if flat else []
     expanded: list[Job] = []

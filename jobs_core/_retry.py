@@ -4,13 +4,18 @@ Which failures are retried (`_failures` says which are which): 429 and 5xx answe
 errors, and lost SQL connections or sessions. A
 `create` is retried only when that cannot start a second job: on 429 (the service refused it), or
 when the request never left (connect errors). A stale endpoint is refreshed once, then retried.
-Given a deadline (`wait` gives its own), no backoff sleeps past it: when it has passed, the
-retries stop with `JobTimeoutError`.
+
+Given a `Deadline`, every request carries it (the driver ends the exchange by then) and no backoff
+sleeps past it: a backoff that would reach it sleeps what is left and ends with `JobTimeoutError`,
+naming the last failure. A persistent deadline (polling, which is idempotent) retries transient
+failures until it passes instead of for the policy's attempts.
 """
 
 from __future__ import annotations
 
 import random
+
+import attrs
 
 from . import _failures as failures
 from ._config import ClientConfig
@@ -30,13 +35,49 @@ from ._errors import JobServerError, JobTimeoutError, clip
 from ._models import ReasonerType
 
 
-def _back_off(delay: float, deadline: float | None, op: str) -> Protocol[None]:
-    if deadline is not None:
-        remaining = deadline - (yield Now())
-        if remaining <= 0:
-            raise JobTimeoutError(f"{op}: the deadline passed while retrying a transient failure")
-        delay = min(delay, remaining)
-    yield Sleep(delay)
+@attrs.frozen
+class Deadline:
+    """When a call must be over, and how its requests meet transient failures until then."""
+
+    at: float
+    """A reading of the clock `Now` reads."""
+    persist: bool = False
+    """Retry transient failures until `at` rather than for the retry policy's attempts: for
+    requests that are safe to repeat any number of times (polls)."""
+
+
+@attrs.define
+class _Retries:
+    """The retry state of one request: attempts made, its deadline, the jitter drawn so far."""
+
+    config: ClientConfig
+    op: str
+    deadline: Deadline | None
+    attempt: int = 1
+    rng: random.Random | None = None
+
+    def exhausted(self) -> bool:
+        """Return True when no retry is left (a persistent deadline never runs out of them)."""
+        if self.deadline is not None and self.deadline.persist:
+            return False
+        return self.attempt >= self.config.retry.max_attempts
+
+    def back_off(self, failure: str, retry_after: float | None = None) -> Protocol[None]:
+        """Sleep before the next attempt; past the deadline, raise `JobTimeoutError` naming
+        `failure` (clipped)."""
+        if self.rng is None:
+            self.rng = random.Random(self.config.seed)
+        delay = self.config.retry.backoff(self.attempt, self.rng, retry_after)
+        self.attempt += 1
+        if self.deadline is not None:
+            remaining = self.deadline.at - (yield Now())
+            if delay >= remaining:
+                if remaining > 0:
+                    yield Sleep(remaining)
+                raise JobTimeoutError(
+                    f"{self.op}: the deadline passed while retrying (last failure: {clip(failure)})"
+                )
+        yield Sleep(delay)
 
 
 def send_http(
@@ -45,18 +86,18 @@ def send_http(
     *,
     op: str,
     creates: bool = False,
-    deadline: float | None = None,
+    deadline: Deadline | None = None,
 ) -> Protocol[HttpResponse]:
     """Send `request`, retrying transient failures; return the last response, whatever its status.
 
     Raises:
         JobServerError: a transport failure that the policy does not retry, or that outlived it.
-        JobTimeoutError: `deadline` (a `Now` reading) passed before a retry was due.
+        JobTimeoutError: the `deadline` came before a retry was due.
     """
-    policy = config.retry
-    rng = random.Random(config.seed)
+    if deadline is not None:
+        request = attrs.evolve(request, deadline=deadline.at)
+    retries = _Retries(config, op, deadline)
     refreshed = False
-    attempt = 1
     while True:
         try:
             response: HttpResponse = yield request
@@ -66,12 +107,11 @@ def send_http(
                 yield RefreshEndpoint()
                 continue
             safe = not creates or not exc.request_sent
-            if not safe or attempt >= policy.max_attempts:
+            if not safe or retries.exhausted():
                 raise JobServerError(
-                    f"{op} failed after {attempt} attempt(s): {clip(str(exc))}"
+                    f"{op} failed after {retries.attempt} attempt(s): {clip(str(exc))}"
                 ) from exc
-            yield from _back_off(policy.backoff(attempt, rng), deadline, op)
-            attempt += 1
+            yield from retries.back_off(exc.message)
             continue
         if (
             not refreshed
@@ -84,12 +124,10 @@ def send_http(
         retryable = failures.is_transient_status(response.status) and (
             not creates or response.status == 429
         )
-        if not retryable or attempt >= policy.max_attempts:
+        if not retryable or retries.exhausted():
             return response
-        yield from _back_off(
-            policy.backoff(attempt, rng, failures.retry_after_s(response)), deadline, op
-        )
-        attempt += 1
+        failure = f"status {response.status}: {failures.error_text(response)}"
+        yield from retries.back_off(failure, failures.retry_after_s(response))
 
 
 def run_sql(
@@ -98,7 +136,7 @@ def run_sql(
     *,
     kind: ReasonerType,
     creates: bool = False,
-    deadline: float | None = None,
+    deadline: Deadline | None = None,
 ) -> Protocol[SqlRows]:
     """Run `query`, retrying when the connection or session (not the statement) failed, unless
     `creates`; return its rows.
@@ -106,19 +144,18 @@ def run_sql(
     Raises:
         JobError: the statement failed (see `_failures.sql_failure_error`), or the connection
             failures outlived the policy.
-        JobTimeoutError: `deadline` (a `Now` reading) passed before a retry was due.
+        JobTimeoutError: the `deadline` came before a retry was due.
     """
-    policy = config.retry
-    rng = random.Random(config.seed)
-    attempt = 1
+    if deadline is not None:
+        query = attrs.evolve(query, deadline=deadline.at)
+    retries = _Retries(config, query.operation, deadline)
     while True:
         try:
             rows: SqlRows = yield query
         except SqlFailure as exc:
             retryable = not creates and failures.is_lost_connection(exc)
-            if not retryable or attempt >= policy.max_attempts:
+            if not retryable or retries.exhausted():
                 raise failures.sql_failure_error(query.operation, kind, exc) from exc
-            yield from _back_off(policy.backoff(attempt, rng), deadline, query.operation)
-            attempt += 1
+            yield from retries.back_off(exc.message)
             continue
         return rows

@@ -14,6 +14,7 @@ from ._expansions import expand
 from ._include import Include, parse_include
 from ._models import Job, JobRecord
 from ._reasoners import ReasonerType, parse_reasoner_type
+from ._retry import Deadline
 from ._validation import require_positive, require_text
 
 ProgressCallback = Callable[[Job | None], None]
@@ -90,35 +91,50 @@ def wait(
     return poll_until_done(config, spec)
 
 
-def poll_until_done(config: ClientConfig, spec: WaitSpec) -> Protocol[Job]:
-    """Poll as `spec` says; see `wait`."""
-    deadline = (yield Now()) + spec.timeout_s
+def poll_until_done(
+    config: ClientConfig, spec: WaitSpec, deadline: float | None = None
+) -> Protocol[Job]:
+    """Poll as `spec` says, until `deadline` (a `Now` reading; default `spec.timeout_s` from now).
+
+    Every request carries the deadline. A poll rides out transient failures (429, 5xx, dropped
+    connections, lost SQL sessions, requests the deadline cut short) until the deadline: only the
+    deadline or another failure ends the wait. When the next poll could not start before the
+    deadline, the wait sleeps what is left and times out.
+    """
+    if deadline is None:
+        deadline = (yield Now()) + spec.timeout_s
     interval = spec.poll_interval_s
     job: Job | None = None
     while True:
         try:
-            record = yield from fetch_record(config, spec.kind, spec.job_id, deadline=deadline)
+            polling = Deadline(deadline, persist=True)
+            record = yield from fetch_record(config, spec.kind, spec.job_id, deadline=polling)
         except JobTimeoutError as exc:
-            raise _timed_out(spec, job) from exc
+            raise _timed_out(spec, job, str(exc)) from exc
         job = record.to_job() if record is not None else None
         if spec.on_poll is not None:
             spec.on_poll(job)
         if record is not None and job is not None and job.is_terminal:
             _raise_if_client_disconnected(record)
-            (final,) = yield from expand(config, [record], spec.include)
+            reads = Deadline(deadline)
+            (final,) = yield from expand(config, [record], spec.include, deadline=reads)
             return final
         remaining = deadline - (yield Now())
-        if remaining <= 0:
+        if remaining <= interval:
+            # A poll sent at the deadline would have no time left to be answered in.
+            if remaining > 0:
+                yield Sleep(remaining)
             raise _timed_out(spec, job)
-        yield Sleep(min(interval, remaining))
+        yield Sleep(interval)
         interval = config.polling.next_interval(interval)
 
 
-def _timed_out(spec: WaitSpec, job: Job | None) -> JobTimeoutError:
+def _timed_out(spec: WaitSpec, job: Job | None, failure: str | None = None) -> JobTimeoutError:
     seen = f"state={job.state}" if job is not None else "not found yet"
+    cause = f"; {failure}" if failure else ""
     return JobTimeoutError(
         f"{spec.kind.value} {spec.job_id} did not finish within {spec.timeout_s:g}s"
-        f" (last seen: {seen})",
+        f" (last seen: {seen}{cause})",
         job=job,
         job_id=spec.job_id,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 
+import attrs
 import pytest
 
 import jobs_core as core
@@ -30,6 +31,10 @@ from tests.core.script import Script
 
 KINDS = list(ReasonerType)
 NS = "APP.api"
+
+
+def _at(request: core.HttpRequest, deadline: float) -> core.HttpRequest:
+    return attrs.evolve(request, deadline=deadline)
 
 
 def http_record(kind: ReasonerType, state: str = "RUNNING", **more: object) -> dict[str, object]:
@@ -276,9 +281,9 @@ def test_create_ready_marks_logic_abort_detached_and_waits() -> None:
     payload = {"database": "db", "query": "q"}
     request = http.build_create(kind, "e1", payload, None, abort_detached=True)
     script = Script(
-        (request, ok({"id": "t1"})),
         (core.Now(), 0.0),
-        (http.build_get(kind, "t1"), ok(txn_json("t1", state="COMPLETED"))),
+        (attrs.evolve(request, deadline=900.0), ok({"id": "t1"})),
+        (_at(http.build_get(kind, "t1"), 900.0), ok(txn_json("t1", state="COMPLETED"))),
     )
     job = script.finish(core.create_ready(HTTP, "Logic", "e1", payload))
     assert (job.id, job.state) == ("t1", "COMPLETED")
@@ -287,10 +292,11 @@ def test_create_ready_marks_logic_abort_detached_and_waits() -> None:
 def test_create_ready_errors_after_the_create_carry_the_new_job_id() -> None:
     kind = ReasonerType.PREDICTIVE
     config = core.ClientConfig(http=True, retry=core.RetryPolicy(max_attempts=1))
+    create = http.build_create(kind, "w", {}, None, abort_detached=False)
     script = Script(
-        (http.build_create(kind, "w", {}, None, abort_detached=False), ok({"id": "j7"})),
         (core.Now(), 0.0),
-        (http.build_get(kind, "j7"), response(500, {"message": "down"})),
+        (_at(create, 900.0), ok({"id": "j7"})),
+        (_at(http.build_get(kind, "j7"), 900.0), response(403, {"message": "denied"})),
     )
     with pytest.raises(JobServerError) as raised:
         script.finish(core.create_ready(config, "Predictive", "w", {}))
@@ -301,9 +307,12 @@ def test_create_ready_does_not_mark_jobs_abort_detached() -> None:
     kind = ReasonerType.PRESCRIPTIVE
     request = http.build_create(kind, "s1", {}, None, abort_detached=False)
     script = Script(
-        (request, ok({"id": "j1"})),
         (core.Now(), 0.0),
-        (http.build_get(kind, "j1"), ok({"job": job_json("j1", "SOLVER", state="FAILED")})),
+        (_at(request, 900.0), ok({"id": "j1"})),
+        (
+            _at(http.build_get(kind, "j1"), 900.0),
+            ok({"job": job_json("j1", "SOLVER", state="FAILED")}),
+        ),
     )
     assert script.finish(core.create_ready(HTTP, "Prescriptive", "s1", {})).state == "FAILED"
 

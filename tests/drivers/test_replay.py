@@ -129,15 +129,18 @@ def test_the_untouched_cassette_replays(tmp_path: Path, good_cassette: list[str]
 
 
 def test_a_changed_request_shows_a_diff(tmp_path: Path, good_cassette: list[str]) -> None:
-    line = json.loads(good_cassette[1])
+    index = next(i for i, text in enumerate(good_cassette) if '"method": "POST"' in text)
+    line = json.loads(good_cassette[index])
     body = json.loads(line["effect"]["body"])
     body["worker_name"] = "someone-else"
     line["effect"]["body"] = json.dumps(body)
+    tampered = [*good_cassette[:index], json.dumps(line) + "\n", *good_cassette[index + 1 :]]
     with pytest.raises(CassetteError) as raised:
-        replay(tmp_path, [good_cassette[0], json.dumps(line) + "\n", *good_cassette[2:]])
+        replay(tmp_path, tampered)
     message = str(raised.value)
-    assert "call 0 (the call itself) does not match the cassette at line 2" in message
-    assert "--- recorded (line 2)\n+++ this run" in message
+    number = index + 1
+    assert f"call 0 (the call itself) does not match the cassette at line {number}" in message
+    assert f"--- recorded (line {number})\n+++ this run" in message
     changed = [row for row in message.splitlines() if row.startswith(("-  ", "+  "))]
     assert len(changed) == 2
     assert "someone-else" in changed[0]
@@ -180,10 +183,12 @@ def test_a_recorded_reply_that_is_not_one_is_named(
 
 def test_fewer_calls_than_recorded_is_reported(tmp_path: Path, good_cassette: list[str]) -> None:
     path = tmp_path / "longer.jsonl"
-    path.write_text("".join(good_cassette))
+    second_call = [text.replace('"stream": "0"', '"stream": "1"') for text in good_cassette[1:]]
+    path.write_text("".join([*good_cassette, *second_call]))
     with path.open(encoding="utf-8") as lines:
         replayer = Replayer(Cassette.parse(lines))
     with connect_sync(replay=replayer) as client:
-        client.create("Predictive", "w", {"x": 1})
-    with pytest.raises(CassetteError, match="were never replayed, the first at line 3"):
+        client.create_ready("Predictive", "w", {"x": 1}, poll_interval_s=0.1)
+    first = len(good_cassette) + 1
+    with pytest.raises(CassetteError, match=f"were never replayed, the first at line {first}"):
         replayer.finish()
