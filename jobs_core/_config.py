@@ -26,8 +26,9 @@ class RetryPolicy:
     """Retries of transient failures: 429, 5xx, transport errors, lost SQL connections.
 
     Retry n (n >= 1) waits ``min(initial_backoff_s * multiplier**(n-1), max_backoff_s)``,
-    scaled by a random factor in ``[1 - jitter, 1 + jitter]`` drawn from a generator seeded per
-    call, unless the server sent `Retry-After`, which is honoured up to `max_retry_after_s`.
+    scaled by a random factor in ``[1 - jitter, 1 + jitter]`` (drawn from a generator seeded by
+    the client's seed, the call's number and the request, see `ClientConfig.call`), unless the
+    server sent `Retry-After`, which is honoured up to `max_retry_after_s`.
     """
 
     max_attempts: int = 5
@@ -91,6 +92,10 @@ class ClientConfig:
     polling: PollPolicy = PollPolicy()
     seed: int = 0
     """Seeds the jitter of retries, so a run is reproducible."""
+    call: int = 0
+    """Which of the client's calls this configuration runs (see `for_call`). With `seed` and the
+    request, it seeds the jitter of each request's retries: concurrent calls on one client back
+    off apart, and a replay, which numbers its calls in the same order, draws the same jitter."""
     expansion_concurrency: int = 8
     """How many `include=` expansions run at once."""
 
@@ -103,6 +108,13 @@ class ClientConfig:
             raise JobConfigurationError("The SQL backend needs the application name (app=...)")
         if self.expansion_concurrency < 1:
             raise JobConfigurationError("expansion_concurrency must be at least 1")
+
+    def for_call(self, number: int) -> ClientConfig:
+        """Return this configuration for the client's call number `number` (0, 1, 2...).
+
+        A client passes ``config.for_call(n)`` to the protocol of its n-th call.
+        """
+        return attrs.evolve(self, call=number)
 
     @property
     def sql_namespace(self) -> str:

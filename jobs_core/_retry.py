@@ -46,12 +46,34 @@ class Deadline:
     requests that are safe to repeat any number of times (polls)."""
 
 
+def jitter_source(config: ClientConfig, key: str) -> random.Random:
+    """Return the generator of the jitter of request `key`'s retries in `config`'s call.
+
+    Seeded by the client's seed, the call's number and the request, so concurrent calls (and the
+    concurrent requests of one call, `include=` expansions) back off apart, while a replay, whose
+    calls are numbered in the same order, draws exactly what was recorded.
+    """
+    # A string seed is hashed with SHA-512: the same in every process, unlike hash().
+    return random.Random(f"{config.seed}/{config.call}/{key}")
+
+
+def request_key(request: HttpRequest | SqlQuery) -> str:
+    """Return what tells `request` apart from the other requests of its call, for the jitter."""
+    if isinstance(request, HttpRequest):
+        return f"{request.method} {request.target}"
+    return f"{request.text} {request.params!r}"
+
+
 @attrs.define
 class _Retries:
-    """The retry state of one request: attempts made, its deadline, the jitter drawn so far."""
+    """The retry state of one request: attempts made, its deadline, the jitter drawn so far.
+
+    The jitter generator (see `jitter_source`) is made on the first retry: most requests need none.
+    """
 
     config: ClientConfig
     op: str
+    key: str
     deadline: Deadline | None
     attempt: int = 1
     rng: random.Random | None = None
@@ -66,7 +88,7 @@ class _Retries:
         """Sleep before the next attempt; past the deadline, raise `JobTimeoutError` naming
         `failure` (clipped)."""
         if self.rng is None:
-            self.rng = random.Random(self.config.seed)
+            self.rng = jitter_source(self.config, self.key)
         delay = self.config.retry.backoff(self.attempt, self.rng, retry_after)
         self.attempt += 1
         if self.deadline is not None:
@@ -96,7 +118,7 @@ def send_http(
     """
     if deadline is not None:
         request = attrs.evolve(request, deadline=deadline.at)
-    retries = _Retries(config, op, deadline)
+    retries = _Retries(config, op, request_key(request), deadline)
     refreshed = False
     while True:
         try:
@@ -148,7 +170,7 @@ def run_sql(
     """
     if deadline is not None:
         query = attrs.evolve(query, deadline=deadline.at)
-    retries = _Retries(config, query.operation, deadline)
+    retries = _Retries(config, query.operation, request_key(query), deadline)
     while True:
         try:
             rows: SqlRows = yield query

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 
 import attrs
 import pytest
@@ -26,6 +25,7 @@ from jobs_core import (
 from jobs_core import _http_dialect as http
 from jobs_core import _sql_dialect as sql
 from jobs_core._filters import ListFilters
+from jobs_core._retry import jitter_source, request_key
 from tests.core.replies import HTTP, HYBRID, SQL, job_json, job_row, ok, response, txn_json, txn_row
 from tests.core.script import Script
 
@@ -105,7 +105,7 @@ def test_reads_retry_transient_statuses_then_succeed(status: int) -> None:
     kind = ReasonerType.PRESCRIPTIVE
     request = http.build_get(kind, "x1")
     policy = HTTP.retry
-    rng = random.Random(HTTP.seed)
+    rng = jitter_source(HTTP, request_key(request))
     first, second = policy.backoff(1, rng), policy.backoff(2, rng)
     script = Script(
         (request, response(status, {"message": "busy"})),
@@ -192,7 +192,7 @@ def test_sql_connection_loss_is_retried_but_a_statement_error_is_not() -> None:
     kind = ReasonerType.PREDICTIVE
     query = sql.build_get(NS, kind, "x1")
     lost = SqlFailure("connection reset", connection_lost=True)
-    rng = random.Random(SQL.seed)
+    rng = jitter_source(SQL, request_key(query))
     script = Script(
         (query, lost), (Sleep(SQL.retry.backoff(1, rng)), None), (query, sql_record(kind))
     )
@@ -244,7 +244,7 @@ def test_create_is_retried_on_429_and_on_connect_errors_only() -> None:
         (Sleep(1.0), None),
         (request, refused),
         # Retry-After took the first wait, so the backoff is the generator's first draw.
-        (Sleep(HTTP.retry.backoff(2, random.Random(HTTP.seed))), None),
+        (Sleep(HTTP.retry.backoff(2, jitter_source(HTTP, request_key(request)))), None),
         (request, ok({"id": "x9"})),
     )
     assert script.finish(core.create(HTTP, "Predictive", "r1", {})).id == "x9"
