@@ -50,6 +50,7 @@ from ._effects import (
     SqlRows,
     TransportError,
 )
+from ._errors import JobConfigurationError
 
 _FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
@@ -196,7 +197,7 @@ def _structure(value: Any, classes: dict[str, type[Any]], what: str) -> Any:
         raise ValueError(f"expected a recorded {what} ({', '.join(classes)}), got {value!r:.200}")
     try:
         return _CONVERTER.structure(value, cls)
-    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
+    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"unusable recorded {cls.__name__}: {value!r:.200}") from exc
 
 
@@ -216,11 +217,21 @@ def config_from_json(value: Any) -> ClientConfig:
     """Return the configuration `value` (from `config_to_json`) describes.
 
     Raises:
-        ValueError: `value` is not a configuration, or has a key a configuration does not.
+        ValueError: `value` is not a configuration, has a key a configuration does not, or
+            settings a configuration refuses (`JobConfigurationError`).
     """
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a configuration object, got {type(value).__name__}")
     try:
         config: ClientConfig = _CONVERTER.structure(value, ClientConfig)
-    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
+    except (
+        cattrs.BaseValidationError,
+        KeyError,
+        TypeError,
+        ValueError,
+        OverflowError,
+        JobConfigurationError,
+    ) as exc:
         raise ValueError(str(exc)) from exc
     return config
 
@@ -247,7 +258,10 @@ def reply_from_json(value: Any) -> Reply:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError as exc:
+            raise ValueError(f"{str(value)[:20]}... is not a time") from exc
     reply: Reply = _structure(value, _REPLIES, "reply")
     return reply
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobs_core import (
+    Cassette,
     HttpResponse,
     JobError,
     ReasonerType,
@@ -83,6 +85,11 @@ def _sql_cell(column: str) -> Callable[[Any], object]:
     return lambda value: records_from_sql(JOB, SqlRows(columns, (("j1", "ML", "RUNNING", value),)))
 
 
+def _cassette(line: str) -> object:
+    header = json.dumps({"cassette": "jobs-client", "version": 1, "config": {"http": True}})
+    return Cassette.parse([header + "\n", line])
+
+
 STRING_PARSERS: dict[str, Callable[[str], object]] = {
     "timestamp": parse_timestamp,
     "http date": parse_http_date,
@@ -103,6 +110,7 @@ STRING_PARSERS: dict[str, Callable[[str], object]] = {
     "get body": lambda text: http.parse_get(JOB, _response(text.encode())),
     "list body": lambda text: http.parse_list(LOGIC, _response(text.encode())),
     "events body": lambda text: http.parse_events(JOB, _response(text.encode())),
+    "cassette line": _cassette,
 }
 
 # Shapes that make a backtracking parser retry every split: a run of one unit, then a character
