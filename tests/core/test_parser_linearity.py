@@ -31,9 +31,10 @@ from jobs_core import (
     parse_include,
     parse_reasoner_type,
 )
+from jobs_core import _failures as failures
 from jobs_core import _http_dialect as http
 from jobs_core import _sql_dialect as sql
-from jobs_core._http_status import error_message, retry_after_s
+from jobs_core._failures import error_text, retry_after_s
 from jobs_core._records import record_from_http, records_from_sql
 from jobs_core._timestamps import parse_http_date, parse_timestamp
 
@@ -76,6 +77,10 @@ def _response(body: bytes, *headers: tuple[str, str]) -> HttpResponse:
     return HttpResponse(200, headers, body)
 
 
+def _error(text: str) -> HttpResponse:
+    return HttpResponse(500, (), text.encode())
+
+
 def _transaction(field: str) -> Callable[[Any], object]:
     return lambda value: record_from_http(LOGIC, {"id": "t1", "state": "RUNNING", field: value})
 
@@ -105,8 +110,11 @@ STRING_PARSERS: dict[str, Callable[[str], object]] = {
     "sql payload": _sql_cell("PAYLOAD"),
     "sql events cell": lambda text: sql.parse_events(SqlRows(("V",), ((text,),))),
     "sql artifacts cell": lambda text: sql.parse_artifacts(SqlRows(("V",), ((text,),))),
-    "sql failure": lambda text: sql.classify_failure("get", JOB, SqlFailure(text)),
-    "error body": lambda text: error_message(HttpResponse(500, (), text.encode())),
+    "sql failure": lambda text: failures.sql_failure_error("get", JOB, SqlFailure(text)),
+    "error body": lambda text: failures.check_status(
+        JOB, "get", HttpResponse(500, (), text.encode())
+    ),
+    "error text": lambda text: error_text(_error(text)),
     "get body": lambda text: http.parse_get(JOB, _response(text.encode())),
     "list body": lambda text: http.parse_list(LOGIC, _response(text.encode())),
     "events body": lambda text: http.parse_events(JOB, _response(text.encode())),
