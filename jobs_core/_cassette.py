@@ -8,8 +8,10 @@ when the driver threw a transport failure into the protocol. `stream` names the 
 client's n-th call is ``"n"``, and child i of its k-th `Gather` is ``"n.gk.i"``, so concurrent
 children can interleave in the file and still replay under any driver.
 
-Secrets never reach an effect (drivers add credentials), and `redact_line` masks credential
-headers anyway; a `Redactor` hook can mask more.
+Secrets never reach an effect (drivers add credentials). `redact_line` masks the values of
+credential headers in both directions (`Authorization` sent, `Set-Cookie` or `X-Auth-Token`
+received) and the client's own secrets wherever a line quotes them (a body echoing the token);
+a `Redactor` hook can mask more. The header never holds `ClientConfig.secrets`.
 
 A cassette is untrusted input (it may have been edited, truncated or corrupted): whatever it holds,
 reading or replaying it fails only with `CassetteError`, naming the line.
@@ -27,12 +29,12 @@ import attrs
 
 from ._config import ClientConfig
 from ._errors import JobError
+from ._secrets import MASK, is_credential_header, scrub_json
 from ._serialization import config_from_json, config_to_json
 
 FORMAT = "jobs-client"
 VERSION = 1
-REDACTED = "[REDACTED]"
-_SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key", "token")
+REDACTED = MASK
 
 Redactor = Callable[[dict[str, Any]], dict[str, Any]]
 """Takes a cassette line (a JSON object) and returns it with anything secret masked."""
@@ -42,16 +44,26 @@ class CassetteError(JobError):
     """A cassette that cannot be read, or a run that does not match its recording."""
 
 
-def redact_line(line: dict[str, Any]) -> dict[str, Any]:
-    """Return `line` with the values of credential-looking HTTP headers replaced."""
-    effect = line.get("effect")
-    if isinstance(effect, dict) and effect.get("type") == "HttpRequest":
-        headers = [
-            [name, REDACTED if any(s in name.lower() for s in _SECRET_HEADERS) else value]
-            for name, value in effect.get("headers", [])
-        ]
-        line = {**line, "effect": {**effect, "headers": headers}}
-    return line
+def redact_line(line: dict[str, Any], masks: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Return `line` with the values of credential headers (request and response) replaced, and
+    every text of `masks` (`ClientConfig.masks`) replaced wherever the line holds it."""
+    line = {key: _without_credentials(value) for key, value in line.items()}
+    return scrub_json(line, masks) if masks else line
+
+
+def _without_credentials(value: Any) -> Any:
+    if not isinstance(value, dict) or value.get("type") not in ("HttpRequest", "HttpResponse"):
+        return value
+    headers = value.get("headers")
+    if not isinstance(headers, list):
+        return value
+    masked = [
+        [pair[0], REDACTED]
+        if isinstance(pair, list) and len(pair) == 2 and is_credential_header(str(pair[0]))
+        else pair
+        for pair in headers
+    ]
+    return {**value, "headers": masked}
 
 
 def header_line(config: ClientConfig) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import attrs
 
 from ._errors import JobCapabilityError, JobConfigurationError
 from ._models import ReasonerType
+from ._secrets import masks_of
 from ._version import __version__
 
 USER_AGENT = f"jobs-client/{__version__}"
@@ -98,6 +99,11 @@ class ClientConfig:
     off apart, and a replay, which numbers its calls in the same order, draws the same jitter."""
     expansion_concurrency: int = 8
     """How many `include=` expansions run at once."""
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False, eq=False)
+    """The client's credentials (token, credential header values...), masked in every reply and
+    failure the protocols see and in every cassette line; never written to a cassette."""
+    masks: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
+    """What is masked: the `secrets` and the forms a JSON body may quote them in."""
 
     def __attrs_post_init__(self) -> None:
         if not (self.http or self.sql):
@@ -108,6 +114,12 @@ class ClientConfig:
             raise JobConfigurationError("The SQL backend needs the application name (app=...)")
         if self.expansion_concurrency < 1:
             raise JobConfigurationError("expansion_concurrency must be at least 1")
+        if not isinstance(self.secrets, tuple) or not all(
+            isinstance(secret, str) for secret in self.secrets
+        ):
+            raise JobConfigurationError("secrets must be a tuple of strings")
+        # Frozen: the derived field is set once, here.
+        object.__setattr__(self, "masks", masks_of(self.secrets))
 
     def for_call(self, number: int) -> ClientConfig:
         """Return this configuration for the client's call number `number` (0, 1, 2...).

@@ -9,6 +9,9 @@ Given a `Deadline`, every request carries it (the driver ends the exchange by th
 sleeps past it: a backoff that would reach it sleeps what is left and ends with `JobTimeoutError`,
 naming the last failure. A persistent deadline (polling, which is idempotent) retries transient
 failures until it passes instead of for the policy's attempts.
+
+Every reply and failure is the server's (or the driver's) text: the client's secrets are masked
+in it as it arrives (see `jobs_core._secrets`), before anything can quote it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from ._effects import (
 )
 from ._errors import JobServerError, JobTimeoutError, clip
 from ._models import ReasonerType
+from ._secrets import scrub_failure, scrub_response, scrub_rows
 
 
 @attrs.frozen
@@ -124,6 +128,7 @@ def send_http(
         try:
             response: HttpResponse = yield request
         except TransportError as exc:
+            scrub_failure(exc, config.masks)
             if not refreshed and failures.is_stale_endpoint(exc.message):
                 refreshed = True
                 yield RefreshEndpoint()
@@ -135,6 +140,7 @@ def send_http(
                 ) from exc
             yield from retries.back_off(exc.message)
             continue
+        response = scrub_response(response, config.masks)
         if (
             not refreshed
             and response.status >= 400
@@ -175,9 +181,10 @@ def run_sql(
         try:
             rows: SqlRows = yield query
         except SqlFailure as exc:
+            scrub_failure(exc, config.masks)
             retryable = not creates and failures.is_lost_connection(exc)
             if not retryable or retries.exhausted():
                 raise failures.sql_failure_error(query.operation, kind, exc) from exc
             yield from retries.back_off(exc.message)
             continue
-        return rows
+        return scrub_rows(rows, config.masks)

@@ -176,9 +176,17 @@ def _make_converter() -> cattrs.Converter:
     )
     # A key the configuration does not have means a cassette of another version, or edited.
     # The policies first: the configuration's function takes the hooks registered by then.
+    # The client's secrets never reach a cassette, and a header naming them is refused.
+    secret: dict[str, Any] = {"secrets": override(omit=True)}
     for settings in (RetryPolicy, PollPolicy, ClientConfig):
-        strict = make_dict_structure_fn(settings, converter, _cattrs_forbid_extra_keys=True)
+        omitted = secret if settings is ClientConfig else {}
+        strict = make_dict_structure_fn(
+            settings, converter, _cattrs_forbid_extra_keys=True, **omitted
+        )
         converter.register_structure_hook(settings, strict)
+    converter.register_unstructure_hook(
+        ClientConfig, make_dict_unstructure_fn(ClientConfig, converter, **secret)
+    )
     return converter
 
 

@@ -16,6 +16,7 @@ from jobs_core import (
     Replayer,
     RetryPolicy,
 )
+from jobs_core._secrets import is_credential_header
 
 from ._async_driver import AsyncDriver
 from ._cassettes import (
@@ -75,6 +76,9 @@ def _options(
         sql = SqlExecutor(connection=sql_connection)
     elif snowflake is not None:
         sql = SqlExecutor(connect=_snowflake_connect(dict(snowflake)))
+    all_headers = dict(headers or {})
+    if token is not None:
+        all_headers["Authorization"] = f'Snowflake Token="{token}"'
     config = ClientConfig(
         http=base_url is not None,
         sql=sql is not None,
@@ -86,11 +90,24 @@ def _options(
         # Clients in different processes must not back off in step; a cassette records the
         # seed, so a replay draws the same jitter.
         seed=random.SystemRandom().randrange(2**32) if seed is None else seed,
+        secrets=_secrets(token, all_headers, snowflake),
     )
     target = None
     if base_url is not None:
         target = HttpTarget.of(base_url, headers, timeouts or Timeouts(), token=token)
     return _Options(config, target, sql, max_connections)
+
+
+_SNOWFLAKE_SECRETS = ("password", "token", "passcode", "private_key_file_pwd")
+
+
+def _secrets(
+    token: str | None, headers: Mapping[str, str], snowflake: Mapping[str, Any] | None
+) -> tuple[str, ...]:
+    """Return every credential the client was given, for the core to mask in what it produces."""
+    values = [token, *(v for k, v in headers.items() if is_credential_header(k))]
+    values += [(snowflake or {}).get(key) for key in _SNOWFLAKE_SECRETS]
+    return tuple(value for value in values if isinstance(value, str) and value)
 
 
 def _replayer(replay: Path | Replayer, record: Path | None, redact: Redactor | None) -> Replayer:
