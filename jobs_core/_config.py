@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import random
+import re
 
 import attrs
 
@@ -13,6 +14,12 @@ from ._secrets import masks_of
 from ._version import __version__
 
 USER_AGENT = f"jobs-client/{__version__}"
+
+# An SQL identifier: plain, or double-quoted with "" for a quote; an application name may be
+# qualified (db.app). The statements paste it in, so nothing else may pass.
+_IDENTIFIER = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"\x00-\x1f]|"")+")'
+_APP_NAME = re.compile(rf"{_IDENTIFIER}(?:\.{_IDENTIFIER})*")
+_SCHEMA_NAME = re.compile(_IDENTIFIER)
 
 
 class Backend(enum.Enum):
@@ -75,6 +82,10 @@ class PollPolicy:
         return max(interval, min(interval * self.factor, self.max_interval_s))
 
 
+def _is_name(pattern: re.Pattern[str], value: object) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
 @attrs.frozen
 class ClientConfig:
     """Everything a protocol needs to know about the client that runs it.
@@ -112,6 +123,16 @@ class ClientConfig:
             )
         if self.sql and not (self.app and self.app.strip()):
             raise JobConfigurationError("The SQL backend needs the application name (app=...)")
+        if self.app is not None and not _is_name(_APP_NAME, self.app):
+            raise JobConfigurationError(
+                "app must be an SQL identifier (plain or double-quoted, optionally dotted such "
+                "as DB.APP), not " + repr(self.app)[:100]
+            )
+        if not _is_name(_SCHEMA_NAME, self.schema):
+            raise JobConfigurationError(
+                "schema must be an SQL identifier (plain or double-quoted), not "
+                + repr(self.schema)[:100]
+            )
         if self.expansion_concurrency < 1:
             raise JobConfigurationError("expansion_concurrency must be at least 1")
         if not isinstance(self.secrets, tuple) or not all(

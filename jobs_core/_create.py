@@ -14,7 +14,7 @@ from ._errors import JobError
 from ._models import Job
 from ._reasoners import ReasonerType, parse_reasoner_type
 from ._retry import Deadline
-from ._validation import optional_int, require_payload, require_text
+from ._validation import optional_int, require_payload, require_segment, require_text
 from ._wait import (
     DEFAULT_POLL_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
@@ -49,7 +49,7 @@ class OperationRef:
         kind = parse_reasoner_type(data.get("reasoner_type"))
         name = data.get("name")
         return cls(
-            id=require_text("id", data.get("id")),
+            id=require_segment("id", data.get("id")),
             reasoner_type=kind.value,
             name=name if isinstance(name, str) else None,
         )

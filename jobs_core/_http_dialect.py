@@ -26,6 +26,7 @@ from ._models import JobEvents, JobRecord, ReasonerType
 from ._reasoners import lookup_reasoner_type
 from ._records import artifacts_by_filename, job_events, record_from_http
 from ._retry import Deadline, send_http
+from ._validation import DOT_SEGMENTS
 
 T = TypeVar("T")
 
@@ -43,6 +44,14 @@ _LOGIC = ReasonerType.LOGIC
 
 
 def _segment(value: str) -> str:
+    """Return `value` as one percent-encoded path segment.
+
+    Raises:
+        JobInvalidRequestError: `value` is ``.`` or ``..`` (an id the server sent, say), which no
+            encoding keeps from being read as a relative path segment.
+    """
+    if value in DOT_SEGMENTS:
+        raise JobInvalidRequestError(f"{value!r} cannot be sent as a path segment")
     return quote(value, safe="")
 
 

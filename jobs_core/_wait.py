@@ -15,7 +15,7 @@ from ._include import Include, parse_include
 from ._models import Job, JobRecord
 from ._reasoners import ReasonerType, parse_reasoner_type
 from ._retry import Deadline
-from ._validation import require_positive, require_text
+from ._validation import require_positive, require_segment
 
 ProgressCallback = Callable[[Job | None], None]
 """Called after every poll with the job as last seen (None while it does not exist yet)."""
@@ -86,7 +86,7 @@ def wait(
         JobClientDisconnectedError: a Logic transaction aborted because its client went away.
     """
     kind = parse_reasoner_type(reasoner_type)
-    job_id = require_text("job_id", job_id)
+    job_id = require_segment("job_id", job_id)
     spec = WaitSpec.of(kind, job_id, timeout_s, poll_interval_s, include, on_poll)
     return poll_until_done(config, spec)
 
