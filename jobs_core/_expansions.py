@@ -7,7 +7,7 @@ with `include=` never has more than `config.expansion_concurrency` of them in fl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._backend import fetch_artifacts, fetch_events, fetch_problems
@@ -18,7 +18,12 @@ from ._include import Include
 from ._models import Job, JobEvents, JobExpanded, JobRecord
 from ._retry import Deadline
 
-_EMPTY: dict[str, Any] = {"events": JobEvents([], None), "artifacts": {}, "problems": {}}
+_EMPTY: dict[str, Callable[[], Any]] = {
+    "events": lambda: JobEvents([], None),
+    "artifacts": dict,
+    "problems": dict,
+}
+"""Makers of the value of a failed expansion: a new one each time, since callers may mutate it."""
 
 
 def _reads(
@@ -60,7 +65,7 @@ def expand(
             result = results[position]
             position += 1
             if isinstance(result, JobError):
-                result = _EMPTY[name]
+                result = _EMPTY[name]()
             elif isinstance(result, BaseException):
                 raise result
             values[name] = result
@@ -73,9 +78,9 @@ def _expanded(record: JobRecord, include: Include, values: dict[str, Any]) -> Jo
     return JobExpanded(
         **{field: getattr(job, field) for field in _JOB_FIELDS},
         details=record.details() if include.details else None,
-        events=values.get("events", _EMPTY["events"]) if include.events else None,
-        artifacts=values.get("artifacts", {}) if include.artifacts else None,
-        problems=values.get("problems", {}) if include.problems else None,
+        events=values["events"] if include.events else None,
+        artifacts=values["artifacts"] if include.artifacts else None,
+        problems=values["problems"] if include.problems else None,
         raw=dict(record.raw) if include.raw else None,
     )
 

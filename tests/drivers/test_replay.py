@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import jobs_emulator
-from jobs_core import Cassette, CassetteError, JobError, Replayer
+from jobs_core import Cassette, CassetteError, Job, JobError, Replayer
 from jobs_transports import connect_sync
 from tests.drivers.conftest import DRIVERS, TOKENS, client_options, run_scenario
 from tests.drivers.uniform import Uniform
@@ -107,14 +107,19 @@ def test_a_wait_of_seconds_replays_in_milliseconds(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def good_cassette(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+def good_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], Job]:
     path = tmp_path_factory.mktemp("cassettes") / "good.jsonl"
     with (
         jobs_emulator.serve(clock="manual") as emu,
         VirtualTime(emu).connect_sync(base_url=emu.base_url, record=path) as client,
     ):
-        client.create_ready("Predictive", "w", {"x": 1}, poll_interval_s=0.1)
-    return path.read_text().splitlines(keepends=True)
+        job = client.create_ready("Predictive", "w", {"x": 1}, poll_interval_s=0.1)
+    return path.read_text().splitlines(keepends=True), job
+
+
+@pytest.fixture(scope="module")
+def good_cassette(good_recording: tuple[list[str], Job]) -> list[str]:
+    return good_recording[0]
 
 
 def replay(tmp_path: Path, lines: list[str]) -> None:
@@ -124,8 +129,14 @@ def replay(tmp_path: Path, lines: list[str]) -> None:
         client.create_ready("Predictive", "w", {"x": 1}, poll_interval_s=0.1)
 
 
-def test_the_untouched_cassette_replays(tmp_path: Path, good_cassette: list[str]) -> None:
-    replay(tmp_path, good_cassette)
+def test_the_untouched_cassette_replays(good_recording: tuple[list[str], Job]) -> None:
+    lines, recorded = good_recording
+    replayer = Replayer(Cassette.parse(lines))
+    with connect_sync(replay=replayer) as client:
+        replayed = client.create_ready("Predictive", "w", {"x": 1}, poll_interval_s=0.1)
+    replayer.finish()  # nothing recorded was left over
+    assert replayed == recorded
+    assert replayed.state == "COMPLETED"
 
 
 def test_a_changed_request_shows_a_diff(tmp_path: Path, good_cassette: list[str]) -> None:
