@@ -233,3 +233,11 @@ def test_create_ready_retries_a_create_that_never_left_within_the_deadline() -> 
     job = clock.run(core.create_ready(HTTP, "Predictive", "w", {}, timeout_s=10))
     assert job.id == "j1"
     assert [r.deadline for r in clock.requests] == [10.0, 10.0, 10.0]
+
+
+def test_the_last_failure_named_by_a_timeout_is_an_excerpt() -> None:
+    huge = SqlFailure("x" * 1_000_000, connection_lost=True)
+    clock = Clock(lambda effect, now: huge)
+    with pytest.raises(JobTimeoutError) as raised:
+        clock.run(core.wait(SQL, "Logic", "t1", timeout_s=5))
+    assert len(str(raised.value)) < 1_000
