@@ -13,32 +13,10 @@ import math
 from typing import Any, TypeVar
 
 from ._cassette import Cassette, CassetteError, Interaction, Redactor, redact_line
-from ._effects import (
-    Effect,
-    Gather,
-    HttpRequest,
-    HttpResponse,
-    Now,
-    Protocol,
-    RefreshEndpoint,
-    Sleep,
-    SqlFailure,
-    SqlQuery,
-    SqlRows,
-    TransportError,
-)
+from ._effects import ANSWERS, Effect, Gather, Protocol
 from ._serialization import effect_to_json, failure_from_json, reply_from_json
 
 T = TypeVar("T")
-
-_ANSWERS: dict[type[Any], tuple[type[Any], type[Exception] | None]] = {
-    HttpRequest: (HttpResponse, TransportError),
-    SqlQuery: (SqlRows, SqlFailure),
-    Now: (float, None),
-    Sleep: (type(None), None),
-    RefreshEndpoint: (type(None), None),
-}
-"""What a recording may answer each effect with: its reply's type, and the failure it may throw."""
 
 
 class Replayer:
@@ -115,7 +93,7 @@ class Replayer:
             reply = reply_from_json(item.reply)
         except (ValueError, RecursionError) as exc:
             self.cassette.fail(item.number, f"unusable recorded reply: {str(exc)[:300]}")
-        expected, _ = _ANSWERS[type(effect)]
+        expected, _ = ANSWERS[type(effect)]
         if not isinstance(reply, expected) or (
             isinstance(reply, float) and not math.isfinite(reply)
         ):
@@ -132,7 +110,7 @@ class Replayer:
             failure = failure_from_json(item.failure)
         except (ValueError, RecursionError) as exc:
             self.cassette.fail(item.number, f"unusable recorded failure: {str(exc)[:300]}")
-        _, expected = _ANSWERS[type(effect)]
+        _, expected = ANSWERS[type(effect)]
         if expected is None or not isinstance(failure, expected):
             self.cassette.fail(
                 item.number,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -34,6 +34,7 @@ from jobs_core import (
     recorded,
 )
 from jobs_core._cassette import header_line, redact_line, to_text
+from jobs_core._effects import ANSWERS
 from tests.core.replies import ok, response, txn_json, txn_row
 
 CONFIGS = {
@@ -384,3 +385,9 @@ def test_a_damaged_cassette_replays_or_fails_with_a_cassette_error(lines: list[A
         assert len(outcomes) == len(calls(CONFIGS["http"]))
         return
     assert "line " in error
+
+
+def test_every_effect_says_what_may_answer_it() -> None:
+    """The replayer checks recorded answers against this table: an effect missing from it could
+    not be replayed."""
+    assert set(get_args(core.Effect)) - {Gather} == set(ANSWERS)
