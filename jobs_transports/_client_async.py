@@ -7,6 +7,7 @@ blocking client in `_client_sync.py` mirrors this one method for method.
 from __future__ import annotations
 
 import builtins
+import itertools
 from collections.abc import AsyncIterator, Generator
 from types import TracebackType
 from typing import Any, TypeVar
@@ -46,6 +47,7 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> None:
         self._driver = _gateway
         self._config = _config if _config is not None else default_config(_gateway)
+        self._calls = itertools.count()
         self._closed = _closed
 
     async def _run(self, protocol: core.Protocol[T]) -> T:
@@ -74,7 +76,9 @@ class JobsClient(ClientBase[JobsGateway]):
         self, reasoner_type: str, job_id: str, *, include: JobIncludeDict | None = None
     ) -> Job | None:
         """Return the job/transaction, or None if not found (a `JobExpanded` with `include=`)."""
-        return await self._run(core.get(self._config, reasoner_type, job_id, include=include))
+        return await self._run(
+            core.get(self._call_config(), reasoner_type, job_id, include=include)
+        )
 
     async def create(
         self,
@@ -87,10 +91,14 @@ class JobsClient(ClientBase[JobsGateway]):
         """Start a job/transaction and return a non-blocking operation handle."""
         ref = await self._run(
             core.create(
-                self._config, reasoner_type, reasoner_name, payload, timeout_mins=timeout_mins
+                self._call_config(),
+                reasoner_type,
+                reasoner_name,
+                payload,
+                timeout_mins=timeout_mins,
             )
         )
-        return JobOperation(self, OperationHandle(self._config, ref))
+        return JobOperation(self, OperationHandle(self._call_config(), ref))
 
     async def create_ready(
         self,
@@ -107,7 +115,7 @@ class JobsClient(ClientBase[JobsGateway]):
         """Create a job and block until it reaches a terminal state; return the final job."""
         return await self._run(
             core.create_ready(
-                self._config,
+                self._call_config(),
                 reasoner_type,
                 reasoner_name,
                 payload,
@@ -136,7 +144,7 @@ class JobsClient(ClientBase[JobsGateway]):
         """List jobs/transactions newest first; all types merged when `reasoner_type` is None."""
         return await self._run(
             core.list_jobs(
-                self._config,
+                self._call_config(),
                 reasoner_type,
                 job_id=job_id,
                 state=state,
@@ -161,7 +169,11 @@ class JobsClient(ClientBase[JobsGateway]):
         """Return one page of events and the token of the next page."""
         return await self._run(
             core.get_events(
-                self._config, reasoner_type, job_id, continuation_token, stream_name=stream_name
+                self._call_config(),
+                reasoner_type,
+                job_id,
+                continuation_token,
+                stream_name=stream_name,
             )
         )
 
@@ -180,7 +192,7 @@ class JobsClient(ClientBase[JobsGateway]):
         The iterator's `continuation_token` resumes where it stopped.
         """
         pager = EventsPager.open(
-            self._config,
+            self._call_config(),
             reasoner_type,
             job_id,
             continuation_token,
@@ -192,7 +204,9 @@ class JobsClient(ClientBase[JobsGateway]):
 
     async def cancel(self, reasoner_type: str, job_id: str, *, all_users: bool = False) -> None:
         """Cancel a job/transaction (`all_users=True` is for Logic only)."""
-        await self._run(core.cancel(self._config, reasoner_type, job_id, all_users=all_users))
+        await self._run(
+            core.cancel(self._call_config(), reasoner_type, job_id, all_users=all_users)
+        )
 
     async def wait(
         self,
@@ -207,7 +221,7 @@ class JobsClient(ClientBase[JobsGateway]):
         """Poll until the job ends and return it; raises `JobTimeoutError` past `timeout_s`."""
         return await self._run(
             core.wait(
-                self._config,
+                self._call_config(),
                 reasoner_type,
                 job_id,
                 timeout_s=timeout_s,
@@ -219,7 +233,7 @@ class JobsClient(ClientBase[JobsGateway]):
 
     async def get_operation(self, reasoner_type: str, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
-        return await self._run(core.get_operation(self._config, reasoner_type, job_id))
+        return await self._run(core.get_operation(self._call_config(), reasoner_type, job_id))
 
     def operation(self, ref: OperationRef | dict[str, Any]) -> JobOperation:
         """Return the handle of a job started elsewhere (from `JobOperation.to_dict()`).
@@ -227,7 +241,7 @@ class JobsClient(ClientBase[JobsGateway]):
         Raises:
             JobInvalidRequestError: `ref` is not an `OperationRef` or such a dict.
         """
-        return JobOperation(self, OperationHandle.of(self._config, ref))
+        return JobOperation(self, OperationHandle.of(self._call_config(), ref))
 
 
 class EventIterator(EventIteratorBase, AsyncIterator[dict[str, Any]]):
