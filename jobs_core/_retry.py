@@ -77,7 +77,7 @@ class _Retries:
 
     config: ClientConfig
     op: str
-    key: str
+    request: HttpRequest | SqlQuery
     deadline: Deadline | None
     attempt: int = 1
     rng: random.Random | None = None
@@ -92,7 +92,7 @@ class _Retries:
         """Sleep before the next attempt; past the deadline, raise `JobTimeoutError` naming
         `failure` (clipped)."""
         if self.rng is None:
-            self.rng = jitter_source(self.config, self.key)
+            self.rng = jitter_source(self.config, request_key(self.request))
         delay = self.config.retry.backoff(self.attempt, self.rng, retry_after)
         self.attempt += 1
         if self.deadline is not None:
@@ -122,7 +122,7 @@ def send_http(
     """
     if deadline is not None:
         request = attrs.evolve(request, deadline=deadline.at)
-    retries = _Retries(config, op, request_key(request), deadline)
+    retries = _Retries(config, op, request, deadline)
     refreshed = False
     while True:
         try:
@@ -176,7 +176,7 @@ def run_sql(
     """
     if deadline is not None:
         query = attrs.evolve(query, deadline=deadline.at)
-    retries = _Retries(config, query.operation, request_key(query), deadline)
+    retries = _Retries(config, query.operation, query, deadline)
     while True:
         try:
             rows: SqlRows = yield query
