@@ -29,21 +29,19 @@ E = TypeVar("E", bound=BaseException)
 
 
 def masks_of(secrets: Iterable[str]) -> tuple[str, ...]:
-    """Return the texts to mask for `secrets`: each one long enough to mask and the forms a JSON
-    body may quote it in, longest first (so a secret that contains another is masked whole)."""
+    """Return the texts to mask for `secrets`: each one long enough to mask, in every form a JSON
+    body may quote it in, leaving out those that contain another (masking the shorter one hides
+    them too, and every text is scanned once per mask)."""
     forms: set[str] = set()
     for value in secrets:
         if len(value) >= MIN_SECRET_LENGTH:
             quoted = json.dumps(value)[1:-1]
-            forms.update(
-                (
-                    value,
-                    quoted,
-                    json.dumps(value, ensure_ascii=False)[1:-1],
-                    quoted.replace("/", "\\/"),
-                )
-            )
-    return tuple(sorted(forms, key=len, reverse=True))
+            unicode = json.dumps(value, ensure_ascii=False)[1:-1]
+            forms.update((value, quoted, unicode, quoted.replace("/", "\\/")))
+    by_length = sorted(forms, key=len)
+    return tuple(
+        form for i, form in enumerate(by_length) if not any(f in form for f in by_length[:i])
+    )
 
 
 def is_credential_header(name: str) -> bool:
