@@ -76,9 +76,9 @@ def _options(
         sql = SqlExecutor(connection=sql_connection)
     elif snowflake is not None:
         sql = SqlExecutor(connect=_snowflake_connect(dict(snowflake)))
-    all_headers = dict(headers or {})
-    if token is not None:
-        all_headers["Authorization"] = f'Snowflake Token="{token}"'
+    target = None
+    if base_url is not None:
+        target = HttpTarget.of(base_url, headers, timeouts or Timeouts(), token=token)
     config = ClientConfig(
         http=base_url is not None,
         sql=sql is not None,
@@ -90,11 +90,8 @@ def _options(
         # Clients in different processes must not back off in step; a cassette records the
         # seed, so a replay draws the same jitter.
         seed=random.SystemRandom().randrange(2**32) if seed is None else seed,
-        secrets=_secrets(token, all_headers, snowflake),
+        secrets=_secrets(token, headers, snowflake),
     )
-    target = None
-    if base_url is not None:
-        target = HttpTarget.of(base_url, headers, timeouts or Timeouts(), token=token)
     return _Options(config, target, sql, max_connections)
 
 
@@ -102,10 +99,16 @@ _SNOWFLAKE_SECRETS = ("password", "token", "passcode", "private_key_file_pwd")
 
 
 def _secrets(
-    token: str | None, headers: Mapping[str, str], snowflake: Mapping[str, Any] | None
+    token: str | None, headers: Mapping[str, str] | None, snowflake: Mapping[str, Any] | None
 ) -> tuple[str, ...]:
-    """Return every credential the client was given, for the core to mask in what it produces."""
-    values = [token, *(v for k, v in headers.items() if is_credential_header(k))]
+    """Return every credential the client was given (the token as given and as sent, credential
+    header values, Snowflake secrets), for the core to mask in whatever it produces."""
+    values: list[object] = [token, token.strip() if isinstance(token, str) else None]
+    values += [
+        value
+        for name, value in (headers or {}).items()
+        if isinstance(name, str) and is_credential_header(name)
+    ]
     values += [(snowflake or {}).get(key) for key in _SNOWFLAKE_SECRETS]
     return tuple(value for value in values if isinstance(value, str) and value)
 
