@@ -8,6 +8,7 @@ value.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any, get_args
@@ -116,9 +117,10 @@ class Backend:
                     reply = None
                 elif isinstance(effect, Gather):
                     reply = [
-                        _outcome(lambda child=child: self.run(child)) for child in effect.protocols
+                        _outcome(functools.partial(self.run, child)) for child in effect.protocols
                     ]
                 else:
+                    assert isinstance(effect, HttpRequest | SqlQuery)
                     reply = self.answer(effect)
                 if isinstance(reply, Exception):
                     effect = protocol.throw(reply)
@@ -151,7 +153,7 @@ def record(config: ClientConfig) -> tuple[list[str], list[Any]]:
         wrapped = recorded(
             protocol, lambda line: lines.append(to_text(redact_line(line))), str(number)
         )
-        outcomes.append(_comparable(_outcome(lambda wrapped=wrapped: backend.run(wrapped))))
+        outcomes.append(_comparable(_outcome(functools.partial(backend.run, wrapped))))
     return lines, outcomes
 
 
@@ -162,7 +164,7 @@ def replay(lines: list[str] | list[bytes]) -> list[Any]:
     """Replay `calls` from `lines`; return what each call gave (errors as type and text)."""
     replayer = Replayer(Cassette.parse(lines, name="fuzzed"))
     outcomes = [
-        _comparable(_outcome(lambda protocol=protocol: replayer.run(protocol)))
+        _comparable(_outcome(functools.partial(replayer.run, protocol)))
         for protocol in calls(replayer.cassette.config)
     ]
     replayer.finish()

@@ -19,7 +19,6 @@ from jobs_core import CassetteError, JobError
 from jobs_transports import JobsClientSync, connect_sync
 from tests.drivers.conftest import TOKENS, client_options
 
-QUICK = {"timeout_s": 30, "poll_interval_s": 0.05}
 LOGIC = {"database": "db", "query": "q", "headers": {"emulate": {"duration_s": 0.2, "events": 3}}}
 
 
@@ -27,10 +26,22 @@ def session(client: JobsClientSync) -> list[Any]:
     """A little of every call; returns what they gave."""
     op = client.create("Logic", "fuzz", LOGIC)
     return [
-        client.wait("Logic", op.id, include={"events": True, "artifacts": True}, **QUICK),
+        client.wait(
+            "Logic",
+            op.id,
+            include={"events": True, "artifacts": True},
+            timeout_s=30,
+            poll_interval_s=0.05,
+        ),
         client.get("Logic", op.id, include={"problems": True, "raw": True}),
         client.get_events("Logic", op.id),
-        client.create_ready("Predictive", "fuzz", {"emulate": {"duration_s": 0.2}}, **QUICK),
+        client.create_ready(
+            "Predictive",
+            "fuzz",
+            {"emulate": {"duration_s": 0.2}},
+            timeout_s=30,
+            poll_interval_s=0.05,
+        ),
         client.list(name="fuzz"),
         client.get("Predictive", "no-such-job"),
     ]
