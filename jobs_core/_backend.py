@@ -18,6 +18,7 @@ from ._effects import Protocol
 from ._filters import ListFilters
 from ._http_dialect import HttpDialect
 from ._models import JobEvents, JobRecord, ReasonerType
+from ._retry import Deadline
 from ._sql_dialect import SqlDialect
 
 
@@ -28,9 +29,7 @@ class Dialect(Interface):
     """True when `list_records` filters, sorts and slices itself; False when it returns every
     record and the caller does."""
 
-    def get(
-        self, kind: ReasonerType, job_id: str, *, deadline: float | None = None
-    ) -> Protocol[JobRecord | None]: ...
+    def get(self, kind: ReasonerType, job_id: str) -> Protocol[JobRecord | None]: ...
 
     def list_records(
         self,
@@ -63,26 +62,31 @@ class Dialect(Interface):
 
 
 def dialect_for(
-    config: ClientConfig, kind: ReasonerType, *, all_users_cancel: bool = False
+    config: ClientConfig,
+    kind: ReasonerType,
+    *,
+    all_users_cancel: bool = False,
+    deadline: Deadline | None = None,
 ) -> Dialect:
-    """Return the dialect that serves `kind` under `config` (the hybrid routing rules).
+    """Return the dialect that serves `kind` under `config` (the hybrid routing rules), its
+    requests bounded by `deadline`.
 
     Raises:
         JobCapabilityError: the rules need the SQL backend and it is not configured.
     """
     if config.backend_for(kind, all_users_cancel=all_users_cancel) is Backend.HTTP:
-        return HttpDialect(config)
-    return SqlDialect(config)
+        return HttpDialect(config, deadline)
+    return SqlDialect(config, deadline)
 
 
 def fetch_record(
-    config: ClientConfig, kind: ReasonerType, job_id: str, *, deadline: float | None = None
+    config: ClientConfig, kind: ReasonerType, job_id: str, *, deadline: Deadline | None = None
 ) -> Protocol[JobRecord | None]:
     """Return the protocol that reads one job or transaction, None when it does not exist.
 
-    With a `deadline`, retries stop with `JobTimeoutError` once it has passed.
+    A `deadline` bounds the read and its retries (see `send_http`).
     """
-    return dialect_for(config, kind).get(kind, job_id, deadline=deadline)
+    return dialect_for(config, kind, deadline=deadline).get(kind, job_id)
 
 
 def fetch_records(
@@ -114,14 +118,20 @@ def fetch_records(
 
 
 def fetch_events(
-    config: ClientConfig, kind: ReasonerType, job_id: str, token: str, stream: str
+    config: ClientConfig,
+    kind: ReasonerType,
+    job_id: str,
+    token: str,
+    stream: str,
+    *,
+    deadline: Deadline | None = None,
 ) -> Protocol[JobEvents]:
-    """Return the protocol that reads one page of an event stream.
+    """Return the protocol that reads one page of an event stream (bounded by `deadline`).
 
     Raises (before any effect):
         JobInvalidRequestError: a stream the backend does not have.
     """
-    return dialect_for(config, kind).events(kind, job_id, token, stream)
+    return dialect_for(config, kind, deadline=deadline).events(kind, job_id, token, stream)
 
 
 def submit(
@@ -132,13 +142,15 @@ def submit(
     timeout_mins: int | None,
     *,
     abort_detached: bool,
+    deadline: Deadline | None = None,
 ) -> Protocol[str]:
-    """Return the protocol that creates a job or transaction and returns its id.
+    """Return the protocol that creates a job or transaction and returns its id (bounded by
+    `deadline`).
 
     Raises (before any effect):
         JobInvalidRequestError: a payload the backend cannot send.
     """
-    dialect = dialect_for(config, kind)
+    dialect = dialect_for(config, kind, deadline=deadline)
     return dialect.create(kind, name, payload, timeout_mins, abort_detached=abort_detached)
 
 
@@ -150,11 +162,15 @@ def send_cancel(
     return dialect.cancel(kind, job_id, all_users=all_users)
 
 
-def fetch_artifacts(config: ClientConfig, job_id: str) -> Protocol[dict[str, Any]]:
-    """Return the protocol that reads a transaction's artifacts."""
-    return dialect_for(config, ReasonerType.LOGIC).artifacts(job_id)
+def fetch_artifacts(
+    config: ClientConfig, job_id: str, *, deadline: Deadline | None = None
+) -> Protocol[dict[str, Any]]:
+    """Return the protocol that reads a transaction's artifacts (bounded by `deadline`)."""
+    return dialect_for(config, ReasonerType.LOGIC, deadline=deadline).artifacts(job_id)
 
 
-def fetch_problems(config: ClientConfig, job_id: str) -> Protocol[dict[str, Any]]:
-    """Return the protocol that reads a transaction's problems."""
-    return dialect_for(config, ReasonerType.LOGIC).problems(job_id)
+def fetch_problems(
+    config: ClientConfig, job_id: str, *, deadline: Deadline | None = None
+) -> Protocol[dict[str, Any]]:
+    """Return the protocol that reads a transaction's problems (bounded by `deadline`)."""
+    return dialect_for(config, ReasonerType.LOGIC, deadline=deadline).problems(job_id)

@@ -7,7 +7,7 @@ from ._config import ClientConfig
 from ._effects import Protocol
 from ._errors import JobInvalidRequestError
 from ._reasoners import parse_reasoner_type
-from ._validation import require_bool, require_text
+from ._validation import require_bool, require_segment
 
 
 def cancel(
@@ -20,7 +20,7 @@ def cancel(
         JobCapabilityError: `all_users=True` for Logic without the SQL backend.
     """
     kind = parse_reasoner_type(reasoner_type)
-    job_id = require_text("job_id", job_id)
+    job_id = require_segment("job_id", job_id)
     if require_bool("all_users", all_users) and not kind.is_logic:
         raise JobInvalidRequestError(
             f"cancel(all_users=True) is only supported for Logic transactions, not {kind.value}"

@@ -8,8 +8,13 @@ when the driver threw a transport failure into the protocol. `stream` names the 
 client's n-th call is ``"n"``, and child i of its k-th `Gather` is ``"n.gk.i"``, so concurrent
 children can interleave in the file and still replay under any driver.
 
-Secrets never reach an effect (drivers add credentials), and `redact_line` masks credential
-headers anyway; a `Redactor` hook can mask more.
+Secrets never reach an effect (drivers add credentials). `redact_line` masks the values of
+credential headers in both directions (`Authorization` sent, `Set-Cookie` or `X-Auth-Token`
+received) and the client's own secrets wherever a line quotes them (a body echoing the token);
+a `Redactor` hook can mask more. The header never holds `ClientConfig.secrets`.
+
+A cassette is untrusted input (it may have been edited, truncated or corrupted): whatever it holds,
+reading or replaying it fails only with `CassetteError`, naming the line.
 """
 
 from __future__ import annotations
@@ -17,19 +22,19 @@ from __future__ import annotations
 import difflib
 import json
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NoReturn
 
 import attrs
 
 from ._config import ClientConfig
 from ._errors import JobError
+from ._secrets import MASK, is_credential_header, scrub_json
 from ._serialization import config_from_json, config_to_json
 
 FORMAT = "jobs-client"
 VERSION = 1
-REDACTED = "[REDACTED]"
-_SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key", "token")
+REDACTED = MASK
 
 Redactor = Callable[[dict[str, Any]], dict[str, Any]]
 """Takes a cassette line (a JSON object) and returns it with anything secret masked."""
@@ -39,16 +44,26 @@ class CassetteError(JobError):
     """A cassette that cannot be read, or a run that does not match its recording."""
 
 
-def redact_line(line: dict[str, Any]) -> dict[str, Any]:
-    """Return `line` with the values of credential-looking HTTP headers replaced."""
-    effect = line.get("effect")
-    if isinstance(effect, dict) and effect.get("type") == "HttpRequest":
-        headers = [
-            [name, REDACTED if any(s in name.lower() for s in _SECRET_HEADERS) else value]
-            for name, value in effect.get("headers", [])
-        ]
-        line = {**line, "effect": {**effect, "headers": headers}}
-    return line
+def redact_line(line: dict[str, Any], masks: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Return `line` with the values of credential headers (request and response) replaced, and
+    every text of `masks` (`ClientConfig.masks`) replaced wherever the line holds it."""
+    line = {key: _without_credentials(value) for key, value in line.items()}
+    return scrub_json(line, masks) if masks else line
+
+
+def _without_credentials(value: Any) -> Any:
+    if not isinstance(value, dict) or value.get("type") not in ("HttpRequest", "HttpResponse"):
+        return value
+    headers = value.get("headers")
+    if not isinstance(headers, list):
+        return value
+    masked = [
+        [pair[0], REDACTED]
+        if isinstance(pair, list) and len(pair) == 2 and is_credential_header(str(pair[0]))
+        else pair
+        for pair in headers
+    ]
+    return {**value, "headers": masked}
 
 
 def header_line(config: ClientConfig) -> dict[str, Any]:
@@ -79,32 +94,36 @@ class Cassette:
 
     config: ClientConfig
     streams: dict[str, deque[Interaction]]
+    name: str = "cassette"
+    length: int = 1
+    """How many lines the file has, the header included."""
+    _last_taken: dict[str, int] = attrs.field(factory=dict, init=False)
 
     @classmethod
-    def parse(cls, lines: Iterable[str], name: str = "cassette") -> Cassette:
-        """Return the cassette `lines` hold.
+    def parse(cls, lines: Iterable[str | bytes], name: str = "cassette") -> Cassette:
+        """Return the cassette `lines` hold (text, or bytes in UTF-8, such as a binary file).
 
         Raises:
             CassetteError: not a cassette, a version this library cannot read, a line that is not
-                JSON (a truncated file) or not an interaction.
+                UTF-8, not JSON (a truncated file), nested too deep, or not an interaction.
         """
         streams: dict[str, deque[Interaction]] = {}
         config: ClientConfig | None = None
-        for number, text in enumerate(lines, start=1):
-            try:
-                line = json.loads(text)
-            except ValueError:
-                raise CassetteError(
-                    f"{name}, line {number}: not valid JSON (is the file truncated?): {text[:80]!r}"
-                ) from None
+        number = 0
+        for number, text in _numbered(lines, name):
+            line = _json_line(text, number, name)
             if config is None:
                 config = _config(line, name)
                 continue
-            item = _interaction(line, number, name)
+            item = _interaction(line, text, number, name)
             streams.setdefault(item.stream, deque()).append(item)
         if config is None:
-            raise CassetteError(f"{name} is empty: no header line")
-        return cls(config, streams)
+            raise CassetteError(f"{name}, line 1: the cassette is empty (no header line)")
+        return cls(config, streams, name, number)
+
+    def fail(self, number: int, problem: str) -> NoReturn:
+        """Raise a `CassetteError` saying what is wrong with line `number`."""
+        raise CassetteError(f"{self.name}, line {number}: {problem}")
 
     def take(self, stream: str, actual: dict[str, Any]) -> Interaction:
         """Return the next interaction of `stream`, checking that it recorded `actual`.
@@ -115,15 +134,26 @@ class Cassette:
         """
         pending = self.streams.get(stream)
         if not pending:
+            last = self._last_taken.get(stream)
+            where = (
+                f"its recording ended at line {last}"
+                if last is not None
+                else f"the cassette ends at line {self.length} without it"
+            )
             raise CassetteError(
                 f"call {_call(stream)} ({_where(stream)}) emitted an effect the cassette does not "
-                f"have: the recording ended there.\n  effect: {_pretty(actual)}"
+                f"have: {where}.\n  effect: {_pretty(actual)[:2000]}"
             )
         item = pending.popleft()
-        if item.effect != actual:
+        self._last_taken[stream] = item.number
+        try:
+            same = item.effect == actual
+        except RecursionError:
+            self.fail(item.number, "the recorded effect is nested too deep")
+        if not same:
             diff = difflib.unified_diff(
-                _pretty(item.effect).splitlines(),
-                _pretty(actual).splitlines(),
+                _pretty(item.effect).splitlines()[:_DIFF_LINES],
+                _pretty(actual).splitlines()[:_DIFF_LINES],
                 fromfile=f"recorded (line {item.number})",
                 tofile="this run",
                 lineterm="",
@@ -139,27 +169,69 @@ class Cassette:
         return sorted((i for q in self.streams.values() for i in q), key=lambda i: i.number)
 
 
+def _numbered(lines: Iterable[str | bytes], name: str) -> Iterator[tuple[int, str]]:
+    """Yield each line with its number, decoded; a text file that is not UTF-8 fails as it reads."""
+    number = 0
+    iterator = iter(lines)
+    while True:
+        number += 1
+        try:
+            text = next(iterator)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise CassetteError(
+                f"{name}, line {number} or near it: not UTF-8 ({exc.reason})"
+            ) from None
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CassetteError(f"{name}, line {number}: not UTF-8 ({exc.reason})") from None
+        yield number, text
+
+
+def _refuse_constant(text: str) -> NoReturn:
+    # The writer never emits NaN or Infinity (allow_nan=False): a cassette holding them was edited.
+    raise ValueError(f"{text} is not JSON")
+
+
+def _json_line(text: str, number: int, name: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise CassetteError(f"{name}, line {number}: JSON nested too deep") from None
+    except ValueError as exc:
+        # Huge integers are refused by int() itself, as a ValueError too.
+        raise CassetteError(
+            f"{name}, line {number}: not valid JSON (is the file truncated?): {exc}: {text[:80]!r}"
+        ) from None
+
+
 def _config(line: Any, name: str) -> ClientConfig:
+    where = f"{name}, line 1"
     if not isinstance(line, dict) or line.get("cassette") != FORMAT:
-        raise CassetteError(f"{name}: the first line is not a {FORMAT} cassette header")
+        raise CassetteError(f"{where}: the first line is not a {FORMAT} cassette header")
     if line.get("version") != VERSION:
         raise CassetteError(
-            f"{name}: cassette version {line.get('version')!r} is not supported "
+            f"{where}: cassette version {line.get('version')!r:.20} is not supported "
             f"(this library reads version {VERSION}); record it again"
         )
     try:
-        return config_from_json(line["config"])
-    except (KeyError, ValueError) as exc:
-        raise CassetteError(f"{name}: unusable client configuration in the header: {exc}") from exc
+        return config_from_json(line.get("config"))
+    except ValueError as exc:
+        raise CassetteError(
+            f"{where}: unusable client configuration in the header: {str(exc)[:200]}"
+        ) from exc
 
 
-def _interaction(line: Any, number: int, name: str) -> Interaction:
+def _interaction(line: Any, text: str, number: int, name: str) -> Interaction:
     if (
         not isinstance(line, dict)
         or not isinstance(line.get("stream"), str)
         or not isinstance(line.get("effect"), dict)
     ):
-        raise CassetteError(f"{name}, line {number}: not an interaction: {str(line)[:80]}")
+        raise CassetteError(f"{name}, line {number}: not an interaction: {text[:80]!r}")
     return Interaction(
         number, line["stream"], line["effect"], line.get("reply"), line.get("failure")
     )
@@ -173,5 +245,12 @@ def _where(stream: str) -> str:
     return "the call itself" if "." not in stream else f"expansion {stream}"
 
 
+_DIFF_LINES = 400
+"""A diff shows at most this many lines of each side: enough to see a changed request."""
+
+
 def _pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    except RecursionError:
+        return "(nested too deep to show)"

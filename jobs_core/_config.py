@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import enum
 import random
+import re
 
 import attrs
 
 from ._errors import JobCapabilityError, JobConfigurationError
 from ._models import ReasonerType
+from ._secrets import masks_of
 from ._version import __version__
 
 USER_AGENT = f"jobs-client/{__version__}"
+
+# An SQL identifier: plain, or double-quoted with "" for a quote; an application name may be
+# qualified (db.app). The statements paste it in, so nothing else may pass.
+_IDENTIFIER = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"\x00-\x1f]|"")+")'
+_APP_NAME = re.compile(rf"{_IDENTIFIER}(?:\.{_IDENTIFIER})*")
+_SCHEMA_NAME = re.compile(_IDENTIFIER)
 
 
 class Backend(enum.Enum):
@@ -26,8 +34,9 @@ class RetryPolicy:
     """Retries of transient failures: 429, 5xx, transport errors, lost SQL connections.
 
     Retry n (n >= 1) waits ``min(initial_backoff_s * multiplier**(n-1), max_backoff_s)``,
-    scaled by a random factor in ``[1 - jitter, 1 + jitter]`` drawn from a generator seeded per
-    call, unless the server sent `Retry-After`, which is honoured up to `max_retry_after_s`.
+    scaled by a random factor in ``[1 - jitter, 1 + jitter]`` (drawn from a generator seeded by
+    the client's seed, the call's number and the request, see `ClientConfig.call`), unless the
+    server sent `Retry-After`, which is honoured up to `max_retry_after_s`.
     """
 
     max_attempts: int = 5
@@ -73,6 +82,10 @@ class PollPolicy:
         return max(interval, min(interval * self.factor, self.max_interval_s))
 
 
+def _is_name(pattern: re.Pattern[str], value: object) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
 @attrs.frozen
 class ClientConfig:
     """Everything a protocol needs to know about the client that runs it.
@@ -91,8 +104,17 @@ class ClientConfig:
     polling: PollPolicy = PollPolicy()
     seed: int = 0
     """Seeds the jitter of retries, so a run is reproducible."""
+    call: int = 0
+    """Which of the client's calls this configuration runs (see `for_call`). With `seed` and the
+    request, it seeds the jitter of each request's retries: concurrent calls on one client back
+    off apart, and a replay, which numbers its calls in the same order, draws the same jitter."""
     expansion_concurrency: int = 8
     """How many `include=` expansions run at once."""
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False, eq=False)
+    """The client's credentials (token, credential header values...), masked in every reply and
+    failure the protocols see and in every cassette line; never written to a cassette."""
+    masks: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
+    """What is masked: the `secrets` and the forms a JSON body may quote them in."""
 
     def __attrs_post_init__(self) -> None:
         if not (self.http or self.sql):
@@ -101,8 +123,31 @@ class ClientConfig:
             )
         if self.sql and not (self.app and self.app.strip()):
             raise JobConfigurationError("The SQL backend needs the application name (app=...)")
+        if self.app is not None and not _is_name(_APP_NAME, self.app):
+            raise JobConfigurationError(
+                "app must be an SQL identifier (plain or double-quoted, optionally dotted such "
+                "as DB.APP), not " + repr(self.app)[:100]
+            )
+        if not _is_name(_SCHEMA_NAME, self.schema):
+            raise JobConfigurationError(
+                "schema must be an SQL identifier (plain or double-quoted), not "
+                + repr(self.schema)[:100]
+            )
         if self.expansion_concurrency < 1:
             raise JobConfigurationError("expansion_concurrency must be at least 1")
+        if not isinstance(self.secrets, tuple) or not all(
+            isinstance(secret, str) for secret in self.secrets
+        ):
+            raise JobConfigurationError("secrets must be a tuple of strings")
+        # Frozen: the derived field is set once, here.
+        object.__setattr__(self, "masks", masks_of(self.secrets))
+
+    def for_call(self, number: int) -> ClientConfig:
+        """Return this configuration for the client's call number `number` (0, 1, 2...).
+
+        A client passes ``config.for_call(n)`` to the protocol of its n-th call.
+        """
+        return attrs.evolve(self, call=number)
 
     @property
     def sql_namespace(self) -> str:

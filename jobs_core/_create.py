@@ -9,11 +9,12 @@ import attrs
 
 from ._backend import submit
 from ._config import ClientConfig
-from ._effects import Protocol
+from ._effects import Now, Protocol
 from ._errors import JobError
 from ._models import Job
 from ._reasoners import ReasonerType, parse_reasoner_type
-from ._validation import optional_int, require_payload, require_text
+from ._retry import Deadline
+from ._validation import optional_int, require_payload, require_segment, require_text
 from ._wait import (
     DEFAULT_POLL_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
@@ -48,7 +49,7 @@ class OperationRef:
         kind = parse_reasoner_type(data.get("reasoner_type"))
         name = data.get("name")
         return cls(
-            id=require_text("id", data.get("id")),
+            id=require_segment("id", data.get("id")),
             reasoner_type=kind.value,
             name=name if isinstance(name, str) else None,
         )
@@ -90,10 +91,7 @@ def create(
         JobInvalidRequestError: a bad argument, or a Logic payload the SQL API cannot run.
     """
     spec = _create_spec(reasoner_type, reasoner_name, payload, timeout_mins)
-    start = submit(
-        config, spec.kind, spec.name, spec.payload, spec.timeout_mins, abort_detached=False
-    )
-    return _create(spec, start)
+    return _create(spec, _submit(config, spec, abort_detached=False))
 
 
 def _create(spec: _CreateSpec, start: Protocol[str]) -> Protocol[OperationRef]:
@@ -116,7 +114,8 @@ def create_ready(
     """Return the protocol of `JobsClient.create_ready`: create, then wait for the final job.
 
     Logic transactions are created with ``abort_detached: true``: the service may abort them if
-    this client goes away while waiting.
+    this client goes away while waiting. `timeout_s` bounds the whole call, the create included:
+    every request carries the deadline and no retry sleeps past it.
 
     Raises (before any effect):
         JobInvalidRequestError: a bad argument of the create or of the wait.
@@ -124,21 +123,36 @@ def create_ready(
     spec = _create_spec(reasoner_type, reasoner_name, payload, timeout_mins)
     # The wait's arguments are checked now, so a bad one never leaves a job running unwatched.
     waiting = WaitSpec.of(spec.kind, "", timeout_s, poll_interval_s, include, on_poll)
-    start = submit(
+    # Built now so a request that cannot be built fails before any effect; the one sent is built
+    # again once the deadline, which it carries, has been read.
+    _submit(config, spec, abort_detached=spec.kind.is_logic).close()
+    return _create_ready(config, spec, waiting)
+
+
+def _submit(
+    config: ClientConfig,
+    spec: _CreateSpec,
+    *,
+    abort_detached: bool,
+    deadline: Deadline | None = None,
+) -> Protocol[str]:
+    return submit(
         config,
         spec.kind,
         spec.name,
         spec.payload,
         spec.timeout_mins,
-        abort_detached=spec.kind.is_logic,
+        abort_detached=abort_detached,
+        deadline=deadline,
     )
-    return _create_ready(config, start, waiting)
 
 
-def _create_ready(config: ClientConfig, start: Protocol[str], waiting: WaitSpec) -> Protocol[Job]:
+def _create_ready(config: ClientConfig, spec: _CreateSpec, waiting: WaitSpec) -> Protocol[Job]:
+    deadline = (yield Now()) + waiting.timeout_s
+    start = _submit(config, spec, abort_detached=spec.kind.is_logic, deadline=Deadline(deadline))
     job_id = yield from start
     try:
-        return (yield from poll_until_done(config, attrs.evolve(waiting, job_id=job_id)))
+        return (yield from poll_until_done(config, attrs.evolve(waiting, job_id=job_id), deadline))
     except JobError as exc:
         # The job exists and may still run: whoever catches this must be able to find it.
         exc.job_id = job_id

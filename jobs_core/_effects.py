@@ -144,3 +144,14 @@ class SqlFailure(Exception):
         self.errno = errno
         self.sqlstate = sqlstate
         self.connection_lost = connection_lost
+
+
+ANSWERS: dict[type[Any], tuple[type[Any], type[Exception] | None]] = {
+    HttpRequest: (HttpResponse, TransportError),
+    SqlQuery: (SqlRows, SqlFailure),
+    Now: (float, None),
+    Sleep: (type(None), None),
+    RefreshEndpoint: (type(None), None),
+}
+"""Each effect but `Gather`: the type of its reply, and the failure a driver may throw instead.
+A replay checks every recorded answer against it, so a new effect needs its row here."""

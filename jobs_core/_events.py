@@ -12,7 +12,7 @@ from ._effects import Protocol, Sleep
 from ._logs import CORE_LOGGER
 from ._models import JobEvents
 from ._reasoners import ReasonerType, parse_reasoner_type
-from ._validation import require_bool, require_positive, require_string, require_text
+from ._validation import require_bool, require_positive, require_segment, require_string
 from ._wait import DEFAULT_POLL_INTERVAL_S
 
 DEFAULT_STREAM = "progress"
@@ -32,9 +32,9 @@ def get_events(
         JobInvalidRequestError: a bad argument, or a stream the backend does not have.
     """
     kind = parse_reasoner_type(reasoner_type)
-    job_id = require_text("job_id", job_id)
+    job_id = require_segment("job_id", job_id)
     token = require_string("continuation_token", continuation_token)
-    stream = require_text("stream_name", require_string("stream_name", stream_name))
+    stream = require_segment("stream_name", require_string("stream_name", stream_name))
     return fetch_events(config, kind, job_id, token, stream)
 
 
@@ -84,13 +84,13 @@ class EventsPager:
         pager = cls(
             config=config,
             kind=parse_reasoner_type(reasoner_type),
-            job_id=require_text("job_id", job_id),
+            job_id=require_segment("job_id", job_id),
             next_token=(
                 None
                 if continuation_token is None
                 else require_string("continuation_token", continuation_token)
             ),
-            stream_name=require_text("stream_name", require_string("stream_name", stream_name)),
+            stream_name=require_segment("stream_name", require_string("stream_name", stream_name)),
             follow=require_bool("follow", follow),
             poll_interval_s=require_positive("poll_interval_s", poll_interval_s),
         )

@@ -7,7 +7,7 @@ with `include=` never has more than `config.expansion_concurrency` of them in fl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._backend import fetch_artifacts, fetch_events, fetch_problems
@@ -16,31 +16,45 @@ from ._effects import Gather, Protocol
 from ._errors import JobError
 from ._include import Include
 from ._models import Job, JobEvents, JobExpanded, JobRecord
+from ._retry import Deadline
 
-_EMPTY: dict[str, Any] = {"events": JobEvents([], None), "artifacts": {}, "problems": {}}
+_EMPTY: dict[str, Callable[[], Any]] = {
+    "events": lambda: JobEvents([], None),
+    "artifacts": dict,
+    "problems": dict,
+}
+"""Makers of the value of a failed expansion: a new one each time, since callers may mutate it."""
 
 
 def _reads(
-    config: ClientConfig, record: JobRecord, include: Include
+    config: ClientConfig, record: JobRecord, include: Include, deadline: Deadline | None
 ) -> list[tuple[str, Protocol[Any]]]:
     kind, job_id = record.reasoner_type, record.id
     reads: list[tuple[str, Protocol[Any]]] = []
     if include.events:
-        reads.append(("events", fetch_events(config, kind, job_id, "", "progress")))
+        events = fetch_events(config, kind, job_id, "", "progress", deadline=deadline)
+        reads.append(("events", events))
     if include.artifacts:
-        reads.append(("artifacts", fetch_artifacts(config, job_id)))
+        reads.append(("artifacts", fetch_artifacts(config, job_id, deadline=deadline)))
     if include.problems:
-        reads.append(("problems", fetch_problems(config, job_id)))
+        reads.append(("problems", fetch_problems(config, job_id, deadline=deadline)))
     return reads
 
 
 def expand(
-    config: ClientConfig, records: Sequence[JobRecord], include: Include
+    config: ClientConfig,
+    records: Sequence[JobRecord],
+    include: Include,
+    *,
+    deadline: Deadline | None = None,
 ) -> Protocol[list[Job]]:
-    """Return `records` as jobs, expanded as `include` asks (plain `Job`s without `include=`)."""
+    """Return `records` as jobs, expanded as `include` asks (plain `Job`s when it asks nothing).
+
+    A `deadline` bounds every read; a read it cuts short yields an empty value.
+    """
     if not include:
         return [record.to_job() for record in records]
-    reads = [_reads(config, record, include) for record in records]
+    reads = [_reads(config, record, include, deadline) for record in records]
     flat = [protocol for item in reads for _, protocol in item]
     results: list[Any] = (yield Gather(tuple(flat), config.expansion_concurrency)) if flat else []
     expanded: list[Job] = []
@@ -51,7 +65,7 @@ def expand(
             result = results[position]
             position += 1
             if isinstance(result, JobError):
-                result = _EMPTY[name]
+                result = _EMPTY[name]()
             elif isinstance(result, BaseException):
                 raise result
             values[name] = result
@@ -64,9 +78,9 @@ def _expanded(record: JobRecord, include: Include, values: dict[str, Any]) -> Jo
     return JobExpanded(
         **{field: getattr(job, field) for field in _JOB_FIELDS},
         details=record.details() if include.details else None,
-        events=values.get("events", _EMPTY["events"]) if include.events else None,
-        artifacts=values.get("artifacts", {}) if include.artifacts else None,
-        problems=values.get("problems", {}) if include.problems else None,
+        events=values["events"] if include.events else None,
+        artifacts=values["artifacts"] if include.artifacts else None,
+        problems=values["problems"] if include.problems else None,
         raw=dict(record.raw) if include.raw else None,
     )
 

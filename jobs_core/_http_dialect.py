@@ -25,7 +25,8 @@ from ._filters import ListFilters
 from ._models import JobEvents, JobRecord, ReasonerType
 from ._reasoners import lookup_reasoner_type
 from ._records import artifacts_by_filename, job_events, record_from_http
-from ._retry import send_http
+from ._retry import Deadline, send_http
+from ._validation import DOT_SEGMENTS
 
 T = TypeVar("T")
 
@@ -43,6 +44,14 @@ _LOGIC = ReasonerType.LOGIC
 
 
 def _segment(value: str) -> str:
+    """Return `value` as one percent-encoded path segment.
+
+    Raises:
+        JobInvalidRequestError: `value` is ``.`` or ``..`` (an id the server sent, say), which no
+            encoding keeps from being read as a relative path segment.
+    """
+    if value in DOT_SEGMENTS:
+        raise JobInvalidRequestError(f"{value!r} cannot be sent as a path segment")
     return quote(value, safe="")
 
 
@@ -311,6 +320,8 @@ class HttpDialect:
     """
 
     config: ClientConfig
+    deadline: Deadline | None = None
+    """Bounds every request the protocols of this dialect send (see `send_http`)."""
     applies_filters: ClassVar[bool] = False
     """The service lists everything: the caller filters, sorts and slices."""
 
@@ -321,19 +332,16 @@ class HttpDialect:
         *,
         op: str,
         creates: bool = False,
-        deadline: float | None = None,
     ) -> Protocol[T]:
         response = yield from send_http(
-            self.config, request, op=op, creates=creates, deadline=deadline
+            self.config, request, op=op, creates=creates, deadline=self.deadline
         )
         return parse(response)
 
-    def get(
-        self, kind: ReasonerType, job_id: str, *, deadline: float | None = None
-    ) -> Protocol[JobRecord | None]:
+    def get(self, kind: ReasonerType, job_id: str) -> Protocol[JobRecord | None]:
         """Return the protocol that reads one job or transaction (None: there is none)."""
         parse = functools.partial(parse_get, kind)
-        return self._send(build_get(kind, job_id), parse, op="get", deadline=deadline)
+        return self._send(build_get(kind, job_id), parse, op="get")
 
     def list_records(
         self,
@@ -357,7 +365,9 @@ class HttpDialect:
             request = build_list(kind)
             first = request not in answers
             if first:
-                answers[request] = yield from send_http(self.config, request, op="list")
+                answers[request] = yield from send_http(
+                    self.config, request, op="list", deadline=self.deadline
+                )
             records += parse_list(kind, answers[request], untyped=first)
         return records
 

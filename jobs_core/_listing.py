@@ -13,7 +13,7 @@ from ._filters import ListFilters, newest_first
 from ._include import Include, parse_include
 from ._models import ACTIVE_STATES, TERMINAL_STATES, Job, JobRecord, ReasonerType
 from ._reasoners import parse_reasoner_type
-from ._validation import optional_int, optional_text, require_bool
+from ._validation import optional_int, optional_segment, optional_text, require_bool
 
 _STATES = ACTIVE_STATES | TERMINAL_STATES
 
@@ -47,7 +47,7 @@ def list_jobs(
             f"Unknown state {state!r}. Expected one of: {', '.join(sorted(_STATES))}"
         )
     filters = ListFilters.of(
-        job_id=optional_text("job_id", job_id),
+        job_id=optional_segment("job_id", job_id),
         state=state,
         name=optional_text("name", name),
         created_by=optional_text("created_by", created_by),

@@ -11,7 +11,7 @@ from ._expansions import expand
 from ._include import Include, parse_include
 from ._models import Job, JobRecord, Operation
 from ._reasoners import parse_reasoner_type
-from ._validation import require_text
+from ._validation import require_segment
 
 
 def get(
@@ -27,7 +27,7 @@ def get(
         JobInvalidRequestError: a bad reasoner type, job id or `include`.
     """
     kind = parse_reasoner_type(reasoner_type)
-    job_id = require_text("job_id", job_id)
+    job_id = require_segment("job_id", job_id)
     wanted = parse_include(include, (kind,))
     read = fetch_record(config, kind, job_id)
     return _get(config, read, wanted)
@@ -50,7 +50,7 @@ def get_operation(config: ClientConfig, reasoner_type: str, job_id: str) -> Prot
         JobInvalidRequestError: a bad reasoner type or job id.
     """
     kind = parse_reasoner_type(reasoner_type)
-    job_id = require_text("job_id", job_id)
+    job_id = require_segment("job_id", job_id)
     read = fetch_record(config, kind, job_id)
     return _get_operation(job_id, read)
 

@@ -59,8 +59,9 @@ class CassetteWriter:
     """Turns a client's calls into the text of a cassette recorded with `config`.
 
     The header line is written at once; then `record(protocol)` wraps each of the client's calls,
-    in order, so that every interaction becomes a line, credentials redacted (and `redact` applied)
-    before it is written. `write` receives each line of text as it is made (a file's `write`, say):
+    in order, so that every interaction becomes a line, credentials redacted (credential headers
+    of both directions, and `config.secrets` wherever quoted; then `redact` applied) before it is
+    written. `write` receives each line of text as it is made (a file's `write`, say):
     the writer itself does no I/O.
     """
 
@@ -81,7 +82,7 @@ class CassetteWriter:
         return recorded(protocol, self._line, str(next(self._calls)))
 
     def _line(self, line: dict[str, Any]) -> None:
-        line = redact_line(line)
+        line = redact_line(line, self.config.masks)
         if self._redact is not None:
             line = self._redact(line)
         self._write(to_text(line))

@@ -9,10 +9,11 @@ cassette recorded by any driver replays the same.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any, TypeVar
 
 from ._cassette import Cassette, CassetteError, Interaction, Redactor, redact_line
-from ._effects import Effect, Gather, Protocol
+from ._effects import ANSWERS, Effect, Gather, Protocol
 from ._serialization import effect_to_json, failure_from_json, reply_from_json
 
 T = TypeVar("T")
@@ -63,9 +64,9 @@ class Replayer:
                     ]
                     effect = protocol.send(results)
                 elif item.failure is not None:
-                    effect = protocol.throw(_failure(item))
+                    effect = protocol.throw(self._failure(item, effect))
                 else:
-                    effect = protocol.send(_reply(item))
+                    effect = protocol.send(self._reply(item, effect))
         except StopIteration as stop:
             result: T = stop.value
             return result
@@ -86,16 +87,38 @@ class Replayer:
             actual = self._redact(actual)
         return self.cassette.take(stream, actual["effect"])
 
+    def _reply(self, item: Interaction, effect: Effect) -> Any:
+        """Return the recorded reply to `effect`, checked to be of the kind `effect` expects."""
+        try:
+            reply = reply_from_json(item.reply)
+        except (ValueError, RecursionError) as exc:
+            self.cassette.fail(item.number, f"unusable recorded reply: {str(exc)[:300]}")
+        expected, _ = ANSWERS[type(effect)]
+        if not isinstance(reply, expected) or (
+            isinstance(reply, float) and not math.isfinite(reply)
+        ):
+            self.cassette.fail(
+                item.number,
+                f"unusable recorded reply: a {type(effect).__name__} cannot be answered with "
+                f"{_kind(reply)}",
+            )
+        return reply
 
-def _reply(item: Interaction) -> Any:
-    try:
-        return reply_from_json(item.reply)
-    except ValueError as exc:
-        raise CassetteError(f"line {item.number}: unusable recorded reply: {exc}") from None
+    def _failure(self, item: Interaction, effect: Effect) -> Exception:
+        """Return the recorded failure of `effect`, checked to be one `effect` can meet."""
+        try:
+            failure = failure_from_json(item.failure)
+        except (ValueError, RecursionError) as exc:
+            self.cassette.fail(item.number, f"unusable recorded failure: {str(exc)[:300]}")
+        _, expected = ANSWERS[type(effect)]
+        if expected is None or not isinstance(failure, expected):
+            self.cassette.fail(
+                item.number,
+                f"unusable recorded failure: a {type(effect).__name__} cannot fail with "
+                f"{type(failure).__name__}",
+            )
+        return failure
 
 
-def _failure(item: Interaction) -> Exception:
-    try:
-        return failure_from_json(item.failure)
-    except ValueError as exc:
-        raise CassetteError(f"line {item.number}: unusable recorded failure: {exc}") from None
+def _kind(reply: object) -> str:
+    return "null" if reply is None else f"a {type(reply).__name__} ({str(reply)[:60]})"

@@ -4,13 +4,21 @@ Which failures are retried (`_failures` says which are which): 429 and 5xx answe
 errors, and lost SQL connections or sessions. A
 `create` is retried only when that cannot start a second job: on 429 (the service refused it), or
 when the request never left (connect errors). A stale endpoint is refreshed once, then retried.
-Given a deadline (`wait` gives its own), no backoff sleeps past it: when it has passed, the
-retries stop with `JobTimeoutError`.
+
+Given a `Deadline`, every request carries it (the driver ends the exchange by then) and no backoff
+sleeps past it: a backoff that would reach it sleeps what is left and ends with `JobTimeoutError`,
+naming the last failure. A persistent deadline (polling, which is idempotent) retries transient
+failures until it passes instead of for the policy's attempts.
+
+Every reply and failure is the server's (or the driver's) text: the client's secrets are masked
+in it as it arrives (see `jobs_core._secrets`), before anything can quote it.
 """
 
 from __future__ import annotations
 
 import random
+
+import attrs
 
 from . import _failures as failures
 from ._config import ClientConfig
@@ -29,27 +37,96 @@ from ._effects import (
 from ._errors import JobServerError, JobTimeoutError, clip
 from ._logs import CORE_LOGGER, describe_outcome, describe_request
 from ._models import ReasonerType
+from ._secrets import scrub_failure, scrub_response, scrub_rows
 
 
-def _back_off(
-    delay: float, deadline: float | None, op: str, request: HttpRequest | SqlQuery, why: object
-) -> Protocol[None]:
-    if deadline is not None:
-        remaining = deadline - (yield Now())
-        if remaining <= 0:
-            raise JobTimeoutError(f"{op}: the deadline passed while retrying a transient failure")
-        delay = min(delay, remaining)
-    CORE_LOGGER.info(
-        "%s: %s: %s; retrying in %.2fs",
-        op,
-        describe_request(request),
-        describe_outcome(why),
-        delay,
-    )
-    yield Sleep(delay)
+@attrs.frozen
+class Deadline:
+    """When a call must be over, and how its requests meet transient failures until then."""
+
+    at: float
+    """A reading of the clock `Now` reads."""
+    persist: bool = False
+    """Retry transient failures until `at` rather than for the retry policy's attempts: for
+    requests that are safe to repeat any number of times (polls)."""
+
+
+def jitter_source(config: ClientConfig, key: str) -> random.Random:
+    """Return the generator of the jitter of request `key`'s retries in `config`'s call.
+
+    Seeded by the client's seed, the call's number and the request, so concurrent calls (and the
+    concurrent requests of one call, `include=` expansions) back off apart, while a replay, whose
+    calls are numbered in the same order, draws exactly what was recorded.
+    """
+    # A string seed is hashed with SHA-512: the same in every process, unlike hash().
+    return random.Random(f"{config.seed}/{config.call}/{key}")
+
+
+def request_key(request: HttpRequest | SqlQuery) -> str:
+    """Return what tells `request` apart from the other requests of its call, for the jitter."""
+    if isinstance(request, HttpRequest):
+        return f"{request.method} {request.target}"
+    return f"{request.text} {request.params!r}"
+
+
+@attrs.define
+class _Retries:
+    """The retry state of one request: attempts made, its deadline, the jitter drawn so far.
+
+    The jitter generator (see `jitter_source`) is made on the first retry: most requests need none.
+    """
+
+    config: ClientConfig
+    op: str
+    request: HttpRequest | SqlQuery
+    deadline: Deadline | None
+    attempt: int = 1
+    rng: random.Random | None = None
+
+    def exhausted(self) -> bool:
+        """Return True when no retry is left (a persistent deadline never runs out of them)."""
+        if self.deadline is not None and self.deadline.persist:
+            return False
+        return self.attempt >= self.config.retry.max_attempts
+
+    def back_off(
+        self,
+        outcome: HttpResponse | TransportError | SqlFailure,
+        retry_after: float | None = None,
+    ) -> Protocol[None]:
+        """Sleep before the next attempt; past the deadline, raise `JobTimeoutError` naming
+        the failing `outcome` (clipped)."""
+        if self.rng is None:
+            self.rng = jitter_source(self.config, request_key(self.request))
+        delay = self.config.retry.backoff(self.attempt, self.rng, retry_after)
+        self.attempt += 1
+        if self.deadline is not None:
+            remaining = self.deadline.at - (yield Now())
+            if delay >= remaining:
+                if remaining > 0:
+                    yield Sleep(remaining)
+                raise JobTimeoutError(
+                    f"{self.op}: the deadline passed while retrying"
+                    f" (last failure: {clip(_failure_text(outcome))})"
+                )
+        CORE_LOGGER.info(
+            "%s: %s: %s; retrying in %.2fs",
+            self.op,
+            describe_request(self.request),
+            describe_outcome(outcome),
+            delay,
+        )
+        yield Sleep(delay)
+
+
+def _failure_text(outcome: HttpResponse | TransportError | SqlFailure) -> str:
+    if isinstance(outcome, HttpResponse):
+        return f"status {outcome.status}: {failures.error_text(outcome)}"
+    return outcome.message
 
 
 def _refresh_endpoint(op: str, request: HttpRequest) -> Protocol[None]:
+    """Ask for a fresh endpoint, saying so at WARNING."""
     CORE_LOGGER.warning(
         "%s: the Direct Access endpoint is stale (%s); asking the endpoint provider again",
         op,
@@ -64,34 +141,35 @@ def send_http(
     *,
     op: str,
     creates: bool = False,
-    deadline: float | None = None,
+    deadline: Deadline | None = None,
 ) -> Protocol[HttpResponse]:
     """Send `request`, retrying transient failures; return the last response, whatever its status.
 
     Raises:
         JobServerError: a transport failure that the policy does not retry, or that outlived it.
-        JobTimeoutError: `deadline` (a `Now` reading) passed before a retry was due.
+        JobTimeoutError: the `deadline` came before a retry was due.
     """
-    policy = config.retry
-    rng = random.Random(config.seed)
+    if deadline is not None:
+        request = attrs.evolve(request, deadline=deadline.at)
+    retries = _Retries(config, op, request, deadline)
     refreshed = False
-    attempt = 1
     while True:
         try:
             response: HttpResponse = yield request
         except TransportError as exc:
+            scrub_failure(exc, config.masks)
             if not refreshed and failures.is_stale_endpoint(exc.message):
                 refreshed = True
                 yield from _refresh_endpoint(op, request)
                 continue
             safe = not creates or not exc.request_sent
-            if not safe or attempt >= policy.max_attempts:
+            if not safe or retries.exhausted():
                 raise JobServerError(
-                    f"{op} failed after {attempt} attempt(s): {clip(str(exc))}"
+                    f"{op} failed after {retries.attempt} attempt(s): {clip(str(exc))}"
                 ) from exc
-            yield from _back_off(policy.backoff(attempt, rng), deadline, op, request, exc)
-            attempt += 1
+            yield from retries.back_off(exc)
             continue
+        response = scrub_response(response, config.masks)
         if (
             not refreshed
             and response.status >= 400
@@ -103,11 +181,9 @@ def send_http(
         retryable = failures.is_transient_status(response.status) and (
             not creates or response.status == 429
         )
-        if not retryable or attempt >= policy.max_attempts:
+        if not retryable or retries.exhausted():
             return response
-        delay = policy.backoff(attempt, rng, failures.retry_after_s(response))
-        yield from _back_off(delay, deadline, op, request, response)
-        attempt += 1
+        yield from retries.back_off(response, failures.retry_after_s(response))
 
 
 def run_sql(
@@ -116,7 +192,7 @@ def run_sql(
     *,
     kind: ReasonerType,
     creates: bool = False,
-    deadline: float | None = None,
+    deadline: Deadline | None = None,
 ) -> Protocol[SqlRows]:
     """Run `query`, retrying when the connection or session (not the statement) failed, unless
     `creates`; return its rows.
@@ -124,20 +200,19 @@ def run_sql(
     Raises:
         JobError: the statement failed (see `_failures.sql_failure_error`), or the connection
             failures outlived the policy.
-        JobTimeoutError: `deadline` (a `Now` reading) passed before a retry was due.
+        JobTimeoutError: the `deadline` came before a retry was due.
     """
-    policy = config.retry
-    rng = random.Random(config.seed)
-    attempt = 1
+    if deadline is not None:
+        query = attrs.evolve(query, deadline=deadline.at)
+    retries = _Retries(config, query.operation, query, deadline)
     while True:
         try:
             rows: SqlRows = yield query
         except SqlFailure as exc:
+            scrub_failure(exc, config.masks)
             retryable = not creates and failures.is_lost_connection(exc)
-            if not retryable or attempt >= policy.max_attempts:
+            if not retryable or retries.exhausted():
                 raise failures.sql_failure_error(query.operation, kind, exc) from exc
-            delay = policy.backoff(attempt, rng)
-            yield from _back_off(delay, deadline, query.operation, query, exc)
-            attempt += 1
+            yield from retries.back_off(exc)
             continue
-        return rows
+        return scrub_rows(rows, config.masks)

@@ -10,6 +10,8 @@ objects with a single key:
   and ``{"$float": "nan" | "inf" | "-inf"}``; strings, ints, finite floats, bools and None as
   themselves.
 
+A request's `deadline` is left out when it is None.
+
 A `Gather` is ``{"type": "Gather", "limit": n, "count": k}``: its sub-protocols are code, not
 data. Effects are only ever written (a replayer compares what a run emits, as JSON, with what was
 recorded); replies and failures are read back. A `Now` reply is a number, a `Sleep` or
@@ -48,6 +50,7 @@ from ._effects import (
     SqlRows,
     TransportError,
 )
+from ._errors import JobConfigurationError
 
 _FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
@@ -173,9 +176,17 @@ def _make_converter() -> cattrs.Converter:
     )
     # A key the configuration does not have means a cassette of another version, or edited.
     # The policies first: the configuration's function takes the hooks registered by then.
+    # The client's secrets never reach a cassette, and a header naming them is refused.
+    secret: dict[str, Any] = {"secrets": override(omit=True)}
     for settings in (RetryPolicy, PollPolicy, ClientConfig):
-        strict = make_dict_structure_fn(settings, converter, _cattrs_forbid_extra_keys=True)
+        omitted = secret if settings is ClientConfig else {}
+        strict = make_dict_structure_fn(
+            settings, converter, _cattrs_forbid_extra_keys=True, **omitted
+        )
         converter.register_structure_hook(settings, strict)
+    converter.register_unstructure_hook(
+        ClientConfig, make_dict_unstructure_fn(ClientConfig, converter, **secret)
+    )
     return converter
 
 
@@ -194,7 +205,7 @@ def _structure(value: Any, classes: dict[str, type[Any]], what: str) -> Any:
         raise ValueError(f"expected a recorded {what} ({', '.join(classes)}), got {value!r:.200}")
     try:
         return _CONVERTER.structure(value, cls)
-    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
+    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"unusable recorded {cls.__name__}: {value!r:.200}") from exc
 
 
@@ -214,11 +225,21 @@ def config_from_json(value: Any) -> ClientConfig:
     """Return the configuration `value` (from `config_to_json`) describes.
 
     Raises:
-        ValueError: `value` is not a configuration, or has a key a configuration does not.
+        ValueError: `value` is not a configuration, has a key a configuration does not, or
+            settings a configuration refuses (`JobConfigurationError`).
     """
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a configuration object, got {type(value).__name__}")
     try:
         config: ClientConfig = _CONVERTER.structure(value, ClientConfig)
-    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
+    except (
+        cattrs.BaseValidationError,
+        KeyError,
+        TypeError,
+        ValueError,
+        OverflowError,
+        JobConfigurationError,
+    ) as exc:
         raise ValueError(str(exc)) from exc
     return config
 
@@ -245,7 +266,10 @@ def reply_from_json(value: Any) -> Reply:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError as exc:
+            raise ValueError(f"{str(value)[:20]}... is not a time") from exc
     reply: Reply = _structure(value, _REPLIES, "reply")
     return reply
 

@@ -21,7 +21,7 @@ from ._failures import api_label
 from ._filters import ListFilters
 from ._models import JobEvents, JobRecord, ReasonerType
 from ._records import artifacts_by_filename, job_events, records_from_sql
-from ._retry import run_sql
+from ._retry import Deadline, run_sql
 
 T = TypeVar("T")
 
@@ -347,6 +347,8 @@ class SqlDialect:
     """
 
     config: ClientConfig
+    deadline: Deadline | None = None
+    """Bounds every statement the protocols of this dialect run (see `run_sql`)."""
     namespace: str = attrs.field(init=False)
     applies_filters: ClassVar[bool] = True
     """Each statement filters, sorts and slices: its rows are the answer."""
@@ -362,17 +364,16 @@ class SqlDialect:
         kind: ReasonerType,
         *,
         creates: bool = False,
-        deadline: float | None = None,
     ) -> Protocol[T]:
-        rows = yield from run_sql(self.config, query, kind=kind, creates=creates, deadline=deadline)
+        rows = yield from run_sql(
+            self.config, query, kind=kind, creates=creates, deadline=self.deadline
+        )
         return parse(rows)
 
-    def get(
-        self, kind: ReasonerType, job_id: str, *, deadline: float | None = None
-    ) -> Protocol[JobRecord | None]:
+    def get(self, kind: ReasonerType, job_id: str) -> Protocol[JobRecord | None]:
         """Return the protocol that reads one job or transaction (None: there is none)."""
         query = build_get(self.namespace, kind, job_id)
-        return self._run(query, functools.partial(parse_get, kind), kind, deadline=deadline)
+        return self._run(query, functools.partial(parse_get, kind), kind)
 
     def list_records(
         self,

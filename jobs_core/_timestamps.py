@@ -23,7 +23,10 @@ _ISO = re.compile(
     r"(?:[Tt ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?)?"
     r"\s*(?:[Zz]|UTC|([+-])(\d{2}):?(\d{2})?)?"
 )
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Every regex here must run in time linear in its input (a server, a SQL row or a cassette can
+# send a field of any length): no two adjacent parts may match the same characters, or a failed
+# match retries every split between them (``\d+\.?\d*`` was quadratic on digits + one stray char).
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 # RFC 9110 HTTP-date: IMF-fixdate, RFC 850 and asctime forms, all in GMT. Parsed here rather than
 # with `email.utils`, whose import pulls in `socket`.
 _HTTP_DATE = re.compile(

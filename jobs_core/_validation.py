@@ -18,6 +18,35 @@ def require_text(name: str, value: object) -> str:
     return value.strip()
 
 
+DOT_SEGMENTS = frozenset({".", ".."})
+"""Path segments that mean "this" and "parent": a proxy that normalises paths would send a
+request naming them to another resource, and percent-encoding does not stop it (RFC 3986 lets
+normalisers decode ``%2E``)."""
+
+
+def require_segment(name: str, value: object) -> str:
+    """Return `value` stripped, if it is a non-blank string usable as one URL path segment.
+
+    Raises:
+        JobInvalidRequestError: `value` is not a string, is blank, or is ``.`` or ``..``.
+    """
+    text = require_text(name, value)
+    if text in DOT_SEGMENTS:
+        raise JobInvalidRequestError(
+            f"{name} cannot be {text!r}: it would be read as a relative path segment"
+        )
+    return text
+
+
+def optional_segment(name: str, value: object) -> str | None:
+    """Return `value` as `require_segment` does, or None when it is None.
+
+    Raises:
+        JobInvalidRequestError: `value` is neither None nor usable as a path segment.
+    """
+    return None if value is None else require_segment(name, value)
+
+
 def optional_text(name: str, value: object) -> str | None:
     """Return `value` stripped, or None when it is None (a filter that was not given).
 

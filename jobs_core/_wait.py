@@ -15,7 +15,12 @@ from ._include import Include, parse_include
 from ._logs import CORE_LOGGER
 from ._models import Job, JobRecord
 from ._reasoners import ReasonerType, parse_reasoner_type
-from ._validation import require_positive, require_text
+from ._retry import Deadline
+from ._validation import require_positive, require_segment
+
+_ANSWER_RESERVE_FRACTION = 0.05
+_MAX_ANSWER_RESERVE_S = 1.0
+"""The last poll leaves 5% of the timeout, at most a second, for its answer."""
 
 ProgressCallback = Callable[[Job | None], None]
 """Called after every poll with the job as last seen (None while it does not exist yet)."""
@@ -86,32 +91,49 @@ def wait(
         JobClientDisconnectedError: a Logic transaction aborted because its client went away.
     """
     kind = parse_reasoner_type(reasoner_type)
-    job_id = require_text("job_id", job_id)
+    job_id = require_segment("job_id", job_id)
     spec = WaitSpec.of(kind, job_id, timeout_s, poll_interval_s, include, on_poll)
     return poll_until_done(config, spec)
 
 
-def poll_until_done(config: ClientConfig, spec: WaitSpec) -> Protocol[Job]:
-    """Poll as `spec` says; see `wait`."""
-    deadline = (yield Now()) + spec.timeout_s
+def poll_until_done(
+    config: ClientConfig, spec: WaitSpec, deadline: float | None = None
+) -> Protocol[Job]:
+    """Poll as `spec` says, until `deadline` (a `Now` reading; default `spec.timeout_s` from now).
+
+    Every request carries the deadline. A poll rides out transient failures (429, 5xx, dropped
+    connections, lost SQL sessions, requests the deadline cut short) until the deadline: only the
+    deadline or another failure ends the wait. The last poll is sent early enough to be answered
+    before the deadline; after it, the wait sleeps what is left and times out.
+    """
+    if deadline is None:
+        deadline = (yield Now()) + spec.timeout_s
     interval = spec.poll_interval_s
     job: Job | None = None
+    last_poll = False
     while True:
         try:
-            record = yield from fetch_record(config, spec.kind, spec.job_id, deadline=deadline)
+            polling = Deadline(deadline, persist=True)
+            record = yield from fetch_record(config, spec.kind, spec.job_id, deadline=polling)
         except JobTimeoutError as exc:
-            raise _timed_out(spec, job) from exc
+            raise _timed_out(spec, job, str(exc)) from exc
         job = record.to_job() if record is not None else None
         if spec.on_poll is not None:
             spec.on_poll(job)
         if record is not None and job is not None and job.is_terminal:
             _raise_if_client_disconnected(record)
-            (final,) = yield from expand(config, [record], spec.include)
+            reads = Deadline(deadline)
+            (final,) = yield from expand(config, [record], spec.include, deadline=reads)
             return final
         remaining = deadline - (yield Now())
-        if remaining <= 0:
+        until_last_poll = remaining - _answer_reserve(spec.timeout_s)
+        if last_poll or until_last_poll <= 0:
+            # No poll sent now could be answered before the deadline: sleep it out, time out.
+            if remaining > 0:
+                yield Sleep(remaining)
             raise _timed_out(spec, job)
-        delay = min(interval, remaining)
+        delay = min(interval, until_last_poll)
+        last_poll = delay == until_last_poll
         CORE_LOGGER.debug(
             "wait %s %s: %s; next poll in %.2fs", spec.kind.value, spec.job_id, _seen(job), delay
         )
@@ -119,10 +141,16 @@ def poll_until_done(config: ClientConfig, spec: WaitSpec) -> Protocol[Job]:
         interval = config.polling.next_interval(interval)
 
 
-def _timed_out(spec: WaitSpec, job: Job | None) -> JobTimeoutError:
+def _answer_reserve(timeout_s: float) -> float:
+    """Return how long before the deadline the last poll is sent, so it can still be answered."""
+    return min(_MAX_ANSWER_RESERVE_S, timeout_s * _ANSWER_RESERVE_FRACTION)
+
+
+def _timed_out(spec: WaitSpec, job: Job | None, failure: str | None = None) -> JobTimeoutError:
+    cause = f"; {failure}" if failure else ""
     return JobTimeoutError(
         f"{spec.kind.value} {spec.job_id} did not finish within {spec.timeout_s:g}s"
-        f" (last seen: {_seen(job)})",
+        f" (last seen: {_seen(job)}{cause})",
         job=job,
         job_id=spec.job_id,
     )

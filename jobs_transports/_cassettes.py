@@ -10,7 +10,7 @@ import os
 from typing import IO, TypeVar
 
 import jobs_core
-from jobs_core import Cassette, CassetteWriter, ClientConfig, Redactor, Replayer
+from jobs_core import Cassette, CassetteError, CassetteWriter, ClientConfig, Redactor, Replayer
 
 from ._gateways import JobsGateway, JobsGatewaySync
 
@@ -51,10 +51,14 @@ def read_cassette(path: Path) -> Cassette:
     """Return the cassette stored at `path`.
 
     Raises:
-        CassetteError: the file is not a readable cassette.
+        CassetteError: the file cannot be read (missing, a directory...) or is not a cassette.
     """
-    with open(path, encoding="utf-8") as file:
-        return Cassette.parse(file, name=os.fspath(path))
+    name = os.fspath(path)
+    try:
+        with open(path, "rb") as file:
+            return Cassette.parse(file, name=name)
+    except OSError as exc:
+        raise CassetteError(f"{name}: cannot read the cassette: {exc.strerror or exc}") from exc
 
 
 class RecordingSync:

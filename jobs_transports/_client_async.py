@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Generator
 from types import TracebackType
 from typing import Any, TypeVar, overload
@@ -52,6 +53,7 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> None:
         self._driver = _gateway
         self._config = _config if _config is not None else default_config(_gateway)
+        self._calls = itertools.count()
         self._closed = _closed
 
     async def _run(self, protocol: core.Protocol[T]) -> T:
@@ -104,7 +106,9 @@ class JobsClient(ClientBase[JobsGateway]):
         include: JobIncludeDict | None = None,
     ) -> Job | None:
         """Return the job/transaction, or None if not found (a `JobExpanded` with `include=`)."""
-        return await self._run(core.get(self._config, reasoner_type, job_id, include=include))
+        return await self._run(
+            core.get(self._call_config(), reasoner_type, job_id, include=include)
+        )
 
     async def create(
         self,
@@ -117,10 +121,14 @@ class JobsClient(ClientBase[JobsGateway]):
         """Start a job/transaction and return a non-blocking operation handle."""
         ref = await self._run(
             core.create(
-                self._config, reasoner_type, reasoner_name, payload, timeout_mins=timeout_mins
+                self._call_config(),
+                reasoner_type,
+                reasoner_name,
+                payload,
+                timeout_mins=timeout_mins,
             )
         )
-        return JobOperation(self, OperationHandle(self._config, ref))
+        return JobOperation(self, OperationHandle(self._call_config(), ref))
 
     @overload
     async def create_ready(
@@ -176,7 +184,7 @@ class JobsClient(ClientBase[JobsGateway]):
         """Create a job and block until it reaches a terminal state; return the final job."""
         return await self._run(
             core.create_ready(
-                self._config,
+                self._call_config(),
                 reasoner_type,
                 reasoner_name,
                 payload,
@@ -250,7 +258,7 @@ class JobsClient(ClientBase[JobsGateway]):
         """List jobs/transactions newest first; all types merged when `reasoner_type` is None."""
         return await self._run(
             core.list_jobs(
-                self._config,
+                self._call_config(),
                 reasoner_type,
                 job_id=job_id,
                 state=state,
@@ -275,7 +283,11 @@ class JobsClient(ClientBase[JobsGateway]):
         """Return one page of events and the token of the next page."""
         return await self._run(
             core.get_events(
-                self._config, reasoner_type, job_id, continuation_token, stream_name=stream_name
+                self._call_config(),
+                reasoner_type,
+                job_id,
+                continuation_token,
+                stream_name=stream_name,
             )
         )
 
@@ -294,7 +306,7 @@ class JobsClient(ClientBase[JobsGateway]):
         The iterator's `continuation_token` resumes where it stopped.
         """
         pager = EventsPager.open(
-            self._config,
+            self._call_config(),
             reasoner_type,
             job_id,
             continuation_token,
@@ -312,7 +324,9 @@ class JobsClient(ClientBase[JobsGateway]):
         all_users: bool = False,
     ) -> None:
         """Cancel a job/transaction (`all_users=True` is for Logic only)."""
-        await self._run(core.cancel(self._config, reasoner_type, job_id, all_users=all_users))
+        await self._run(
+            core.cancel(self._call_config(), reasoner_type, job_id, all_users=all_users)
+        )
 
     @overload
     async def wait(
@@ -360,7 +374,7 @@ class JobsClient(ClientBase[JobsGateway]):
         """Poll until the job ends and return it; raises `JobTimeoutError` past `timeout_s`."""
         return await self._run(
             core.wait(
-                self._config,
+                self._call_config(),
                 reasoner_type,
                 job_id,
                 timeout_s=timeout_s,
@@ -372,7 +386,7 @@ class JobsClient(ClientBase[JobsGateway]):
 
     async def get_operation(self, reasoner_type: ReasonerTypeName, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
-        return await self._run(core.get_operation(self._config, reasoner_type, job_id))
+        return await self._run(core.get_operation(self._call_config(), reasoner_type, job_id))
 
     def operation(self, ref: OperationRef | dict[str, Any]) -> JobOperation:
         """Return the handle of a job started elsewhere (from `JobOperation.to_dict()`).
@@ -380,7 +394,7 @@ class JobsClient(ClientBase[JobsGateway]):
         Raises:
             JobInvalidRequestError: `ref` is not an `OperationRef` or such a dict.
         """
-        return JobOperation(self, OperationHandle.of(self._config, ref))
+        return JobOperation(self, OperationHandle.of(self._call_config(), ref))
 
 
 class EventIterator(EventIteratorBase, AsyncIterator[dict[str, Any]]):

@@ -8,6 +8,7 @@ of operation handles and event iterators.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Generic, TypeVar
 
 from jobs_core import (
@@ -33,6 +34,7 @@ class ClientBase(Generic[G]):
 
     _driver: G
     _config: ClientConfig
+    _calls: itertools.count[int]
     _closed: bool = False
 
     @property
@@ -51,6 +53,11 @@ class ClientBase(Generic[G]):
         return (
             f"<{type(self).__name__} {describe_config(self._config)} via {self._driver!r}{closed}>"
         )
+
+    def _call_config(self) -> ClientConfig:
+        """Return the configuration of the client's next call: numbered, so that concurrent calls
+        draw different retry jitter while a replay, numbering its calls alike, draws the same."""
+        return self._config.for_call(next(self._calls))
 
     def _refuse_if_closed(self, protocol: Protocol[Any]) -> None:
         """Raise `JobClientClosedError` (closing `protocol`) once the client is closed."""

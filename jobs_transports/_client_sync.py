@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import itertools
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, TypeVar, overload
@@ -48,6 +49,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     def __init__(self, gateway: JobsGatewaySync, *, config: ClientConfig | None = None) -> None:
         self._driver = gateway
         self._config = config if config is not None else default_config(gateway)
+        self._calls = itertools.count()
 
     def _run(self, protocol: core.Protocol[T]) -> T:
         self._refuse_if_closed(protocol)
@@ -99,7 +101,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         include: JobIncludeDict | None = None,
     ) -> Job | None:
         """Return the job/transaction, or None if not found (a `JobExpanded` with `include=`)."""
-        return self._run(core.get(self._config, reasoner_type, job_id, include=include))
+        return self._run(core.get(self._call_config(), reasoner_type, job_id, include=include))
 
     def create(
         self,
@@ -112,10 +114,14 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         """Start a job/transaction and return a non-blocking operation handle."""
         ref = self._run(
             core.create(
-                self._config, reasoner_type, reasoner_name, payload, timeout_mins=timeout_mins
+                self._call_config(),
+                reasoner_type,
+                reasoner_name,
+                payload,
+                timeout_mins=timeout_mins,
             )
         )
-        return JobOperationSync(self, OperationHandle(self._config, ref))
+        return JobOperationSync(self, OperationHandle(self._call_config(), ref))
 
     @overload
     def create_ready(
@@ -171,7 +177,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         """Create a job and block until it reaches a terminal state; return the final job."""
         return self._run(
             core.create_ready(
-                self._config,
+                self._call_config(),
                 reasoner_type,
                 reasoner_name,
                 payload,
@@ -245,7 +251,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         """List jobs/transactions newest first; all types merged when `reasoner_type` is None."""
         return self._run(
             core.list_jobs(
-                self._config,
+                self._call_config(),
                 reasoner_type,
                 job_id=job_id,
                 state=state,
@@ -270,7 +276,11 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         """Return one page of events and the token of the next page."""
         return self._run(
             core.get_events(
-                self._config, reasoner_type, job_id, continuation_token, stream_name=stream_name
+                self._call_config(),
+                reasoner_type,
+                job_id,
+                continuation_token,
+                stream_name=stream_name,
             )
         )
 
@@ -289,7 +299,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         The iterator's `continuation_token` resumes where it stopped.
         """
         pager = EventsPager.open(
-            self._config,
+            self._call_config(),
             reasoner_type,
             job_id,
             continuation_token,
@@ -307,7 +317,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         all_users: bool = False,
     ) -> None:
         """Cancel a job/transaction (`all_users=True` is for Logic only)."""
-        self._run(core.cancel(self._config, reasoner_type, job_id, all_users=all_users))
+        self._run(core.cancel(self._call_config(), reasoner_type, job_id, all_users=all_users))
 
     @overload
     def wait(
@@ -355,7 +365,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         """Poll until the job ends and return it; raises `JobTimeoutError` past `timeout_s`."""
         return self._run(
             core.wait(
-                self._config,
+                self._call_config(),
                 reasoner_type,
                 job_id,
                 timeout_s=timeout_s,
@@ -367,7 +377,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 
     def get_operation(self, reasoner_type: ReasonerTypeName, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
-        return self._run(core.get_operation(self._config, reasoner_type, job_id))
+        return self._run(core.get_operation(self._call_config(), reasoner_type, job_id))
 
     def operation(self, ref: OperationRef | dict[str, Any]) -> JobOperationSync:
         """Return the handle of a job started elsewhere (from `JobOperationSync.to_dict()`).
@@ -375,7 +385,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         Raises:
             JobInvalidRequestError: `ref` is not an `OperationRef` or such a dict.
         """
-        return JobOperationSync(self, OperationHandle.of(self._config, ref))
+        return JobOperationSync(self, OperationHandle.of(self._call_config(), ref))
 
 
 class EventIteratorSync(EventIteratorBase, Iterator[dict[str, Any]]):

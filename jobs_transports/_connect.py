@@ -16,6 +16,7 @@ from jobs_core import (
     Replayer,
     RetryPolicy,
 )
+from jobs_core._secrets import is_credential_header
 
 from ._async_driver import AsyncDriver
 from ._cassettes import (
@@ -74,6 +75,9 @@ def _options(
         sql = SqlExecutor(connection=sql_connection)
     elif snowflake is not None:
         sql = SqlExecutor(connect=_snowflake_connect(dict(snowflake)))
+    target = None
+    if base_url is not None:
+        target = HttpTarget.of(base_url, headers, timeouts or Timeouts(), token=token)
     config = ClientConfig(
         http=base_url is not None,
         sql=sql is not None,
@@ -85,11 +89,27 @@ def _options(
         # Clients in different processes must not back off in step; a cassette records the
         # seed, so a replay draws the same jitter.
         seed=random.SystemRandom().randrange(2**32) if seed is None else seed,
+        secrets=_secrets(token, headers, snowflake),
     )
-    target = None
-    if base_url is not None:
-        target = HttpTarget.of(base_url, headers, timeouts or Timeouts(), token=token)
     return _Options(config, target, sql, max_connections)
+
+
+_SNOWFLAKE_SECRETS = ("password", "token", "passcode", "private_key_file_pwd")
+
+
+def _secrets(
+    token: str | None, headers: Mapping[str, str] | None, snowflake: Mapping[str, Any] | None
+) -> tuple[str, ...]:
+    """Return every credential the client was given (the token as given and as sent, credential
+    header values, Snowflake secrets), for the core to mask in whatever it produces."""
+    values: list[object] = [token, token.strip() if isinstance(token, str) else None]
+    values += [
+        value
+        for name, value in (headers or {}).items()
+        if isinstance(name, str) and is_credential_header(name)
+    ]
+    values += [(snowflake or {}).get(key) for key in _SNOWFLAKE_SECRETS]
+    return tuple(value for value in values if isinstance(value, str) and value)
 
 
 def _replayer(replay: Path | Replayer, record: Path | None, redact: Redactor | None) -> Replayer:

@@ -19,6 +19,7 @@ from jobs_core import (
     PollPolicy,
     RetryPolicy,
 )
+from jobs_core import _http_dialect as http
 from tests.core.replies import HTTP, SQL
 
 Call = Callable[[], Any]
@@ -142,3 +143,92 @@ def test_create_does_not_change_the_callers_payload() -> None:
     payload = {"abort_detached": True, "x": 1}
     core.create(HTTP, "Predictive", "w", payload)
     assert payload == {"abort_detached": True, "x": 1}
+
+
+# --- ids and stream names that would be read as dot segments --------------------------------
+
+DOT_CALLS: dict[str, Callable[[ClientConfig, str], Any]] = {
+    "get": lambda config, value: core.get(config, "Prescriptive", value),
+    "get_operation": lambda config, value: core.get_operation(config, "Logic", value),
+    "wait": lambda config, value: core.wait(config, "Logic", value),
+    "cancel": lambda config, value: core.cancel(config, "Predictive", value),
+    "get_events": lambda config, value: core.get_events(config, "Logic", value),
+    "events stream": lambda config, value: core.get_events(
+        config, "Prescriptive", "j1", stream_name=value
+    ),
+    "events pager": lambda config, value: core.EventsPager.open(config, "Logic", value),
+    "events pager stream": lambda config, value: core.EventsPager.open(
+        config, "Logic", "t1", stream_name=value
+    ),
+    "list by id": lambda config, value: core.list_jobs(config, "Logic", job_id=value),
+    "operation reference": lambda config, value: core.OperationRef.from_dict(
+        {"id": value, "reasoner_type": "Logic"}
+    ),
+}
+
+
+@pytest.mark.parametrize("value", [".", "..", " .. "])
+@pytest.mark.parametrize("call", sorted(DOT_CALLS))
+@pytest.mark.parametrize("config", [HTTP, SQL], ids=["http", "sql"])
+def test_dot_segment_ids_and_streams_are_refused_before_any_effect(
+    config: ClientConfig, call: str, value: str
+) -> None:
+    """``cancel("Prescriptive", "..")`` used to POST /v1alpha1/jobs/SOLVER/../cancel."""
+    with pytest.raises(JobInvalidRequestError, match="relative path segment"):
+        DOT_CALLS[call](config, value)
+
+
+@pytest.mark.parametrize("value", ["...", ".a", "a..b", "%2E%2E", "a/b"])
+def test_ids_that_merely_contain_dots_are_one_encoded_segment(value: str) -> None:
+    request = http.build_get(core.ReasonerType.LOGIC, value)
+    assert request.target.count("/") == 3  # /v1alpha1/transactions/<one segment>
+
+
+def test_an_id_the_server_sent_is_never_sent_back_as_a_dot_segment() -> None:
+    """The builders refuse too: an id from a create answer reaches them without argument checks."""
+    for value in (".", ".."):
+        with pytest.raises(JobInvalidRequestError):
+            http.build_cancel(core.ReasonerType.PRESCRIPTIVE, value)
+
+
+# --- the SQL application name is an identifier, since statements paste it in -----------------
+
+ACCEPTED_APPS = [
+    "RELATIONALAI",
+    "rai_app",
+    "MY_DB.RAI",
+    '"my app"',
+    '"odd ""quoted"" name".x',
+    "A$1",
+]
+REFUSED_APPS = [
+    "A.api.GET_JOB(?, ?); DROP TABLE users; --",
+    "app name",
+    " RAI",
+    "RAI;",
+    "1RAI",
+    "RAI.",
+    ".RAI",
+    '"unterminated',
+    '"bad"quote"',
+    '"line\nbreak"',
+    "RAI--",
+    "",
+]
+
+
+@pytest.mark.parametrize("app", ACCEPTED_APPS)
+def test_identifiers_are_accepted_as_application_names(app: str) -> None:
+    assert ClientConfig(sql=True, app=app).sql_namespace == f"{app}.api"
+
+
+@pytest.mark.parametrize("app", REFUSED_APPS)
+def test_anything_but_an_identifier_is_refused_as_application_name(app: str) -> None:
+    with pytest.raises(JobConfigurationError):
+        ClientConfig(sql=True, app=app)
+
+
+@pytest.mark.parametrize("schema", ["api; DROP TABLE x", "a.b", ""])
+def test_the_schema_must_be_one_identifier(schema: str) -> None:
+    with pytest.raises(JobConfigurationError, match="schema"):
+        ClientConfig(sql=True, app="APP", schema=schema)

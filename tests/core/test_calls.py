@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import random
 
+import attrs
 import pytest
 
 import jobs_core as core
@@ -25,11 +25,16 @@ from jobs_core import (
 from jobs_core import _http_dialect as http
 from jobs_core import _sql_dialect as sql
 from jobs_core._filters import ListFilters
+from jobs_core._retry import jitter_source, request_key
 from tests.core.replies import HTTP, HYBRID, SQL, job_json, job_row, ok, response, txn_json, txn_row
 from tests.core.script import Script
 
 KINDS = list(ReasonerType)
 NS = "APP.api"
+
+
+def _at(request: core.HttpRequest, deadline: float) -> core.HttpRequest:
+    return attrs.evolve(request, deadline=deadline)
 
 
 def http_record(kind: ReasonerType, state: str = "RUNNING", **more: object) -> dict[str, object]:
@@ -100,7 +105,7 @@ def test_reads_retry_transient_statuses_then_succeed(status: int) -> None:
     kind = ReasonerType.PRESCRIPTIVE
     request = http.build_get(kind, "x1")
     policy = HTTP.retry
-    rng = random.Random(HTTP.seed)
+    rng = jitter_source(HTTP, request_key(request))
     first, second = policy.backoff(1, rng), policy.backoff(2, rng)
     script = Script(
         (request, response(status, {"message": "busy"})),
@@ -187,7 +192,7 @@ def test_sql_connection_loss_is_retried_but_a_statement_error_is_not() -> None:
     kind = ReasonerType.PREDICTIVE
     query = sql.build_get(NS, kind, "x1")
     lost = SqlFailure("connection reset", connection_lost=True)
-    rng = random.Random(SQL.seed)
+    rng = jitter_source(SQL, request_key(query))
     script = Script(
         (query, lost), (Sleep(SQL.retry.backoff(1, rng)), None), (query, sql_record(kind))
     )
@@ -239,7 +244,7 @@ def test_create_is_retried_on_429_and_on_connect_errors_only() -> None:
         (Sleep(1.0), None),
         (request, refused),
         # Retry-After took the first wait, so the backoff is the generator's first draw.
-        (Sleep(HTTP.retry.backoff(2, random.Random(HTTP.seed))), None),
+        (Sleep(HTTP.retry.backoff(2, jitter_source(HTTP, request_key(request)))), None),
         (request, ok({"id": "x9"})),
     )
     assert script.finish(core.create(HTTP, "Predictive", "r1", {})).id == "x9"
@@ -276,9 +281,9 @@ def test_create_ready_marks_logic_abort_detached_and_waits() -> None:
     payload = {"database": "db", "query": "q"}
     request = http.build_create(kind, "e1", payload, None, abort_detached=True)
     script = Script(
-        (request, ok({"id": "t1"})),
         (core.Now(), 0.0),
-        (http.build_get(kind, "t1"), ok(txn_json("t1", state="COMPLETED"))),
+        (attrs.evolve(request, deadline=900.0), ok({"id": "t1"})),
+        (_at(http.build_get(kind, "t1"), 900.0), ok(txn_json("t1", state="COMPLETED"))),
     )
     job = script.finish(core.create_ready(HTTP, "Logic", "e1", payload))
     assert (job.id, job.state) == ("t1", "COMPLETED")
@@ -287,10 +292,11 @@ def test_create_ready_marks_logic_abort_detached_and_waits() -> None:
 def test_create_ready_errors_after_the_create_carry_the_new_job_id() -> None:
     kind = ReasonerType.PREDICTIVE
     config = core.ClientConfig(http=True, retry=core.RetryPolicy(max_attempts=1))
+    create = http.build_create(kind, "w", {}, None, abort_detached=False)
     script = Script(
-        (http.build_create(kind, "w", {}, None, abort_detached=False), ok({"id": "j7"})),
         (core.Now(), 0.0),
-        (http.build_get(kind, "j7"), response(500, {"message": "down"})),
+        (_at(create, 900.0), ok({"id": "j7"})),
+        (_at(http.build_get(kind, "j7"), 900.0), response(403, {"message": "denied"})),
     )
     with pytest.raises(JobServerError) as raised:
         script.finish(core.create_ready(config, "Predictive", "w", {}))
@@ -301,9 +307,12 @@ def test_create_ready_does_not_mark_jobs_abort_detached() -> None:
     kind = ReasonerType.PRESCRIPTIVE
     request = http.build_create(kind, "s1", {}, None, abort_detached=False)
     script = Script(
-        (request, ok({"id": "j1"})),
         (core.Now(), 0.0),
-        (http.build_get(kind, "j1"), ok({"job": job_json("j1", "SOLVER", state="FAILED")})),
+        (_at(request, 900.0), ok({"id": "j1"})),
+        (
+            _at(http.build_get(kind, "j1"), 900.0),
+            ok({"job": job_json("j1", "SOLVER", state="FAILED")}),
+        ),
     )
     assert script.finish(core.create_ready(HTTP, "Prescriptive", "s1", {})).state == "FAILED"
 

@@ -68,9 +68,12 @@ datetimes = st.datetimes(timezones=st.none() | st.just(dt.timezone.utc) | offset
 values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text())
 cells = st.one_of(values, st.decimals(allow_nan=False), datetimes, st.dates())
 headers = st.lists(st.tuples(st.text(), st.text()), max_size=4).map(tuple)
-requests = st.builds(HttpRequest, st.text(), st.text(), headers, st.binary())
+deadlines = st.none() | st.floats(allow_nan=False, allow_infinity=False)
+requests = st.builds(HttpRequest, st.text(), st.text(), headers, st.binary(), deadlines)
 responses = st.builds(HttpResponse, st.integers(100, 599), headers, st.binary())
-queries = st.builds(SqlQuery, st.text(), st.lists(values, max_size=6).map(tuple), st.text())
+queries = st.builds(
+    SqlQuery, st.text(), st.lists(values, max_size=6).map(tuple), st.text(), deadlines
+)
 rows_ = st.integers(0, 4).flatmap(
     lambda width: st.builds(
         SqlRows,
@@ -96,7 +99,11 @@ def test_requests(effect: HttpRequest) -> None:
 def test_queries(effect: SqlQuery) -> None:
     back = effect_from_json(through_text(effect_to_json(effect)))
     assert isinstance(back, SqlQuery)
-    assert (back.text, back.operation) == (effect.text, effect.operation)
+    assert (back.text, back.operation, back.deadline) == (
+        effect.text,
+        effect.operation,
+        effect.deadline,
+    )
     assert same_cells(back.params, effect.params)
 
 
@@ -172,6 +179,15 @@ def test_readable_shapes() -> None:
     }
     assert effect_to_json(Now()) == {"type": "Now"}
     assert reply_to_json(12) == 12.0
+
+
+def test_a_deadline_is_recorded_only_when_set_so_older_cassettes_still_match() -> None:
+    assert "deadline" not in effect_to_json(HttpRequest("GET", "/x"))
+    assert "deadline" not in effect_to_json(SqlQuery("select 1"))
+    assert effect_to_json(HttpRequest("GET", "/x", deadline=12.5))["deadline"] == 12.5
+    assert effect_to_json(SqlQuery("select 1", deadline=3.0))["deadline"] == 3.0
+    old = {"type": "HttpRequest", "method": "GET", "target": "/x", "headers": [], "body": ""}
+    assert effect_from_json(old) == HttpRequest("GET", "/x")
 
 
 def test_gather_results_are_not_recorded() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from jobs_core import (
 from jobs_core import _failures as failures
 from jobs_core import _sql_dialect as sql
 from jobs_core._effects import HttpResponse
+from jobs_core._retry import jitter_source, request_key
 from tests.core.replies import SQL
 from tests.core.script import Script
 
@@ -146,7 +146,7 @@ def test_a_lost_session_during_get_is_retried_and_never_becomes_not_found() -> N
     query = sql.build_get(NS, kind, "x1")
     # Marked by its codes only: the driver did not say the connection was lost.
     lost = SqlFailure(REFRESH_404, errno=250001, sqlstate="08001")
-    rng = random.Random(SQL.seed)
+    rng = jitter_source(SQL, request_key(query))
     delays = [SQL.retry.backoff(attempt, rng) for attempt in range(1, SQL.retry.max_attempts)]
     steps: list[tuple[Effect, Any]] = [(query, lost)]
     for delay in delays:

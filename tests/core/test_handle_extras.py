@@ -7,6 +7,7 @@ import logging
 import typing
 from typing import Any
 
+import attrs
 import pytest
 
 import jobs_core as core
@@ -30,14 +31,19 @@ REF = OperationRef(id="t1", reasoner_type="Logic", name="r")
 ENDINGS = ("FAILED", "ABORTED", "CANCELED")
 
 
-def get_txn(state: str, **more: Any) -> tuple[Any, Any]:
-    return (http.build_get(KIND, "t1"), ok(txn_json(state=state, **more)))
+def get_txn(state: str, deadline: float | None = None, **more: Any) -> tuple[Any, Any]:
+    request = attrs.evolve(http.build_get(KIND, "t1"), deadline=deadline)
+    return (request, ok(txn_json(state=state, **more)))
+
+
+WAIT_DEADLINE = 900.0
+"""Where a wait's polls started at time 0 with the default timeout end."""
 
 
 @pytest.mark.parametrize("state", ENDINGS)
 def test_raise_on_failure_turns_every_ending_but_completed_into_job_failed(state: str) -> None:
     handle = core.OperationHandle(HTTP, REF)
-    steps = ((Now(), 0.0), get_txn(state, abort_reason="out of memory"))
+    steps = ((Now(), 0.0), get_txn(state, WAIT_DEADLINE, abort_reason="out of memory"))
     with pytest.raises(JobFailedError, match=f"Logic t1 ended {state}: out of memory") as info:
         Script(*steps).run(handle.wait(raise_on_failure=True))
     assert (info.value.job.state, info.value.job_id) == (state, "t1")
@@ -154,8 +160,8 @@ def test_the_reasoner_type_literal_holds_exactly_the_spellings_accepted() -> Non
 
 
 def test_wait_logs_each_poll_at_debug(caplog: pytest.LogCaptureFixture) -> None:
-    steps = [(Now(), 0.0), get_txn("RUNNING"), (Now(), 1.0), (Sleep(0.5), None)]
-    steps += [get_txn("COMPLETED")]
+    steps = [(Now(), 0.0), get_txn("RUNNING", WAIT_DEADLINE), (Now(), 1.0), (Sleep(0.5), None)]
+    steps += [get_txn("COMPLETED", WAIT_DEADLINE)]
     with caplog.at_level(logging.DEBUG, logger="jobs_core"):
         Script(*steps).finish(core.wait(HTTP, "Logic", "t1"))
     (poll,) = [r for r in caplog.records if r.name == "jobs_core"]

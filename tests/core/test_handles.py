@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 
 import jobs_core as core
@@ -16,8 +17,9 @@ KIND = ReasonerType.LOGIC
 REF = OperationRef(id="t1", reasoner_type="Logic", name="r")
 
 
-def get_txn(state: str) -> tuple[Any, Any]:
-    return (http.build_get(KIND, "t1"), ok(txn_json(state=state)))
+def get_txn(state: str, deadline: float | None = None) -> tuple[Any, Any]:
+    request = attrs.evolve(http.build_get(KIND, "t1"), deadline=deadline)
+    return (request, ok(txn_json(state=state)))
 
 
 def test_result_refuses_a_job_that_has_not_ended_then_caches_the_final_one() -> None:
@@ -43,7 +45,7 @@ def test_result_of_a_job_not_visible_yet_is_not_ready() -> None:
 
 def test_wait_caches_its_final_job_and_include_reads_again() -> None:
     handle = core.OperationHandle(HTTP, REF)
-    job = Script((Now(), 0.0), get_txn("COMPLETED")).run(handle.wait())
+    job = Script((Now(), 0.0), get_txn("COMPLETED", deadline=900.0)).run(handle.wait())
     assert handle.final is job
     assert Script().run(handle.result()) is job
     reading = Script(get_txn("COMPLETED"))  # include= asks for more than the cache holds

@@ -47,6 +47,8 @@ class SimulatedJob:
             self.clock += effect.seconds
             return None
         assert isinstance(effect, HttpRequest)
+        assert effect.deadline is not None
+        assert self.clock < effect.deadline
         self.polls.append(self.clock)
         done = self.clock >= self.ends_at
         state = ("ABORTED" if self.abort_reason else "COMPLETED") if done else "RUNNING"
@@ -77,22 +79,32 @@ def test_backoff_grows_by_factor_up_to_the_cap() -> None:
 
 @pytest.mark.parametrize("factor", [1.0, 1.5, 2.0])
 @pytest.mark.parametrize("timeout_s", [0.3, 2.0, 7.25])
-def test_no_sleep_crosses_the_deadline_and_the_last_poll_is_at_it(
+def test_no_sleep_crosses_the_deadline_and_the_wait_ends_at_it(
     factor: float, timeout_s: float
 ) -> None:
     sim = SimulatedJob(ends_at=1_000.0)
     with pytest.raises(JobTimeoutError) as raised:
         sim.run(core.wait(_config(factor), "Logic", "t1", timeout_s=timeout_s, poll_interval_s=0.4))
     assert sum(sim.sleeps) == pytest.approx(timeout_s)
-    assert sim.polls[-1] == pytest.approx(timeout_s)
+    assert sim.polls[-1] < timeout_s
     assert raised.value.job is not None
     assert raised.value.job.state == "RUNNING"
 
 
-def test_a_job_ending_exactly_at_the_deadline_is_returned_not_timed_out() -> None:
+def test_the_last_poll_leaves_time_for_its_answer() -> None:
+    """A poll at the deadline would have no time left: the last one goes out 5% of the timeout
+    before it (at most a second), then the wait sleeps out the rest."""
     sim = SimulatedJob(ends_at=3.0)
-    job = sim.run(core.wait(_config(1.0), "Logic", "t1", timeout_s=3.0, poll_interval_s=1.0))
-    assert job.state == "COMPLETED"
+    with pytest.raises(JobTimeoutError):
+        sim.run(core.wait(_config(1.0), "Logic", "t1", timeout_s=3.0, poll_interval_s=1.0))
+    assert sim.polls == [0.0, 1.0, 2.0, 2.85]
+    assert sim.clock == 3.0
+
+
+def test_a_job_ending_just_before_the_deadline_is_seen_by_the_last_poll() -> None:
+    sim = SimulatedJob(ends_at=2.8)
+    assert sim.run(core.wait(_config(1.0), "Logic", "t1", timeout_s=3.0, poll_interval_s=1.0))
+    assert sim.polls == [0.0, 1.0, 2.0, 2.85]
 
 
 def test_progress_callback_sees_every_poll() -> None:
@@ -159,3 +171,4 @@ def test_retries_inside_a_wait_never_sleep_past_its_deadline() -> None:
     assert sum(sim.sleeps) == pytest.approx(1.0)
     assert raised.value.job_id == "t1"
     assert raised.value.job is None
+    assert "last failure: status 503: busy" in str(raised.value)

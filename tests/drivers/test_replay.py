@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import jobs_emulator
-from jobs_core import Cassette, CassetteError, JobError, Replayer
+from jobs_core import Cassette, CassetteError, Job, JobError, Replayer
 from jobs_transports import connect_sync
 from tests.drivers.conftest import DRIVERS, TOKENS, client_options, run_scenario
 from tests.drivers.uniform import Uniform
@@ -107,14 +107,19 @@ def test_a_wait_of_seconds_replays_in_milliseconds(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def good_cassette(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+def good_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], Job]:
     path = tmp_path_factory.mktemp("cassettes") / "good.jsonl"
     with (
         jobs_emulator.serve(clock="manual") as emu,
         VirtualTime(emu).connect_sync(base_url=emu.base_url, record=path) as client,
     ):
-        client.create_ready("Predictive", "w", {"x": 1}, poll_interval_s=0.1)
-    return path.read_text().splitlines(keepends=True)
+        job = client.create_ready("Predictive", "w", {"x": 1}, poll_interval_s=0.1)
+    return path.read_text().splitlines(keepends=True), job
+
+
+@pytest.fixture(scope="module")
+def good_cassette(good_recording: tuple[list[str], Job]) -> list[str]:
+    return good_recording[0]
 
 
 def replay(tmp_path: Path, lines: list[str]) -> None:
@@ -124,20 +129,29 @@ def replay(tmp_path: Path, lines: list[str]) -> None:
         client.create_ready("Predictive", "w", {"x": 1}, poll_interval_s=0.1)
 
 
-def test_the_untouched_cassette_replays(tmp_path: Path, good_cassette: list[str]) -> None:
-    replay(tmp_path, good_cassette)
+def test_the_untouched_cassette_replays(good_recording: tuple[list[str], Job]) -> None:
+    lines, recorded = good_recording
+    replayer = Replayer(Cassette.parse(lines))
+    with connect_sync(replay=replayer) as client:
+        replayed = client.create_ready("Predictive", "w", {"x": 1}, poll_interval_s=0.1)
+    replayer.finish()  # nothing recorded was left over
+    assert replayed == recorded
+    assert replayed.state == "COMPLETED"
 
 
 def test_a_changed_request_shows_a_diff(tmp_path: Path, good_cassette: list[str]) -> None:
-    line = json.loads(good_cassette[1])
+    index = next(i for i, text in enumerate(good_cassette) if '"method": "POST"' in text)
+    line = json.loads(good_cassette[index])
     body = json.loads(line["effect"]["body"])
     body["worker_name"] = "someone-else"
     line["effect"]["body"] = json.dumps(body)
+    tampered = [*good_cassette[:index], json.dumps(line) + "\n", *good_cassette[index + 1 :]]
     with pytest.raises(CassetteError) as raised:
-        replay(tmp_path, [good_cassette[0], json.dumps(line) + "\n", *good_cassette[2:]])
+        replay(tmp_path, tampered)
     message = str(raised.value)
-    assert "call 0 (the call itself) does not match the cassette at line 2" in message
-    assert "--- recorded (line 2)\n+++ this run" in message
+    number = index + 1
+    assert f"call 0 (the call itself) does not match the cassette at line {number}" in message
+    assert f"--- recorded (line {number})\n+++ this run" in message
     changed = [row for row in message.splitlines() if row.startswith(("-  ", "+  "))]
     assert len(changed) == 2
     assert "someone-else" in changed[0]
@@ -180,10 +194,12 @@ def test_a_recorded_reply_that_is_not_one_is_named(
 
 def test_fewer_calls_than_recorded_is_reported(tmp_path: Path, good_cassette: list[str]) -> None:
     path = tmp_path / "longer.jsonl"
-    path.write_text("".join(good_cassette))
+    second_call = [text.replace('"stream": "0"', '"stream": "1"') for text in good_cassette[1:]]
+    path.write_text("".join([*good_cassette, *second_call]))
     with path.open(encoding="utf-8") as lines:
         replayer = Replayer(Cassette.parse(lines))
     with connect_sync(replay=replayer) as client:
-        client.create("Predictive", "w", {"x": 1})
-    with pytest.raises(CassetteError, match="were never replayed, the first at line 3"):
+        client.create_ready("Predictive", "w", {"x": 1}, poll_interval_s=0.1)
+    first = len(good_cassette) + 1
+    with pytest.raises(CassetteError, match=f"were never replayed, the first at line {first}"):
         replayer.finish()

@@ -1,0 +1,138 @@
+"""Keeping the client's own secrets out of everything it produces.
+
+A server may quote what it was sent: a body that echoes the token, a `Set-Cookie`, an error
+message holding a credential. The client's secrets (`ClientConfig.secrets`: its token, the values
+of its credential headers, whatever its configuration holds) are masked in every reply and
+failure as it enters a protocol, so no result or error message can carry them, and in every line
+a recorder writes. How the client obtained them is no concern of this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+import attrs
+
+from ._effects import Headers, HttpResponse, SqlFailure, SqlRows, TransportError
+
+MASK = "[REDACTED]"
+MIN_SECRET_LENGTH = 4
+"""Shorter values are not masked: masking every "ab" in every text would garble it all."""
+_CREDENTIAL_HEADERS = ("authorization", "cookie", "x-api-key", "token", "secret", "password")
+"""A header whose name contains one of these carries a credential (Set-Cookie, X-Auth-Token...)."""
+
+E = TypeVar("E", bound=BaseException)
+
+
+def masks_of(secrets: Iterable[str]) -> tuple[str, ...]:
+    """Return the texts to mask for `secrets`: each one long enough to mask, in every form a JSON
+    body may quote it in, leaving out those that contain another (masking the shorter one hides
+    them too, and every text is scanned once per mask)."""
+    forms: set[str] = set()
+    for value in secrets:
+        if len(value) >= MIN_SECRET_LENGTH:
+            quoted = json.dumps(value)[1:-1]
+            unicode = json.dumps(value, ensure_ascii=False)[1:-1]
+            forms.update((value, quoted, unicode, quoted.replace("/", "\\/")))
+    by_length = sorted(forms, key=len)
+    return tuple(
+        form for i, form in enumerate(by_length) if not any(f in form for f in by_length[:i])
+    )
+
+
+def is_credential_header(name: str) -> bool:
+    """Return True when a header called `name` carries a credential, in either direction."""
+    folded = name.lower()
+    return any(marker in folded for marker in _CREDENTIAL_HEADERS)
+
+
+def scrub_text(text: str, secrets: tuple[str, ...]) -> str:
+    """Return `text` with every secret replaced by the mask."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def scrub_bytes(data: bytes, secrets: tuple[str, ...]) -> bytes:
+    """Return `data` with every secret (as UTF-8) replaced by the mask."""
+    for secret in secrets:
+        encoded = secret.encode("utf-8", errors="surrogatepass")
+        if encoded in data:
+            data = data.replace(encoded, MASK.encode())
+    return data
+
+
+def _scrub_headers(headers: Headers, secrets: tuple[str, ...]) -> Headers:
+    return tuple((name, scrub_text(value, secrets)) for name, value in headers)
+
+
+def scrub_response(response: HttpResponse, secrets: tuple[str, ...]) -> HttpResponse:
+    """Return `response` with every secret masked in its headers and body."""
+    if not secrets:
+        return response
+    return attrs.evolve(
+        response,
+        headers=_scrub_headers(response.headers, secrets),
+        body=scrub_bytes(response.body, secrets),
+    )
+
+
+def scrub_rows(rows: SqlRows, secrets: tuple[str, ...]) -> SqlRows:
+    """Return `rows` with every secret masked in its text cells."""
+    if not secrets:
+        return rows
+    return SqlRows(
+        rows.columns,
+        tuple(
+            tuple(scrub_text(cell, secrets) if isinstance(cell, str) else cell for cell in row)
+            for row in rows.rows
+        ),
+    )
+
+
+def scrub_failure(failure: E, secrets: tuple[str, ...]) -> E:
+    """Return `failure` with every secret masked in its message and in the exceptions it chains.
+
+    A `TransportError` or `SqlFailure` is the driver's account of what went wrong, and the
+    exceptions it chains may quote a request (headers included): they are edited in place, since
+    whoever catches the `JobError` they end up in can reach them.
+    """
+    if not secrets:
+        return failure
+    seen: set[int] = set()
+    current: BaseException | None = failure
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = tuple(
+            scrub_text(arg, secrets) if isinstance(arg, str) else arg for arg in current.args
+        )
+        if isinstance(current, TransportError | SqlFailure):
+            current.message = scrub_text(current.message, secrets)
+        current = current.__cause__ or current.__context__
+    return failure
+
+
+def scrub_json(value: Any, secrets: tuple[str, ...]) -> Any:
+    """Return a JSON value with every secret masked in its strings (bodies kept in base64 too)."""
+    if isinstance(value, str):
+        return scrub_text(value, secrets)
+    if isinstance(value, list):
+        return [scrub_json(item, secrets) for item in value]
+    if isinstance(value, dict):
+        if set(value) == {"$base64"} and isinstance(value["$base64"], str):
+            return _scrub_base64(value["$base64"], secrets)
+        return {key: scrub_json(item, secrets) for key, item in value.items()}
+    return value
+
+
+def _scrub_base64(text: str, secrets: tuple[str, ...]) -> dict[str, str]:
+    try:
+        data = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return {"$base64": scrub_text(text, secrets)}
+    return {"$base64": base64.b64encode(scrub_bytes(data, secrets)).decode("ascii")}
