@@ -23,6 +23,8 @@ class Request:
     headers: dict[str, str]
     """Header names lower-cased."""
     body: bytes = b""
+    port: int = 0
+    """The local port the request arrived on: the Direct Access API answers on one port only."""
 
     def json(self) -> Any:
         """The body parsed as JSON; raises `ValueError` when it is not JSON."""

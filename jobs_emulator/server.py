@@ -38,8 +38,9 @@ class Server:
         self.fallback = fallback
         self.faults = faults
 
-    async def serve_connection(self, stream: trio.abc.Stream) -> None:
-        """Serves requests on one connection until either side ends it; the caller closes it."""
+    async def serve_connection(self, stream: trio.abc.Stream, port: int = 0) -> None:
+        """Serve requests that arrive on the local `port` over one connection until either side
+        ends it; the caller closes it."""
         connection = h11.Connection(h11.SERVER)
         served = 0
         try:
@@ -47,7 +48,7 @@ class Server:
                 head = await _next_event(stream, connection)
                 if not isinstance(head, h11.Request):
                     return
-                request = _request(head)
+                request = _request(head, port)
                 fault = self.faults.take(request.method, request.path)
                 if isinstance(fault, Drop) and fault.before_request:
                     return
@@ -123,9 +124,10 @@ async def _read_body(stream: trio.abc.Stream, connection: h11.Connection) -> byt
             return None
 
 
-def _request(head: h11.Request) -> Request:
+def _request(head: h11.Request, port: int) -> Request:
     target = urlsplit(head.target.decode("latin-1"))
     return Request(
+        port=port,
         method=head.method.decode("ascii"),
         path=unquote(target.path),
         query=dict(parse_qsl(target.query, keep_blank_values=True)),

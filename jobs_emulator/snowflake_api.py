@@ -4,8 +4,11 @@ SQL API of `jobs_emulator.sql_statements` against the engine.
 Endpoints (all `POST`; request bodies are JSON, possibly gzip-encoded; answers are JSON with
 `success`, `code`, `message`, `data`, always HTTP 200 as Snowflake does for statement errors):
 
-- `/session/v1/login-request`: any account and password; the `LOGIN_NAME` is the caller's user
-  (`created_by` of what it creates). Answers `token`, `masterToken` and `sessionId`, and the
+- `/session/v1/login-request`: the `LOGIN_NAME` is the caller's user (`created_by` of what it
+  creates). Without registered users any account and password log in; with users, only a key-pair
+  (`SNOWFLAKE_JWT`, the JWT in `data.TOKEN`) or PAT (`PROGRAMMATIC_ACCESS_TOKEN`, the PAT in
+  `data.TOKEN`) login of a registered user does (`jobs_emulator.auth`); a refused login answers
+  code 390144 (key pair) or 390100. Answers `token`, `masterToken` and `sessionId`, and the
   session parameters `TIMEZONE=UTC` (timestamps arrive as UTC datetimes) and
   `CLIENT_TELEMETRY_ENABLED=false` (the connector need not send telemetry).
 - `/queries/v1/query-request`: runs `sqlText` with `bindings`
@@ -26,23 +29,27 @@ import base64
 import binascii
 import gzip
 import json
-import os
-import re
 import uuid
 import zlib
 from collections.abc import Callable
 from typing import Any
 
+from jobs_emulator._endpoint import DirectAccessEndpoint
 from jobs_emulator._messages import Request, Response
-from jobs_emulator.auth import DEFAULT_USER
+from jobs_emulator.auth import (
+    ACCOUNT,
+    DEFAULT_USER,
+    KEY_PAIR,
+    Authenticator,
+    Unauthorized,
+    authorization_token,
+)
 from jobs_emulator.engine import Engine
 from jobs_emulator.snowflake_results import SqlError, error_body, result_body
-from jobs_emulator.sql_routines import Caller
+from jobs_emulator.sql_routines import Session
 from jobs_emulator.sql_statements import Namespace, execute
 
-_NO_PLATFORM_DETECTION = "SNOWFLAKE_DISABLE_PLATFORM_DETECTION"
 _TOKEN_PREFIX = "emulator-session."
-_AUTHORIZATION = re.compile(r'^\s*Snowflake\s+Token\s*=\s*"([^"]*)"\s*$', re.IGNORECASE)
 _SESSION_PARAMETERS = [
     {"name": "TIMEZONE", "value": "UTC"},
     {"name": "CLIENT_TELEMETRY_ENABLED", "value": False},
@@ -50,20 +57,18 @@ _SESSION_PARAMETERS = [
 
 
 def connect_kwargs(host: str, port: int) -> dict[str, Any]:
-    """Returns keyword arguments for `snowflake.connector.connect` that reach the emulator at
+    """Return keyword arguments for `snowflake.connector.connect` that reach the emulator at
     `host:port` over plain HTTP, quickly, and never anything else.
 
     Add `user=` to choose who you are (each login name is one user); the default is the Direct
-    Access API's default user. Side effect: sets `SNOWFLAKE_DISABLE_PLATFORM_DETECTION=true` in
-    the environment unless it is already set, because both connector lines otherwise probe cloud
-    metadata endpoints (169.254.169.254, DNS) on every login and 5.x has no keyword to stop it.
+    Access API's default user. The connector also needs `SNOWFLAKE_DISABLE_PLATFORM_DETECTION`
+    set (`serve()` sets it), or every login probes cloud metadata endpoints.
     """
-    os.environ.setdefault(_NO_PLATFORM_DETECTION, "true")
     return {
         "protocol": "http",
         "host": host,
         "port": port,
-        "account": "emulator",
+        "account": ACCOUNT,
         "user": DEFAULT_USER,
         "password": "emulator",
         "paramstyle": "qmark",
@@ -76,73 +81,100 @@ def connect_kwargs(host: str, port: int) -> dict[str, Any]:
     }
 
 
-def handle(engine: Engine, request: Request, *, app: str | None = None) -> Response:
-    """Returns the answer to one request on a Snowflake wire path.
+class SnowflakeApi:
+    """Answers requests on the Snowflake wire paths."""
 
-    `app` is the application name statements must use (`{app}.api.NAME`); `None` accepts any.
-    Unknown paths answer 404; a body that is not (possibly gzip-encoded) JSON answers 400.
-    """
-    route = _ROUTES.get((request.method.upper(), request.path.rstrip("/")))
-    if route is None:
-        return _failure(404, "390404", f"no such endpoint: {request.method} {request.path}")
-    try:
-        body = _body(request)
-    except ValueError as exc:
-        return _failure(400, "390400", f"the request body is not JSON: {exc}")
-    return route(engine, request, body, Namespace(app))
+    def __init__(
+        self,
+        engine: Engine,
+        authenticator: Authenticator,
+        endpoint: DirectAccessEndpoint,
+        app: str | None = None,
+    ) -> None:
+        """`app` is the application name statements must use (`{app}.api.NAME`); `None` accepts
+        any."""
+        self.engine = engine
+        self.authenticator = authenticator
+        self.endpoint = endpoint
+        self.namespace = Namespace(app)
+
+    def handle(self, request: Request) -> Response:
+        """Return the answer to one request on a Snowflake wire path.
+
+        Unknown paths answer 404; a body that is not (possibly gzip-encoded) JSON answers 400.
+        """
+        route = _ROUTES.get((request.method.upper(), request.path.rstrip("/")))
+        if route is None:
+            return _failure(404, "390404", f"no such endpoint: {request.method} {request.path}")
+        try:
+            body = _body(request)
+        except ValueError as exc:
+            return _failure(400, "390400", f"the request body is not JSON: {exc}")
+        return route(self, request, body)
+
+    def _login(self, request: Request, body: Any) -> Response:
+        data = body.get("data") if isinstance(body, dict) else None
+        data = data if isinstance(data, dict) else {}
+        login_name = data.get("LOGIN_NAME")
+        if not isinstance(login_name, str) or not login_name.strip():
+            return _failure(200, "390100", "Incorrect username or password was specified.")
+        authenticator = data.get("AUTHENTICATOR")
+        token = data.get("TOKEN")
+        try:
+            user = self.authenticator.sql_login(
+                login_name,
+                authenticator if isinstance(authenticator, str) else None,
+                token if isinstance(token, str) else None,
+            )
+        except Unauthorized as exc:
+            code = "390144" if str(authenticator).upper() == KEY_PAIR else "390100"
+            return _failure(200, code, f"Authentication failed: {exc}")
+        token = _TOKEN_PREFIX + base64.urlsafe_b64encode(user.encode()).decode()
+        return _success(
+            {
+                "token": token,
+                "masterToken": token,
+                "sessionId": zlib.crc32(user.encode()),
+                "validityInSeconds": 3600,
+                "masterValidityInSeconds": 14400,
+                "parameters": _SESSION_PARAMETERS,
+                "sessionInfo": {
+                    "databaseName": None,
+                    "schemaName": None,
+                    "warehouseName": None,
+                    "roleName": "PUBLIC",
+                },
+            }
+        )
+
+    def _query(self, request: Request, body: Any) -> Response:
+        user = _user(request)
+        if user is None:
+            return _failure(
+                200, "390101", "Authentication token is missing or invalid; log in first."
+            )
+        query_id = str(uuid.uuid4())
+        try:
+            sql, params = _statement(body)
+            session = Session(user, self.endpoint)
+            result = execute(self.engine, sql, params, session, self.namespace)
+        except SqlError as exc:
+            return Response.json(200, error_body(exc, query_id))
+        return Response.json(200, result_body(result, query_id))
+
+    def _acknowledge(self, request: Request, body: Any) -> Response:
+        return _success(None)
 
 
-_Route = Callable[[Engine, Request, Any, Namespace], Response]
-
-
-def _login(engine: Engine, request: Request, body: Any, namespace: Namespace) -> Response:
-    data = body.get("data") if isinstance(body, dict) else None
-    user = data.get("LOGIN_NAME") if isinstance(data, dict) else None
-    if not isinstance(user, str) or not user.strip():
-        return _failure(200, "390100", "Incorrect username or password was specified.")
-    token = _TOKEN_PREFIX + base64.urlsafe_b64encode(user.encode()).decode()
-    return _success(
-        {
-            "token": token,
-            "masterToken": token,
-            "sessionId": zlib.crc32(user.encode()),
-            "validityInSeconds": 3600,
-            "masterValidityInSeconds": 14400,
-            "parameters": _SESSION_PARAMETERS,
-            "sessionInfo": {
-                "databaseName": None,
-                "schemaName": None,
-                "warehouseName": None,
-                "roleName": "PUBLIC",
-            },
-        }
-    )
-
-
-def _query(engine: Engine, request: Request, body: Any, namespace: Namespace) -> Response:
-    user = _user(request)
-    if user is None:
-        return _failure(200, "390101", "Authentication token is missing or invalid; log in first.")
-    query_id = str(uuid.uuid4())
-    try:
-        sql, params = _statement(body)
-        result = execute(engine, sql, params, Caller(user), namespace)
-    except SqlError as exc:
-        return Response.json(200, error_body(exc, query_id))
-    return Response.json(200, result_body(result, query_id))
-
-
-def _acknowledge(engine: Engine, request: Request, body: Any, namespace: Namespace) -> Response:
-    return _success(None)
-
+_Route = Callable[[SnowflakeApi, Request, Any], Response]
 
 _ROUTES: dict[tuple[str, str], _Route] = {
-    ("POST", "/session/v1/login-request"): _login,
-    ("POST", "/queries/v1/query-request"): _query,
-    ("POST", "/queries/v1/abort-request"): _acknowledge,
-    ("POST", "/session/heartbeat"): _acknowledge,
-    ("POST", "/telemetry/send"): _acknowledge,
-    ("POST", "/session"): _acknowledge,
+    ("POST", "/session/v1/login-request"): SnowflakeApi._login,
+    ("POST", "/queries/v1/query-request"): SnowflakeApi._query,
+    ("POST", "/queries/v1/abort-request"): SnowflakeApi._acknowledge,
+    ("POST", "/session/heartbeat"): SnowflakeApi._acknowledge,
+    ("POST", "/telemetry/send"): SnowflakeApi._acknowledge,
+    ("POST", "/session"): SnowflakeApi._acknowledge,
 }
 
 
@@ -197,8 +229,7 @@ def _bound_value(binding: Any) -> Any:
 
 
 def _user(request: Request) -> str | None:
-    match = _AUTHORIZATION.match(request.headers.get("authorization", ""))
-    token = match.group(1) if match else ""
+    token = authorization_token(request.headers.get("authorization")) or ""
     if not token.startswith(_TOKEN_PREFIX):
         return None
     try:

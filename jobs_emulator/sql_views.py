@@ -123,8 +123,8 @@ TRANSACTIONS = View(
     lambda engine: [transaction_row(t) for t in engine.list_transactions()],
 )
 
-VIEWS = {view.name: view for view in (JOBS, TRANSACTIONS)}
-"""The views by upper-cased name."""
+VIEWS = {("api", view.name): view for view in (JOBS, TRANSACTIONS)}
+"""The views by (schema, upper-cased name)."""
 
 
 def select(view: View, statement: SelectView, params: Sequence[Any], engine: Engine) -> ResultSet:
