@@ -59,8 +59,7 @@ class DirectAccessApi:
             user = self.authenticator.user_for(authorization, self.endpoint.address)
         except Unauthorized as exc:
             return _error(401, str(exc))
-        segments = [segment for segment in request.path[len(PREFIX) :].split("/") if segment]
-        match = self._match(segments)
+        match = self._match(request.segments(PREFIX))
         if match is None:
             return _error(404, f"no such endpoint: {request.path}")
         routes, wildcards = match

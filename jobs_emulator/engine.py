@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from jobs_emulator._messages import parse_json
 from jobs_emulator.clock import Clock, ManualClock, RealClock
 from jobs_emulator.errors import InvalidRequest, NotFound, NotReady, PermissionDenied
 from jobs_emulator.events import STREAMS, EventPage, read_page
@@ -113,7 +114,7 @@ class Engine:
         name = required_text(worker_name, "worker_name")
         text = payload if isinstance(payload, str) else json.dumps(payload)
         try:
-            document = json.loads(text)
+            document = parse_json(text)
         except ValueError:
             raise InvalidRequest("payload must be a JSON document") from None
         emulate = document.get("emulate") if isinstance(document, dict) else None
@@ -243,7 +244,8 @@ class Engine:
             now = self.clock.now()
             return read_page(
                 record.id,
-                record.events_at(now),
+                record.emitted_at(now),
+                record.event,
                 continuation_token,
                 page_size=self.page_size,
                 finished=record.ended(now) is not None,

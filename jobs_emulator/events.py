@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -72,20 +72,24 @@ def decode_token(record_id: str, token: str | None) -> int:
 
 def read_page(
     record_id: str,
-    events: Sequence[dict[str, Any]],
+    emitted: int,
+    event: Callable[[int], dict[str, Any]],
     token: str | None,
     *,
     page_size: int,
     finished: bool,
 ) -> EventPage:
-    """Returns the page of `events` (those emitted so far) that `token` points at.
+    """Return the page that `token` points at of a stream whose first `emitted` events are out.
 
-    `finished` says no more events will come, so a reader that reaches the end gets a `None` token.
+    `event(i)` makes event number `i` (1-based); only the page's events are made, so a page costs
+    the same however long the stream. `finished` says no more events will come, so a reader that
+    reaches the end gets a `None` token.
     Raises `InvalidRequest` for a token that is not ours or points past the events emitted.
     """
     start = decode_token(record_id, token)
-    if start > len(events):
+    if start > emitted:
         raise InvalidRequest(f"continuation_token {token!r} points past the end of the stream")
-    end = min(start + page_size, len(events))
-    done = finished and end == len(events)
-    return EventPage(list(events[start:end]), None if done else encode_token(record_id, end))
+    end = min(start + page_size, emitted)
+    done = finished and end == emitted
+    page = [event(index) for index in range(start + 1, end + 1)]
+    return EventPage(page, None if done else encode_token(record_id, end))

@@ -1,6 +1,6 @@
 """Fault injection: rules the server consults for every request, on either API.
 
-A rule targets requests by method (any casing, `None` for any) and path prefix (the decoded path,
+A rule targets requests by method (any casing, `None` for any) and path prefix (the path as sent,
 `""` for any), lets the first `skip` matching requests through, then fires on the next `times`
 ones (`None`: forever). The first rule that fires for a request decides its fault; `rule.hits`
 counts how often it fired. Rules are added from any thread through `emu.faults`:

@@ -160,14 +160,30 @@ class Record:
             abort_detached=self.abort_detached,
         )
 
-    def events_at(self, now: float) -> list[dict[str, Any]]:
-        """Returns the progress events emitted up to `now` (and not after the record ended)."""
+    def emitted_at(self, now: float) -> int:
+        """Return how many progress events were emitted up to `now` (none after the end).
+
+        Event `i` of `n` is emitted at `t0 + d*i/n`, a time that grows with `i`, so the emitted
+        events are the first ones: a binary search finds how many in O(log n).
+        """
         ended = self.ended(now)
         horizon = now if ended is None else min(now, ended.at)
-        total = self.script.events
-        times = (self.created_at + self.script.duration_s * i / total for i in range(1, total + 1))
-        emitted = (at for at in times if _reached(horizon, at))
-        return [progress_event(i, total, at) for i, at in enumerate(emitted, 1)]
+        low, high = 0, self.script.events
+        while low < high:
+            middle = (low + high + 1) // 2
+            if _reached(horizon, self.event_time(middle)):
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    def event_time(self, index: int) -> float:
+        """Return when progress event `index` (1-based) is emitted, in POSIX seconds."""
+        return self.created_at + self.script.duration_s * index / self.script.events
+
+    def event(self, index: int) -> dict[str, Any]:
+        """Return progress event `index` (1-based)."""
+        return progress_event(index, self.script.events, self.event_time(index))
 
     def artifacts_at(self, now: float) -> list[dict[str, Any]]:
         """Returns the scripted artifacts once the scripted outcome is reached, else `[]`."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from http import HTTPStatus
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 import h11
@@ -55,18 +55,22 @@ class Server:
                 body = await _read_body(stream, connection)
                 if body is None:
                     return
-                request = attrs.evolve(request, body=body)
+                # A HEAD is answered as its GET would be, without the body (RFC 9110 §9.3.2).
+                head_only = request.method == "HEAD"
+                request = attrs.evolve(
+                    request, body=body, method="GET" if head_only else request.method
+                )
                 if isinstance(fault, Delay):
                     await trio.sleep(fault.seconds)
                 response = fault.response if isinstance(fault, Respond) else self.dispatch(request)
                 if isinstance(fault, Drop):
                     return
                 if isinstance(fault, Truncate):
-                    await _send_truncated(stream, connection, response)
+                    await _send_truncated(stream, connection, response, head_only)
                     return
                 if isinstance(fault, Malformed):
                     response = _malformed(response)
-                await _send(stream, connection, response)
+                await _send(stream, connection, response, head_only)
                 served += 1
                 if response.close or connection.our_state is h11.MUST_CLOSE:
                     return
@@ -129,7 +133,7 @@ def _request(head: h11.Request, port: int) -> Request:
     return Request(
         port=port,
         method=head.method.decode("ascii"),
-        path=unquote(target.path),
+        path=target.path,
         query=dict(parse_qsl(target.query, keep_blank_values=True)),
         headers={name.decode("latin-1"): value.decode("latin-1") for name, value in head.headers},
     )
@@ -151,19 +155,25 @@ def _reason(status: int) -> bytes:
         return b""
 
 
-async def _send(stream: trio.abc.Stream, connection: h11.Connection, response: Response) -> None:
+async def _send(
+    stream: trio.abc.Stream, connection: h11.Connection, response: Response, head_only: bool
+) -> None:
+    """Send `response`; only its head (and the length its body has) when `head_only`."""
     data = connection.send(_head(response, len(response.body)))
-    data += connection.send(h11.Data(data=response.body)) if response.body else b""
+    data += (
+        connection.send(h11.Data(data=response.body)) if response.body and not head_only else b""
+    )
     data += connection.send(h11.EndOfMessage())
     await stream.send_all(data)
 
 
 async def _send_truncated(
-    stream: trio.abc.Stream, connection: h11.Connection, response: Response
+    stream: trio.abc.Stream, connection: h11.Connection, response: Response, head_only: bool
 ) -> None:
-    """Sends the head and half the body; the caller then closes, so the message ends short."""
+    """Send the head and half the body (no body for a HEAD); the caller then closes."""
     data = connection.send(_head(response, len(response.body)))
-    data += connection.send(h11.Data(data=response.body[: len(response.body) // 2]))
+    if not head_only:
+        data += connection.send(h11.Data(data=response.body[: len(response.body) // 2]))
     await stream.send_all(data)
 
 
@@ -180,6 +190,6 @@ async def _answer_protocol_error(
         return
     response = Response.json(exc.error_status_hint, {"message": f"bad request: {exc}"})
     try:
-        await _send(stream, connection, attrs.evolve(response, close=True))
+        await _send(stream, connection, attrs.evolve(response, close=True), head_only=False)
     except (trio.BrokenResourceError, trio.ClosedResourceError, h11.LocalProtocolError):
         return

@@ -28,14 +28,13 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import json
 import uuid
 import zlib
 from collections.abc import Callable
 from typing import Any
 
 from jobs_emulator._endpoint import DirectAccessEndpoint
-from jobs_emulator._messages import Request, Response
+from jobs_emulator._messages import Request, Response, parse_json
 from jobs_emulator.auth import (
     ACCOUNT,
     DEFAULT_USER,
@@ -246,7 +245,7 @@ def _body(request: Request) -> Any:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise ValueError(f"bad gzip body: {exc}") from None
-    return json.loads(data) if data.strip() else None
+    return parse_json(data) if data.strip() else None
 
 
 def _success(data: Any) -> Response:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from jobs_emulator._messages import parse_json
 from jobs_emulator.snowflake_results import (
     BOOLEAN,
     FIXED,
@@ -106,7 +107,7 @@ def _parse_json(value: Any) -> Any:
     if value is None or not isinstance(value, str):
         return value
     try:
-        return json.loads(value)
+        return parse_json(value)
     except ValueError as exc:
         raise SqlError(
             f"Error parsing JSON: {exc}, value: {value!r}", code="100069", sql_state="22P02"

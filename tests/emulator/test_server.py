@@ -47,7 +47,7 @@ def test_a_chunked_request_body(fresh_manual_emu: Emulator) -> None:
     assert fresh_manual_emu.engine.get(reply.json()["id"]).kind == "ML"
 
 
-def test_requests_reach_handlers_decoded(
+def test_requests_reach_handlers_with_the_path_as_sent(
     fresh_manual_emu: Emulator, http: Http, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[Request] = []
@@ -60,7 +60,8 @@ def test_requests_reach_handlers_decoded(
     monkeypatch.setattr(Server, "dispatch", spy)
     http.call("PUT", "/other/a%20b?token=a%2Bb&flag=&x=1&x=2", b"raw", headers={"X-Mine": "1"})
     (request,) = seen
-    assert (request.method, request.path, request.body) == ("PUT", "/other/a b", b"raw")
+    assert (request.method, request.path, request.body) == ("PUT", "/other/a%20b", b"raw")
+    assert request.segments("/") == ["other", "a b"]
     assert request.query == {"token": "a+b", "flag": "", "x": "2"}
     assert request.headers["x-mine"] == "1"
     assert request.port == fresh_manual_emu.port
