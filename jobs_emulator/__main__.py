@@ -9,14 +9,14 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from jobs_emulator.auth import DEFAULT_TOKEN_TTL_S, DEFAULT_USER
-from jobs_emulator.serve import DEFAULT_APP, serve
+from jobs_emulator._auth import DEFAULT_TOKEN_TTL_S, DEFAULT_USER
+from jobs_emulator._serve import DEFAULT_APP, serve
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the emulator until Ctrl-C or SIGTERM; return the exit status (0).
 
-    Raises `SystemExit` for bad arguments (argparse's exit status 2), an unreadable public key
+    Raise `SystemExit` for bad arguments (argparse's exit status 2), an unreadable public key
     file included.
     """
     parser = _parser()
@@ -52,7 +52,7 @@ def _users(
 ) -> dict[str, dict[str, str]]:
     """Return `serve(users=...)` from the flags: every user named by any of them.
 
-    Raises `OSError` when a public key file cannot be read, `ValueError` for a user given twice.
+    Raise `OSError` when a public key file cannot be read, `ValueError` for a user given twice.
     """
     users: dict[str, dict[str, str]] = {name: {} for name in names}
     for flag, field, pairs in (("--public-key", "public_key", keys), ("--pat", "pat", pats)):

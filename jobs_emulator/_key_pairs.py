@@ -1,6 +1,6 @@
 """Snowflake's key-pair login token: an RS256 JWT signed with the user's private key.
 
-Claims (CONNECTING.md §3): `iss` = `ACCOUNT.USER.SHA256:<fingerprint>`, `sub` = `ACCOUNT.USER`,
+Claims: `iss` = `ACCOUNT.USER.SHA256:<fingerprint>`, `sub` = `ACCOUNT.USER`,
 `iat` = when it was made, `exp` = when it stops being valid (at most an hour later). ACCOUNT and
 USER are upper-cased; the fingerprint is the base64 SHA-256 of the public key in DER
 SubjectPublicKeyInfo form. The same token logs in to the SQL API (`SNOWFLAKE_JWT`) and is the
@@ -43,7 +43,7 @@ class Claims:
 def load_public_key(pem: str, user: str) -> RSAPublicKey:
     """Return the RSA public key in the PEM text `pem`, registered for `user`.
 
-    Raises `ValueError` (naming the user) when the text is not a PEM RSA public key.
+    Raise `ValueError` (naming the user) when the text is not a PEM RSA public key.
     """
     try:
         key = serialization.load_pem_public_key(pem.encode())
@@ -90,7 +90,7 @@ def read_claims(token: str, now: float) -> Claims:
 def verify(token: str, key: RSAPublicKey, now: float) -> Claims:
     """Return the claims of `token` once its signature is checked against `key`.
 
-    Raises `KeyPairError` when `read_claims` does, when the token's fingerprint is not `key`'s, or
+    Raise `KeyPairError` when `read_claims` does, when the token's fingerprint is not `key`'s, or
     when the signature does not verify.
     """
     claims = read_claims(token, now)

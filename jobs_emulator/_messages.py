@@ -17,7 +17,7 @@ import attrs
 def parse_json(text: str | bytes) -> Any:
     """Return the JSON value of `text`, which comes from a caller.
 
-    Raises `ValueError` when it is not JSON, or nests deeper than Python's recursion limit (a
+    Raise `ValueError` when it is not JSON, or nests deeper than Python's recursion limit (a
     hostile body of 100,000 `[` is a bad request, not a crash).
     """
     try:

@@ -1,7 +1,7 @@
 """`POST /oauth/token`: the JWT-bearer exchange of a key-pair JWT for a Direct Access token.
 
 It lives with the SQL API, on the host and port of `emu.snowflake`, as it lives on the account's
-host in Snowflake. The request is form-encoded (CONNECTING.md §3):
+host in Snowflake. The request is form-encoded (docs/connecting.md):
 `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`, `assertion=<JWT>`,
 `scope=[session:role:ROLE ]HOST:PORT` where `HOST:PORT` is the Direct Access endpoint without a
 scheme. The answer's body is the token itself (a JWT whose `exp` says when it expires).
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
+from jobs_emulator._auth import Authenticator, Unauthorized
 from jobs_emulator._endpoint import DirectAccessEndpoint
+from jobs_emulator._faults import STALE_ENDPOINT_MESSAGE
 from jobs_emulator._messages import Request, Response
-from jobs_emulator.auth import Authenticator, Unauthorized
-from jobs_emulator.faults import STALE_ENDPOINT_MESSAGE
 
 PATH = "/oauth/token"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -29,7 +29,7 @@ class _BadRequest(Exception):
 
 
 class OAuthApi:
-    """Answers `/oauth/token` requests."""
+    """The `/oauth/token` endpoint."""
 
     def __init__(self, authenticator: Authenticator, endpoint: DirectAccessEndpoint) -> None:
         self.authenticator = authenticator
@@ -60,7 +60,7 @@ class OAuthApi:
     def _role_for(self, scope: str) -> str | None:
         """Return the role a scope names (or `None`) once its endpoint is checked.
 
-        Raises `_BadRequest` unless the scope names the current Direct Access endpoint.
+        Raise `_BadRequest` unless the scope names the current Direct Access endpoint.
         """
         parts = scope.split()
         roles = [part[len(_ROLE_PREFIX) :] for part in parts if part.startswith(_ROLE_PREFIX)]

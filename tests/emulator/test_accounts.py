@@ -20,10 +20,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from snowflake.connector.errors import DatabaseError
 
-from jobs_emulator import Emulator, serve
+from jobs_emulator import STALE_ENDPOINT_MESSAGE, Emulator, serve
 from jobs_emulator._key_pairs import fingerprint
 from jobs_emulator._oauth import GRANT_TYPE
-from jobs_emulator.faults import STALE_ENDPOINT_MESSAGE
 from tests.emulator.loopback_http import Http, Reply
 
 PAT = "pat-alice-secret"

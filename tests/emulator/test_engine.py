@@ -19,9 +19,9 @@ from jobs_emulator import (
     NotReady,
     PermissionDenied,
     RealClock,
-    records,
+    _records,
 )
-from jobs_emulator.events import encode_token
+from jobs_emulator._events import encode_token
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -41,7 +41,7 @@ def create_txn(engine: Engine, user: str = "alice", **kwargs: Any) -> str:
 
 
 def read_all(engine: Engine, record_id: str, **kwargs: Any) -> list[dict[str, Any]]:
-    """Pages through the stream until the token is None; returns every event."""
+    """Page through the stream until the token is None; return every event."""
     events: list[dict[str, Any]] = []
     token: str | None = None
     for _ in range(1000):
@@ -440,13 +440,13 @@ def test_a_page_of_a_huge_stream_makes_only_its_own_events(monkeypatch: pytest.M
     job_id = engine.create_job("ML", "w1", payload(duration_s=100, events=200_000), user="a")
     engine.advance(50)
     made: list[int] = []
-    real = records.progress_event
+    real = _records.progress_event
 
     def counting(index: int, total: int, at: float) -> dict[str, Any]:
         made.append(index)
         return real(index, total, at)
 
-    monkeypatch.setattr(records, "progress_event", counting)
+    monkeypatch.setattr(_records, "progress_event", counting)
     first = engine.events(job_id, kind="ML")
     middle = engine.events(job_id, encode_token(job_id, 99_990), kind="ML")
     assert made == [*range(1, 11), *range(99_991, 100_001)]

@@ -8,8 +8,7 @@ import time
 import httpcore
 import pytest
 
-from jobs_emulator import Emulator, Faults
-from jobs_emulator.faults import STALE_ENDPOINT_MESSAGE
+from jobs_emulator import STALE_ENDPOINT_MESSAGE, Emulator, Faults
 from tests.emulator.loopback_http import Http, RawConnection
 
 DROPPED = (httpcore.RemoteProtocolError, httpcore.ReadError)

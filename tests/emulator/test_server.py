@@ -12,7 +12,7 @@ import pytest
 
 from jobs_emulator import Emulator, ManualClock, serve
 from jobs_emulator._messages import Request, Response
-from jobs_emulator.server import Server
+from jobs_emulator._server import Server
 from tests.emulator.loopback_http import Http, RawConnection
 
 

@@ -1,7 +1,7 @@
 """The emulator's SQL API, driven over loopback by the real Snowflake connector (no client package).
 
 Each test gets an empty store on a manual clock; `alice` and `bob` are two logins, so two users.
-The statements are written exactly as PROTOCOL.md's SQL table spells them.
+The statements are written exactly as the protocol's SQL table (docs/protocol.md) spells them.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from snowflake.connector import ProgrammingError
 from jobs_emulator import Emulator, serve
 from jobs_emulator._endpoint import DirectAccessEndpoint
 from jobs_emulator._messages import Request, Response
-from jobs_emulator.snowflake_api import SnowflakeApi
-from jobs_emulator.snowflake_results import SqlError
-from jobs_emulator.sql_syntax import parse
-from jobs_emulator.timestamps import to_datetime
+from jobs_emulator._snowflake_api import SnowflakeApi
+from jobs_emulator._snowflake_results import SqlError
+from jobs_emulator._sql_syntax import parse
+from jobs_emulator._timestamps import to_datetime
 
 JOB_COLUMNS = (
     "ID, REASONER_TYPE, REASONER_NAME, STATE, CREATED_BY, CREATED_ON, FINISHED_AT, DURATION,"
@@ -108,7 +108,7 @@ def module_manual_emu() -> Iterator[Emulator]:
 
 @pytest.fixture(autouse=True)
 def t0(module_manual_emu: Emulator) -> datetime:
-    """Empties the store; returns the (manual) clock's time, which carries on across tests."""
+    """Empty the store; return the (manual) clock's time, which carries on across tests."""
     module_manual_emu.engine.reset()
     return to_datetime(module_manual_emu.engine.now())
 
@@ -237,7 +237,7 @@ def test_scripted_outcomes_show_in_the_job(
 
 
 def _three_jobs(emu: Emulator, alice: Sql, bob: Sql) -> list[str]:
-    """Creates ML jobs by alice on w1, bob on W2, alice on w2, a second apart; returns their ids
+    """Create ML jobs by alice on w1, bob on W2, alice on w2, a second apart; return their ids
     newest first. The clock ends 0.15 s after the last: it is PENDING, the others RUNNING."""
     ids = []
     for step, (sql, name) in zip(

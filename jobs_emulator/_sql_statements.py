@@ -1,11 +1,12 @@
 """Running one statement of the SQL API: parse it, bind its parameters, and answer from the engine.
 
 Names resolve in the application's namespace: a routine or view must be named
-`{app}.{schema}.NAME` (three parts; the application and schema compare case-insensitively; with no
-application configured, any first part is accepted). An unknown view is Snowflake's "does not
-exist or not authorized" (002003 / 02000); an unknown procedure or function is its "Unknown
-user-defined function" (002140 / 42601). Statements outside `jobs_emulator.sql_syntax`'s shapes
-are compilation errors that quote the statement (001003 / 42000).
+`{app}.{schema}.NAME` (three parts, compared case-insensitively; with no application configured,
+any first part is accepted). The schema is `api`, except `app` for `SERVICE_ENDPOINT`. An unknown
+view is Snowflake's "does not exist or not authorized" (002003 / 02000); an unknown procedure or
+function is its "Unknown user-defined function" (002140 / 42601). Statements outside
+`jobs_emulator._sql_syntax`'s shapes are compilation errors that quote the statement
+(001003 / 42000).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 
 import attrs
 
-from jobs_emulator.engine import Engine
-from jobs_emulator.snowflake_results import ResultSet, SqlError, compilation_error
-from jobs_emulator.sql_expressions import evaluate
-from jobs_emulator.sql_routines import FUNCTIONS, PROCEDURES, TABLE_FUNCTIONS, Routine, Session
-from jobs_emulator.sql_syntax import (
+from jobs_emulator._engine import Engine
+from jobs_emulator._snowflake_results import ResultSet, SqlError, compilation_error
+from jobs_emulator._sql_expressions import evaluate
+from jobs_emulator._sql_routines import FUNCTIONS, PROCEDURES, TABLE_FUNCTIONS, Routine, Session
+from jobs_emulator._sql_syntax import (
     Call,
     Expr,
     SelectFunction,
@@ -27,7 +28,7 @@ from jobs_emulator.sql_syntax import (
     SelectView,
     parse,
 )
-from jobs_emulator.sql_views import VIEWS, select
+from jobs_emulator._sql_views import VIEWS, select
 
 
 @attrs.frozen
@@ -51,9 +52,9 @@ class Namespace:
 def execute(
     engine: Engine, sql: str, params: Sequence[Any], session: Session, namespace: Namespace
 ) -> ResultSet:
-    """Returns the answer to the statement `sql` with the positional `params` bound to its `?`.
+    """Return the answer to the statement `sql` with the positional `params` bound to its `?`.
 
-    Raises `SqlError` for an unsupported statement, a bad binding count, an unknown name, bad
+    Raise `SqlError` for an unsupported statement, a bad binding count, an unknown name, bad
     arguments, or what the engine refused.
     """
     parsed = parse(sql)

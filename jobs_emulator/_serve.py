@@ -13,14 +13,14 @@ from typing import Any, Literal
 
 import trio
 
-from jobs_emulator import _oauth, admin, snowflake_api
+from jobs_emulator import _admin, _oauth, _snowflake_api
+from jobs_emulator._auth import DEFAULT_TOKEN_TTL_S, DEFAULT_USER, Authenticator
+from jobs_emulator._clock import Clock, ManualClock
+from jobs_emulator._direct_access import PREFIX, DirectAccessApi
 from jobs_emulator._endpoint import DirectAccessEndpoint
-from jobs_emulator.auth import DEFAULT_TOKEN_TTL_S, DEFAULT_USER, Authenticator
-from jobs_emulator.clock import Clock, ManualClock
-from jobs_emulator.direct_access import PREFIX, DirectAccessApi
-from jobs_emulator.engine import DEFAULT_PAGE_SIZE, Engine
-from jobs_emulator.faults import Faults
-from jobs_emulator.server import Server
+from jobs_emulator._engine import DEFAULT_PAGE_SIZE, Engine
+from jobs_emulator._faults import Faults
+from jobs_emulator._server import Server
 
 DEFAULT_APP = "JOBS_APP"
 _NO_PLATFORM_DETECTION = "SNOWFLAKE_DISABLE_PLATFORM_DETECTION"
@@ -51,7 +51,7 @@ class Emulator:
         """The address the emulator listens on."""
         self.port = port
         """The port of the SQL API and `/oauth/token` (and of Direct Access until it moves)."""
-        self.snowflake: dict[str, Any] = snowflake_api.connect_kwargs(host, port)
+        self.snowflake: dict[str, Any] = _snowflake_api.connect_kwargs(host, port)
         """Keyword arguments for `snowflake.connector.connect` (`paramstyle="qmark"` included)."""
         self._endpoint = endpoint
         self._runner = runner
@@ -104,7 +104,7 @@ def serve(
     Access requests must prove a registered user, and `/oauth/token` issues tokens that live
     `token_ttl_s` seconds of wall time. Sets `SNOWFLAKE_DISABLE_PLATFORM_DETECTION=true` in the
     environment unless set, or the connector probes cloud metadata endpoints on every login.
-    Raises `ValueError` for bad `users`, `token_ttl_s`, `clock` or `page_size`, and `OSError`
+    Raise `ValueError` for bad `users`, `token_ttl_s`, `clock` or `page_size`, and `OSError`
     when the port cannot be bound.
     """
     engine = Engine(_clock(clock), page_size=page_size)
@@ -116,10 +116,10 @@ def serve(
     server = Server(
         routes=[
             (PREFIX, DirectAccessApi(engine, authenticator, endpoint).handle),
-            (admin.PREFIX, functools.partial(admin.handle, engine)),
+            (_admin.PREFIX, functools.partial(_admin.handle, engine)),
             (_oauth.PATH, _oauth.OAuthApi(authenticator, endpoint).handle),
         ],
-        fallback=snowflake_api.SnowflakeApi(engine, authenticator, endpoint, app).handle,
+        fallback=_snowflake_api.SnowflakeApi(engine, authenticator, endpoint, app).handle,
         faults=faults,
     )
     bound_port = runner.start(server)
@@ -154,7 +154,7 @@ _Started = tuple[trio.lowlevel.TrioToken, trio.CancelScope, int]
 
 
 class _Runner:
-    """Runs `trio.run` in a thread; `start()` waits until it listens, `stop()` until it is gone."""
+    """`trio.run` in a thread: `start()` waits until it listens, `stop()` until it is gone."""
 
     def __init__(self, host: str, port: int) -> None:
         self._host = host
@@ -170,7 +170,7 @@ class _Runner:
     def start(self, server: Server) -> int:
         """Start serving `server` in the thread; return the bound port.
 
-        Raises what binding raised.
+        Raise what binding raised.
         """
         self._server = server
         self._thread.start()

@@ -19,9 +19,9 @@ from typing import Any
 
 import attrs
 
-from jobs_emulator.events import progress_event
-from jobs_emulator.scripts import Script
-from jobs_emulator.timestamps import to_datetime
+from jobs_emulator._events import progress_event
+from jobs_emulator._scripts import Script
+from jobs_emulator._timestamps import to_datetime
 
 JOB_TYPES = ("SOLVER", "ML")
 TRANSACTION = "LOGIC"
@@ -62,12 +62,12 @@ class JobSnapshot:
 
     @property
     def is_transaction(self) -> bool:
-        """Returns whether this is a Logic transaction (rather than a job)."""
+        """Return whether this is a Logic transaction (rather than a job)."""
         return self.kind == TRANSACTION
 
     @property
     def is_terminal(self) -> bool:
-        """Returns whether the state is one of `TERMINAL_STATES`."""
+        """Return whether the state is one of `TERMINAL_STATES`."""
         return self.state in TERMINAL_STATES
 
 
@@ -103,7 +103,7 @@ class Record:
     canceled_at: float | None = None
 
     def end(self) -> _End:
-        """Returns when and how the record ends if nobody cancels it."""
+        """Return when and how the record ends if nobody cancels it."""
         scripted_at = self.created_at + self.script.duration_s
         if self.timeout_mins is not None:
             timeout_at = self.created_at + self.timeout_mins * 60
@@ -113,19 +113,19 @@ class Record:
         return _End(scripted_at, self.script.outcome, self.script.abort_reason, scripted=True)
 
     def ended(self, now: float) -> _End | None:
-        """Returns how the record ended, or `None` while it is still active at `now`."""
+        """Return how the record ended, or `None` while it is still active at `now`."""
         natural = self.end()
         if self.canceled_at is not None and not _reached(self.canceled_at, natural.at):
             return _End(self.canceled_at, "CANCELED", None, scripted=False)
         return natural if _reached(now, natural.at) else None
 
     def cancel(self, now: float) -> None:
-        """Cancels the record at `now`; a record already terminal at `now` is left as it is."""
+        """Cancel the record at `now`; a record already terminal at `now` is left as it is."""
         if self.ended(now) is None:
             self.canceled_at = now
 
     def state_at(self, now: float) -> str:
-        """Returns the state at `now`."""
+        """Return the state at `now`."""
         ended = self.ended(now)
         if ended is not None:
             return ended.state
@@ -138,7 +138,7 @@ class Record:
         return "CREATED"
 
     def snapshot(self, now: float) -> JobSnapshot:
-        """Returns the record as it stands at `now`."""
+        """Return the record as it stands at `now`."""
         ended = self.ended(now)
         return JobSnapshot(
             id=self.id,
@@ -186,12 +186,12 @@ class Record:
         return progress_event(index, self.script.events, self.event_time(index))
 
     def artifacts_at(self, now: float) -> list[dict[str, Any]]:
-        """Returns the scripted artifacts once the scripted outcome is reached, else `[]`."""
+        """Return the scripted artifacts once the scripted outcome is reached, else `[]`."""
         ended = self.ended(now)
         return [dict(a) for a in self.script.artifacts] if ended and ended.scripted else []
 
     def problems_at(self, now: float) -> list[dict[str, Any]]:
-        """Returns the scripted problems once the scripted outcome is reached, else `[]`."""
+        """Return the scripted problems once the scripted outcome is reached, else `[]`."""
         ended = self.ended(now)
         return [dict(p) for p in self.script.problems] if ended and ended.scripted else []
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from jobs_emulator._auth import Authenticator, Unauthorized
 from jobs_emulator._endpoint import DirectAccessEndpoint
+from jobs_emulator._engine import Engine, parse_job_type
+from jobs_emulator._errors import InvalidRequest, NotFound, NotReady, PermissionDenied
+from jobs_emulator._faults import STALE_ENDPOINT_MESSAGE
 from jobs_emulator._messages import Request, Response
-from jobs_emulator.auth import Authenticator, Unauthorized
-from jobs_emulator.engine import Engine, parse_job_type
-from jobs_emulator.errors import InvalidRequest, NotFound, NotReady, PermissionDenied
-from jobs_emulator.faults import STALE_ENDPOINT_MESSAGE
-from jobs_emulator.records import JobSnapshot
-from jobs_emulator.timestamps import to_iso
-from jobs_emulator.validation import flag, json_object, required_text
+from jobs_emulator._records import JobSnapshot
+from jobs_emulator._timestamps import to_iso
+from jobs_emulator._validation import flag, json_object, required_text
 
 PREFIX = "/v1alpha1/"
 
@@ -29,7 +29,7 @@ _Route = Callable[[Request, str, list[str]], Response]
 
 
 class DirectAccessApi:
-    """Answers Direct Access requests from the engine's store."""
+    """The Direct Access API over the engine's store."""
 
     def __init__(
         self, engine: Engine, authenticator: Authenticator, endpoint: DirectAccessEndpoint
@@ -51,7 +51,7 @@ class DirectAccessApi:
         ]
 
     def handle(self, request: Request) -> Response:
-        """Returns the response to one request whose path starts with `/v1alpha1/`."""
+        """Return the response to one request whose path starts with `/v1alpha1/`."""
         if not self.endpoint.serves(request.port):
             return _error(404, STALE_ENDPOINT_MESSAGE)
         try:
@@ -76,7 +76,7 @@ class DirectAccessApi:
             return _error(403, str(exc))
 
     def _match(self, segments: list[str]) -> tuple[dict[str, _Route], list[str]] | None:
-        """Returns the routes of the endpoint the path names and its wildcard segments."""
+        """Return the routes of the endpoint the path names and its wildcard segments."""
         for pattern, routes in self._table:
             if len(pattern) != len(segments):
                 continue
@@ -170,7 +170,7 @@ class DirectAccessApi:
 
 
 def job_json(job: JobSnapshot) -> dict[str, Any]:
-    """Returns a job as the Direct Access API shows it."""
+    """Return a job as the Direct Access API shows it."""
     return {
         "id": job.id,
         "type": job.kind,
@@ -187,7 +187,7 @@ def job_json(job: JobSnapshot) -> dict[str, Any]:
 
 
 def transaction_json(transaction: JobSnapshot) -> dict[str, Any]:
-    """Returns a transaction as the Direct Access API shows it."""
+    """Return a transaction as the Direct Access API shows it."""
     finished_at = transaction.finished_at
     return {
         "id": transaction.id,

@@ -71,7 +71,7 @@ class User:
 def users_from(spec: Mapping[str, Mapping[str, str]] | None) -> dict[str, User]:
     """Return the users of `serve(users=...)`, keyed by upper-cased name.
 
-    Raises `ValueError` (naming the user and the key, never quoting a PAT) for a name that is not
+    Raise `ValueError` (naming the user and the key, never quoting a PAT) for a name that is not
     a non-empty string, an entry that is not a mapping, an unknown key, a public key that is not
     PEM RSA text, or a PAT that is not a non-empty string.
     """
@@ -95,7 +95,7 @@ def users_from(spec: Mapping[str, Mapping[str, str]] | None) -> dict[str, User]:
 
 
 class Authenticator:
-    """Maps logins, assertions and Direct Access tokens to users; thread-safe."""
+    """Who logins, assertions and Direct Access tokens belong to; thread-safe."""
 
     def __init__(
         self,
@@ -109,7 +109,7 @@ class Authenticator:
         """`tokens` maps Direct Access tokens to users; `users` registers users (module doc).
 
         `wall` is the clock tokens and JWTs are judged by (POSIX seconds).
-        Raises `ValueError` for bad `users` or a `token_ttl_s` that is not > 0.
+        Raise `ValueError` for bad `users` or a `token_ttl_s` that is not > 0.
         """
         if isinstance(token_ttl_s, bool) or not token_ttl_s > 0:
             raise ValueError(f"token_ttl_s must be a number > 0, got {token_ttl_s!r}")
@@ -132,7 +132,7 @@ class Authenticator:
         """Return the user behind a Direct Access request's `Authorization` header value.
 
         `endpoint` is the `HOST:PORT` the request reached (an issued token is valid there only).
-        Raises `Unauthorized` when a token is required and missing, unknown, expired or issued
+        Raise `Unauthorized` when a token is required and missing, unknown, expired or issued
         for another endpoint.
         """
         token = authorization_token(authorization)
@@ -157,7 +157,7 @@ class Authenticator:
     def exchange(self, assertion: str, endpoint: str, role: str | None = None) -> str:
         """Return a token for `endpoint` (`HOST:PORT`) in exchange for a key-pair JWT.
 
-        Raises `Unauthorized` when the JWT does not prove a registered user (module doc).
+        Raise `Unauthorized` when the JWT does not prove a registered user (module doc).
         """
         now = self.wall()
         try:
@@ -180,7 +180,7 @@ class Authenticator:
     def sql_login(self, login_name: str, authenticator: str | None, token: str | None) -> str:
         """Return the user a SQL login request proves (the login name when no users are set).
 
-        Raises `Unauthorized` for an unknown user, a JWT or PAT that does not prove the user, or
+        Raise `Unauthorized` for an unknown user, a JWT or PAT that does not prove the user, or
         another authenticator while users are configured.
         """
         if not self.users:

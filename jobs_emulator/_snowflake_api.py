@@ -1,5 +1,5 @@
 """Snowflake's HTTP wire protocol, enough for `snowflake-connector-python` (4.x and 5.x) to run the
-SQL API of `jobs_emulator.sql_statements` against the engine.
+SQL API of `jobs_emulator._sql_statements` against the engine.
 
 Endpoints (all `POST`; request bodies are JSON, possibly gzip-encoded; answers are JSON with
 `success`, `code`, `message`, `data`, always HTTP 200 as Snowflake does for statement errors):
@@ -7,13 +7,13 @@ Endpoints (all `POST`; request bodies are JSON, possibly gzip-encoded; answers a
 - `/session/v1/login-request`: the `LOGIN_NAME` is the caller's user (`created_by` of what it
   creates). Without registered users any account and password log in; with users, only a key-pair
   (`SNOWFLAKE_JWT`, the JWT in `data.TOKEN`) or PAT (`PROGRAMMATIC_ACCESS_TOKEN`, the PAT in
-  `data.TOKEN`) login of a registered user does (`jobs_emulator.auth`); a refused login answers
+  `data.TOKEN`) login of a registered user does (`jobs_emulator._auth`); a refused login answers
   code 390144 (key pair) or 390100. Answers `token`, `masterToken` and `sessionId`, and the
   session parameters `TIMEZONE=UTC` (timestamps arrive as UTC datetimes) and
   `CLIENT_TELEMETRY_ENABLED=false` (the connector need not send telemetry).
 - `/queries/v1/query-request`: runs `sqlText` with `bindings`
   (`{"1": {"type": "TEXT", "value": "ML"}, ...}`; values are text or null, typed by `type`) and
-  answers in the JSON result format (`jobs_emulator.snowflake_results`).
+  answers in the JSON result format (`jobs_emulator._snowflake_results`).
 - `/queries/v1/abort-request` (statements answer at once, so there is never one to abort),
   `/session/heartbeat` (sessions never expire), `/telemetry/send`, `/session?delete=true`:
   acknowledged.
@@ -33,9 +33,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from jobs_emulator._endpoint import DirectAccessEndpoint
-from jobs_emulator._messages import Request, Response, parse_json
-from jobs_emulator.auth import (
+from jobs_emulator._auth import (
     ACCOUNT,
     DEFAULT_USER,
     KEY_PAIR,
@@ -43,10 +41,12 @@ from jobs_emulator.auth import (
     Unauthorized,
     authorization_token,
 )
-from jobs_emulator.engine import Engine
-from jobs_emulator.snowflake_results import SqlError, error_body, result_body
-from jobs_emulator.sql_routines import Session
-from jobs_emulator.sql_statements import Namespace, execute
+from jobs_emulator._endpoint import DirectAccessEndpoint
+from jobs_emulator._engine import Engine
+from jobs_emulator._messages import Request, Response, parse_json
+from jobs_emulator._snowflake_results import SqlError, error_body, result_body
+from jobs_emulator._sql_routines import Session
+from jobs_emulator._sql_statements import Namespace, execute
 
 _TOKEN_PREFIX = "emulator-session."
 _SESSION_PARAMETERS = [
@@ -81,7 +81,7 @@ def connect_kwargs(host: str, port: int) -> dict[str, Any]:
 
 
 class SnowflakeApi:
-    """Answers requests on the Snowflake wire paths."""
+    """The Snowflake wire API (login, queries) over the engine's store."""
 
     def __init__(
         self,
@@ -178,9 +178,9 @@ _ROUTES: dict[tuple[str, str], _Route] = {
 
 
 def _statement(body: Any) -> tuple[str, list[Any]]:
-    """Returns the SQL text and the positional parameter values of a query request.
+    """Return the SQL text and the positional parameter values of a query request.
 
-    Raises `SqlError` for a body without `sqlText` or with bindings that are not numbered 1..n.
+    Raise `SqlError` for a body without `sqlText` or with bindings that are not numbered 1..n.
     """
     sql = body.get("sqlText") if isinstance(body, dict) else None
     if not isinstance(sql, str):
@@ -202,10 +202,10 @@ def _position(key: Any) -> int:
 
 
 def _bound_value(binding: Any) -> Any:
-    """Returns the Python value of one binding: TEXT → str, FIXED → int, REAL → float, BOOLEAN →
+    """Return the Python value of one binding: TEXT → str, FIXED → int, REAL → float, BOOLEAN →
     bool, null → None; other types keep their text.
 
-    Raises `SqlError` for a binding that is not `{"type": ..., "value": ...}` or a value that does
+    Raise `SqlError` for a binding that is not `{"type": ..., "value": ...}` or a value that does
     not parse as its type.
     """
     if not isinstance(binding, dict) or "value" not in binding:
@@ -238,7 +238,7 @@ def _user(request: Request) -> str | None:
 
 
 def _body(request: Request) -> Any:
-    """Returns the parsed JSON body (`None` when empty); raises `ValueError` when it is not JSON."""
+    """Return the parsed JSON body (`None` when empty); raise `ValueError` when it is not JSON."""
     data = request.body
     if request.headers.get("content-encoding", "").lower() == "gzip":
         try:

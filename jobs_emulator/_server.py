@@ -18,8 +18,8 @@ import attrs
 import h11
 import trio
 
+from jobs_emulator._faults import Delay, Drop, Faults, Malformed, Respond, Truncate
 from jobs_emulator._messages import Request, Response
-from jobs_emulator.faults import Delay, Drop, Faults, Malformed, Respond, Truncate
 
 Handler = Callable[[Request], Response]
 
@@ -28,7 +28,7 @@ _log = logging.getLogger("jobs_emulator")
 
 
 class Server:
-    """Routes requests by path prefix to handlers and applies faults."""
+    """The server: requests routed by path prefix to handlers, with faults applied."""
 
     def __init__(
         self, routes: list[tuple[str, Handler]], fallback: Handler, faults: Faults
@@ -85,7 +85,7 @@ class Server:
             _log.exception("connection failed")
 
     def dispatch(self, request: Request) -> Response:
-        """Returns the answer of the handler that owns the path; a handler crash answers 500."""
+        """Return the answer of the handler that owns the path; a handler crash answers 500."""
         handler = next(
             (handler for prefix, handler in self.routes if request.path.startswith(prefix)),
             self.fallback,
@@ -98,7 +98,7 @@ class Server:
 
 
 async def _next_event(stream: trio.abc.Stream, connection: h11.Connection) -> h11.Event | None:
-    """Returns the next h11 event, reading as needed; `None` when the peer has gone."""
+    """Return the next h11 event, reading as needed; `None` when the peer has gone."""
     while True:
         event = connection.next_event()
         if isinstance(event, h11.Event):
@@ -113,7 +113,7 @@ async def _next_event(stream: trio.abc.Stream, connection: h11.Connection) -> h1
 
 
 async def _read_body(stream: trio.abc.Stream, connection: h11.Connection) -> bytes | None:
-    """Returns the request body, or `None` when the peer went away before sending all of it."""
+    """Return the request body, or `None` when the peer went away before sending all of it."""
     if connection.they_are_waiting_for_100_continue:
         continue_ = h11.InformationalResponse(status_code=100, headers=[])
         await stream.send_all(connection.send(continue_))
@@ -178,14 +178,14 @@ async def _send_truncated(
 
 
 def _malformed(response: Response) -> Response:
-    """Returns the response with a body that is not JSON (cut in half, then an unclosed string)."""
+    """Return the response with a body that is not JSON (cut in half, then an unclosed string)."""
     return attrs.evolve(response, body=response.body[: len(response.body) // 2] + b'"\x00not json')
 
 
 async def _answer_protocol_error(
     stream: trio.abc.Stream, connection: h11.Connection, exc: h11.RemoteProtocolError
 ) -> None:
-    """Answers a request h11 could not parse with 400 when a response may still be sent."""
+    """Answer a request h11 could not parse with 400 when a response may still be sent."""
     if connection.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
         return
     response = Response.json(exc.error_status_hint, {"message": f"bad request: {exc}"})

@@ -32,7 +32,7 @@ Access answer `{"results": [{"filename": ..., ...}]}`; and a client that upper-c
 can still key by each value's `FILENAME`. Before the transaction completes there are no artifacts:
 no rows (and one column, `FILENAME`, since a result always has a column).
 
-Arguments are checked against the declared types (`jobs_emulator.sql_expressions.coerce`); a wrong
+Arguments are checked against the declared types (`jobs_emulator._sql_expressions.coerce`); a wrong
 count is Snowflake's "Invalid argument types" error (001044 / 42P13). `options` of `EXEC_JOB_ASYNC`
 and `nowait_durable` of `EXEC_ASYNC_V2` are accepted and ignored; scripts ride in the job payload's
 `"emulate"` object and in `headers["emulate"]` for transactions.
@@ -53,10 +53,10 @@ from typing import Any
 import attrs
 
 from jobs_emulator._endpoint import DirectAccessEndpoint
-from jobs_emulator.engine import Engine, parse_job_type
-from jobs_emulator.errors import EngineError, InvalidRequest, NotFound, NotReady, PermissionDenied
-from jobs_emulator.records import TRANSACTION, JobSnapshot
-from jobs_emulator.snowflake_results import (
+from jobs_emulator._engine import Engine, parse_job_type
+from jobs_emulator._errors import EngineError, InvalidRequest, NotFound, NotReady, PermissionDenied
+from jobs_emulator._records import TRANSACTION, JobSnapshot
+from jobs_emulator._snowflake_results import (
     BOOLEAN,
     FIXED,
     TEXT,
@@ -66,8 +66,8 @@ from jobs_emulator.snowflake_results import (
     SqlError,
     column_type_of,
 )
-from jobs_emulator.sql_expressions import coerce
-from jobs_emulator.sql_views import JOBS, job_row
+from jobs_emulator._sql_expressions import coerce
+from jobs_emulator._sql_views import JOBS, job_row
 
 Arguments = Mapping[str, Any]
 
@@ -93,9 +93,9 @@ class Routine:
     """The schema of the application the routine lives in (lower-cased)."""
 
     def call(self, engine: Engine, session: Session, values: Sequence[Any]) -> ResultSet:
-        """Returns the routine's answer for the positional argument `values`.
+        """Return the routine's answer for the positional argument `values`.
 
-        Raises `SqlError` for a wrong argument count or type, or what the engine refused.
+        Raise `SqlError` for a wrong argument count or type, or what the engine refused.
         """
         signature = next((s for s in self.signatures if len(s) == len(values)), None)
         if signature is None:
