@@ -8,8 +8,8 @@ users and tokens, endpoint discovery and `move_direct_access()`, faults.
 
 Modules, each one job:
 
-- `_serve`: `serve()` and `Emulator`, the server run by trio in a background thread.
-- `_server`: HTTP/1.1 over h11, routing by path prefix, applying faults.
+- `_serve`: `serve()` and `Emulator`, the server run by an asyncio loop in a background thread.
+- `_server`: HTTP/1.1 (httptools parsing) over asyncio, routing, faults.
 - `_messages`: the `Request` and `Response` handlers see; JSON parsing of what callers send.
 - `_direct_access`: the Direct Access API over the engine.
 - `_snowflake_api`: the Snowflake wire API (logins, queries) the connector talks to.

@@ -1,8 +1,8 @@
 """The HTTP request and response the emulator's API handlers see.
 
-The server (trio + h11) turns bytes into a `Request`, hands it to the handler of the API that owns
-the path (Direct Access or the Snowflake wire API), and writes the `Response` back. Handlers never
-touch sockets, so they are tested with plain values.
+The server (asyncio + httptools) turns bytes into a `Request`, hands it to the handler of the API
+that owns the path (Direct Access, the Snowflake wire API, ...), and writes the `Response` back.
+Handlers never touch sockets, so they are tested with plain values.
 """
 
 from __future__ import annotations

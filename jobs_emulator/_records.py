@@ -126,7 +126,9 @@ class Record:
 
     def state_at(self, now: float) -> str:
         """Return the state at `now`."""
-        ended = self.ended(now)
+        return self._state(now, self.ended(now))
+
+    def _state(self, now: float, ended: _End | None) -> str:
         if ended is not None:
             return ended.state
         elapsed = now - self.created_at
@@ -146,7 +148,7 @@ class Record:
             name=self.name,
             created_by=self.created_by,
             created_on=to_datetime(self.created_at),
-            state=self.state_at(now),
+            state=self._state(now, ended),
             finished_at=None if ended is None else to_datetime(ended.at),
             duration=None if ended is None else round((ended.at - self.created_at) * 1000),
             abort_reason=None if ended is None else ended.abort_reason,

@@ -1,17 +1,14 @@
-"""`serve()`: the emulator on a loopback port, run by trio in a background thread."""
+"""`serve()`: the emulator on a loopback port, run by an asyncio loop in a background thread."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
-import logging
 import os
-import queue
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
-
-import trio
 
 from jobs_emulator import _admin, _oauth, _snowflake_api
 from jobs_emulator._auth import DEFAULT_TOKEN_TTL_S, DEFAULT_USER, Authenticator
@@ -24,7 +21,6 @@ from jobs_emulator._server import Server
 
 DEFAULT_APP = "JOBS_APP"
 _NO_PLATFORM_DETECTION = "SNOWFLAKE_DISABLE_PLATFORM_DETECTION"
-_log = logging.getLogger("jobs_emulator")
 
 
 class Emulator:
@@ -149,76 +145,70 @@ def _clock(clock: Clock | Literal["real", "manual"] | None) -> Clock | None:
     return clock
 
 
-_Started = tuple[trio.lowlevel.TrioToken, trio.CancelScope, int]
-"""What the server thread reports once it listens: how to reach it, how to stop it, its port."""
-
-
 class _Runner:
-    """`trio.run` in a thread: `start()` waits until it listens, `stop()` until it is gone."""
+    """An asyncio loop in a thread: `start()` waits until it listens, `stop()` until it is gone."""
 
     def __init__(self, host: str, port: int) -> None:
         self._host = host
         self._port = port
-        self._ready: queue.Queue[_Started | BaseException] = queue.Queue()
+        self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="jobs-emulator", daemon=True)
         self._server: Server | None = None
-        self._token: trio.lowlevel.TrioToken | None = None
-        self._scope: trio.CancelScope | None = None
-        self._nursery: trio.Nursery | None = None
-        self._listening = False
+        self._listeners: list[asyncio.Server] = []
 
     def start(self, server: Server) -> int:
         """Start serving `server` in the thread; return the bound port.
 
-        Raise what binding raised.
+        Raises what binding raised.
         """
         self._server = server
         self._thread.start()
-        started = self._ready.get()
-        if isinstance(started, BaseException):
+        try:
+            return self.listen(self._port)
+        except BaseException:
+            self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
-            raise started
-        self._token, self._scope, port = started
-        return port
+            raise
 
-    def listen(self) -> int:
-        """Serve on one more (free) port as well; return it. Raise `OSError` when binding fails."""
-        assert self._token is not None, "listen() before start()"
-        return trio.from_thread.run(self._listen, 0, trio_token=self._token)
+    def listen(self, port: int = 0) -> int:
+        """Serve on `port` (0: a free one) as well; return it.
+
+        Raises `OSError` when binding fails.
+        """
+        return asyncio.run_coroutine_threadsafe(self._listen(port), self._loop).result()
 
     def stop(self) -> None:
-        """Cancel the server (open connections included) and wait for its thread to end."""
-        if self._token is not None and self._scope is not None:
-            with contextlib.suppress(trio.RunFinishedError):
-                trio.from_thread.run_sync(self._scope.cancel, trio_token=self._token)
+        """Close the listeners and every open connection, and wait for the thread to end."""
+        asyncio.run_coroutine_threadsafe(self._close(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
 
     def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
         try:
-            trio.run(self._main)
-        except BaseException as exc:  # the thread's end: reported to start(), or logged after it
-            if self._listening:
-                _log.exception("the emulator's server stopped")
-            else:
-                self._ready.put(exc)
-
-    async def _main(self) -> None:
-        listeners = await trio.open_tcp_listeners(self._port, host=self._host)
-        with trio.CancelScope() as scope:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                port = self._serve(listeners)
-                self._listening = True
-                self._ready.put((trio.lowlevel.current_trio_token(), scope, port))
+            self._loop.run_forever()
+        finally:
+            self._loop.close()
 
     async def _listen(self, port: int) -> int:
-        return self._serve(await trio.open_tcp_listeners(port, host=self._host))
+        assert self._server is not None, "listen() before start()"
+        server = self._server
+        bound: list[int] = []
+        listener = await self._loop.create_server(
+            lambda: server.protocol(bound[0]), self._host, port, start_serving=False
+        )
+        bound.append(listener.sockets[0].getsockname()[1])
+        self._listeners.append(listener)
+        await listener.start_serving()
+        return bound[0]
 
-    def _serve(self, listeners: list[trio.SocketListener]) -> int:
-        """Serve connections on `listeners` in the nursery; return their port."""
-        assert self._nursery is not None
+    async def _close(self) -> None:
         assert self._server is not None
-        bound: int = listeners[0].socket.getsockname()[1]
-        handler = functools.partial(self._server.serve_connection, port=bound)
-        self._nursery.start_soon(trio.serve_listeners, handler, listeners)
-        return bound
+        for listener in self._listeners:
+            listener.close()
+        for connection in list(self._server.connections):
+            connection.abort()
+        for listener in self._listeners:
+            await listener.wait_closed()
+        # Let the aborted transports report their loss before the loop stops.
+        await asyncio.sleep(0)

@@ -43,8 +43,9 @@ class Http:
         token: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
-        """Send one request (`body` JSON-encoded unless bytes) and returns the answer."""
-        sent = {"Accept": "application/json", **(headers or {})}
+        """Send one request (`body` JSON-encoded unless bytes); return the answer."""
+        sent: dict[bytes | str, bytes | str] = {"Accept": "application/json"}
+        sent.update(headers or {})
         chosen = token if token is not None else self.token
         if chosen is not None:
             sent["Authorization"] = f'Snowflake Token="{chosen}"'
@@ -58,7 +59,7 @@ class Http:
         return Reply(response.status, names, response.content)
 
     def ok(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
-        """Send one request, checks it answered 200 and returns its JSON body."""
+        """Send one request, check it answered 200 and return its JSON body."""
         reply = self.call(method, path, body, **kwargs)
         assert reply.status == 200, (reply.status, reply.body)
         return reply.json()
@@ -122,7 +123,7 @@ class RawConnection:
         self.socket.sendall(data)
 
     def receive(self) -> Reply:
-        """Read one whole response; raises `h11.RemoteProtocolError` if the server hangs up."""
+        """Read one whole response; raise `h11.RemoteProtocolError` if the server hangs up first."""
         head: h11.Response | None = None
         body = b""
         while True:

@@ -330,7 +330,7 @@ def test_key_pair_and_pat_logins_run_as_the_user(
             serialization.NoEncryption(),
         )
     )
-    logins = [
+    logins: list[dict[str, Any]] = [
         {"user": "alice", "authenticator": "SNOWFLAKE_JWT", "private_key": der(alice_key)},
         {"user": "ALICE", "authenticator": "SNOWFLAKE_JWT", "private_key_file": str(key_file)},
         {"user": "alice", "authenticator": "PROGRAMMATIC_ACCESS_TOKEN", "token": PAT},
@@ -348,7 +348,7 @@ def test_key_pair_and_pat_logins_run_as_the_user(
 def test_logins_that_do_not_prove_a_registered_user_fail(
     module_users_emu: Emulator, other_key: rsa.RSAPrivateKey
 ) -> None:
-    failures = {
+    failures: dict[str, dict[str, Any]] = {
         "is not the fingerprint": {
             "user": "alice",
             "authenticator": "SNOWFLAKE_JWT",

@@ -21,7 +21,7 @@ from jobs_emulator import (
     RealClock,
     _records,
 )
-from jobs_emulator._events import encode_token
+from jobs_emulator._events import encode_token, progress_event
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -440,7 +440,7 @@ def test_a_page_of_a_huge_stream_makes_only_its_own_events(monkeypatch: pytest.M
     job_id = engine.create_job("ML", "w1", payload(duration_s=100, events=200_000), user="a")
     engine.advance(50)
     made: list[int] = []
-    real = _records.progress_event
+    real = progress_event
 
     def counting(index: int, total: int, at: float) -> dict[str, Any]:
         made.append(index)

@@ -190,7 +190,7 @@ def test_expect_100_continue_gets_a_100_before_the_body(fresh_manual_emu: Emulat
     assert len(fresh_manual_emu.engine.list_jobs()) == 1
 
 
-def test_a_response_h11_refuses_to_send_ends_only_its_connection(
+def test_a_response_http_forbids_ends_only_its_connection(
     fresh_manual_emu: Emulator, http: Http, caplog: pytest.LogCaptureFixture
 ) -> None:
     fresh_manual_emu.faults.respond(204, b"a 204 cannot have a body")
