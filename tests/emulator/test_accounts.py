@@ -79,20 +79,18 @@ def assertion(
     return jwt.encode(claims, signed_as or key, algorithm="RS256")
 
 
-def exchange(
-    module_users_emu: Emulator, jwt_text: str, scope: str | None = None, **form: str
-) -> Reply:
+def exchange(emu: Emulator, jwt_text: str, scope: str | None = None, **form: str) -> Reply:
     """POST /oauth/token on the SQL API's host and port; return the answer."""
     fields = {
         "grant_type": GRANT_TYPE,
         "assertion": jwt_text,
-        "scope": scope if scope is not None else module_users_emu.base_url.removeprefix("http://"),
+        "scope": scope if scope is not None else emu.base_url.removeprefix("http://"),
         **form,
     }
     with httpcore.ConnectionPool() as pool:
         response = pool.request(
             "POST",
-            f"http://{module_users_emu.snowflake['host']}:{module_users_emu.snowflake['port']}/oauth/token",
+            f"http://{emu.snowflake['host']}:{emu.snowflake['port']}/oauth/token",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
             content=urlencode(fields).encode(),
         )
@@ -100,10 +98,8 @@ def exchange(
     return Reply(response.status, headers, response.content)
 
 
-def direct(
-    module_users_emu: Emulator, token: str | None, method: str = "GET", body: Any = None
-) -> Reply:
-    client = Http(module_users_emu)
+def direct(emu: Emulator, token: str | None, method: str = "GET", body: Any = None) -> Reply:
+    client = Http(emu)
     try:
         path = "/v1alpha1/jobs"
         return client.call(method, path, body, token=token) if token else client.call(method, path)
@@ -111,16 +107,16 @@ def direct(
         client.close()
 
 
-def connect(module_users_emu: Emulator, **login: Any) -> Any:
-    """Return a connector connection to `module_users_emu` with `login` replacing the password login."""
-    kwargs = {key: value for key, value in module_users_emu.snowflake.items() if key != "password"}
+def connect(emu: Emulator, **login: Any) -> Any:
+    """Return a connector connection to `emu` with `login` replacing the password login."""
+    kwargs = {key: value for key, value in emu.snowflake.items() if key != "password"}
     return snowflake.connector.connect(**{**kwargs, **login})
 
 
 @contextlib.contextmanager
-def sql(module_users_emu: Emulator, **login: Any) -> Iterator[Any]:
+def sql(emu: Emulator, **login: Any) -> Iterator[Any]:
     """Yield a connection as `connect` makes it; close it (no COMMIT) on the way out."""
-    connection = connect(module_users_emu, **login)
+    connection = connect(emu, **login)
     try:
         yield connection
     finally:
@@ -302,17 +298,17 @@ def test_direct_access_needs_a_pat_or_an_issued_token_once_users_exist(
 
 
 def test_without_users_the_emulator_stays_open(other_key: rsa.RSAPrivateKey) -> None:
-    with serve(clock="manual") as module_users_emu:
-        assert direct(module_users_emu, None).status == 200
-        assert direct(module_users_emu, "anything").status == 200
+    with serve(clock="manual") as emu:
+        assert direct(emu, None).status == 200
+        assert direct(emu, "anything").status == 200
         # No key to check the signature against: the claims are still checked.
-        token = exchange(module_users_emu, assertion(other_key, user="CAROL")).body.decode()
-        created = direct(module_users_emu, token, "POST", Http.job_body())
-        assert module_users_emu.engine.get(created.json()["id"]).created_by == "CAROL"
-        assert exchange(module_users_emu, assertion(other_key, account="ELSEWHERE")).status == 401
-        with sql(module_users_emu, password="anything", user="dan") as connection:
+        token = exchange(emu, assertion(other_key, user="CAROL")).body.decode()
+        created = direct(emu, token, "POST", Http.job_body())
+        assert emu.engine.get(created.json()["id"]).created_by == "CAROL"
+        assert exchange(emu, assertion(other_key, account="ELSEWHERE")).status == 401
+        with sql(emu, password="anything", user="dan") as connection:
             assert connection.cursor().execute(
-                f"select CREATED_BY from {module_users_emu.app}.api.jobs"
+                f"select CREATED_BY from {emu.app}.api.jobs"
             ).fetchall() == [("CAROL",)]
 
 

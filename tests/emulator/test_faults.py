@@ -171,15 +171,15 @@ def test_invalid_rules() -> None:
         faults.close_idle_after(0)
 
 
-def test_a_delayed_request_takes_effect_even_if_its_client_left(emu: Emulator) -> None:
-    rule = emu.faults.delay(0.2, method="POST", path="/v1alpha1/jobs")
-    raw = RawConnection(emu)
+def test_a_delayed_request_takes_effect_even_if_its_client_left(fresh_manual_emu: Emulator) -> None:
+    rule = fresh_manual_emu.faults.delay(0.2, method="POST", path="/v1alpha1/jobs")
+    raw = RawConnection(fresh_manual_emu)
     raw.send("POST", "/v1alpha1/jobs", json.dumps(Http.job_body()).encode())
     deadline = time.monotonic() + 5
     while rule.hits < 1:
         assert time.monotonic() < deadline, "the delay never fired"
         time.sleep(0.005)
     raw.close()
-    while not emu.engine.list_jobs():
+    while not fresh_manual_emu.engine.list_jobs():
         assert time.monotonic() < deadline, "the delayed create never happened"
         time.sleep(0.01)
