@@ -1,0 +1,129 @@
+"""Direct Access tokens: the key-pair exchange (CONNECTING.md §3) and when a token is due.
+
+The exchange POSTs a signed key-pair login token (asked for with `SignAssertion`: signing needs
+the private key, which the core never sees) to the account's ``/oauth/token`` and gets back a
+token valid for one endpoint. That token is a JWT whose claims are read without verifying it
+(the service verifies it, the client only needs its lifetime), with the standard library's base64
+and JSON: no cryptography here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import urllib.parse
+from typing import Any
+
+import attrs
+
+from . import _http_status as http
+from ._config import ClientConfig
+from ._effects import HttpRequest, HttpResponse, Now, Protocol, SignAssertion
+from ._errors import JobConfigurationError, JobServerError
+from ._retry import send_http
+
+GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_PATH = "/oauth/token"
+MAX_REFRESH_AHEAD_S = 60.0
+"""A token is renewed this long before it expires at most (a tenth of its lifetime at least)."""
+
+
+@attrs.frozen
+class AccessToken:
+    """A Direct Access token and when it expires on the `Now` clock (None: not known)."""
+
+    value: str = attrs.field(repr=False)
+    expires_at: float | None = None
+    lifetime_s: float | None = None
+
+    def usable_at(self, now: float) -> bool:
+        """Return whether the token can still be sent at `now` (it is not due for renewal)."""
+        if self.expires_at is None or self.lifetime_s is None:
+            return True
+        ahead = min(MAX_REFRESH_AHEAD_S, self.lifetime_s / 10)
+        return now < self.expires_at - ahead
+
+
+def jwt_claims(token: str) -> dict[str, Any] | None:
+    """Return the claims of JWT `token`, unverified, or None when it is not a JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except (binascii.Error, ValueError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def scope_for(endpoint: str, role: str | None) -> str:
+    """Return the exchange's scope: the endpoint's host (and port) without its scheme, prefixed by
+    ``session:role:ROLE `` when a role is configured."""
+    host = urllib.parse.urlsplit(endpoint).netloc or endpoint
+    return f"session:role:{role} {host}" if role else host
+
+
+def exchange_request(origin: str, endpoint: str, role: str | None, assertion: str) -> HttpRequest:
+    """Return the request that exchanges `assertion` at `origin` for a token for `endpoint`."""
+    body = urllib.parse.urlencode(
+        {"grant_type": GRANT_TYPE, "assertion": assertion, "scope": scope_for(endpoint, role)}
+    )
+    return HttpRequest(
+        "POST",
+        TOKEN_PATH,
+        (("Content-Type", "application/x-www-form-urlencoded"),),
+        body.encode("ascii"),
+        origin=origin.rstrip("/"),
+    )
+
+
+def parse_exchange(response: HttpResponse, *, asked_at: float, assertion: str) -> AccessToken:
+    """Return the token the exchange answered; its expiry counts from `asked_at` (a `Now` reading).
+
+    The lifetime is the answer's ``exp`` minus its ``iat`` (or the assertion's ``iat``), so the
+    client's wall clock plays no part.
+
+    Raises:
+        JobConfigurationError: the account refused the key (4xx): a key not registered for the
+            user, a wrong account or user, a role the user lacks.
+        JobServerError: any other failure, or an empty answer.
+    """
+    text = http.response_text(response)
+    if response.status != 200:
+        cls = JobConfigurationError if 400 <= response.status < 500 else JobServerError
+        raise cls(
+            f"the key-pair token exchange at {TOKEN_PATH} failed (status={response.status}): "
+            f"{text[:300]}"
+        )
+    value = response.body.decode("utf-8", "replace").strip()
+    if not value:
+        raise JobServerError(f"the token exchange at {TOKEN_PATH} answered an empty body")
+    claims = jwt_claims(value) or {}
+    issued = _number(claims.get("iat", (jwt_claims(assertion) or {}).get("iat")))
+    expires = _number(claims.get("exp"))
+    if issued is None or expires is None:
+        return AccessToken(value)
+    lifetime = expires - issued
+    return AccessToken(value, asked_at + lifetime, lifetime)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def exchange_token(
+    config: ClientConfig, origin: str, endpoint: str, role: str | None
+) -> Protocol[AccessToken]:
+    """Return the protocol that gets a token for `endpoint` from the account at `origin`.
+
+    Raises:
+        JobConfigurationError, JobServerError: as `parse_exchange`, or the account could not be
+            reached.
+    """
+    assertion: str = yield SignAssertion()
+    asked_at: float = yield Now()
+    request = exchange_request(origin, endpoint, role, assertion)
+    response = yield from send_http(config, request, op="token exchange")
+    return parse_exchange(response, asked_at=asked_at, assertion=assertion)

@@ -1,0 +1,159 @@
+"""From what `connect()` was given to the backends it builds: arguments, environment, or files.
+
+Backend arguments (`base_url`, `sql_connection`, `snowflake`) are used as they are. Without them,
+the `JOBS_*` variables the `jobs` command reads (``JOBS_BASE_URL``, ``JOBS_TOKEN``,
+``JOBS_SNOWFLAKE``, ``JOBS_APP``) stand for the same arguments; without those, the configuration
+files are read (`_account_config`). Everything that can be checked is checked here, before any
+I/O: keys are loaded, token files read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from jobs_core import ClientConfig, JobConfigurationError
+
+from ._account_config import AccountConfig, TokenProvider, load_account_config
+from ._account_session import AccountSession, KeyPairExchange, TokenSource, checked_token
+from ._endpoint_cache import EndpointCache, default_path
+from ._http_target import EndpointProvider
+from ._key_pair import KeyPairSigner, load_private_key
+
+
+@attrs.frozen
+class Backends:
+    """The backend arguments to build the client with, and its account, if files chose it."""
+
+    base_url: str | EndpointProvider | None
+    snowflake: Mapping[str, Any] | None = attrs.field(repr=False)
+    app: str | None
+    token: str | TokenProvider | None = attrs.field(repr=False)
+    account: AccountConfig | None = None
+
+
+def choose_backends(
+    *,
+    base_url: str | EndpointProvider | None,
+    sql_connection: Any,
+    snowflake: Mapping[str, Any] | None,
+    app: str | None,
+    token: str | TokenProvider | None,
+    profile: str | None,
+    connection: str | None,
+    config_file: str | os.PathLike[str] | None,
+    env: Mapping[str, str] | None = None,
+) -> Backends:
+    """Return the backends the arguments, the environment or the files configure.
+
+    Raises:
+        JobConfigurationError: `profile`/`connection`/`config_file` next to backend arguments,
+            ``JOBS_SNOWFLAKE`` that is not a JSON object, or a bad configuration file.
+    """
+    env = os.environ if env is None else env
+    chooses_file = (profile, connection, config_file) != (None, None, None)
+    given = base_url is not None or sql_connection is not None or snowflake is not None
+    if given:
+        if chooses_file:
+            raise JobConfigurationError(
+                "profile=, connection= and config_file= pick a connection from the configuration "
+                "files; they cannot be combined with base_url=, sql_connection= or snowflake="
+            )
+        return Backends(base_url, snowflake, app, token)
+    if not chooses_file and (env.get("JOBS_BASE_URL") or env.get("JOBS_SNOWFLAKE")):
+        return Backends(
+            env.get("JOBS_BASE_URL") or None,
+            _snowflake_from_env(env.get("JOBS_SNOWFLAKE")),
+            app or env.get("JOBS_APP") or None,
+            token if token is not None else env.get("JOBS_TOKEN") or None,
+        )
+    account = load_account_config(
+        profile=profile,
+        connection=connection,
+        config_file=config_file,
+        app=app,
+        token=token,
+        env=env,
+    )
+    if account is None:
+        return Backends(None, None, app, token)
+    return Backends(None, _connector_kwargs(account), account.app, None, account)
+
+
+def _snowflake_from_env(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        kwargs = json.loads(text)
+    except ValueError as exc:
+        raise JobConfigurationError(f"JOBS_SNOWFLAKE is not JSON: {exc}") from None
+    if not isinstance(kwargs, dict):
+        raise JobConfigurationError("JOBS_SNOWFLAKE must be a JSON object of connector arguments")
+    return kwargs
+
+
+def _connector_kwargs(account: AccountConfig) -> dict[str, Any]:
+    kwargs = account.connector_kwargs()
+    if account.authenticator == "jwt" and not account.direct_access:
+        # Loaded now to report a bad key before any I/O (`account_session` loads it for Direct
+        # Access); the connector loads it again itself.
+        assert account.private_key_path is not None
+        load_private_key(account.private_key_path, account.private_key_passphrase, account.where)
+    if "token" not in kwargs and account.authenticator in ("programmatic_access_token", "oauth"):
+        kwargs["token"] = _token_source(account).read()
+    return kwargs
+
+
+def _token_source(account: AccountConfig) -> TokenSource:
+    if account.authenticator == "jwt":
+        return TokenSource(exchange=KeyPairExchange(account.account_origin, account.role))
+    if callable(account.token):
+        return TokenSource(provider=account.token)
+    if account.token is not None:
+        return TokenSource(fixed=account.token)
+    assert account.token_file_path is not None
+    return TokenSource(file=Path(account.token_file_path))
+
+
+def account_session(
+    backends: Backends, config: ClientConfig, env: Mapping[str, str] | None = None
+) -> tuple[AccountSession | None, KeyPairSigner | None]:
+    """Return the session (and key-pair signer) Direct Access requests need, if any.
+
+    A file's Direct Access connection discovers its endpoint and renews its tokens; a `base_url`
+    with a callable `token` asks the callable again after a 401. Other clients need neither.
+
+    Raises:
+        JobConfigurationError: the key or token cannot be used (checked now, before any I/O).
+    """
+    env = os.environ if env is None else env
+    account = backends.account
+    if account is None or not account.direct_access:
+        if callable(backends.token) and backends.base_url is not None:
+            source = TokenSource(provider=backends.token)
+            checked_token(source.read(), "the token= callable")
+            endpoint = backends.base_url
+            provider = endpoint if callable(endpoint) else (lambda: endpoint)
+            return AccountSession(config, source, endpoint=provider), None
+        return None, None
+    signer = None
+    if account.authenticator == "jwt":
+        # `check` made sure these are set for a key-pair login.
+        assert account.private_key_path is not None
+        assert account.account is not None
+        assert account.user is not None
+        key = load_private_key(
+            account.private_key_path, account.private_key_passphrase, account.where
+        )
+        signer = KeyPairSigner(account.account, account.user, key)
+    tokens = _token_source(account)
+    if tokens.exchange is None:
+        tokens.read()  # a token that cannot be used fails now
+    cache = EndpointCache(default_path(env)) if account.endpoint_cache else None
+    session = AccountSession(config, tokens, account=account.account, app=account.app, cache=cache)
+    return session, signer
