@@ -157,3 +157,53 @@ def account_session(
     cache = EndpointCache(default_path(env)) if account.endpoint_cache else None
     session = AccountSession(config, tokens, account=account.account, app=account.app, cache=cache)
     return session, signer
+
+
+def describe_connection(
+    *,
+    profile: str | None = None,
+    connection: str | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    app: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Return what `connect()` with these arguments would connect to, and why, one per line.
+
+    It names the file, profile, connection, account, user, authenticator, application, backend
+    and endpoint, and shows no password, passphrase or token. No network I/O: the endpoint is the
+    cached one, or said to be found on first use.
+
+    Raises:
+        JobConfigurationError: as `connect()` for a bad configuration.
+    """
+    env = os.environ if env is None else env
+    backends = choose_backends(
+        base_url=None,
+        sql_connection=None,
+        snowflake=None,
+        app=app,
+        token=None,
+        profile=profile,
+        connection=connection,
+        config_file=config_file,
+        env=env,
+    )
+    account = backends.account
+    if account is None:
+        if backends.base_url is None and backends.snowflake is None:
+            return "no configuration found: no JOBS_* variables and no configuration file"
+        lines = ["source         JOBS_* environment variables"]
+        if backends.base_url is not None:
+            lines.append(f"backend        Direct Access at {backends.base_url} (JOBS_BASE_URL)")
+        if backends.snowflake is not None:
+            lines.append(f"backend        SQL API, application {backends.app} (JOBS_SNOWFLAKE)")
+        return "\n".join(lines)
+    if not account.direct_access:
+        return account.describe()
+    if not account.endpoint_cache:
+        return account.describe(None, "found over SQL on first use (endpoint cache off)")
+    path = default_path(env)
+    cached = EndpointCache(path).get(account.account or "", account.app)
+    if cached is None:
+        return account.describe(None, f"found over SQL on first use, then cached in {path}")
+    return account.describe(cached.endpoint, f"cached in {path}")
