@@ -54,10 +54,18 @@ _RENAMED = {
     "rai_app_name": "app",
 }
 _TEXT_FIELDS = (
-    "account", "user", "role", "warehouse", "database", "schema", "host", "protocol", "app",
+    "account", "user", "role", "warehouse", "database", "host", "protocol", "app",
     "private_key_path", "token_file_path", "authenticator",
 )  # fmt: skip
 _SECRETS = ("password", "private_key_passphrase", "passcode", "token")
+# Snowflake connector parameters a raiconfig file may set for the SQL API's login. Snowflake's own
+# files hold nothing but connector parameters: all of theirs are passed on.
+_CONNECTOR_PARAMETERS = (
+    "schema", "region", "login_timeout", "network_timeout", "socket_timeout", "no_proxy",
+    "client_session_keep_alive", "enable_server_session_keep_alive_auto_detection",
+    "ocsp_fail_open", "insecure_mode", "application", "client_store_temporary_credential",
+)  # fmt: skip
+_NOT_FOR_THE_CONNECTOR = ("type", "platform", "default_connection", "default_connection_name")
 
 
 @attrs.frozen
@@ -89,6 +97,8 @@ class AccountConfig:
     passcode: str | None = attrs.field(default=None, repr=False)
     private_key_passphrase: str | None = attrs.field(default=None, repr=False)
     token: str | TokenProvider | None = attrs.field(default=None, repr=False)
+    connector_extras: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    """Further Snowflake connector parameters the file sets (timeouts, proxies...)."""
     where: str = ""
     """File, profile and connection, for error messages."""
 
@@ -100,7 +110,10 @@ class AccountConfig:
         return f"{protocol}://{host}" + (f":{self.port}" if self.port else "")
 
     def connector_kwargs(self) -> dict[str, Any]:
-        """Return the Snowflake connector's keyword arguments for this connection (its login)."""
+        """Return the Snowflake connector's keyword arguments for this connection (its login).
+
+        A key pair is not among them: the caller loads the key and passes it as `private_key`.
+        """
         kwargs: dict[str, Any] = {
             "account": self.account,
             "user": self.user,
@@ -113,12 +126,11 @@ class AccountConfig:
             "protocol": self.protocol,
             "password": self.password,
             "passcode": self.passcode,
-            "private_key_file": self.private_key_path,
-            "private_key_file_pwd": self.private_key_passphrase,
         }
         if self.authenticator in ("programmatic_access_token", "oauth"):
             kwargs["token"] = self.token if isinstance(self.token, str) else None
-        return {key: value for key, value in kwargs.items() if value is not None}
+        chosen = {key: value for key, value in kwargs.items() if value is not None}
+        return {**self.connector_extras, **chosen}
 
     def describe(self, endpoint: str | None = None, endpoint_why: str = "") -> str:
         """Return, one per line, what was chosen and why; no secret is shown."""
@@ -154,6 +166,18 @@ def _settings(section: Section) -> dict[str, Any]:
         elif name in ("direct_access", "endpoint_cache"):
             settings[name] = _typed(section, key, value, bool)
     return settings
+
+
+def _connector_extras(section: Section) -> dict[str, Any]:
+    snowflake_file = section.found.shape in (Shape.SNOWFLAKE_CONNECTIONS, Shape.SNOWFLAKE_CONFIG)
+    return {
+        key: value
+        for key, value in section.settings.items()
+        if key not in _NOT_FOR_THE_CONNECTOR
+        and (key in _CONNECTOR_PARAMETERS or snowflake_file)
+        and _RENAMED.get(key, key) not in (*_TEXT_FIELDS, *_SECRETS, "port", "direct_access")
+        and key != "endpoint_cache"
+    }
 
 
 def _authenticator(written: str | None, where: str) -> str:
@@ -263,6 +287,7 @@ def _build(
         passcode=settings.get("passcode"),
         private_key_passphrase=settings.get("private_key_passphrase"),
         token=settings.get("token"),
+        connector_extras=_connector_extras(section),
         where=where,
     )
     check(config)

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from jobs_core import ClientConfig, JobConfigurationError
 
@@ -35,6 +37,7 @@ class Backends:
     app: str | None
     token: str | TokenProvider | None = attrs.field(repr=False)
     account: AccountConfig | None = None
+    private_key: RSAPrivateKey | None = attrs.field(default=None, repr=False)
 
 
 def choose_backends(
@@ -82,7 +85,14 @@ def choose_backends(
     )
     if account is None:
         return Backends(None, None, app, token)
-    return Backends(None, _connector_kwargs(account), account.app, None, account)
+    key = None
+    if account.authenticator == "jwt":
+        # `check` made sure there is a key path; a bad key fails here, before any I/O.
+        assert account.private_key_path is not None
+        key = load_private_key(
+            account.private_key_path, account.private_key_passphrase, account.where
+        )
+    return Backends(None, _connector_kwargs(account, key), account.app, None, account, key)
 
 
 def _snowflake_from_env(text: str | None) -> dict[str, Any] | None:
@@ -97,13 +107,15 @@ def _snowflake_from_env(text: str | None) -> dict[str, Any] | None:
     return kwargs
 
 
-def _connector_kwargs(account: AccountConfig) -> dict[str, Any]:
+def _connector_kwargs(account: AccountConfig, key: RSAPrivateKey | None) -> dict[str, Any]:
     kwargs = account.connector_kwargs()
-    if account.authenticator == "jwt" and not account.direct_access:
-        # Loaded now to report a bad key before any I/O (`account_session` loads it for Direct
-        # Access); the connector loads it again itself.
-        assert account.private_key_path is not None
-        load_private_key(account.private_key_path, account.private_key_passphrase, account.where)
+    if key is not None:
+        # The key as loaded (decrypted): no connector version has to agree on how to decrypt it.
+        kwargs["private_key"] = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     if "token" not in kwargs and account.authenticator in ("programmatic_access_token", "oauth"):
         kwargs["token"] = _token_source(account).read()
     return kwargs
@@ -142,15 +154,11 @@ def account_session(
             return AccountSession(config, source, endpoint=provider), None
         return None, None
     signer = None
-    if account.authenticator == "jwt":
+    if backends.private_key is not None:
         # `check` made sure these are set for a key-pair login.
-        assert account.private_key_path is not None
         assert account.account is not None
         assert account.user is not None
-        key = load_private_key(
-            account.private_key_path, account.private_key_passphrase, account.where
-        )
-        signer = KeyPairSigner(account.account, account.user, key)
+        signer = KeyPairSigner(account.account, account.user, backends.private_key)
     tokens = _token_source(account)
     if tokens.exchange is None:
         tokens.read()  # a token that cannot be used fails now

@@ -15,6 +15,9 @@ SECRET_TOKEN = "pat-5ecret-t0ken-value"
 PASSWORD = "hunter2-password"
 
 
+_SNOWFLAKE_FILES = ("SNOWFLAKE_HOME", "SNOWFLAKE_DEFAULT_CONNECTION_NAME")
+
+
 @attrs.frozen
 class KeyFiles:
     """A key pair on disk: the private key (plain and encrypted) and the public key as PEM."""
@@ -27,9 +30,10 @@ class KeyFiles:
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A temporary home and working directory, with no JOBS_*, RAI_* or SNOWFLAKE_* variables."""
+    """A temporary home and working directory, with no JOBS_* or RAI_* variables, nor those that
+    say where Snowflake's files are."""
     for name in list(os.environ):
-        if name.startswith(("JOBS_", "RAI_", "SNOWFLAKE_")):
+        if name.startswith(("JOBS_", "RAI_")) or name in _SNOWFLAKE_FILES:
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     work = home / "work" / "project"
