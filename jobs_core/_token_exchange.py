@@ -83,7 +83,7 @@ def parse_exchange(response: HttpResponse, *, asked_at: float, assertion: str) -
     """Return the token the exchange answered; its expiry counts from `asked_at` (a `Now` reading).
 
     The lifetime is the answer's ``exp`` minus its ``iat`` (or the assertion's ``iat``), so the
-    client's wall clock plays no part.
+    client's wall clock plays no part; a whole-second ``iat`` takes a second off it.
 
     Raises:
         JobConfigurationError: the account refused the key (4xx): a key not registered for the
@@ -106,6 +106,10 @@ def parse_exchange(response: HttpResponse, *, asked_at: float, assertion: str) -
     if issued is None or expires is None:
         return AccessToken(value)
     lifetime = expires - issued
+    if issued.is_integer() and lifetime > 1:
+        # `iat` is usually whole seconds, rounded down: the token may be up to a second older
+        # than `asked_at` says, so its lifetime is counted a second shorter.
+        lifetime -= 1
     return AccessToken(value, asked_at + lifetime, lifetime)
 
 
