@@ -20,6 +20,7 @@ import attrs
 from . import _http_status as http
 from ._config import ClientConfig
 from ._effects import HttpRequest, HttpResponse, Now, Protocol, SignAssertion
+from ._endpoint_discovery import discover_endpoint
 from ._errors import JobConfigurationError, JobServerError
 from ._retry import send_http
 
@@ -31,11 +32,15 @@ MAX_REFRESH_AHEAD_S = 60.0
 
 @attrs.frozen
 class AccessToken:
-    """A Direct Access token and when it expires on the `Now` clock (None: not known)."""
+    """A Direct Access token and when it expires on the `Now` clock (None: not known).
+
+    `endpoint` is the one it was issued for, when it was exchanged for one.
+    """
 
     value: str = attrs.field(repr=False)
     expires_at: float | None = None
     lifetime_s: float | None = None
+    endpoint: str | None = None
 
     def usable_at(self, now: float) -> bool:
         """Return whether the token can still be sent at `now` (it is not due for renewal)."""
@@ -88,11 +93,12 @@ def parse_exchange(response: HttpResponse, *, asked_at: float, assertion: str) -
     Raises:
         JobConfigurationError: the account refused the key (4xx): a key not registered for the
             user, a wrong account or user, a role the user lacks.
-        JobServerError: any other failure, or an empty answer.
+        JobServerError: a stale endpoint, any other failure, or an empty answer.
     """
     text = http.response_text(response)
     if response.status != 200:
-        cls = JobConfigurationError if 400 <= response.status < 500 else JobServerError
+        refused = 400 <= response.status < 500 and not http.is_stale_endpoint(text)
+        cls = JobConfigurationError if refused else JobServerError
         raise cls(
             f"the key-pair token exchange at {TOKEN_PATH} failed (status={response.status}): "
             f"{text[:300]}"
@@ -117,17 +123,35 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def exchange_token(
+def _ask(
     config: ClientConfig, origin: str, endpoint: str, role: str | None
-) -> Protocol[AccessToken]:
-    """Return the protocol that gets a token for `endpoint` from the account at `origin`.
-
-    Raises:
-        JobConfigurationError, JobServerError: as `parse_exchange`, or the account could not be
-            reached.
-    """
+) -> Protocol[tuple[HttpResponse, float, str]]:
     assertion: str = yield SignAssertion()
     asked_at: float = yield Now()
     request = exchange_request(origin, endpoint, role, assertion)
     response = yield from send_http(config, request, op="token exchange")
-    return parse_exchange(response, asked_at=asked_at, assertion=assertion)
+    return response, asked_at, assertion
+
+
+def exchange_token(
+    config: ClientConfig, origin: str, endpoint: str, role: str | None, *, app: str | None = None
+) -> Protocol[AccessToken]:
+    """Return the protocol that gets a token for `endpoint` from the account at `origin`.
+
+    When the account answers that `endpoint` is stale and `app` is given, the endpoint is
+    discovered again (once) and the token asked for the new one: the token's `endpoint` says which.
+
+    Raises:
+        JobConfigurationError, JobServerError: as `parse_exchange`, or the account could not be
+            reached, or the rediscovery failed.
+    """
+    response, asked_at, assertion = yield from _ask(config, origin, endpoint, role)
+    if (
+        app is not None
+        and response.status >= 400
+        and http.is_stale_endpoint(http.response_text(response))
+    ):
+        endpoint = yield from discover_endpoint(app)
+        response, asked_at, assertion = yield from _ask(config, origin, endpoint, role)
+    token = parse_exchange(response, asked_at=asked_at, assertion=assertion)
+    return attrs.evolve(token, endpoint=endpoint)

@@ -134,7 +134,6 @@ class AccountSession:
         self._generation = 0
         self.lock = threading.Lock()
         self.async_lock = anyio.Lock()
-        self.discoveries = 0
         self.exchanges = 0
 
     def __repr__(self) -> str:
@@ -198,10 +197,12 @@ class AccountSession:
 
     def _discover(self) -> Protocol[None]:
         endpoint = yield from discover_endpoint(self._app)
-        self.discoveries += 1
-        log.debug("discovered the endpoint of %s/%s: %s", self._account, self._app, endpoint)
         if endpoint != self.endpoint:
             self._token = None  # a token is valid for one endpoint
+        self._replace_endpoint(endpoint)
+
+    def _replace_endpoint(self, endpoint: str) -> None:
+        log.debug("discovered the endpoint of %s/%s: %s", self._account, self._app, endpoint)
         self.endpoint = endpoint
         if self._cache is not None:
             self._cache.put(self._account, self._app, endpoint)
@@ -213,9 +214,11 @@ class AccountSession:
             token = AccessToken(self._tokens.read())
         else:
             token = yield from exchange_token(
-                self._config, exchange.origin, self.endpoint, exchange.role
+                self._config, exchange.origin, self.endpoint, exchange.role, app=self._app
             )
             self.exchanges += 1
+            if token.endpoint is not None and token.endpoint != self.endpoint:
+                self._replace_endpoint(token.endpoint)  # the exchange found it stale
             log.debug("exchanged a token for %s, valid %ss", self.endpoint, token.lifetime_s)
         self._token = token
         self._generation += 1

@@ -151,7 +151,8 @@ class AsyncDriver:
         if isinstance(effect, RefreshEndpoint):
             if self.account is not None:
                 await self._update_account(runtime, self.account.rediscover)
-            self._need_http().target.refresh()
+            else:
+                self._need_http().target.refresh()
             return None
         if isinstance(effect, RenewToken):
             if self.account is not None:
@@ -174,6 +175,7 @@ class AsyncDriver:
         assert self.account is not None
         async with self.account.async_lock:
             await self._drive(runtime, update())
+        self._need_http().target.refresh()  # the endpoint may have changed
 
     async def _outcome(self, runtime: Runtime, protocol: Protocol[Any]) -> Any:
         try:

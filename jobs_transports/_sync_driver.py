@@ -119,7 +119,8 @@ class SyncDriver:
         if isinstance(effect, RefreshEndpoint):
             if self.account is not None:
                 self._update_account(self.account.rediscover)
-            self._need_http().target.refresh()
+            else:
+                self._need_http().target.refresh()
             return None
         if isinstance(effect, RenewToken):
             if self.account is not None:
@@ -146,6 +147,7 @@ class SyncDriver:
         assert self.account is not None
         with self.account.lock:
             self.run(update())
+        self._need_http().target.refresh()  # the endpoint may have changed
 
     def _outcome(self, protocol: Protocol[Any]) -> Any:
         try:

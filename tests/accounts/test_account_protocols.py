@@ -117,7 +117,7 @@ def test_the_exchange() -> None:
     token = jwt({"iat": 2000, "exp": 2600})
     assert stepper.send(HttpResponse(200, (), token.encode())) is None
     # A whole-second iat may be up to a second late: the lifetime is counted a second shorter.
-    assert stepper.result == AccessToken(token, 649.0, 599.0)
+    assert stepper.result == AccessToken(token, 649.0, 599.0, "https://ep.host")
     assert token not in repr(stepper.result)
 
 
@@ -138,7 +138,7 @@ def test_an_opaque_token_never_expires_ahead() -> None:
     stepper.send("x.y.z")
     stepper.send(0.0)
     stepper.send(HttpResponse(200, (), b"opaque\n"))
-    assert stepper.result == AccessToken("opaque")
+    assert stepper.result == AccessToken("opaque", endpoint="http://b")
     assert stepper.result.usable_at(1e12)
 
 
@@ -186,3 +186,34 @@ def test_effects_round_trip_and_old_requests_have_no_origin() -> None:
     for effect in (RenewToken(), SignAssertion(), HttpRequest("POST", "/x", origin="http://a")):
         assert effect_from_json(effect_to_json(effect)) == effect
     assert "origin" not in effect_to_json(HttpRequest("GET", "/x"))
+
+
+def test_an_exchange_that_finds_the_endpoint_stale_rediscovers_it_once() -> None:
+    stale = HttpResponse(
+        400, (), b'{"message": "could not find the service associated with endpoint"}'
+    )
+    stepper = Stepper(exchange_token(CONFIG, "http://a", "http://old", None, app="APP"))
+    stepper.start()
+    stepper.send("x.y.z")
+    stepper.send(0.0)
+    assert stepper.send(stale) == SqlQuery(
+        "CALL APP.app.service_endpoint(TRUE)", (), "service_endpoint"
+    )
+    assert stepper.send(SqlRows(("SERVICE_ENDPOINT",), (("new.host",),))) == SignAssertion()
+    stepper.send("x.y.z")
+    request = stepper.send(1.0)
+    assert isinstance(request, HttpRequest)
+    assert urllib.parse.parse_qs(request.body.decode())["scope"] == ["new.host"]
+    stepper.send(HttpResponse(200, (), b"token"))
+    assert stepper.result == AccessToken("token", endpoint="https://new.host")
+    # Stale again: no second rediscovery, the exchange fails.
+    again = Stepper(exchange_token(CONFIG, "http://a", "http://old", None, app="APP"))
+    again.start()
+    again.send("x.y.z")
+    again.send(0.0)
+    again.send(stale)
+    again.send(SqlRows(("SERVICE_ENDPOINT",), (("new.host",),)))
+    again.send("x.y.z")
+    again.send(1.0)
+    with pytest.raises(JobServerError, match="could not find the service"):
+        again.send(stale)

@@ -203,3 +203,18 @@ def test_no_secret_in_debug_logs_or_reprs(
     for secret in (PAT, PASSPHRASE, keys.private_pem.splitlines()[1], "Snowflake Token="):
         assert secret not in logged
         assert secret not in shown
+
+
+def test_a_stale_cached_endpoint_is_found_out_by_the_exchange(
+    key_pair_home: Path, emu: jobs_emulator.Emulator
+) -> None:
+    with connect_sync() as client:
+        client.list()
+    moved = emu.move_direct_access()
+    lookups = emu.service_endpoint_calls
+    # A new client starts from the cached, now stale, endpoint: the exchange says it is stale.
+    with connect_sync() as client:
+        client.list()
+    assert emu.service_endpoint_calls == lookups + 1
+    cached = json.loads((key_pair_home / ".rai" / "endpoints.json").read_text())
+    assert cached["emulator"][APP]["endpoint"] == moved
