@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from jobs_core import ClientConfig, JobConfigurationError
 
 from ._account_config import AccountConfig, TokenProvider, load_account_config
-from ._account_session import AccountSession, KeyPairExchange, TokenSource, checked_token
+from ._account_session import AccountSession, KeyPairExchange, TokenSource
 from ._endpoint_cache import EndpointCache, default_path
 from ._http_target import EndpointProvider
 from ._key_pair import KeyPairSigner, load_private_key
@@ -147,8 +147,8 @@ def account_session(
     account = backends.account
     if account is None or not account.direct_access:
         if callable(backends.token) and backends.base_url is not None:
+            # The callable is first asked on the first request, and again after each 401.
             source = TokenSource(provider=backends.token)
-            checked_token(source.read(), "the token= callable")
             endpoint = backends.base_url
             provider = endpoint if callable(endpoint) else (lambda: endpoint)
             return AccountSession(config, source, endpoint=provider), None

@@ -143,9 +143,17 @@ def test_a_token_that_cannot_go_in_a_header(home: Path, keys: KeyFiles, bad: str
     assert f"token_file_path {token_file}" in message
 
 
-def test_a_token_argument_that_cannot_go_in_a_header(home: Path, keys: KeyFiles) -> None:
-    message = refused(keys, base_url="http://127.0.0.1:9", token=lambda: f"{SECRET_TOKEN}\n\n x")
-    assert "token= callable cannot go in an HTTP header" in message
+def test_a_token_callable_that_gives_what_cannot_go_in_a_header(home: Path) -> None:
+    # The callable is asked on the first request: the token is checked before it is sent.
+    with (
+        connect_sync(
+            base_url="http://127.0.0.1:9", token=lambda: f"{SECRET_TOKEN}\n\n x"
+        ) as client,
+        pytest.raises(JobConfigurationError) as caught,
+    ):
+        client.list()
+    assert "token= callable cannot go in an HTTP header" in str(caught.value)
+    assert SECRET_TOKEN not in str(caught.value)
 
 
 def test_unknown_profile_and_connection(home: Path, keys: KeyFiles) -> None:

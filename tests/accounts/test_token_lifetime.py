@@ -218,3 +218,28 @@ def test_a_stale_cached_endpoint_is_found_out_by_the_exchange(
     assert emu.service_endpoint_calls == lookups + 1
     cached = json.loads((key_pair_home / ".rai" / "endpoints.json").read_text())
     assert cached["emulator"][APP]["endpoint"] == moved
+
+
+@pytest.mark.parametrize("library", ["sync", "asyncio", "trio"])
+def test_a_token_callable_is_asked_again_after_a_401(
+    home: Path, emu: jobs_emulator.Emulator, library: str
+) -> None:
+    handed: list[str] = []
+
+    def current_token() -> str:
+        # The first token is one the service does not know; the next is the user's PAT.
+        handed.append("revoked-token" if not handed else PAT)
+        return handed[-1]
+
+    options: dict[str, Any] = {"base_url": emu.base_url, "token": current_token}
+    if library == "sync":
+        with connect_sync(**options) as client:
+            assert client.list() is not None
+    else:
+
+        async def main() -> None:
+            async with connect(**options) as client:
+                assert await client.list() is not None
+
+        asyncio.run(main()) if library == "asyncio" else trio.run(main)
+    assert handed == ["revoked-token", PAT]
