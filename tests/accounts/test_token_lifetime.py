@@ -243,3 +243,23 @@ def test_a_token_callable_is_asked_again_after_a_401(
 
         asyncio.run(main()) if library == "asyncio" else trio.run(main)
     assert handed == ["revoked-token", PAT]
+
+
+def test_the_endpoint_cache_moves_or_turns_off(
+    key_pair_home: Path, emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = key_pair_home / "cache" / "endpoints.json"
+    monkeypatch.setenv("RAI_ENDPOINT_FILE", str(elsewhere))
+    lookups = emu.service_endpoint_calls
+    for _ in range(2):
+        with connect_sync() as client:
+            client.list()
+    assert emu.service_endpoint_calls == lookups + 1
+    assert json.loads(elsewhere.read_text())["emulator"][APP]["endpoint"] == emu.base_url
+    monkeypatch.setenv("JOBS_ENDPOINT_CACHE", "0")
+    lookups = emu.service_endpoint_calls
+    for _ in range(2):
+        with connect_sync() as client:
+            client.list()
+    assert emu.service_endpoint_calls == lookups + 2
+    assert not (key_pair_home / ".rai" / "endpoints.json").exists()
