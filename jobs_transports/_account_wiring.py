@@ -51,12 +51,14 @@ def choose_backends(
     connection: str | None,
     config_file: str | os.PathLike[str] | None,
     env: Mapping[str, str] | None = None,
+    required: bool = True,
 ) -> Backends:
     """Return the backends the arguments, the environment or the files configure.
 
     Raises:
         JobConfigurationError: `profile`/`connection`/`config_file` next to backend arguments,
-            ``JOBS_SNOWFLAKE`` that is not a JSON object, or a bad configuration file.
+            ``JOBS_SNOWFLAKE`` that is not a JSON object, a bad configuration file, or (when
+            `required`) no backend anywhere.
     """
     env = os.environ if env is None else env
     chooses_file = (profile, connection, config_file) != (None, None, None)
@@ -84,6 +86,13 @@ def choose_backends(
         env=env,
     )
     if account is None:
+        if required:
+            raise JobConfigurationError(
+                "Configure a Direct Access base URL, a SQL connection, or both: no backend "
+                "arguments, no JOBS_BASE_URL or JOBS_SNOWFLAKE, and no configuration file "
+                "(RAI_CONFIG_FILE_PATH; raiconfig.yaml, .yml or .toml in the working directory, "
+                "a parent or ~/.rai; connections.toml or config.toml in ~/.snowflake)"
+            )
         return Backends(None, None, app, token)
     key = None
     if account.authenticator == "jwt":
@@ -195,6 +204,7 @@ def describe_connection(
         connection=connection,
         config_file=config_file,
         env=env,
+        required=False,
     )
     account = backends.account
     if account is None:

@@ -52,6 +52,10 @@ YAML = """\
 def test_nothing_configured_is_none(home: Path) -> None:
     assert load_account_config() is None
     assert "no configuration found" in describe_connection()
+    with pytest.raises(
+        JobConfigurationError, match=r"no configuration file \(RAI_CONFIG_FILE_PATH"
+    ):
+        connect_sync()
 
 
 def test_raiconfig_yaml_in_rai_home(home: Path, keys: KeyFiles) -> None:
