@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -32,12 +31,11 @@ from jobs_core import (
     exchange_token,
 )
 
+from ._account_config import TokenProvider
 from ._endpoint_cache import EndpointCache
 from ._http_target import EndpointProvider, Headers
 
 log = logging.getLogger("jobs_transports.accounts")
-
-TokenProvider = Callable[[], str]
 
 
 def checked_token(value: object, source: str) -> str:
@@ -134,7 +132,6 @@ class AccountSession:
         self._generation = 0
         self.lock = threading.Lock()
         self.async_lock = anyio.Lock()
-        self.exchanges = 0
 
     def __repr__(self) -> str:
         return f"AccountSession(endpoint={self.endpoint!r}, renewals={self._generation})"
@@ -216,7 +213,6 @@ class AccountSession:
             token = yield from exchange_token(
                 self._config, exchange.origin, self.endpoint, exchange.role, app=self._app
             )
-            self.exchanges += 1
             if token.endpoint is not None and token.endpoint != self.endpoint:
                 self._replace_endpoint(token.endpoint)  # the exchange found it stale
             log.debug("exchanged a token for %s, valid %ss", self.endpoint, token.lifetime_s)
