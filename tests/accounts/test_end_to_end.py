@@ -15,6 +15,7 @@ import trio
 
 import jobs_emulator
 from jobs_transports import JobsClient, JobsClientSync, connect, connect_sync
+from jobs_transports.cli import main as jobs_command
 from tests.accounts.accounts_setup import APP, PAT, WRITERS
 from tests.accounts.conftest import PASSPHRASE, KeyFiles
 
@@ -163,3 +164,21 @@ def test_snowflake_connections_without_direct_access_use_the_sql_api(
         assert sync_session(client) == ("COMPLETED", "CANCELED", "listed")
     assert set(effects(cassette)) <= {"SqlQuery", "Now", "Sleep"}
     assert emu.service_endpoint_calls == lookups
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_jobs_list_with_no_options(
+    home: Path,
+    emu: jobs_emulator.Emulator,
+    keys: KeyFiles,
+    shape: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure(home, emu, keys, shape, "key+passphrase", monkeypatch)
+    with connect_sync() as client:
+        job_id = client.create("Predictive", "forecaster", payload(0.1)).id
+    assert jobs_command(["--json", "list", "Predictive"]) == 0
+    printed = capsys.readouterr()
+    assert job_id in printed.out
+    assert PASSPHRASE not in printed.out + printed.err
