@@ -220,49 +220,57 @@ def _pick_connection(
     )
 
 
-def read_section(
-    found: Found, *, profile: str | None, connection: str | None, env: Mapping[str, str]
-) -> Section:
-    """Return the settings `found` holds for the chosen profile and connection.
+def _profiled(
+    document: Mapping[str, Any], table: str, profile: str | None, env: Mapping[str, str], where: str
+) -> tuple[dict[str, Any], str | None, str]:
+    """Return the file's settings with the chosen profile's overlay, the profile and why."""
+    name, why = _profile(document, table, profile, env)
+    base = {k: v for k, v in document.items() if k not in (table, "active_profile")}
+    if name is None:
+        return base, None, why
+    profiles = _table(document.get(table) or {}, f"{where}: {table}")
+    if name not in profiles:
+        raise JobConfigurationError(f"{where}: no profile {name!r} (from {why})")
+    return _merge(base, _table(profiles[name] or {}, f"{where}, profile {name!r}")), name, why
 
-    Raises:
-        JobConfigurationError: the file cannot be read or parsed, or the profile or connection
-            asked for (or the default one) does not exist.
-    """
-    document = read_document(found.path, found.shape)
+
+def _rai_yaml(
+    found: Found, document: dict[str, Any], profile: str | None, connection: str | None,
+    env: Mapping[str, str],
+) -> Section:  # fmt: skip
     where = str(found.path)
-    if found.shape is Shape.RAI_YAML:
-        name, profile_why = _profile(document, "profiles", profile, env)
-        base = {k: v for k, v in document.items() if k not in ("profiles", "active_profile")}
-        if name is not None:
-            profiles = _table(document.get("profiles") or {}, f"{where}: profiles")
-            if name not in profiles:
-                raise JobConfigurationError(f"{where}: no profile {name!r} (from {profile_why})")
-            base = _merge(base, _table(profiles[name] or {}, f"{where}, profile {name!r}"))
-        connections = _table(base.pop("connections", None) or {}, f"{where}: connections")
-        chosen = _pick_connection(
-            connections,
-            (
-                (connection, "connection argument"),
-                (base.get("default_connection"), "default_connection"),
-            ),
-            where if name is None else f"{where}, profile {name!r}",
+    base, name, profile_why = _profiled(document, "profiles", profile, env, where)
+    connections = _table(base.pop("connections", None) or {}, f"{where}: connections")
+    chosen = _pick_connection(
+        connections,
+        (
+            (connection, "connection argument"),
+            (base.get("default_connection"), "default_connection"),
+        ),
+        where if name is None else f"{where}, profile {name!r}",
+    )
+    settings = _merge(base, _table(connections[chosen[0]], f"{where}: {chosen[0]}"))
+    return Section(found, settings, name, profile_why, *chosen)
+
+
+def _rai_toml(
+    found: Found, document: dict[str, Any], profile: str | None, connection: str | None,
+    env: Mapping[str, str],
+) -> Section:  # fmt: skip
+    where = str(found.path)
+    if connection is not None:
+        raise JobConfigurationError(
+            f"{where}: raiconfig.toml has profiles, not connections: use profile="
         )
-        settings = _merge(base, _table(connections[chosen[0]], f"{where}: {chosen[0]}"))
-        return Section(found, settings, name, profile_why, *chosen)
-    if found.shape is Shape.RAI_TOML:
-        if connection is not None:
-            raise JobConfigurationError(
-                f"{where}: raiconfig.toml has profiles, not connections: use profile="
-            )
-        name, profile_why = _profile(document, "profile", profile, env)
-        base = {k: v for k, v in document.items() if k not in ("profile", "active_profile")}
-        if name is not None:
-            profiles = _table(document.get("profile") or {}, f"{where}: profile")
-            if name not in profiles:
-                raise JobConfigurationError(f"{where}: no profile {name!r} (from {profile_why})")
-            base = _merge(base, _table(profiles[name], f"{where}, profile {name!r}"))
-        return Section(found, base, name, profile_why)
+    base, name, profile_why = _profiled(document, "profile", profile, env, where)
+    return Section(found, base, name, profile_why)
+
+
+def _snowflake(
+    found: Found, document: dict[str, Any], profile: str | None, connection: str | None,
+    env: Mapping[str, str],
+) -> Section:  # fmt: skip
+    where = str(found.path)
     if profile is not None:
         raise JobConfigurationError(
             f"{where}: Snowflake's files have connections, not profiles: use connection="
@@ -282,3 +290,24 @@ def read_section(
         where,
     )
     return Section(found, connections[chosen[0]], None, "", *chosen)
+
+
+_READERS = {
+    Shape.RAI_YAML: _rai_yaml,
+    Shape.RAI_TOML: _rai_toml,
+    Shape.SNOWFLAKE_CONNECTIONS: _snowflake,
+    Shape.SNOWFLAKE_CONFIG: _snowflake,
+}
+
+
+def read_section(
+    found: Found, *, profile: str | None, connection: str | None, env: Mapping[str, str]
+) -> Section:
+    """Return the settings `found` holds for the chosen profile and connection.
+
+    Raises:
+        JobConfigurationError: the file cannot be read or parsed, or the profile or connection
+            asked for (or the default one) does not exist, or is not a table of settings.
+    """
+    document = read_document(found.path, found.shape)
+    return _READERS[found.shape](found, document, profile, connection, env)
