@@ -5,8 +5,9 @@ account and application the endpoint and when it was cached::
 
     {"myorg-myaccount": {"RELATIONALAI": {"endpoint": "https://...", "cached_at": 1767000000.0}}}
 
-A missing or unreadable file is an empty cache (it is only an optimisation); writes replace the
-file atomically, so concurrent processes never read half of one.
+A missing or unreadable file, or an entry that is not an http(s) URL, is a cache miss (the cache
+is only an optimisation); writes replace the file atomically, so concurrent processes never read
+half of one.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class EndpointCache:
         endpoint, cached_at = entry.get("endpoint"), entry.get("cached_at")
         if not isinstance(endpoint, str) or not isinstance(cached_at, int | float):
             return None
+        if not endpoint.startswith(("http://", "https://")):
+            return None  # not one this client wrote: discovered again, then replaced
         return CachedEndpoint(endpoint, float(cached_at))
 
     def put(self, account: str, app: str, endpoint: str) -> None:

@@ -24,9 +24,9 @@ def rai_yaml(home: Path, connection: str, extra: str = "direct_access: true\n") 
 def refused(keys: KeyFiles, **kwargs: object) -> str:
     """Return the error connect_sync() and connect() give, after checking it shows no secret."""
     with pytest.raises(JobConfigurationError) as caught:
-        connect_sync(**kwargs)  # type: ignore[arg-type]
+        connect_sync(**kwargs)
     with pytest.raises(JobConfigurationError) as caught_async:
-        connect(**kwargs)  # type: ignore[arg-type]
+        connect(**kwargs)
     assert str(caught.value) == str(caught_async.value)
     texts = []
     error: BaseException | None = caught.value

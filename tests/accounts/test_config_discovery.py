@@ -20,7 +20,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def loaded(**kwargs: object) -> AccountConfig:
-    config = load_account_config(**kwargs)  # type: ignore[arg-type]
+    config = load_account_config(**kwargs)
     assert config is not None
     return config
 
