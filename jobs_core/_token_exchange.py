@@ -17,11 +17,11 @@ from typing import Any
 
 import attrs
 
-from . import _http_status as http
+from . import _failures as failures
 from ._config import ClientConfig
 from ._effects import HttpRequest, HttpResponse, Now, Protocol, SignAssertion
 from ._endpoint_discovery import discover_endpoint
-from ._errors import JobConfigurationError, JobServerError
+from ._errors import JobConfigurationError, JobServerError, clip
 from ._retry import send_http
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -95,13 +95,13 @@ def parse_exchange(response: HttpResponse, *, asked_at: float, assertion: str) -
             user, a wrong account or user, a role the user lacks.
         JobServerError: a stale endpoint, any other failure, or an empty answer.
     """
-    text = http.response_text(response)
+    text = failures.response_text(response)
     if response.status != 200:
-        refused = 400 <= response.status < 500 and not http.is_stale_endpoint(text)
+        refused = 400 <= response.status < 500 and not failures.is_stale_endpoint(text)
         cls = JobConfigurationError if refused else JobServerError
         raise cls(
             f"the key-pair token exchange at {TOKEN_PATH} failed (status={response.status}): "
-            f"{text[:300]}"
+            f"{clip(text)}"
         )
     value = response.body.decode("utf-8", "replace").strip()
     if not value:
@@ -149,7 +149,7 @@ def exchange_token(
     if (
         app is not None
         and response.status >= 400
-        and http.is_stale_endpoint(http.response_text(response))
+        and failures.is_stale_endpoint(failures.response_text(response))
     ):
         endpoint = yield from discover_endpoint(app)
         response, asked_at, assertion = yield from _ask(config, origin, endpoint, role)

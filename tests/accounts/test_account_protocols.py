@@ -28,7 +28,7 @@ from jobs_core import (
     parse_endpoint,
 )
 from jobs_core._retry import send_http
-from jobs_core._serialization import effect_from_json, effect_to_json
+from jobs_core._serialization import effect_to_json
 
 CONFIG = ClientConfig(http=True, retry=RetryPolicy(max_attempts=2))
 
@@ -182,9 +182,10 @@ def test_a_401_renews_the_token_once() -> None:
     assert stepper.result.status == 401
 
 
-def test_effects_round_trip_and_old_requests_have_no_origin() -> None:
-    for effect in (RenewToken(), SignAssertion(), HttpRequest("POST", "/x", origin="http://a")):
-        assert effect_from_json(effect_to_json(effect)) == effect
+def test_the_new_effects_in_cassettes_and_old_requests_have_no_origin() -> None:
+    assert effect_to_json(RenewToken()) == {"type": "RenewToken"}
+    assert effect_to_json(SignAssertion()) == {"type": "SignAssertion"}
+    assert effect_to_json(HttpRequest("POST", "/x", origin="http://a"))["origin"] == "http://a"
     assert "origin" not in effect_to_json(HttpRequest("GET", "/x"))
 
 
