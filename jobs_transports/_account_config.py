@@ -64,6 +64,9 @@ _CONNECTOR_PARAMETERS = (
     "schema", "region", "login_timeout", "network_timeout", "socket_timeout", "no_proxy",
     "client_session_keep_alive", "enable_server_session_keep_alive_auto_detection",
     "ocsp_fail_open", "insecure_mode", "application", "client_store_temporary_credential",
+    # what the OAuth flows need
+    "oauth_client_id", "oauth_client_secret", "oauth_authorization_url",
+    "oauth_token_request_url", "oauth_redirect_uri", "oauth_scope",
 )  # fmt: skip
 _NOT_FOR_THE_CONNECTOR = ("type", "platform", "default_connection", "default_connection_name")
 

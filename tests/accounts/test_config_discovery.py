@@ -271,3 +271,30 @@ def test_describe_says_what_and_why_without_secrets(home: Path, keys: KeyFiles) 
         assert expected in text
     assert PASSPHRASE not in text
     assert PASSPHRASE not in repr(loaded())
+
+
+def test_every_authenticator_goes_to_the_connector_over_sql(home: Path) -> None:
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        """\
+        connections:
+          sf:
+            account: acc
+            user: alice
+            authenticator: oauth_client_credentials
+            oauth_client_id: the-client
+            oauth_client_secret: the-client-secret
+            login_timeout: 5
+            engine: not-for-the-connector
+        """,
+    )
+    config = loaded()
+    assert config.connector_kwargs() == {
+        "account": "acc",
+        "user": "alice",
+        "authenticator": "OAUTH_CLIENT_CREDENTIALS",
+        "oauth_client_id": "the-client",
+        "oauth_client_secret": "the-client-secret",
+        "login_timeout": 5,
+    }
+    assert "the-client-secret" not in repr(config) + config.describe()
