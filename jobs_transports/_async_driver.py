@@ -52,11 +52,15 @@ class AsyncDriver:
         sql: SqlExecutor | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] | None = None,
+        account: AccountSession | None = None,
+        signer: KeyPairSigner | None = None,
     ) -> None:
         self.http = http
         self.sql = sql
         self._sleep = sleep
         self._clock = clock
+        self.account = account
+        self._signer = signer
         self._runtime: Runtime | None = None
         self._loop: object = None
         self._closed = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import jobs_emulator
@@ -35,7 +36,7 @@ def _yaml_value(value: object) -> str:
 
 
 def write_yaml(
-    home: Path, emu: jobs_emulator.Emulator, credentials: dict[str, object], user: str
+    home: Path, emu: jobs_emulator.Emulator, credentials: Mapping[str, object], user: str
 ) -> Path:
     """Write ~/.rai/raiconfig.yaml for a Direct Access connection as `user`."""
     settings = {**_login(emu, user), "rai_app_name": APP, **credentials}
@@ -48,7 +49,7 @@ def write_yaml(
 
 
 def write_toml(
-    home: Path, emu: jobs_emulator.Emulator, credentials: dict[str, object], user: str
+    home: Path, emu: jobs_emulator.Emulator, credentials: Mapping[str, object], user: str
 ) -> Path:
     """Write ~/.rai/raiconfig.toml (older spellings) for a Direct Access connection as `user`."""
     renamed = {
@@ -72,7 +73,7 @@ def write_toml(
 
 
 def write_connections(
-    home: Path, emu: jobs_emulator.Emulator, credentials: dict[str, object], user: str
+    home: Path, emu: jobs_emulator.Emulator, credentials: Mapping[str, object], user: str
 ) -> Path:
     """Write ~/.snowflake/connections.toml for `user` (no application, no Direct Access switch)."""
     renamed = {

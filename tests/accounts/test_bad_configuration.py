@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ def rai_yaml(home: Path, connection: str, extra: str = "direct_access: true\n") 
     return path
 
 
-def refused(keys: KeyFiles, **kwargs: object) -> str:
+def refused(keys: KeyFiles, **kwargs: Any) -> str:
     """Return the error connect_sync() and connect() give, after checking it shows no secret."""
     with pytest.raises(JobConfigurationError) as caught:
         connect_sync(**kwargs)

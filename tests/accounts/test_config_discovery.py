@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def loaded(**kwargs: object) -> AccountConfig:
+def loaded(**kwargs: Any) -> AccountConfig:
     config = load_account_config(**kwargs)
     assert config is not None
     return config

@@ -10,6 +10,12 @@ import pytest
 from jobs_transports._endpoint_cache import EndpointCache, default_path
 
 
+def endpoint(cache: EndpointCache, account: str, app: str) -> str:
+    cached = cache.get(account, app)
+    assert cached is not None
+    return cached.endpoint
+
+
 def test_entries_per_account_and_application(tmp_path: Path) -> None:
     cache = EndpointCache(tmp_path / "rai" / "endpoints.json")
     assert cache.get("acc", "APP") is None
@@ -17,9 +23,9 @@ def test_entries_per_account_and_application(tmp_path: Path) -> None:
     cache.put("acc", "OTHER", "https://two")
     cache.put("other", "APP", "https://three")
     cache.put("acc", "APP", "https://four")
-    assert cache.get("acc", "APP").endpoint == "https://four"
-    assert cache.get("acc", "OTHER").endpoint == "https://two"
-    assert cache.get("other", "APP").endpoint == "https://three"
+    assert endpoint(cache, "acc", "APP") == "https://four"
+    assert endpoint(cache, "acc", "OTHER") == "https://two"
+    assert endpoint(cache, "other", "APP") == "https://three"
     data = json.loads(cache.path.read_text())
     assert data["acc"]["APP"]["cached_at"] > 1.7e9
     assert list(cache.path.parent.iterdir()) == [cache.path]  # no temporary file left
@@ -41,7 +47,7 @@ def test_what_it_did_not_write_is_a_miss_and_is_replaced(tmp_path: Path, text: s
     cache.path.write_text(text)
     assert cache.get("acc", "APP") is None
     cache.put("acc", "APP", "https://new")
-    assert cache.get("acc", "APP").endpoint == "https://new"
+    assert endpoint(cache, "acc", "APP") == "https://new"
 
 
 def test_an_unwritable_cache_is_ignored(tmp_path: Path) -> None:

@@ -109,13 +109,13 @@ def test_concurrent_waits_share_each_renewal(
                 client.wait("Predictive", op.id, timeout_s=60, poll_interval_s=0.25)
                 for op in operations
             ]
+            finals: list[Job] = []
             if library == "asyncio":
                 finals = list(await asyncio.gather(*waits))
             else:
-                finals = [None] * len(waits)
 
                 async def one(index: int) -> None:
-                    finals[index] = await waits[index]
+                    finals.append(await waits[index])
 
                 async with trio.open_nursery() as nursery:
                     for index in range(len(waits)):
