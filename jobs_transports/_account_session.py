@@ -25,6 +25,7 @@ from jobs_core import (
     AccessToken,
     ClientConfig,
     JobConfigurationError,
+    JobServerError,
     Now,
     Protocol,
     discover_endpoint,
@@ -213,6 +214,10 @@ class AccountSession:
             token = yield from exchange_token(
                 self._config, exchange.origin, self.endpoint, exchange.role, app=self._app
             )
+            try:
+                checked_token(token.value, f"the token exchange at {exchange.origin}")
+            except JobConfigurationError as exc:
+                raise JobServerError(str(exc)) from exc  # the account's answer, not the config
             if token.endpoint is not None and token.endpoint != self.endpoint:
                 self._replace_endpoint(token.endpoint)  # the exchange found it stale
             log.debug("exchanged a token for %s, valid %ss", self.endpoint, token.lifetime_s)
