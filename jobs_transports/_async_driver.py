@@ -23,8 +23,10 @@ from jobs_core import (
     TransportError,
 )
 
+from ._account_session import AccountSession
 from ._client_errors import JobClientClosedError
 from ._gateways import describe_backends
+from ._key_pair import KeyPairSigner
 from ._request_log import RequestLog
 from ._runtimes import Runtime, current_loop, current_runtime
 from ._sql_executor import SqlExecutor
