@@ -3,7 +3,7 @@ against a baseline measured in the same run. Benchmarks never run in the test su
 
 from __future__ import annotations
 
-from bench import core_bench, drivers_bench, emulator_get
+from bench import core_bench, drivers_bench, emulator_get, emulator_rate
 
 
 def main() -> None:
@@ -11,6 +11,7 @@ def main() -> None:
         ("core: build + parse, against json.loads", core_bench.main),
         ("drivers: get round trips, against bare httpcore", drivers_bench.main),
         ("emulator: get throughput", lambda: emulator_get.main([])),
+        ("emulator: keep-alive rate, against a bare responder", lambda: emulator_rate.main([])),
     ):
         print(f"\n=== {title} ===", flush=True)
         run()

@@ -1,8 +1,9 @@
 """The jobs protocol without I/O.
 
 Every client call is a protocol: a generator that yields effects (`HttpRequest`, `SqlQuery`,
-`Sleep`, `Now`, `Gather`, `RefreshEndpoint`), receives their replies, and returns the call's
-result. Drivers in `jobs_transports` perform the effects; `Stepper` drives a protocol by hand.
+`Sleep`, `Now`, `Gather`, `RefreshEndpoint`, `RenewToken`, `SignAssertion`), receives their
+replies, and returns the call's result. Drivers in `jobs_transports` perform the effects;
+`Stepper` drives a protocol by hand.
 """
 
 from ._cancel import cancel as cancel
@@ -23,12 +24,17 @@ from ._effects import HttpResponse as HttpResponse
 from ._effects import Now as Now
 from ._effects import Protocol as Protocol
 from ._effects import RefreshEndpoint as RefreshEndpoint
+from ._effects import RenewToken as RenewToken
 from ._effects import Reply as Reply
+from ._effects import SignAssertion as SignAssertion
 from ._effects import Sleep as Sleep
 from ._effects import SqlFailure as SqlFailure
 from ._effects import SqlQuery as SqlQuery
 from ._effects import SqlRows as SqlRows
 from ._effects import TransportError as TransportError
+from ._endpoint_discovery import discover_endpoint as discover_endpoint
+from ._endpoint_discovery import endpoint_query as endpoint_query
+from ._endpoint_discovery import parse_endpoint as parse_endpoint
 from ._errors import JobCapabilityError as JobCapabilityError
 from ._errors import JobClientDisconnectedError as JobClientDisconnectedError
 from ._errors import JobConfigurationError as JobConfigurationError
@@ -68,6 +74,10 @@ from ._recording import Sink as Sink
 from ._recording import recorded as recorded
 from ._replay import Replayer as Replayer
 from ._stepper import Stepper as Stepper
+from ._token_exchange import AccessToken as AccessToken
+from ._token_exchange import exchange_request as exchange_request
+from ._token_exchange import exchange_token as exchange_token
+from ._token_exchange import parse_exchange as parse_exchange
 from ._version import __version__ as __version__
 from ._wait import DEFAULT_POLL_INTERVAL_S as DEFAULT_POLL_INTERVAL_S
 from ._wait import DEFAULT_TIMEOUT_S as DEFAULT_TIMEOUT_S
@@ -78,6 +88,7 @@ __all__ = [
     "DEFAULT_POLL_INTERVAL_S",
     "DEFAULT_STREAM",
     "DEFAULT_TIMEOUT_S",
+    "AccessToken",
     "Backend",
     "Cassette",
     "CassetteError",
@@ -116,9 +127,11 @@ __all__ = [
     "ReasonerTypeName",
     "Redactor",
     "RefreshEndpoint",
+    "RenewToken",
     "Replayer",
     "Reply",
     "RetryPolicy",
+    "SignAssertion",
     "Sink",
     "Sleep",
     "SqlFailure",
@@ -133,12 +146,18 @@ __all__ = [
     "describe_config",
     "describe_outcome",
     "describe_request",
+    "discover_endpoint",
+    "endpoint_query",
+    "exchange_request",
+    "exchange_token",
     "get",
     "get_events",
     "get_operation",
     "is_terminal",
     "list_jobs",
     "operation_of",
+    "parse_endpoint",
+    "parse_exchange",
     "parse_include",
     "parse_reasoner_type",
     "recorded",

@@ -4,6 +4,17 @@ A protocol is a generator: ``reply = yield effect`` ... ``return result``. Effec
 values compared by value, so a recorded run can be checked effect by effect. A transport failure is
 not a reply: the driver throws a `TransportError` (HTTP) or `SqlFailure` (SQL) into the protocol,
 whose retry policy decides what happens next.
+
+| effect | reply |
+|---|---|
+| `HttpRequest` (to the Direct Access API, or to `origin`) | `HttpResponse` |
+| `SqlQuery` | `SqlRows` |
+| `Sleep` | None |
+| `Now` | the driver's monotonic clock, in seconds |
+| `Gather` | each sub-protocol's result or exception, in order |
+| `RefreshEndpoint` | None (the driver asks for, or rediscovers, the Direct Access URL) |
+| `RenewToken` | None (the driver gets a new Direct Access token, once per refusal) |
+| `SignAssertion` | the key-pair login token, signed (a credential, never recorded) |
 """
 
 from __future__ import annotations
@@ -29,6 +40,9 @@ class HttpRequest:
     `deadline`, when set, is an absolute time on the clock `Now` reads: the driver ends the whole
     exchange (connect, write, the entire response) by then, throwing a `TransportError` with
     ``timeout=True`` into the protocol if it cannot.
+
+    With an `origin` (``scheme://host[:port]``, the account's host for a token exchange) the
+    request goes there instead, and the driver adds no Direct Access credentials to it.
     """
 
     method: str
@@ -36,6 +50,7 @@ class HttpRequest:
     headers: Headers = ()
     body: bytes = b""
     deadline: float | None = None
+    origin: str | None = None
 
 
 @attrs.frozen
@@ -104,8 +119,26 @@ class RefreshEndpoint:
     """Ask the driver's endpoint provider for a fresh base URL; the reply is None."""
 
 
-Effect: TypeAlias = HttpRequest | SqlQuery | Sleep | Now | Gather | RefreshEndpoint
-Reply: TypeAlias = HttpResponse | SqlRows | float | list[Any] | None
+@attrs.frozen
+class RenewToken:
+    """The service refused the Direct Access token (401): ask the client's token source for a
+    new one before the one retry. The reply is None; a fixed token stays as it is.
+    """
+
+
+@attrs.frozen
+class SignAssertion:
+    """Sign a key-pair login token with the user's private key (see docs/connecting.md).
+
+    The reply is the signed JWT as text. It is a credential: the driver performs this effect
+    while it renews a token, and it never reaches a cassette.
+    """
+
+
+Effect: TypeAlias = (
+    HttpRequest | SqlQuery | Sleep | Now | Gather | RefreshEndpoint | RenewToken | SignAssertion
+)
+Reply: TypeAlias = HttpResponse | SqlRows | float | list[Any] | str | None
 Protocol: TypeAlias = Generator[Effect, Any, T]
 """A protocol yields effects, receives replies, and returns its result."""
 
@@ -152,6 +185,8 @@ ANSWERS: dict[type[Any], tuple[type[Any], type[Exception] | None]] = {
     Now: (float, None),
     Sleep: (type(None), None),
     RefreshEndpoint: (type(None), None),
+    RenewToken: (type(None), None),
+    SignAssertion: (str, None),
 }
 """Each effect but `Gather`: the type of its reply, and the failure a driver may throw instead.
 A replay checks every recorded answer against it, so a new effect needs its row here."""

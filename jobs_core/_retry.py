@@ -3,7 +3,9 @@
 Which failures are retried (`_failures` says which are which): 429 and 5xx answers, transport
 errors, and lost SQL connections or sessions. A
 `create` is retried only when that cannot start a second job: on 429 (the service refused it), or
-when the request never left (connect errors). A stale endpoint is refreshed once, then retried.
+when the request never left (connect errors). A stale Direct Access endpoint is refreshed once,
+then retried; so is a Direct Access token the service refused (401). Requests to another origin
+(a token exchange) are not Direct Access requests: neither rule applies to them.
 
 Given a `Deadline`, every request carries it (the driver ends the exchange by then) and no backoff
 sleeps past it: a backoff that would reach it sleeps what is left and ends with `JobTimeoutError`,
@@ -28,6 +30,7 @@ from ._effects import (
     Now,
     Protocol,
     RefreshEndpoint,
+    RenewToken,
     Sleep,
     SqlFailure,
     SqlQuery,
@@ -152,13 +155,13 @@ def send_http(
     if deadline is not None:
         request = attrs.evolve(request, deadline=deadline.at)
     retries = _Retries(config, op, request, deadline)
-    refreshed = False
+    refreshed = renewed = False
     while True:
         try:
             response: HttpResponse = yield request
         except TransportError as exc:
             scrub_failure(exc, config.masks)
-            if not refreshed and failures.is_stale_endpoint(exc.message):
+            if not refreshed and request.origin is None and failures.is_stale_endpoint(exc.message):
                 refreshed = True
                 yield from _refresh_endpoint(op, request)
                 continue
@@ -172,11 +175,16 @@ def send_http(
         response = scrub_response(response, config.masks)
         if (
             not refreshed
+            and request.origin is None
             and response.status >= 400
             and failures.is_stale_endpoint(failures.response_text(response))
         ):
             refreshed = True
             yield from _refresh_endpoint(op, request)
+            continue
+        if response.status == 401 and request.origin is None and not renewed:
+            renewed = True
+            yield RenewToken()
             continue
         retryable = failures.is_transient_status(response.status) and (
             not creates or response.status == 429

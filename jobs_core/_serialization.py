@@ -14,8 +14,9 @@ A request's `deadline` is left out when it is None.
 
 A `Gather` is ``{"type": "Gather", "limit": n, "count": k}``: its sub-protocols are code, not
 data. Effects are only ever written (a replayer compares what a run emits, as JSON, with what was
-recorded); replies and failures are read back. A `Now` reply is a number, a `Sleep` or
-`RefreshEndpoint` reply null. `Gather` replies (results and exceptions of sub-protocols) are not
+recorded); replies and failures are read back. A `Now` reply is a number, a `Sleep`,
+`RefreshEndpoint` or `RenewToken` reply null; a `SignAssertion` reply (a credential) is never
+recorded. `Gather` replies (results and exceptions of sub-protocols) are not
 serialised: a replayer runs the sub-protocols again against the cassette.
 """
 
@@ -42,7 +43,9 @@ from ._effects import (
     HttpResponse,
     Now,
     RefreshEndpoint,
+    RenewToken,
     Reply,
+    SignAssertion,
     Sleep,
     SqlCell,
     SqlFailure,
@@ -150,7 +153,20 @@ _FIELD_HOOKS: dict[str, tuple[Callable[[Any], Any], Callable[[Any, object], Any]
     "columns": (list, _columns_from_json),
     "rows": (lambda rows: [[cell_to_json(c) for c in row] for row in rows], _rows_from_json),
 }
-_RECORDED = (HttpRequest, HttpResponse, SqlQuery, SqlRows, Sleep, Now, RefreshEndpoint)
+_RECORDED = (
+    HttpRequest,
+    HttpResponse,
+    SqlQuery,
+    SqlRows,
+    Sleep,
+    Now,
+    RefreshEndpoint,
+    RenewToken,
+    SignAssertion,
+)
+# Fields added after cassettes existed: left out while they have their default (None), so
+# older cassettes still match.
+_OPTIONAL_FIELDS = ("deadline", "origin")
 
 
 def _make_converter() -> cattrs.Converter:
@@ -160,9 +176,9 @@ def _make_converter() -> cattrs.Converter:
         unstructure_overrides: dict[str, Any] = {
             name: override(unstruct_hook=_FIELD_HOOKS[name][0]) for name in names
         }
-        if any(field.name == "deadline" for field in attrs.fields(cls)):
-            # Left out when None, so cassettes recorded before deadlines existed still match.
-            unstructure_overrides["deadline"] = override(omit_if_default=True)
+        for field in attrs.fields(cls):
+            if field.name in _OPTIONAL_FIELDS:
+                unstructure_overrides[field.name] = override(omit_if_default=True)
         structure_overrides: dict[str, Any] = {
             name: override(struct_hook=_FIELD_HOOKS[name][1]) for name in names
         }

@@ -6,29 +6,35 @@ import argparse
 import json
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
-from jobs_emulator.auth import DEFAULT_USER
-from jobs_emulator.serve import DEFAULT_APP, serve
+from jobs_emulator._auth import DEFAULT_TOKEN_TTL_S, DEFAULT_USER
+from jobs_emulator._serve import DEFAULT_APP, serve
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the emulator until Ctrl-C or SIGTERM; returns the exit status (0).
+    """Run the emulator until Ctrl-C or SIGTERM; return the exit status (0).
 
-    Raises `SystemExit` for bad arguments (argparse's exit status 2).
+    Raise `SystemExit` for bad arguments (argparse's exit status 2), an unreadable public key
+    file included.
     """
-    args = _parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop)
-    tokens = dict(args.token)
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
-        with serve(
+        users = _users(args.user, args.public_key, args.pat)
+        emulator = serve(
             host=args.host,
             port=args.port,
             clock=args.clock,
-            tokens=tokens,
+            tokens=dict(args.token),
             default_user=args.default_user,
             app=args.app,
-        ) as emu:
+            users=users or None,
+            token_ttl_s=args.token_ttl,
+        )
+        signal.signal(signal.SIGTERM, _stop)
+        with emulator as emu:
             print(f"jobs emulator listening on {emu.base_url}", flush=True)
             print(f"snowflake connect kwargs: {json.dumps(emu.snowflake)}", flush=True)
             print(f"app: {emu.app}   (Ctrl-C to stop)", flush=True)
@@ -36,11 +42,38 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         # Leaving the `with` stopped the server; a second Ctrl-C while stopping lands here too.
         print("stopped", flush=True)
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))
     return 0
 
 
+def _users(
+    names: list[str], keys: list[tuple[str, str]], pats: list[tuple[str, str]]
+) -> dict[str, dict[str, str]]:
+    """Return `serve(users=...)` from the flags: every user named by any of them.
+
+    Raise `OSError` when a public key file cannot be read, `ValueError` for a user given twice.
+    """
+    users: dict[str, dict[str, str]] = {name: {} for name in names}
+    for flag, field, pairs in (("--public-key", "public_key", keys), ("--pat", "pat", pats)):
+        for name, value in pairs:
+            entry = users.setdefault(name, {})
+            if field in entry:
+                raise ValueError(f"{flag} is given twice for user {name}")
+            entry[field] = _read(value) if field == "public_key" else value
+    return users
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OSError(f"cannot read the public key file {path}: {exc.__class__.__name__}") from None
+
+
 def _stop(signum: int, frame: FrameType | None) -> None:
-    """Makes SIGTERM stop the server as Ctrl-C does."""
+    """Make SIGTERM stop the server as Ctrl-C does."""
     raise KeyboardInterrupt
 
 
@@ -52,21 +85,57 @@ def _parser() -> argparse.ArgumentParser:
         "--token",
         action="append",
         default=[],
-        type=_token,
+        type=_pair("TOKEN=USER"),
         metavar="TOKEN=USER",
         help="accept this Direct Access token as this user (repeatable)",
     )
     parser.add_argument("--default-user", default=DEFAULT_USER, help="user when no tokens")
     parser.add_argument("--app", default=DEFAULT_APP, help="application name for SQL")
     parser.add_argument("--clock", choices=("real", "manual"), default="real")
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="register a user (repeatable); then SQL logins and Direct Access need proof",
+    )
+    parser.add_argument(
+        "--public-key",
+        action="append",
+        default=[],
+        type=_pair("USER=PATH"),
+        metavar="USER=PATH",
+        help="register the user's RSA public key from a PEM file (key-pair logins, /oauth/token)",
+    )
+    parser.add_argument(
+        "--pat",
+        action="append",
+        default=[],
+        type=_pair("USER=TOKEN"),
+        metavar="USER=TOKEN",
+        help="register a programmatic access token for the user",
+    )
+    parser.add_argument(
+        "--token-ttl",
+        type=float,
+        default=DEFAULT_TOKEN_TTL_S,
+        metavar="SECONDS",
+        help=f"lifetime of tokens issued by /oauth/token (default {DEFAULT_TOKEN_TTL_S:g})",
+    )
     return parser
 
 
-def _token(value: str) -> tuple[str, str]:
-    token, separator, user = value.partition("=")
-    if not separator or not token or not user:
-        raise argparse.ArgumentTypeError(f"expected TOKEN=USER, got {value!r}")
-    return token, user
+def _pair(shape: str) -> Callable[[str], tuple[str, str]]:
+    """Return an argparse type that splits `A=B` at its first `=` (neither side empty)."""
+
+    def split(value: str) -> tuple[str, str]:
+        left, separator, right = value.partition("=")
+        if not separator or not left or not right:
+            # The value may hold a secret (a token): name the shape, not the value.
+            raise argparse.ArgumentTypeError(f"expected {shape}")
+        return left, right
+
+    return split
 
 
 if __name__ == "__main__":

@@ -1,32 +1,52 @@
 """The HTTP request and response the emulator's API handlers see.
 
-The server (trio + h11) turns bytes into a `Request`, hands it to the handler of the API that owns
-the path (Direct Access or the Snowflake wire API), and writes the `Response` back. Handlers never
-touch sockets, so they are tested with plain values.
+The server (asyncio + httptools) turns bytes into a `Request`, hands it to the handler of the API
+that owns the path (Direct Access, the Snowflake wire API, ...), and writes the `Response` back.
+Handlers never touch sockets, so they are tested with plain values.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 import attrs
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Return the JSON value of `text`, which comes from a caller.
+
+    Raise `ValueError` when it is not JSON, or nests deeper than Python's recursion limit (a
+    hostile body of 100,000 `[` is a bad request, not a crash).
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("the JSON nests too deeply") from None
 
 
 @attrs.frozen
 class Request:
     method: str
     path: str
-    """The percent-decoded path, without the query string."""
+    """The path as sent (percent-encoded), without the query string. Route on it, then decode
+    each segment (`segments`), so an encoded `/` stays inside its segment."""
     query: dict[str, str]
     """Query parameters, percent-decoded; a repeated name keeps its last value."""
     headers: dict[str, str]
     """Header names lower-cased."""
     body: bytes = b""
+    port: int = 0
+    """The local port the request arrived on: the Direct Access API answers on one port only."""
+
+    def segments(self, prefix: str) -> list[str]:
+        """Return the decoded, non-empty segments of the path after `prefix`."""
+        return [unquote(segment) for segment in self.path[len(prefix) :].split("/") if segment]
 
     def json(self) -> Any:
-        """The body parsed as JSON; raises `ValueError` when it is not JSON."""
-        return json.loads(self.body)
+        """Return the body parsed as JSON; raise `ValueError` when it is not JSON."""
+        return parse_json(self.body)
 
 
 @attrs.frozen

@@ -9,11 +9,15 @@ Modules: `_connect` (the entry points), `_client_sync` / `_client_async` (the cl
 mirror of the other) over `_client_base` (what they share), `_gateways` (what a client runs on),
 `_sync_driver` / `_async_driver` (perform effects) over `_runtimes` (asyncio or trio),
 `_http_executors` + `_http_target` + `_http_errors` + `_network` (HTTP with httpcore: where, with
-what credentials, error mapping, time limits and closing), `_sql_executor` (DB-API), `_cassettes`
-(record and replay files), `cli` (the `jobs` command), `pytest_plugin` (the `jobs_cassette`
-fixture).
+what credentials, error mapping, time limits and closing), `_sql_executor` (DB-API),
+`_account_config` + `_config_files` (the account as users configure it), `_account_wiring` (from
+arguments, environment or files to backends), `_account_session` + `_key_pair` +
+`_endpoint_cache` (the Direct Access endpoint and tokens: discovered, signed, cached, renewed),
+`_cassettes` (record and replay files), `cli` (the `jobs` command), `pytest_plugin` (the
+`jobs_cassette` fixture).
 """
 
+from ._account_wiring import describe_connection as describe_connection
 from ._client_async import EventIterator as EventIterator
 from ._client_async import JobOperation as JobOperation
 from ._client_async import JobsClient as JobsClient
@@ -42,4 +46,5 @@ __all__ = [
     "Timeouts",
     "connect",
     "connect_sync",
+    "describe_connection",
 ]

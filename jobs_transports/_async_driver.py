@@ -15,14 +15,18 @@ from jobs_core import (
     Now,
     Protocol,
     RefreshEndpoint,
+    RenewToken,
+    SignAssertion,
     Sleep,
     SqlFailure,
     SqlQuery,
     TransportError,
 )
 
+from ._account_session import AccountSession
 from ._client_errors import JobClientClosedError
 from ._gateways import describe_backends
+from ._key_pair import KeyPairSigner
 from ._request_log import RequestLog
 from ._runtimes import Runtime, current_loop, current_runtime
 from ._sql_executor import SqlExecutor
@@ -50,11 +54,15 @@ class AsyncDriver:
         sql: SqlExecutor | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] | None = None,
+        account: AccountSession | None = None,
+        signer: KeyPairSigner | None = None,
     ) -> None:
         self.http = http
         self.sql = sql
         self._sleep = sleep
         self._clock = clock
+        self.account = account
+        self._signer = signer
         self._runtime: Runtime | None = None
         self._loop: object = None
         self._closed = False
@@ -122,7 +130,12 @@ class AsyncDriver:
             JobConfigurationError: the effect needs a backend this driver does not have.
         """
         if isinstance(effect, HttpRequest):
-            http, time_left = self._need_http(), self._time_left(runtime, effect.deadline)
+            http = self._need_http()
+            if self.account is not None and effect.origin is None:
+                if not self.account.is_ready(self._now(runtime)):
+                    await self._update_account(runtime, self.account.prepare)
+                self.account.mark_used()
+            time_left = self._time_left(runtime, effect.deadline)
             with RequestLog(effect, runtime.now) as log:
                 log.reply = await runtime.cancel_by_scope(lambda: http.send(effect, time_left))
             return log.reply
@@ -142,8 +155,19 @@ class AsyncDriver:
             jobs = [lambda child=child: self._outcome(runtime, child) for child in effect.protocols]
             return await runtime.gather(jobs, effect.limit)
         if isinstance(effect, RefreshEndpoint):
-            self._need_http().target.refresh()
+            if self.account is not None:
+                await self._update_account(runtime, self.account.rediscover)
+            else:
+                self._need_http().target.refresh()
             return None
+        if isinstance(effect, RenewToken):
+            if self.account is not None:
+                await self._update_account(runtime, self.account.renew)
+            return None
+        if isinstance(effect, SignAssertion):
+            if self._signer is None:
+                raise JobConfigurationError("this client has no private key to sign with")
+            return self._signer.sign()
         raise TypeError(f"unknown effect {effect!r}")
 
     def _now(self, runtime: Runtime) -> float:
@@ -151,6 +175,13 @@ class AsyncDriver:
 
     def _time_left(self, runtime: Runtime, deadline: float | None) -> float | None:
         return None if deadline is None else deadline - self._now(runtime)
+
+    async def _update_account(self, runtime: Runtime, update: Callable[[], Protocol[None]]) -> None:
+        # One discovery or exchange at a time; whoever waited finds the state fresh.
+        assert self.account is not None
+        async with self.account.async_lock:
+            await self._drive(runtime, update())
+        self._need_http().target.refresh()  # the endpoint may have changed
 
     async def _outcome(self, runtime: Runtime, protocol: Protocol[Any]) -> Any:
         try:

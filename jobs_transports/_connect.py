@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +19,9 @@ from jobs_core import (
 )
 from jobs_core._secrets import is_credential_header
 
+from ._account_config import AccountConfig, TokenProvider
+from ._account_session import AccountSession
+from ._account_wiring import account_session, choose_backends
 from ._async_driver import AsyncDriver
 from ._cassettes import (
     CassetteFile,
@@ -30,9 +34,12 @@ from ._cassettes import (
 )
 from ._client_async import JobsClient
 from ._client_sync import JobsClientSync
-from ._http_target import EndpointProvider, HttpTarget, Timeouts
+from ._http_target import EndpointProvider, HttpTarget, Timeouts, checked_headers
+from ._key_pair import KeyPairSigner
 from ._sql_executor import SqlExecutor, paramstyle_of
 from ._sync_driver import SyncDriver
+
+ConfigFile = str | os.PathLike[str]
 
 
 @attrs.frozen
@@ -41,6 +48,8 @@ class _Options:
     target: HttpTarget | None
     sql: SqlExecutor | None
     max_connections: int
+    account: AccountSession | None = None
+    signer: KeyPairSigner | None = None
 
 
 def _options(
@@ -50,7 +59,7 @@ def _options(
     snowflake: Mapping[str, Any] | None,
     app: str | None,
     schema: str,
-    token: str | None,
+    token: str | TokenProvider | None,
     headers: Mapping[str, str] | None,
     timeouts: Timeouts | None,
     retry: RetryPolicy | None,
@@ -58,7 +67,29 @@ def _options(
     seed: int | None,
     logic_over_http: bool,
     max_connections: int,
+    profile: str | None,
+    connection: str | None,
+    config_file: ConfigFile | None,
 ) -> _Options:
+    backends = choose_backends(
+        base_url=base_url,
+        sql_connection=sql_connection,
+        snowflake=snowflake,
+        app=app,
+        token=token,
+        profile=profile,
+        connection=connection,
+        config_file=config_file,
+    )
+    base_url, snowflake, app, token = (
+        backends.base_url,
+        backends.snowflake,
+        backends.app,
+        backends.token,
+    )
+    direct_access = base_url is not None or (
+        backends.account is not None and backends.account.direct_access
+    )
     if sql_connection is not None and snowflake is not None:
         raise JobConfigurationError("pass either sql_connection= or snowflake=, not both")
     if max_connections < 1:
@@ -75,11 +106,9 @@ def _options(
         sql = SqlExecutor(connection=sql_connection)
     elif snowflake is not None:
         sql = SqlExecutor(connect=_snowflake_connect(dict(snowflake)))
-    target = None
-    if base_url is not None:
-        target = HttpTarget.of(base_url, headers, timeouts or Timeouts(), token=token)
+    fixed_token = token if isinstance(token, str) else None
     config = ClientConfig(
-        http=base_url is not None,
+        http=direct_access,
         sql=sql is not None,
         app=app,
         schema=schema,
@@ -89,20 +118,38 @@ def _options(
         # Clients in different processes must not back off in step; a cassette records the
         # seed, so a replay draws the same jitter.
         seed=random.SystemRandom().randrange(2**32) if seed is None else seed,
-        secrets=_secrets(token, headers, snowflake),
+        secrets=_secrets(fixed_token, headers, snowflake, backends.account),
     )
-    return _Options(config, target, sql, max_connections)
+    account, signer = account_session(backends, config)
+    target = None
+    if account is not None:
+        target = HttpTarget(
+            endpoint=account.base_url,
+            headers=checked_headers(headers, fixed_token),
+            timeouts=timeouts or Timeouts(),
+            credentials=account.credentials,
+        )
+    elif base_url is not None:
+        target = HttpTarget.of(base_url, headers, timeouts or Timeouts(), token=fixed_token)
+    return _Options(config, target, sql, max_connections, account, signer)
 
 
 _SNOWFLAKE_SECRETS = ("password", "token", "passcode", "private_key_file_pwd")
 
 
 def _secrets(
-    token: str | None, headers: Mapping[str, str] | None, snowflake: Mapping[str, Any] | None
+    token: str | None,
+    headers: Mapping[str, str] | None,
+    snowflake: Mapping[str, Any] | None,
+    account: AccountConfig | None,
 ) -> tuple[str, ...]:
     """Return every credential the client was given (the token as given and as sent, credential
-    header values, Snowflake secrets), for the core to mask in whatever it produces."""
+    header values, Snowflake and configuration-file secrets), for the core to mask in whatever it
+    produces."""
     values: list[object] = [token, token.strip() if isinstance(token, str) else None]
+    if account is not None:
+        values += [account.password, account.passcode, account.private_key_passphrase]
+        values += [account.token if isinstance(account.token, str) else None]
     values += [
         value
         for name, value in (headers or {}).items()
@@ -143,7 +190,7 @@ def connect_sync(
     snowflake: Mapping[str, Any] | None = None,
     app: str | None = None,
     schema: str = "api",
-    token: str | None = None,
+    token: str | TokenProvider | None = None,
     headers: Mapping[str, str] | None = None,
     timeouts: Timeouts | None = None,
     retry: RetryPolicy | None = None,
@@ -154,17 +201,28 @@ def connect_sync(
     record: Path | None = None,
     replay: Path | Replayer | None = None,
     redact: Redactor | None = None,
+    profile: str | None = None,
+    connection: str | None = None,
+    config_file: ConfigFile | None = None,
 ) -> JobsClientSync:
     """Return a blocking client.
 
     `base_url` (or a callable returning it, asked again when the endpoint goes stale) selects the
     Direct Access API; `sql_connection` (an open DB-API connection, left open on close) or
     `snowflake` (keyword arguments for `snowflake.connector.connect`, opened on first use) with
-    `app` select the SQL API; both together route as PROTOCOL.md's hybrid rules say. `token`
-    becomes ``Authorization: Snowflake Token="..."``; `headers` are added to every HTTP request.
+    `app` select the SQL API; both together route as docs/protocol.md says. `token`
+    becomes ``Authorization: Snowflake Token="..."`` (a callable is asked for the token again
+    after the service refuses one); `headers` are added to every HTTP request.
     A `sql_connection` must bind ``?`` (paramstyle ``qmark``): its own `paramstyle` attribute, or
     PEP 249's module-level `paramstyle` of its driver, is checked; one that declares neither
     cannot be checked, and a mismatch then shows as a failing statement.
+
+    With none of `base_url`, `sql_connection` and `snowflake`, the ``JOBS_BASE_URL``,
+    ``JOBS_TOKEN``, ``JOBS_SNOWFLAKE`` and ``JOBS_APP`` variables stand for them; without those,
+    the connection is read from the configuration files (raiconfig.yaml, raiconfig.toml,
+    Snowflake's connections.toml), `profile`, `connection` and `config_file` choosing in them, and
+    arguments such as `app` and `token` overriding them. A Direct Access connection there finds
+    its endpoint over SQL (cached on disk) and exchanges key-pair logins for tokens as needed.
 
     `record="calls.jsonl"` writes every interaction of the client's calls to that cassette
     (credentials redacted, `redact` may mask more); `replay="calls.jsonl"` answers the calls from
@@ -174,7 +232,8 @@ def connect_sync(
     interaction was replayed.
 
     Raises:
-        JobConfigurationError: no backend, or contradictory arguments.
+        JobConfigurationError: no backend, contradictory arguments, or a configuration file that
+            cannot be used (named with its profile and field; secrets are never shown).
         CassetteError: `replay` is not a readable cassette.
     """
     if replay is not None:
@@ -194,6 +253,9 @@ def connect_sync(
         seed=seed,
         logic_over_http=logic_over_http,
         max_connections=max_connections,
+        profile=profile,
+        connection=connection,
+        config_file=config_file,
     )
     http = None
     if options.target is not None:
@@ -202,7 +264,7 @@ def connect_sync(
         from ._http_executors import SyncHttp
 
         http = SyncHttp(options.target, max_connections=options.max_connections)
-    driver = SyncDriver(http=http, sql=options.sql)
+    driver = SyncDriver(http=http, sql=options.sql, account=options.account, signer=options.signer)
     if record is None:
         return JobsClientSync(driver, config=options.config)
     writer = CassetteFile(record, options.config, redact)
@@ -216,7 +278,7 @@ def connect(
     snowflake: Mapping[str, Any] | None = None,
     app: str | None = None,
     schema: str = "api",
-    token: str | None = None,
+    token: str | TokenProvider | None = None,
     headers: Mapping[str, str] | None = None,
     timeouts: Timeouts | None = None,
     retry: RetryPolicy | None = None,
@@ -227,6 +289,9 @@ def connect(
     record: Path | None = None,
     replay: Path | Replayer | None = None,
     redact: Redactor | None = None,
+    profile: str | None = None,
+    connection: str | None = None,
+    config_file: ConfigFile | None = None,
 ) -> JobsClient:
     """Return an async client for asyncio or trio (detected on first use); see `connect_sync`.
 
@@ -254,13 +319,16 @@ def connect(
         seed=seed,
         logic_over_http=logic_over_http,
         max_connections=max_connections,
+        profile=profile,
+        connection=connection,
+        config_file=config_file,
     )
     http = None
     if options.target is not None:
         from ._http_executors import AsyncHttp  # imported here: see connect_sync
 
         http = AsyncHttp(options.target, max_connections=options.max_connections)
-    driver = AsyncDriver(http=http, sql=options.sql)
+    driver = AsyncDriver(http=http, sql=options.sql, account=options.account, signer=options.signer)
     if record is None:
         return JobsClient(driver, options.config)
     writer = CassetteFile(record, options.config, redact)

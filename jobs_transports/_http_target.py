@@ -13,6 +13,7 @@ from jobs_core import HttpRequest, JobConfigurationError
 
 EndpointProvider = Callable[[], str]
 """Returns the current Direct Access base URL; called again when the core sees it is stale."""
+Headers = tuple[tuple[str, str], ...]
 
 
 @attrs.frozen
@@ -38,13 +39,17 @@ class Timeouts:
 
 @attrs.define
 class HttpTarget:
-    """The base URL (refreshable), the headers added to every request, and the timeouts."""
+    """The base URL (refreshable), the headers added to every request, and the timeouts.
+
+    `credentials` gives headers that change over the client's life (a renewed token).
+    """
 
     endpoint: EndpointProvider
     # Never in the repr: the headers carry the credentials, a URL may carry user info.
-    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
+    headers: Headers = attrs.field(default=(), repr=False)
     timeouts: Timeouts = Timeouts()
     _base_url: str | None = attrs.field(default=None, repr=False)
+    credentials: Callable[[], Headers] | None = None
 
     @classmethod
     def of(
@@ -101,12 +106,18 @@ class HttpTarget:
         self._base_url = None
 
     def url(self, request: HttpRequest) -> str:
-        """Return the absolute URL of `request`."""
-        return self.base_url + request.target
+        """Return the absolute URL of `request`: at its `origin`, else at the base URL."""
+        return (request.origin or self.base_url) + request.target
 
     def headers_for(self, request: HttpRequest) -> list[tuple[str, str]]:
-        """Return the request's headers plus the configured ones (credentials)."""
-        return [*request.headers, *self.headers]
+        """Return the request's headers plus the configured ones (credentials).
+
+        A request to another `origin` (the account's host) gets no Direct Access credentials.
+        """
+        if request.origin is not None:
+            return list(request.headers)
+        credentials = self.credentials() if self.credentials is not None else ()
+        return [*request.headers, *self.headers, *credentials]
 
 
 def checked_base_url(url: object) -> str:

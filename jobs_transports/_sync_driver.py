@@ -15,14 +15,18 @@ from jobs_core import (
     Now,
     Protocol,
     RefreshEndpoint,
+    RenewToken,
+    SignAssertion,
     Sleep,
     SqlFailure,
     SqlQuery,
     TransportError,
 )
 
+from ._account_session import AccountSession
 from ._client_errors import JobClientClosedError
 from ._gateways import describe_backends
+from ._key_pair import KeyPairSigner
 from ._request_log import RequestLog
 from ._sql_executor import SqlExecutor
 
@@ -49,9 +53,13 @@ class SyncDriver:
         sql: SqlExecutor | None = None,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        account: AccountSession | None = None,
+        signer: KeyPairSigner | None = None,
     ) -> None:
         self.http = http
         self.sql = sql
+        self.account = account
+        self._signer = signer
         self._closed = threading.Event()
         self._sleep = sleep if sleep is not None else self._closed.wait
         self._clock = clock
@@ -88,6 +96,10 @@ class SyncDriver:
         """
         if isinstance(effect, HttpRequest):
             http = self._need_http()
+            if self.account is not None and effect.origin is None:
+                if not self.account.is_ready(self._clock()):
+                    self._update_account(self.account.prepare)
+                self.account.mark_used()
             with RequestLog(effect, self._clock) as log:
                 log.reply = http.send(effect, self._time_left(effect.deadline))
             return log.reply
@@ -105,8 +117,19 @@ class SyncDriver:
         if isinstance(effect, Gather):
             return [self._outcome(child) for child in effect.protocols]
         if isinstance(effect, RefreshEndpoint):
-            self._need_http().target.refresh()
+            if self.account is not None:
+                self._update_account(self.account.rediscover)
+            else:
+                self._need_http().target.refresh()
             return None
+        if isinstance(effect, RenewToken):
+            if self.account is not None:
+                self._update_account(self.account.renew)
+            return None
+        if isinstance(effect, SignAssertion):
+            if self._signer is None:
+                raise JobConfigurationError("this client has no private key to sign with")
+            return self._signer.sign()
         raise TypeError(f"unknown effect {effect!r}")
 
     def __repr__(self) -> str:
@@ -118,6 +141,13 @@ class SyncDriver:
 
     def _time_left(self, deadline: float | None) -> float | None:
         return None if deadline is None else deadline - self._clock()
+
+    def _update_account(self, update: Callable[[], Protocol[None]]) -> None:
+        # One discovery or exchange at a time; whoever waited finds the state fresh.
+        assert self.account is not None
+        with self.account.lock:
+            self.run(update())
+        self._need_http().target.refresh()  # the endpoint may have changed
 
     def _outcome(self, protocol: Protocol[Any]) -> Any:
         try:

@@ -1,4 +1,4 @@
-"""Every argument rule of PROTOCOL.md: the documented error, raised before any effect.
+"""Every argument rule of docs/protocol.md: the documented error, raised before any effect.
 
 Protocols check their arguments when they are built, so a bad call never even creates the
 generator that would emit effects.

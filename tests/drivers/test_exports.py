@@ -32,6 +32,7 @@ PUBLIC = {
     "Timeouts",
     "connect",
     "connect_sync",
+    "describe_connection",
 }
 PUBLIC_MODULES = {"cli", "pytest_plugin"}
 OURS = ("jobs_core", "jobs_transports")

@@ -43,8 +43,9 @@ class Http:
         token: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
-        """Sends one request (`body` JSON-encoded unless bytes) and returns the answer."""
-        sent = {"Accept": "application/json", **(headers or {})}
+        """Send one request (`body` JSON-encoded unless bytes); return the answer."""
+        sent: dict[bytes | str, bytes | str] = {"Accept": "application/json"}
+        sent.update(headers or {})
         chosen = token if token is not None else self.token
         if chosen is not None:
             sent["Authorization"] = f'Snowflake Token="{chosen}"'
@@ -58,7 +59,7 @@ class Http:
         return Reply(response.status, names, response.content)
 
     def ok(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
-        """Sends one request, checks it answered 200 and returns its JSON body."""
+        """Send one request, check it answered 200 and return its JSON body."""
         reply = self.call(method, path, body, **kwargs)
         assert reply.status == 200, (reply.status, reply.body)
         return reply.json()
@@ -70,7 +71,7 @@ class Http:
     def job_body(
         job_type: str = "ML", worker: str = "w1", emulate: dict[str, Any] | None = None, **more: Any
     ) -> dict[str, Any]:
-        """Returns a create-job body whose payload carries `emulate` when given."""
+        """Return a create-job body whose payload carries `emulate` when given."""
         payload: dict[str, Any] = {"model": "m"}
         if emulate is not None:
             payload["emulate"] = emulate
@@ -78,16 +79,16 @@ class Http:
 
     @staticmethod
     def transaction_body(engine: str = "e1", **more: Any) -> dict[str, Any]:
-        """Returns a create-transaction body (database, query, `engine_name`) plus `more`."""
+        """Return a create-transaction body (database, query, `engine_name`) plus `more`."""
         return {"database": "db", "query": "def output = 1", "engine_name": engine, **more}
 
     def create_job(self, *args: Any, token: str | None = None, **kwargs: Any) -> str:
-        """Creates a job from `job_body(*args, **kwargs)`; returns its id."""
+        """Create a job from `job_body(*args, **kwargs)`; return its id."""
         reply = self.ok("POST", "/v1alpha1/jobs", self.job_body(*args, **kwargs), token=token)
         return str(reply["id"])
 
     def create_transaction(self, *args: Any, token: str | None = None, **kwargs: Any) -> str:
-        """Creates a transaction from `transaction_body(*args, **kwargs)`; returns its id."""
+        """Create a transaction from `transaction_body(*args, **kwargs)`; return its id."""
         body = self.transaction_body(*args, **kwargs)
         reply = self.ok("POST", "/v1alpha1/transactions", body, token=token)
         return str(reply["transaction"]["id"])
@@ -109,7 +110,7 @@ class RawConnection:
         *,
         chunks: list[bytes] | None = None,
     ) -> None:
-        """Sends one request: `body` with a Content-Length, or `chunks` chunked."""
+        """Send one request: `body` with a Content-Length, or `chunks` chunked."""
         headers = [("Host", self.host)]
         if chunks is None:
             headers.append(("Content-Length", str(len(body))))
@@ -122,7 +123,7 @@ class RawConnection:
         self.socket.sendall(data)
 
     def receive(self) -> Reply:
-        """Reads one whole response; raises `h11.RemoteProtocolError` if the server hangs up."""
+        """Read one whole response; raise `h11.RemoteProtocolError` if the server hangs up first."""
         head: h11.Response | None = None
         body = b""
         while True:
@@ -143,12 +144,12 @@ class RawConnection:
                 raise AssertionError(f"unexpected {event!r}")
 
     def request(self, method: str, path: str, body: bytes = b"") -> Reply:
-        """Sends one request and reads its response."""
+        """Send one request and reads its response."""
         self.send(method, path, body)
         return self.receive()
 
     def closed_by_server(self) -> bool:
-        """Returns whether the server has closed its side (the next read is end-of-file)."""
+        """Return whether the server has closed its side (the next read is end-of-file)."""
         return self.socket.recv(1) == b""
 
     def close(self) -> None:

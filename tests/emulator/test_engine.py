@@ -19,7 +19,9 @@ from jobs_emulator import (
     NotReady,
     PermissionDenied,
     RealClock,
+    _records,
 )
+from jobs_emulator._events import encode_token, progress_event
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -39,7 +41,7 @@ def create_txn(engine: Engine, user: str = "alice", **kwargs: Any) -> str:
 
 
 def read_all(engine: Engine, record_id: str, **kwargs: Any) -> list[dict[str, Any]]:
-    """Pages through the stream until the token is None; returns every event."""
+    """Page through the stream until the token is None; return every event."""
     events: list[dict[str, Any]] = []
     token: str | None = None
     for _ in range(1000):
@@ -431,3 +433,51 @@ def test_concurrent_creates_from_many_threads() -> None:
     assert len(set(made)) == 400
     listed = engine.list_jobs()
     assert sorted(j.id for j in listed) == sorted(made)
+
+
+def test_a_page_of_a_huge_stream_makes_only_its_own_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = make_engine(page_size=10)
+    job_id = engine.create_job("ML", "w1", payload(duration_s=100, events=200_000), user="a")
+    engine.advance(50)
+    made: list[int] = []
+    real = progress_event
+
+    def counting(index: int, total: int, at: float) -> dict[str, Any]:
+        made.append(index)
+        return real(index, total, at)
+
+    monkeypatch.setattr(_records, "progress_event", counting)
+    first = engine.events(job_id, kind="ML")
+    middle = engine.events(job_id, encode_token(job_id, 99_990), kind="ML")
+    assert made == [*range(1, 11), *range(99_991, 100_001)]
+    assert [event["index"] for event in middle.events] == list(range(99_991, 100_001))
+    assert middle.events[-1]["progress"] == 0.5
+    assert middle.events[-1]["timestamp"] == "2026-01-01T00:00:50.000Z"
+    caught_up = engine.events(job_id, middle.continuation_token, kind="ML")
+    assert (caught_up.events, caught_up.continuation_token) == ([], middle.continuation_token)
+    assert first.continuation_token == encode_token(job_id, 10)
+
+
+@given(
+    duration=st.floats(min_value=0, max_value=1e4),
+    events=st.integers(min_value=0, max_value=50),
+    elapsed=st.floats(min_value=0, max_value=2e4),
+)
+def test_the_emitted_count_is_the_events_whose_time_has_come(
+    duration: float, events: int, elapsed: float
+) -> None:
+    engine = make_engine()
+    t0 = engine.now()
+    job_id = engine.create_job("ML", "w", payload(duration_s=duration, events=events), user="a")
+    engine.advance(elapsed)
+    horizon = min(engine.now(), t0 + duration)
+    due = [i for i in range(1, events + 1) if horizon >= t0 + duration * i / events - 1e-6]
+    seen: list[int] = []
+    token: str | None = None
+    for _ in range(10):  # 50 events at most, 10 a page: the last page is empty or ends the stream
+        page = engine.events(job_id, token)
+        seen += [event["index"] for event in page.events]
+        token = page.continuation_token
+        if not page.events or token is None:
+            break
+    assert seen == due

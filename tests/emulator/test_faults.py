@@ -8,9 +8,12 @@ import time
 import httpcore
 import pytest
 
-from jobs_emulator import Emulator, Faults
-from jobs_emulator.faults import STALE_ENDPOINT_MESSAGE
+from jobs_emulator import STALE_ENDPOINT_MESSAGE, Emulator, Faults
 from tests.emulator.loopback_http import Http, RawConnection
+
+DROPPED = (httpcore.RemoteProtocolError, httpcore.ReadError)
+"""What a client may see when the server closes mid-exchange: a clean close (the message ends
+short) or a reset (the close came while unread request bytes sat in the server's buffer)."""
 
 
 def test_delay_slows_the_matching_request_only(fresh_manual_emu: Emulator, http: Http) -> None:
@@ -28,7 +31,7 @@ def test_drop_before_the_request_is_read_makes_no_job(
     fresh_manual_emu: Emulator, http: Http
 ) -> None:
     rule = fresh_manual_emu.faults.drop(before_request=True, method="POST", path="/v1alpha1/jobs")
-    with pytest.raises(httpcore.RemoteProtocolError):
+    with pytest.raises(DROPPED):
         http.call("POST", "/v1alpha1/jobs", http.job_body())
     assert fresh_manual_emu.engine.list_jobs() == []
     assert rule.hits == 1
@@ -40,7 +43,7 @@ def test_drop_after_the_request_is_handled_makes_the_job(
     fresh_manual_emu: Emulator, http: Http
 ) -> None:
     fresh_manual_emu.faults.drop(before_request=False, method="POST")
-    with pytest.raises(httpcore.RemoteProtocolError):
+    with pytest.raises(DROPPED):
         http.call("POST", "/v1alpha1/jobs", http.job_body())
     assert len(fresh_manual_emu.engine.list_jobs()) == 1
 
@@ -104,7 +107,7 @@ def test_a_canned_raw_body(fresh_manual_emu: Emulator, http: Http) -> None:
 def test_truncated_body(fresh_manual_emu: Emulator, http: Http) -> None:
     http.create_job()
     fresh_manual_emu.faults.truncate(method="GET")
-    with pytest.raises(httpcore.RemoteProtocolError):
+    with pytest.raises(DROPPED):
         http.call("GET", "/v1alpha1/jobs")
     assert http.call("GET", "/v1alpha1/jobs").status == 200
 
@@ -166,3 +169,17 @@ def test_invalid_rules() -> None:
         faults.delay(1, skip=-1)
     with pytest.raises(ValueError, match="requests"):
         faults.close_idle_after(0)
+
+
+def test_a_delayed_request_takes_effect_even_if_its_client_left(fresh_manual_emu: Emulator) -> None:
+    rule = fresh_manual_emu.faults.delay(0.2, method="POST", path="/v1alpha1/jobs")
+    raw = RawConnection(fresh_manual_emu)
+    raw.send("POST", "/v1alpha1/jobs", json.dumps(Http.job_body()).encode())
+    deadline = time.monotonic() + 5
+    while rule.hits < 1:
+        assert time.monotonic() < deadline, "the delay never fired"
+        time.sleep(0.005)
+    raw.close()
+    while not fresh_manual_emu.engine.list_jobs():
+        assert time.monotonic() < deadline, "the delayed create never happened"
+        time.sleep(0.01)

@@ -165,7 +165,7 @@ class Apis:
 
 
 def every_page(read: Any) -> list[Any]:
-    """Returns every page of a stream, from the start until the token is `None` or stands still."""
+    """Return every page of a stream, from the start until the token is `None` or stands still."""
     pages, token = [read("")], ""
     while pages[-1]["continuation_token"] not in (None, token):
         token = pages[-1]["continuation_token"]

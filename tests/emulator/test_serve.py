@@ -6,11 +6,18 @@ import re
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
 
 import httpcore
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jobs_emulator.__main__ import main
+from jobs_emulator._key_pairs import fingerprint
 
 
 def test_the_command_serves_until_interrupted() -> None:
@@ -47,8 +54,70 @@ def test_the_command_serves_until_interrupted() -> None:
     assert "stopped" in out
 
 
-def test_bad_token_arguments_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--token", "no-user"], "TOKEN=USER"),
+        (["--pat", "ALICE"], "USER=TOKEN"),
+        (["--public-key", "ALICE=/nonexistent/key.pub"], "cannot read the public key file"),
+        (["--pat", "A=secret-1", "--pat", "A=secret-2"], "--pat is given twice for user A"),
+        (["--token-ttl", "0"], "token_ttl_s must be a number > 0"),
+    ],
+)
+def test_bad_arguments_are_refused(
+    capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main(["--token", "no-user"])
+        main(argv)
     assert exit_info.value.code == 2
-    assert "TOKEN=USER" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert fragment in err
+    assert "secret-" not in err
+
+
+def test_the_command_registers_users(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = tmp_path / "alice.pub"
+    key_file.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    command = [sys.executable, "-m", "jobs_emulator", "--user", "ALICE"]
+    command += ["--public-key", f"ALICE={key_file}", "--pat", "BOB=tok", "--token-ttl", "60"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", process.stdout.readline())
+        assert match
+        base_url = match.group(1)
+        now = int(time.time())
+        claims = {
+            "iss": f"EMULATOR.ALICE.{fingerprint(key.public_key())}",
+            "sub": "EMULATOR.ALICE",
+            "iat": now,
+            "exp": now + 60,
+        }
+        form = {
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": jwt.encode(claims, key, algorithm="RS256"),
+            "scope": base_url.removeprefix("http://"),
+        }
+        with httpcore.ConnectionPool() as pool:
+            refused = pool.request("GET", f"{base_url}/v1alpha1/jobs")
+            by_pat = pool.request(
+                "GET", f"{base_url}/v1alpha1/jobs", headers={"Authorization": "Bearer tok"}
+            )
+            exchanged = pool.request(
+                "POST",
+                f"{base_url}/oauth/token",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                content=urlencode(form).encode(),
+            )
+        assert (refused.status, by_pat.status, exchanged.status) == (401, 200, 200)
+        token = jwt.decode(exchanged.content, options={"verify_signature": False})
+        assert token["sub"] == "ALICE"
+        assert 0 < token["exp"] - now <= 61
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)

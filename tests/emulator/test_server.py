@@ -12,6 +12,7 @@ import pytest
 
 from jobs_emulator import Emulator, ManualClock, serve
 from jobs_emulator._messages import Request, Response
+from jobs_emulator._server import Server
 from tests.emulator.loopback_http import Http, RawConnection
 
 
@@ -46,21 +47,24 @@ def test_a_chunked_request_body(fresh_manual_emu: Emulator) -> None:
     assert fresh_manual_emu.engine.get(reply.json()["id"]).kind == "ML"
 
 
-def test_requests_reach_handlers_decoded(
+def test_requests_reach_handlers_with_the_path_as_sent(
     fresh_manual_emu: Emulator, http: Http, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[Request] = []
+    dispatch = Server.dispatch
 
-    def handle(engine: object, request: Request, *, app: str | None = None) -> Response:
+    def spy(server: Server, request: Request) -> Response:
         seen.append(request)
-        return Response.json(200, {})
+        return dispatch(server, request)
 
-    monkeypatch.setattr("jobs_emulator.snowflake_api.handle", handle)
+    monkeypatch.setattr(Server, "dispatch", spy)
     http.call("PUT", "/other/a%20b?token=a%2Bb&flag=&x=1&x=2", b"raw", headers={"X-Mine": "1"})
     (request,) = seen
-    assert (request.method, request.path, request.body) == ("PUT", "/other/a b", b"raw")
+    assert (request.method, request.path, request.body) == ("PUT", "/other/a%20b", b"raw")
+    assert request.segments("/") == ["other", "a b"]
     assert request.query == {"token": "a+b", "flag": "", "x": "2"}
     assert request.headers["x-mine"] == "1"
+    assert request.port == fresh_manual_emu.port
 
 
 def test_garbage_is_answered_400_and_closed(fresh_manual_emu: Emulator) -> None:
@@ -92,22 +96,13 @@ def test_a_handler_crash_is_a_500_and_the_server_lives_on(
     assert http.call("GET", "/v1alpha1/transactions").status == 200
 
 
-def test_snowflake_paths_go_to_the_sql_api(
-    fresh_manual_emu: Emulator, http: Http, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seen: list[str] = []
-
-    def handle(engine: object, request: Request, *, app: str | None = None) -> Response:
-        assert engine is fresh_manual_emu.engine
-        assert app == fresh_manual_emu.app
-        seen.append(request.path)
-        return Response.json(200, {"success": True})
-
-    monkeypatch.setattr("jobs_emulator.snowflake_api.handle", handle)
-    for path in ["/session/v1/login-request", "/queries/v1/query-request", "/telemetry/send"]:
-        assert http.call("POST", path, {}).json() == {"success": True}
+def test_snowflake_paths_go_to_the_sql_api(http: Http) -> None:
+    for path in ["/queries/v1/abort-request", "/telemetry/send", "/session/heartbeat"]:
+        assert http.call("POST", path, {}).json()["success"] is True
+    login = http.call("POST", "/session/v1/login-request", {"data": {"LOGIN_NAME": "x"}})
+    assert login.json()["data"]["token"]
     assert http.call("GET", "/v1alpha1/jobs").json() == {"jobs": []}
-    assert seen == ["/session/v1/login-request", "/queries/v1/query-request", "/telemetry/send"]
+    assert http.call("POST", "/nowhere", {}).json()["code"] == "390404"
 
 
 def test_shutdown_closes_open_connections_and_joins_quickly() -> None:
@@ -195,7 +190,7 @@ def test_expect_100_continue_gets_a_100_before_the_body(fresh_manual_emu: Emulat
     assert len(fresh_manual_emu.engine.list_jobs()) == 1
 
 
-def test_a_response_h11_refuses_to_send_ends_only_its_connection(
+def test_a_response_http_forbids_ends_only_its_connection(
     fresh_manual_emu: Emulator, http: Http, caplog: pytest.LogCaptureFixture
 ) -> None:
     fresh_manual_emu.faults.respond(204, b"a 204 cannot have a body")

@@ -1,7 +1,7 @@
 """The emulator's SQL API, driven over loopback by the real Snowflake connector (no client package).
 
 Each test gets an empty store on a manual clock; `alice` and `bob` are two logins, so two users.
-The statements are written exactly as PROTOCOL.md's SQL table spells them.
+The statements are written exactly as the protocol's SQL table (docs/protocol.md) spells them.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 from snowflake.connector import ProgrammingError
 
 from jobs_emulator import Emulator, serve
-from jobs_emulator._messages import Request
-from jobs_emulator.snowflake_api import handle
-from jobs_emulator.snowflake_results import SqlError
-from jobs_emulator.sql_syntax import parse
-from jobs_emulator.timestamps import to_datetime
+from jobs_emulator._endpoint import DirectAccessEndpoint
+from jobs_emulator._messages import Request, Response
+from jobs_emulator._snowflake_api import SnowflakeApi
+from jobs_emulator._snowflake_results import SqlError
+from jobs_emulator._sql_syntax import parse
+from jobs_emulator._timestamps import to_datetime
 
 JOB_COLUMNS = (
     "ID, REASONER_TYPE, REASONER_NAME, STATE, CREATED_BY, CREATED_ON, FINISHED_AT, DURATION,"
@@ -51,6 +52,12 @@ CANCEL_OWN = "call {app}.api.CANCEL_OWN_TRANSACTION(?)"
 CANCEL_ANY = "call {app}.api.CANCEL_TRANSACTION(?)"
 ARTIFACTS = "call {app}.api.get_own_transaction_artifacts(?)"
 PROBLEMS = "select * from table({app}.api.get_own_transaction_problems(?))"
+
+
+def handle(emu: Emulator, request: Request, *, app: str | None = None) -> Response:
+    """Return the SQL wire API's answer to `request`, called directly (no socket)."""
+    api = SnowflakeApi(emu.engine, emu.authenticator, DirectAccessEndpoint(emu.host, emu.port), app)
+    return api.handle(request)
 
 
 class Sql:
@@ -101,7 +108,7 @@ def module_manual_emu() -> Iterator[Emulator]:
 
 @pytest.fixture(autouse=True)
 def t0(module_manual_emu: Emulator) -> datetime:
-    """Empties the store; returns the (manual) clock's time, which carries on across tests."""
+    """Empty the store; return the (manual) clock's time, which carries on across tests."""
     module_manual_emu.engine.reset()
     return to_datetime(module_manual_emu.engine.now())
 
@@ -126,7 +133,7 @@ def bob(module_manual_emu: Emulator) -> Iterator[Sql]:
 def test_login_answers_the_session_tokens(module_manual_emu: Emulator) -> None:
     body = json.dumps({"data": {"LOGIN_NAME": "carol", "PASSWORD": "x"}}).encode()
     request = Request("POST", "/session/v1/login-request", {}, {}, body)
-    answer = json.loads(handle(module_manual_emu.engine, request).body)
+    answer = json.loads(handle(module_manual_emu, request).body)
     assert answer["success"] is True
     assert {"token", "masterToken", "sessionId"} <= set(answer["data"])
 
@@ -135,7 +142,7 @@ def test_a_gzip_encoded_query_runs_as_the_token_user(
     module_manual_emu: Emulator, alice: Sql
 ) -> None:
     login = Request("POST", "/session/v1/login-request", {}, {}, b'{"data": {"LOGIN_NAME": "dan"}}')
-    token = json.loads(handle(module_manual_emu.engine, login).body)["data"]["token"]
+    token = json.loads(handle(module_manual_emu, login).body)["data"]["token"]
     payload = json.dumps({"emulate": {"duration_s": 1}})
     query = {
         "sqlText": CREATE_JOB.replace("{app}", module_manual_emu.app),
@@ -149,7 +156,7 @@ def test_a_gzip_encoded_query_runs_as_the_token_user(
     request = Request(
         "POST", "/queries/v1/query-request", {}, headers, gzip.compress(json.dumps(query).encode())
     )
-    answer = json.loads(handle(module_manual_emu.engine, request).body)
+    answer = json.loads(handle(module_manual_emu, request).body)
     assert answer["data"]["queryResultFormat"] == "json"
     [[job_id]] = answer["data"]["rowset"]
     assert alice.one(GET_JOB, "SOLVER", job_id)["CREATED_BY"] == "dan"
@@ -157,18 +164,18 @@ def test_a_gzip_encoded_query_runs_as_the_token_user(
 
 def test_a_query_without_a_session_token_is_refused(module_manual_emu: Emulator) -> None:
     request = Request("POST", "/queries/v1/query-request", {}, {}, b'{"sqlText": "select 1"}')
-    answer = json.loads(handle(module_manual_emu.engine, request).body)
+    answer = json.loads(handle(module_manual_emu, request).body)
     assert answer["success"] is False
     assert answer["code"] == "390101"
 
 
 def test_unknown_wire_paths_answer_404(module_manual_emu: Emulator) -> None:
-    assert handle(module_manual_emu.engine, Request("GET", "/nowhere", {}, {})).status == 404
+    assert handle(module_manual_emu, Request("GET", "/nowhere", {}, {})).status == 404
 
 
 def test_telemetry_and_session_delete_are_acknowledged(module_manual_emu: Emulator) -> None:
     for path, query in (("/telemetry/send", {}), ("/session", {"delete": "true"})):
-        answer = handle(module_manual_emu.engine, Request("POST", path, query, {}, b"{}"))
+        answer = handle(module_manual_emu, Request("POST", path, query, {}, b"{}"))
         assert json.loads(answer.body)["success"] is True
 
 
@@ -230,7 +237,7 @@ def test_scripted_outcomes_show_in_the_job(
 
 
 def _three_jobs(emu: Emulator, alice: Sql, bob: Sql) -> list[str]:
-    """Creates ML jobs by alice on w1, bob on W2, alice on w2, a second apart; returns their ids
+    """Create ML jobs by alice on w1, bob on W2, alice on w2, a second apart; return their ids
     newest first. The clock ends 0.15 s after the last: it is PENDING, the others RUNNING."""
     ids = []
     for step, (sql, name) in zip(
@@ -547,7 +554,7 @@ def test_bad_statements_and_arguments_are_clear_sql_errors(
 
 def test_names_outside_the_application_do_not_exist(module_manual_emu: Emulator) -> None:
     login = Request("POST", "/session/v1/login-request", {}, {}, b'{"data": {"LOGIN_NAME": "e"}}')
-    token = json.loads(handle(module_manual_emu.engine, login, app="MY_APP").body)["data"]["token"]
+    token = json.loads(handle(module_manual_emu, login, app="MY_APP").body)["data"]["token"]
     headers = {"authorization": f'Snowflake Token="{token}"'}
     for sql, found in (
         ("select * from my_app.api.jobs", True),
@@ -555,7 +562,7 @@ def test_names_outside_the_application_do_not_exist(module_manual_emu: Emulator)
     ):
         body = json.dumps({"sqlText": sql}).encode()
         request = Request("POST", "/queries/v1/query-request", {}, headers, body)
-        answer = json.loads(handle(module_manual_emu.engine, request, app="MY_APP").body)
+        answer = json.loads(handle(module_manual_emu, request, app="MY_APP").body)
         assert answer["success"] is found
     assert "'APP.API.JOBS' does not exist or not authorized" in answer["message"]
 

@@ -20,7 +20,7 @@ class Clock(Protocol):
     """What the engine needs from a clock."""
 
     def now(self) -> float:
-        """Returns the current emulator time in POSIX seconds (UTC)."""
+        """Return the current emulator time in POSIX seconds (UTC)."""
         ...
 
 
@@ -28,7 +28,7 @@ class RealClock:
     """Wall time (`time.time()`)."""
 
     def now(self) -> float:
-        """Returns the current wall time in POSIX seconds."""
+        """Return the current wall time in POSIX seconds."""
         return time.time()
 
 
@@ -40,14 +40,14 @@ class ManualClock:
         self._lock = threading.Lock()
 
     def now(self) -> float:
-        """Returns the clock's current time in POSIX seconds."""
+        """Return the clock's current time in POSIX seconds."""
         with self._lock:
             return self._now
 
     def advance(self, seconds: float) -> float:
-        """Moves the clock forward by `seconds`; returns the new time.
+        """Move the clock forward by `seconds`; return the new time.
 
-        Raises `ValueError` for a negative step: records are computed from the clock, and time that
+        Raise `ValueError` for a negative step: records are computed from the clock, and time that
         runs backwards would make finished jobs run again.
         """
         if seconds < 0:
@@ -57,9 +57,9 @@ class ManualClock:
             return self._now
 
     def set(self, when: float) -> float:
-        """Moves the clock to `when` (POSIX seconds, not earlier than now); returns it.
+        """Move the clock to `when` (POSIX seconds, not earlier than now); return it.
 
-        Raises `ValueError` when `when` is in the clock's past.
+        Raise `ValueError` when `when` is in the clock's past.
         """
         with self._lock:
             if when < self._now:

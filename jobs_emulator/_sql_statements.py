@@ -1,11 +1,12 @@
 """Running one statement of the SQL API: parse it, bind its parameters, and answer from the engine.
 
 Names resolve in the application's namespace: a routine or view must be named
-`{app}.{schema}.NAME` (three parts; the application and schema compare case-insensitively; with no
-application configured, any first part is accepted). An unknown view is Snowflake's "does not
-exist or not authorized" (002003 / 02000); an unknown procedure or function is its "Unknown
-user-defined function" (002140 / 42601). Statements outside `jobs_emulator.sql_syntax`'s shapes
-are compilation errors that quote the statement (001003 / 42000).
+`{app}.{schema}.NAME` (three parts, compared case-insensitively; with no application configured,
+any first part is accepted). The schema is `api`, except `app` for `SERVICE_ENDPOINT`. An unknown
+view is Snowflake's "does not exist or not authorized" (002003 / 02000); an unknown procedure or
+function is its "Unknown user-defined function" (002140 / 42601). Statements outside
+`jobs_emulator._sql_syntax`'s shapes are compilation errors that quote the statement
+(001003 / 42000).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 
 import attrs
 
-from jobs_emulator.engine import Engine
-from jobs_emulator.snowflake_results import ResultSet, SqlError, compilation_error
-from jobs_emulator.sql_expressions import evaluate
-from jobs_emulator.sql_routines import FUNCTIONS, PROCEDURES, TABLE_FUNCTIONS, Caller, Routine
-from jobs_emulator.sql_syntax import (
+from jobs_emulator._engine import Engine
+from jobs_emulator._snowflake_results import ResultSet, SqlError, compilation_error
+from jobs_emulator._sql_expressions import evaluate
+from jobs_emulator._sql_routines import FUNCTIONS, PROCEDURES, TABLE_FUNCTIONS, Routine, Session
+from jobs_emulator._sql_syntax import (
     Call,
     Expr,
     SelectFunction,
@@ -27,33 +28,33 @@ from jobs_emulator.sql_syntax import (
     SelectView,
     parse,
 )
-from jobs_emulator.sql_views import VIEWS, select
+from jobs_emulator._sql_views import VIEWS, select
 
 
 @attrs.frozen
 class Namespace:
-    """Where the API's routines and views live: `{app}.{schema}`."""
+    """Where the application's routines and views live: `{app}.{schema}.NAME`."""
 
     app: str | None = None
     """`None` accepts any application name."""
-    schema: str = "api"
 
-    def resolve(self, name: tuple[str, ...]) -> str | None:
-        """Returns the object name (upper-cased) when `name` is in this namespace, else `None`."""
+    def resolve(self, name: tuple[str, ...]) -> tuple[str, str] | None:
+        """Return (lower-cased schema, upper-cased object name) when `name` is in the
+        application, else `None`."""
         if len(name) != 3:
             return None
         app, schema, obj = name
         if self.app is not None and app.casefold() != self.app.casefold():
             return None
-        return obj.upper() if schema.casefold() == self.schema.casefold() else None
+        return schema.casefold(), obj.upper()
 
 
 def execute(
-    engine: Engine, sql: str, params: Sequence[Any], caller: Caller, namespace: Namespace
+    engine: Engine, sql: str, params: Sequence[Any], session: Session, namespace: Namespace
 ) -> ResultSet:
-    """Returns the answer to the statement `sql` with the positional `params` bound to its `?`.
+    """Return the answer to the statement `sql` with the positional `params` bound to its `?`.
 
-    Raises `SqlError` for an unsupported statement, a bad binding count, an unknown name, bad
+    Raise `SqlError` for an unsupported statement, a bad binding count, an unknown name, bad
     arguments, or what the engine refused.
     """
     parsed = parse(sql)
@@ -64,7 +65,7 @@ def execute(
         )
     statement = parsed.statement
     if isinstance(statement, SelectView):
-        view = VIEWS.get(namespace.resolve(statement.view) or "")
+        view = VIEWS.get(namespace.resolve(statement.view) or ("", ""))
         if view is None:
             raise SqlError(
                 f"SQL compilation error:\nObject '{'.'.join(statement.view)}' does not exist"
@@ -75,19 +76,19 @@ def execute(
         return select(view, statement, params, engine)
     if isinstance(statement, Call):
         routine = _routine(PROCEDURES, statement.routine, namespace, "procedure")
-        return _call(routine, engine, caller, statement.args, params)
+        return _call(routine, engine, session, statement.args, params)
     if isinstance(statement, SelectTableFunction):
         routine = _routine(TABLE_FUNCTIONS, statement.function, namespace, "table function")
-        return _call(routine, engine, caller, statement.args, params)
+        return _call(routine, engine, session, statement.args, params)
     routine = _routine(FUNCTIONS, statement.function, namespace, "function")
-    result = _call(routine, engine, caller, statement.args, params)
+    result = _call(routine, engine, session, statement.args, params)
     return _labelled(result, statement)
 
 
 def _routine(
-    table: dict[str, Routine], name: tuple[str, ...], namespace: Namespace, kind: str
+    table: dict[tuple[str, str], Routine], name: tuple[str, ...], namespace: Namespace, kind: str
 ) -> Routine:
-    routine = table.get(namespace.resolve(name) or "")
+    routine = table.get(namespace.resolve(name) or ("", ""))
     if routine is None:
         raise SqlError(
             f"SQL compilation error:\nUnknown user-defined {kind} {'.'.join(name)}",
@@ -100,11 +101,11 @@ def _routine(
 def _call(
     routine: Routine,
     engine: Engine,
-    caller: Caller,
+    session: Session,
     args: tuple[Expr, ...],
     params: Sequence[Any],
 ) -> ResultSet:
-    return routine.call(engine, caller, [evaluate(arg, params) for arg in args])
+    return routine.call(engine, session, [evaluate(arg, params) for arg in args])
 
 
 def _labelled(result: ResultSet, statement: SelectFunction) -> ResultSet:

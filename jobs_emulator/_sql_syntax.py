@@ -12,7 +12,7 @@ unquoted names in any case, any whitespace, an optional trailing `;`):
 where an expression is `?` (bound by position), a string or number literal, `NULL`, `TRUE`,
 `FALSE`, a column, or a function call such as `PARSE_JSON(?)` or `UPPER(TRIM(col))`; and a
 condition is `expr = expr` or `expr IN (expr, ...)`. Which names and functions exist is decided
-when the statement runs (`jobs_emulator.sql_statements`), not here.
+when the statement runs (`jobs_emulator._sql_statements`), not here.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from jobs_emulator.snowflake_results import SqlError, compilation_error
+from jobs_emulator._snowflake_results import SqlError, compilation_error
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -120,9 +120,9 @@ class Parsed:
 
 
 def parse(sql: str) -> Parsed:
-    """Returns the statement `sql` holds and its number of placeholders.
+    """Return the statement `sql` holds and its number of placeholders.
 
-    Raises `SqlError` (a compilation error that quotes the statement) for anything that is not
+    Raise `SqlError` (a compilation error that quotes the statement) for anything that is not
     one of the module's shapes.
     """
     parser = _Parser(sql)
@@ -131,7 +131,7 @@ def parse(sql: str) -> Parsed:
 
 
 def normalised(sql: str) -> str:
-    """Returns `sql` with runs of whitespace collapsed to one space and the ends trimmed."""
+    """Return `sql` with runs of whitespace collapsed to one space and the ends trimmed."""
     return " ".join(sql.split())
 
 
@@ -323,7 +323,7 @@ class _Parser:
 
 
 def unsupported(sql: str, detail: str) -> SqlError:
-    """Returns the compilation error for a statement the SQL API does not answer."""
+    """Return the compilation error for a statement the SQL API does not answer."""
     return compilation_error(
         f"unsupported statement {normalised(sql)!r} ({detail}); the jobs emulator answers only"
         " the statements of its SQL API"

@@ -74,14 +74,14 @@ class SqlError(Exception):
 
 
 def compilation_error(detail: str) -> SqlError:
-    """Returns the error for a statement that cannot be compiled (Snowflake's 001003 / 42000)."""
+    """Return the error for a statement that cannot be compiled (Snowflake's 001003 / 42000)."""
     return SqlError(f"SQL compilation error:\n{detail}", code="001003", sql_state="42000")
 
 
 def result_body(result: ResultSet, query_id: str) -> dict[str, Any]:
-    """Returns the JSON body that answers a successful query with `result`.
+    """Return the JSON body that answers a successful query with `result`.
 
-    Raises `TypeError` when a value does not fit its column's type.
+    Raise `TypeError` when a value does not fit its column's type.
     """
     rowset = [
         [encode_cell(column.type, value) for column, value in zip(result.columns, row, strict=True)]
@@ -110,7 +110,7 @@ def result_body(result: ResultSet, query_id: str) -> dict[str, Any]:
 
 
 def error_body(error: SqlError, query_id: str | None) -> dict[str, Any]:
-    """Returns the JSON body that answers a failed query."""
+    """Return the JSON body that answers a failed query."""
     return {
         "success": False,
         "code": error.code,
@@ -126,9 +126,9 @@ def error_body(error: SqlError, query_id: str | None) -> dict[str, Any]:
 
 
 def encode_cell(column_type: str, value: Any) -> str | None:
-    """Returns `value` as the `rowset` cell of a column of `column_type`; `None` is SQL NULL.
+    """Return `value` as the `rowset` cell of a column of `column_type`; `None` is SQL NULL.
 
-    Raises `TypeError` when the value does not fit the type.
+    Raise `TypeError` when the value does not fit the type.
     """
     if value is None:
         return None
@@ -148,7 +148,7 @@ def encode_cell(column_type: str, value: Any) -> str | None:
 
 
 def column_type_of(values: Sequence[Any]) -> str:
-    """Returns the narrowest column type that holds every non-null value of `values`.
+    """Return the narrowest column type that holds every non-null value of `values`.
 
     Mixed or structured values fall back to `variant` (JSON text).
     """

@@ -19,9 +19,9 @@ from typing import Any
 
 import attrs
 
-from jobs_emulator.events import progress_event
-from jobs_emulator.scripts import Script
-from jobs_emulator.timestamps import to_datetime
+from jobs_emulator._events import progress_event
+from jobs_emulator._scripts import Script
+from jobs_emulator._timestamps import to_datetime
 
 JOB_TYPES = ("SOLVER", "ML")
 TRANSACTION = "LOGIC"
@@ -62,12 +62,12 @@ class JobSnapshot:
 
     @property
     def is_transaction(self) -> bool:
-        """Returns whether this is a Logic transaction (rather than a job)."""
+        """Return whether this is a Logic transaction (rather than a job)."""
         return self.kind == TRANSACTION
 
     @property
     def is_terminal(self) -> bool:
-        """Returns whether the state is one of `TERMINAL_STATES`."""
+        """Return whether the state is one of `TERMINAL_STATES`."""
         return self.state in TERMINAL_STATES
 
 
@@ -103,7 +103,7 @@ class Record:
     canceled_at: float | None = None
 
     def end(self) -> _End:
-        """Returns when and how the record ends if nobody cancels it."""
+        """Return when and how the record ends if nobody cancels it."""
         scripted_at = self.created_at + self.script.duration_s
         if self.timeout_mins is not None:
             timeout_at = self.created_at + self.timeout_mins * 60
@@ -113,20 +113,22 @@ class Record:
         return _End(scripted_at, self.script.outcome, self.script.abort_reason, scripted=True)
 
     def ended(self, now: float) -> _End | None:
-        """Returns how the record ended, or `None` while it is still active at `now`."""
+        """Return how the record ended, or `None` while it is still active at `now`."""
         natural = self.end()
         if self.canceled_at is not None and not _reached(self.canceled_at, natural.at):
             return _End(self.canceled_at, "CANCELED", None, scripted=False)
         return natural if _reached(now, natural.at) else None
 
     def cancel(self, now: float) -> None:
-        """Cancels the record at `now`; a record already terminal at `now` is left as it is."""
+        """Cancel the record at `now`; a record already terminal at `now` is left as it is."""
         if self.ended(now) is None:
             self.canceled_at = now
 
     def state_at(self, now: float) -> str:
-        """Returns the state at `now`."""
-        ended = self.ended(now)
+        """Return the state at `now`."""
+        return self._state(now, self.ended(now))
+
+    def _state(self, now: float, ended: _End | None) -> str:
         if ended is not None:
             return ended.state
         elapsed = now - self.created_at
@@ -138,7 +140,7 @@ class Record:
         return "CREATED"
 
     def snapshot(self, now: float) -> JobSnapshot:
-        """Returns the record as it stands at `now`."""
+        """Return the record as it stands at `now`."""
         ended = self.ended(now)
         return JobSnapshot(
             id=self.id,
@@ -146,7 +148,7 @@ class Record:
             name=self.name,
             created_by=self.created_by,
             created_on=to_datetime(self.created_at),
-            state=self.state_at(now),
+            state=self._state(now, ended),
             finished_at=None if ended is None else to_datetime(ended.at),
             duration=None if ended is None else round((ended.at - self.created_at) * 1000),
             abort_reason=None if ended is None else ended.abort_reason,
@@ -160,22 +162,38 @@ class Record:
             abort_detached=self.abort_detached,
         )
 
-    def events_at(self, now: float) -> list[dict[str, Any]]:
-        """Returns the progress events emitted up to `now` (and not after the record ended)."""
+    def emitted_at(self, now: float) -> int:
+        """Return how many progress events were emitted up to `now` (none after the end).
+
+        Event `i` of `n` is emitted at `t0 + d*i/n`, a time that grows with `i`, so the emitted
+        events are the first ones: a binary search finds how many in O(log n).
+        """
         ended = self.ended(now)
         horizon = now if ended is None else min(now, ended.at)
-        total = self.script.events
-        times = (self.created_at + self.script.duration_s * i / total for i in range(1, total + 1))
-        emitted = (at for at in times if _reached(horizon, at))
-        return [progress_event(i, total, at) for i, at in enumerate(emitted, 1)]
+        low, high = 0, self.script.events
+        while low < high:
+            middle = (low + high + 1) // 2
+            if _reached(horizon, self.event_time(middle)):
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    def event_time(self, index: int) -> float:
+        """Return when progress event `index` (1-based) is emitted, in POSIX seconds."""
+        return self.created_at + self.script.duration_s * index / self.script.events
+
+    def event(self, index: int) -> dict[str, Any]:
+        """Return progress event `index` (1-based)."""
+        return progress_event(index, self.script.events, self.event_time(index))
 
     def artifacts_at(self, now: float) -> list[dict[str, Any]]:
-        """Returns the scripted artifacts once the scripted outcome is reached, else `[]`."""
+        """Return the scripted artifacts once the scripted outcome is reached, else `[]`."""
         ended = self.ended(now)
         return [dict(a) for a in self.script.artifacts] if ended and ended.scripted else []
 
     def problems_at(self, now: float) -> list[dict[str, Any]]:
-        """Returns the scripted problems once the scripted outcome is reached, else `[]`."""
+        """Return the scripted problems once the scripted outcome is reached, else `[]`."""
         ended = self.ended(now)
         return [dict(p) for p in self.script.problems] if ended and ended.scripted else []
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import attrs
 
-from jobs_emulator.errors import InvalidRequest
-from jobs_emulator.validation import flag
+from jobs_emulator._errors import InvalidRequest
+from jobs_emulator._validation import flag
 
 OUTCOMES = ("COMPLETED", "FAILED", "ABORTED")
 
@@ -39,9 +39,9 @@ class Script:
     not_ready: bool = False
 
     def merged(self, layer: Mapping[str, Any] | None) -> Script:
-        """Returns this script with the keys of the `emulate` object `layer` applied on top.
+        """Return this script with the keys of the `emulate` object `layer` applied on top.
 
-        Raises `InvalidRequest` when `layer` is not an object, has an unknown key or a bad value.
+        Raise `InvalidRequest` when `layer` is not an object, has an unknown key or a bad value.
         """
         if layer is None:
             return self

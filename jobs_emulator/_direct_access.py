@@ -2,8 +2,9 @@
 
 A handler from `Request` to `Response` that never touches sockets. Errors answer
 `{"message": ...}` with 400 (invalid request), 401 (token missing or unknown), 403 (another user's
-transaction), 404 (unknown id or path, and "engine is not ready to accept jobs"), 405 (known path,
-wrong method). Records carry ISO 8601 UTC timestamps (`...Z`); lists are newest first.
+transaction), 404 (unknown id or path, "engine is not ready to accept jobs", and the stale-endpoint
+message on a port the API has moved away from), 405 (known path, wrong method). Records carry
+ISO 8601 UTC timestamps (`...Z`); lists are newest first.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from jobs_emulator._auth import Authenticator, Unauthorized
+from jobs_emulator._endpoint import DirectAccessEndpoint
+from jobs_emulator._engine import Engine, parse_job_type
+from jobs_emulator._errors import InvalidRequest, NotFound, NotReady, PermissionDenied
+from jobs_emulator._faults import STALE_ENDPOINT_MESSAGE
 from jobs_emulator._messages import Request, Response
-from jobs_emulator.auth import Authenticator
-from jobs_emulator.engine import Engine, parse_job_type
-from jobs_emulator.errors import InvalidRequest, NotFound, NotReady, PermissionDenied
-from jobs_emulator.records import JobSnapshot
-from jobs_emulator.timestamps import to_iso
-from jobs_emulator.validation import flag, json_object, required_text
+from jobs_emulator._records import JobSnapshot
+from jobs_emulator._timestamps import to_iso
+from jobs_emulator._validation import flag, json_object, required_text
 
 PREFIX = "/v1alpha1/"
 
@@ -26,11 +29,14 @@ _Route = Callable[[Request, str, list[str]], Response]
 
 
 class DirectAccessApi:
-    """Answers Direct Access requests from the engine's store."""
+    """The Direct Access API over the engine's store."""
 
-    def __init__(self, engine: Engine, authenticator: Authenticator) -> None:
+    def __init__(
+        self, engine: Engine, authenticator: Authenticator, endpoint: DirectAccessEndpoint
+    ) -> None:
         self.engine = engine
         self.authenticator = authenticator
+        self.endpoint = endpoint
         self._table: list[tuple[tuple[str, ...], dict[str, _Route]]] = [
             (("jobs",), {"GET": self._list_jobs, "POST": self._create_job}),
             (("jobs", "*", "*"), {"GET": self._get_job}),
@@ -45,12 +51,15 @@ class DirectAccessApi:
         ]
 
     def handle(self, request: Request) -> Response:
-        """Returns the response to one request whose path starts with `/v1alpha1/`."""
-        user = self.authenticator.user_for(request.headers.get("authorization"))
-        if user is None:
-            return _error(401, "missing or invalid token in the Authorization header")
-        segments = [segment for segment in request.path[len(PREFIX) :].split("/") if segment]
-        match = self._match(segments)
+        """Return the response to one request whose path starts with `/v1alpha1/`."""
+        if not self.endpoint.serves(request.port):
+            return _error(404, STALE_ENDPOINT_MESSAGE)
+        try:
+            authorization = request.headers.get("authorization")
+            user = self.authenticator.user_for(authorization, self.endpoint.address)
+        except Unauthorized as exc:
+            return _error(401, str(exc))
+        match = self._match(request.segments(PREFIX))
         if match is None:
             return _error(404, f"no such endpoint: {request.path}")
         routes, wildcards = match
@@ -67,7 +76,7 @@ class DirectAccessApi:
             return _error(403, str(exc))
 
     def _match(self, segments: list[str]) -> tuple[dict[str, _Route], list[str]] | None:
-        """Returns the routes of the endpoint the path names and its wildcard segments."""
+        """Return the routes of the endpoint the path names and its wildcard segments."""
         for pattern, routes in self._table:
             if len(pattern) != len(segments):
                 continue
@@ -161,7 +170,7 @@ class DirectAccessApi:
 
 
 def job_json(job: JobSnapshot) -> dict[str, Any]:
-    """Returns a job as the Direct Access API shows it."""
+    """Return a job as the Direct Access API shows it."""
     return {
         "id": job.id,
         "type": job.kind,
@@ -178,7 +187,7 @@ def job_json(job: JobSnapshot) -> dict[str, Any]:
 
 
 def transaction_json(transaction: JobSnapshot) -> dict[str, Any]:
-    """Returns a transaction as the Direct Access API shows it."""
+    """Return a transaction as the Direct Access API shows it."""
     finished_at = transaction.finished_at
     return {
         "id": transaction.id,

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
-from jobs_emulator.errors import InvalidRequest
-from jobs_emulator.timestamps import to_iso
+from jobs_emulator._errors import InvalidRequest
+from jobs_emulator._timestamps import to_iso
 
 STREAMS = ("progress",)
 """The only stream the emulator has, as in the real service's SQL API."""
@@ -32,12 +32,12 @@ class EventPage:
     continuation_token: str | None
 
     def to_json(self) -> dict[str, Any]:
-        """Returns the wire shape `{"events": [...], "continuation_token": T}`."""
+        """Return the wire shape `{"events": [...], "continuation_token": T}`."""
         return {"events": self.events, "continuation_token": self.continuation_token}
 
 
 def progress_event(index: int, total: int, at: float) -> dict[str, Any]:
-    """Returns the progress event number `index` (1-based) of `total`, emitted at `at` (POSIX s)."""
+    """Return the progress event number `index` (1-based) of `total`, emitted at `at` (POSIX s)."""
     return {
         "type": "progress",
         "index": index,
@@ -48,14 +48,14 @@ def progress_event(index: int, total: int, at: float) -> dict[str, Any]:
 
 
 def encode_token(record_id: str, offset: int) -> str:
-    """Returns the opaque token for reading `record_id`'s stream from event number `offset`."""
+    """Return the opaque token for reading `record_id`'s stream from event number `offset`."""
     return base64.urlsafe_b64encode(f"{record_id}:{offset}".encode()).decode().rstrip("=")
 
 
 def decode_token(record_id: str, token: str | None) -> int:
-    """Returns the offset a token points at; empty, `None` and `"0"` mean 0.
+    """Return the offset a token points at; empty, `None` and `"0"` mean 0.
 
-    Raises `InvalidRequest` when the token is not one of ours or belongs to another record.
+    Raise `InvalidRequest` when the token is not one of ours or belongs to another record.
     """
     if token is None or token in _START_TOKENS:
         return 0
@@ -72,20 +72,24 @@ def decode_token(record_id: str, token: str | None) -> int:
 
 def read_page(
     record_id: str,
-    events: Sequence[dict[str, Any]],
+    emitted: int,
+    event: Callable[[int], dict[str, Any]],
     token: str | None,
     *,
     page_size: int,
     finished: bool,
 ) -> EventPage:
-    """Returns the page of `events` (those emitted so far) that `token` points at.
+    """Return the page that `token` points at of a stream whose first `emitted` events are out.
 
-    `finished` says no more events will come, so a reader that reaches the end gets a `None` token.
-    Raises `InvalidRequest` for a token that is not ours or points past the events emitted.
+    `event(i)` makes event number `i` (1-based); only the page's events are made, so a page costs
+    the same however long the stream. `finished` says no more events will come, so a reader that
+    reaches the end gets a `None` token.
+    Raise `InvalidRequest` for a token that is not ours or points past the events emitted.
     """
     start = decode_token(record_id, token)
-    if start > len(events):
+    if start > emitted:
         raise InvalidRequest(f"continuation_token {token!r} points past the end of the stream")
-    end = min(start + page_size, len(events))
-    done = finished and end == len(events)
-    return EventPage(list(events[start:end]), None if done else encode_token(record_id, end))
+    end = min(start + page_size, emitted)
+    done = finished and end == emitted
+    page = [event(index) for index in range(start + 1, end + 1)]
+    return EventPage(page, None if done else encode_token(record_id, end))

@@ -5,28 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from jobs_emulator._errors import InvalidRequest
 from jobs_emulator._messages import Request
-from jobs_emulator.errors import InvalidRequest
 
 
 def required_text(value: Any, field: str) -> str:
-    """Returns `value` when it is a non-empty string; raises `InvalidRequest` otherwise."""
+    """Return `value` when it is a non-empty string; raise `InvalidRequest` otherwise."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(f"{field} is required and must be a non-empty string")
     return value
 
 
 def flag(value: Any, field: str) -> bool:
-    """Returns `value` when it is a bool; raises `InvalidRequest` otherwise."""
+    """Return `value` when it is a bool; raise `InvalidRequest` otherwise."""
     if not isinstance(value, bool):
         raise InvalidRequest(f"{field} must be true or false, got {value!r}")
     return value
 
 
 def json_object(request: Request) -> dict[str, Any]:
-    """Returns the request body parsed as a JSON object.
+    """Return the request body parsed as a JSON object.
 
-    Raises `InvalidRequest` when the body is not JSON or not an object.
+    Raise `InvalidRequest` when the body is not JSON or not an object.
     """
     try:
         body = request.json()

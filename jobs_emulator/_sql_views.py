@@ -14,9 +14,9 @@ from typing import Any
 
 import attrs
 
-from jobs_emulator.engine import Engine
-from jobs_emulator.records import JobSnapshot
-from jobs_emulator.snowflake_results import (
+from jobs_emulator._engine import Engine
+from jobs_emulator._records import JobSnapshot
+from jobs_emulator._snowflake_results import (
     BOOLEAN,
     FIXED,
     TEXT,
@@ -27,8 +27,8 @@ from jobs_emulator.snowflake_results import (
     SqlError,
     compilation_error,
 )
-from jobs_emulator.sql_expressions import coerce, evaluate
-from jobs_emulator.sql_syntax import Expr, SelectView
+from jobs_emulator._sql_expressions import coerce, evaluate
+from jobs_emulator._sql_syntax import Expr, SelectView
 
 Row = Mapping[str, Any]
 
@@ -41,9 +41,9 @@ class View:
     """The view's rows as they stand now, newest first."""
 
     def result(self, rows: Sequence[Row], names: Sequence[str] | None = None) -> ResultSet:
-        """Returns `rows` as a result with the columns `names` (every column when `None`).
+        """Return `rows` as a result with the columns `names` (every column when `None`).
 
-        Raises `SqlError` (invalid identifier) for a name that is not a column of the view.
+        Raise `SqlError` (invalid identifier) for a name that is not a column of the view.
         """
         by_name = {column.name: column for column in self.columns}
         for name in names or ():
@@ -54,7 +54,7 @@ class View:
 
 
 def job_row(job: JobSnapshot) -> Row:
-    """Returns a job as a row of the JOBS view."""
+    """Return a job as a row of the JOBS view."""
     return {
         "ID": job.id,
         "REASONER_TYPE": job.kind,
@@ -71,7 +71,7 @@ def job_row(job: JobSnapshot) -> Row:
 
 
 def transaction_row(transaction: JobSnapshot) -> Row:
-    """Returns a transaction as a row of the transactions view."""
+    """Return a transaction as a row of the transactions view."""
     return {
         "ID": transaction.id,
         "DATABASE_NAME": transaction.database,
@@ -123,14 +123,14 @@ TRANSACTIONS = View(
     lambda engine: [transaction_row(t) for t in engine.list_transactions()],
 )
 
-VIEWS = {view.name: view for view in (JOBS, TRANSACTIONS)}
-"""The views by upper-cased name."""
+VIEWS = {("api", view.name): view for view in (JOBS, TRANSACTIONS)}
+"""The views by (schema, upper-cased name)."""
 
 
 def select(view: View, statement: SelectView, params: Sequence[Any], engine: Engine) -> ResultSet:
-    """Returns the result of `statement` over `view` as it stands in `engine` now.
+    """Return the result of `statement` over `view` as it stands in `engine` now.
 
-    Raises `SqlError` for an unknown column or function, or a bad LIMIT or OFFSET.
+    Raise `SqlError` for an unknown column or function, or a bad LIMIT or OFFSET.
     """
     rows = view.rows(engine)
     # Checked before filtering so that a bad column fails even when the view is empty.

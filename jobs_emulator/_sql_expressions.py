@@ -4,7 +4,7 @@ Functions: `PARSE_JSON(text)` (the JSON value, NULL for NULL), `UPPER`, `LOWER` 
 NULL stays NULL). Arguments of routines are coerced to their declared type the way Snowflake casts
 a bound value: numbers and booleans become text for `text`, numeric text becomes a number for
 `fixed`, `'true'`/`'false'` text becomes a boolean for `boolean`; `variant` takes any value. The
-types are the column types of `jobs_emulator.snowflake_results`.
+types are the column types of `jobs_emulator._snowflake_results`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jobs_emulator.snowflake_results import (
+from jobs_emulator._messages import parse_json
+from jobs_emulator._snowflake_results import (
     BOOLEAN,
     FIXED,
     TEXT,
@@ -21,13 +22,13 @@ from jobs_emulator.snowflake_results import (
     SqlError,
     compilation_error,
 )
-from jobs_emulator.sql_syntax import ColumnRef, Expr, Literal, Placeholder
+from jobs_emulator._sql_syntax import ColumnRef, Expr, Literal, Placeholder
 
 
 def evaluate(expr: Expr, params: Sequence[Any], row: Mapping[str, Any] | None = None) -> Any:
-    """Returns the value of `expr` given the bound `params` and, for columns, the view `row`.
+    """Return the value of `expr` given the bound `params` and, for columns, the view `row`.
 
-    Raises `SqlError` for a column outside a row (or not in it), an unknown function, a function
+    Raise `SqlError` for a column outside a row (or not in it), an unknown function, a function
     given the wrong number or type of arguments, and text that `PARSE_JSON` cannot parse.
     """
     if isinstance(expr, Placeholder):
@@ -51,10 +52,10 @@ def evaluate(expr: Expr, params: Sequence[Any], row: Mapping[str, Any] | None = 
 
 
 def coerce(value: Any, sql_type: str) -> Any:
-    """Returns `value` cast to `sql_type` (`text`, `fixed`, `boolean` or `variant`); `None` (NULL)
+    """Return `value` cast to `sql_type` (`text`, `fixed`, `boolean` or `variant`); `None` (NULL)
     stays `None`.
 
-    Raises `SqlError` when the value cannot be cast, as Snowflake reports it (100038 / 22018).
+    Raise `SqlError` when the value cannot be cast, as Snowflake reports it (100038 / 22018).
     """
     if value is None or sql_type == VARIANT:
         return value
@@ -106,7 +107,7 @@ def _parse_json(value: Any) -> Any:
     if value is None or not isinstance(value, str):
         return value
     try:
-        return json.loads(value)
+        return parse_json(value)
     except ValueError as exc:
         raise SqlError(
             f"Error parsing JSON: {exc}, value: {value!r}", code="100069", sql_state="22P02"

@@ -1,6 +1,6 @@
 """Fault injection: rules the server consults for every request, on either API.
 
-A rule targets requests by method (any casing, `None` for any) and path prefix (the decoded path,
+A rule targets requests by method (any casing, `None` for any) and path prefix (the path as sent,
 `""` for any), lets the first `skip` matching requests through, then fires on the next `times`
 ones (`None`: forever). The first rule that fires for a request decides its fault; `rule.hits`
 counts how often it fired. Rules are added from any thread through `emu.faults`:
@@ -88,13 +88,13 @@ class Rule:
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
-        """Returns whether the rule targets a request with that method and path."""
+        """Return whether the rule targets a request with that method and path."""
         method_ok = self.method is None or self.method.upper() == method.upper()
         return method_ok and path.startswith(self.path)
 
     @property
     def exhausted(self) -> bool:
-        """Returns whether the rule has fired as many times as it may."""
+        """Return whether the rule has fired as many times as it may."""
         return self.times is not None and self.hits >= self.times
 
 
@@ -115,9 +115,9 @@ class Faults:
         times: int | None = 1,
         skip: int = 0,
     ) -> Rule:
-        """Adds a rule for `fault`; returns it (watch `rule.hits`).
+        """Add a rule for `fault`; return it (watch `rule.hits`).
 
-        Raises `ValueError` for `times` below 1 or a negative `skip`.
+        Raise `ValueError` for `times` below 1 or a negative `skip`.
         """
         if (times is not None and times < 1) or skip < 0:
             raise ValueError(f"times must be >= 1 or None and skip >= 0, got {times}, {skip}")
@@ -127,11 +127,11 @@ class Faults:
         return rule
 
     def delay(self, seconds: float, **target: Unpack[Target]) -> Rule:
-        """Delays matching requests by `seconds` before handling them; returns the rule."""
+        """Delay matching requests by `seconds` before handling them; return the rule."""
         return self.add(Delay(seconds), **target)
 
     def drop(self, *, before_request: bool = True, **target: Unpack[Target]) -> Rule:
-        """Closes the connection without an answer, before or after handling; returns the rule."""
+        """Close the connection without an answer, before or after handling; return the rule."""
         return self.add(Drop(before_request), **target)
 
     def respond(
@@ -142,7 +142,7 @@ class Faults:
         headers: tuple[tuple[str, str], ...] = (),
         **target: Unpack[Target],
     ) -> Rule:
-        """Answers `status` and `body` (JSON-encoded unless bytes) unhandled; returns the rule."""
+        """Answer `status` and `body` (JSON-encoded unless bytes) unhandled; return the rule."""
         if isinstance(body, bytes):
             response = Response(status, body, headers)
         else:
@@ -152,27 +152,27 @@ class Faults:
     def throttle(
         self, status: int = 429, *, retry_after: float | str | None = 1, **target: Unpack[Target]
     ) -> Rule:
-        """Answers `status` (429, 503...) with `Retry-After` unless `None`; returns the rule."""
+        """Answer `status` (429, 503...) with `Retry-After` unless `None`; return the rule."""
         headers = () if retry_after is None else (("Retry-After", _retry_after(retry_after)),)
         message = "too many requests" if status == 429 else "service unavailable"
         return self.respond(status, {"message": message}, headers=headers, **target)
 
     def stale_endpoint(self, status: int = 404, **target: Unpack[Target]) -> Rule:
-        """Answers `status` with the stale-endpoint message; returns the rule."""
+        """Answer `status` with the stale-endpoint message; return the rule."""
         return self.respond(status, {"message": STALE_ENDPOINT_MESSAGE}, **target)
 
     def truncate(self, **target: Unpack[Target]) -> Rule:
-        """Sends half of the real body, then closes the connection; returns the rule."""
+        """Send half of the real body, then closes the connection; return the rule."""
         return self.add(Truncate(), **target)
 
     def malformed(self, **target: Unpack[Target]) -> Rule:
-        """Answers the real status with a body that is not valid JSON; returns the rule."""
+        """Answer the real status with a body that is not valid JSON; return the rule."""
         return self.add(Malformed(), **target)
 
     def close_idle_after(self, requests: int | None) -> None:
-        """Closes each connection after its `requests`-th response (`None`: keep connections open).
+        """Close each connection after its `requests`-th response (`None`: keep connections open).
 
-        Raises `ValueError` for a count below 1.
+        Raise `ValueError` for a count below 1.
         """
         if requests is not None and requests < 1:
             raise ValueError(f"requests must be >= 1 or None, got {requests}")
@@ -180,13 +180,13 @@ class Faults:
             self._close_idle_after = requests
 
     def clear(self) -> None:
-        """Removes every rule and the idle close."""
+        """Remove every rule and the idle close."""
         with self._lock:
             self._rules.clear()
             self._close_idle_after = None
 
     def take(self, method: str, path: str) -> Fault | None:
-        """Returns the fault for one request, counting it against its rule; `None`: no fault.
+        """Return the fault for one request, counting it against its rule; `None`: no fault.
 
         Every matching rule sees the request (so each rule's `skip` counts requests it targets),
         and the first one with occurrences left fires.
@@ -204,7 +204,7 @@ class Faults:
             return fired
 
     def closes_after(self, served: int) -> bool:
-        """Returns whether a connection that has answered `served` requests must now close."""
+        """Return whether a connection that has answered `served` requests must now close."""
         with self._lock:
             limit = self._close_idle_after
         return limit is not None and served >= limit

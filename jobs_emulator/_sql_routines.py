@@ -2,6 +2,9 @@
 
 Procedures (`CALL {app}.api.NAME(...)`), their arguments, and what they answer:
 
+- `{app}.app.SERVICE_ENDPOINT(refresh)` (in the `app` schema): one row, column `SERVICE_ENDPOINT`,
+  the Direct Access base URL with its `http://` scheme (a client adds `https://` only to a value
+  without one). Each call is counted (`emu.service_endpoint_calls`).
 - `GET_JOB(type, id)`: the job as JOBS view rows; no row for an unknown id.
 - `EXEC_JOB_ASYNC(type, name, payload [, options, timeout_mins])`: one row, column `ID`.
 - `EXEC_ASYNC_V2(dbname, engine, query, inputs, readonly, nowait_durable, language,
@@ -29,7 +32,7 @@ Access answer `{"results": [{"filename": ..., ...}]}`; and a client that upper-c
 can still key by each value's `FILENAME`. Before the transaction completes there are no artifacts:
 no rows (and one column, `FILENAME`, since a result always has a column).
 
-Arguments are checked against the declared types (`jobs_emulator.sql_expressions.coerce`); a wrong
+Arguments are checked against the declared types (`jobs_emulator._sql_expressions.coerce`); a wrong
 count is Snowflake's "Invalid argument types" error (001044 / 42P13). `options` of `EXEC_JOB_ASYNC`
 and `nowait_durable` of `EXEC_ASYNC_V2` are accepted and ignored; scripts ride in the job payload's
 `"emulate"` object and in `headers["emulate"]` for transactions.
@@ -49,10 +52,11 @@ from typing import Any
 
 import attrs
 
-from jobs_emulator.engine import Engine, parse_job_type
-from jobs_emulator.errors import EngineError, InvalidRequest, NotFound, NotReady, PermissionDenied
-from jobs_emulator.records import TRANSACTION, JobSnapshot
-from jobs_emulator.snowflake_results import (
+from jobs_emulator._endpoint import DirectAccessEndpoint
+from jobs_emulator._engine import Engine, parse_job_type
+from jobs_emulator._errors import EngineError, InvalidRequest, NotFound, NotReady, PermissionDenied
+from jobs_emulator._records import TRANSACTION, JobSnapshot
+from jobs_emulator._snowflake_results import (
     BOOLEAN,
     FIXED,
     TEXT,
@@ -62,17 +66,19 @@ from jobs_emulator.snowflake_results import (
     SqlError,
     column_type_of,
 )
-from jobs_emulator.sql_expressions import coerce
-from jobs_emulator.sql_views import JOBS, job_row
+from jobs_emulator._sql_expressions import coerce
+from jobs_emulator._sql_views import JOBS, job_row
 
 Arguments = Mapping[str, Any]
 
 
 @attrs.frozen
-class Caller:
-    """Who runs the statement: the login name of the session, which becomes `created_by`."""
+class Session:
+    """Where a statement runs: the session's login user (`created_by` of what it creates) and the
+    account's Direct Access endpoint."""
 
     user: str
+    endpoint: DirectAccessEndpoint
 
 
 @attrs.frozen
@@ -82,12 +88,14 @@ class Routine:
     name: str
     signatures: tuple[tuple[tuple[str, str], ...], ...]
     """Each signature is a tuple of (argument name, SQL type)."""
-    run: Callable[[Engine, Caller, Arguments], ResultSet]
+    run: Callable[[Engine, Session, Arguments], ResultSet]
+    schema: str = "api"
+    """The schema of the application the routine lives in (lower-cased)."""
 
-    def call(self, engine: Engine, caller: Caller, values: Sequence[Any]) -> ResultSet:
-        """Returns the routine's answer for the positional argument `values`.
+    def call(self, engine: Engine, session: Session, values: Sequence[Any]) -> ResultSet:
+        """Return the routine's answer for the positional argument `values`.
 
-        Raises `SqlError` for a wrong argument count or type, or what the engine refused.
+        Raise `SqlError` for a wrong argument count or type, or what the engine refused.
         """
         signature = next((s for s in self.signatures if len(s) == len(values)), None)
         if signature is None:
@@ -105,7 +113,7 @@ class Routine:
             name: coerce(value, kind) for (name, kind), value in zip(signature, values, strict=True)
         }
         with _engine_errors(self.name):
-            return self.run(engine, caller, arguments)
+            return self.run(engine, session, arguments)
 
 
 _SQL_TYPES = {TEXT: "VARCHAR", FIXED: "NUMBER", BOOLEAN: "BOOLEAN", VARIANT: "VARIANT"}
@@ -132,7 +140,7 @@ def _single(name: str, column_type: str, value: Any) -> ResultSet:
     return ResultSet((Column(name, column_type),), ((value,),))
 
 
-def _get_job(engine: Engine, caller: Caller, args: Arguments) -> ResultSet:
+def _get_job(engine: Engine, session: Session, args: Arguments) -> ResultSet:
     kind = parse_job_type(args["type"])
     try:
         job = engine.get(args["id"], kind=kind)
@@ -141,7 +149,7 @@ def _get_job(engine: Engine, caller: Caller, args: Arguments) -> ResultSet:
     return JOBS.result([job_row(job)])
 
 
-def _exec_job_async(engine: Engine, caller: Caller, args: Arguments) -> ResultSet:
+def _exec_job_async(engine: Engine, session: Session, args: Arguments) -> ResultSet:
     payload = args["payload"]
     if not isinstance(payload, (str, dict)):
         raise InvalidRequest("payload must be the job's payload as JSON text or an object")
@@ -149,19 +157,19 @@ def _exec_job_async(engine: Engine, caller: Caller, args: Arguments) -> ResultSe
         args["type"],
         args["name"],
         payload,
-        user=caller.user,
+        user=session.user,
         timeout_mins=args.get("timeout_mins"),
     )
     return _single("ID", TEXT, job_id)
 
 
-def _exec_async_v2(engine: Engine, caller: Caller, args: Arguments) -> ResultSet:
+def _exec_async_v2(engine: Engine, session: Session, args: Arguments) -> ResultSet:
     read_only = args["readonly"]
     transaction_id = engine.create_transaction(
         database=args["dbname"],
         engine_name=args["engine"],
         query=args["query"],
-        user=caller.user,
+        user=session.user,
         read_only=True if read_only is None else read_only,
         language=args["language"] or "rel",
         inputs=args["inputs"],
@@ -176,22 +184,22 @@ def _cancelled(record: JobSnapshot) -> ResultSet:
     return ResultSet((Column("ID", TEXT), Column("STATE", TEXT)), ((record.id, record.state),))
 
 
-def _cancel_job(engine: Engine, caller: Caller, args: Arguments) -> ResultSet:
+def _cancel_job(engine: Engine, session: Session, args: Arguments) -> ResultSet:
     kind = parse_job_type(args["type"])
-    return _cancelled(engine.cancel(args["id"], kind=kind, user=caller.user))
+    return _cancelled(engine.cancel(args["id"], kind=kind, user=session.user))
 
 
-def _cancel_own_transaction(engine: Engine, caller: Caller, args: Arguments) -> ResultSet:
-    return _cancelled(engine.cancel(args["id"], kind=TRANSACTION, user=caller.user))
+def _cancel_own_transaction(engine: Engine, session: Session, args: Arguments) -> ResultSet:
+    return _cancelled(engine.cancel(args["id"], kind=TRANSACTION, user=session.user))
 
 
-def _cancel_transaction(engine: Engine, caller: Caller, args: Arguments) -> ResultSet:
-    record = engine.cancel(args["id"], kind=TRANSACTION, user=caller.user, all_users=True)
+def _cancel_transaction(engine: Engine, session: Session, args: Arguments) -> ResultSet:
+    record = engine.cancel(args["id"], kind=TRANSACTION, user=session.user, all_users=True)
     return _cancelled(record)
 
 
-def _artifacts(engine: Engine, caller: Caller, args: Arguments) -> ResultSet:
-    artifacts = engine.artifacts(args["id"], user=caller.user)
+def _artifacts(engine: Engine, session: Session, args: Arguments) -> ResultSet:
+    artifacts = engine.artifacts(args["id"], user=session.user)
     if not artifacts:
         return ResultSet((Column("FILENAME", VARIANT),))
     columns = tuple(Column(str(artifact["filename"]), VARIANT) for artifact in artifacts)
@@ -202,21 +210,25 @@ def _artifacts(engine: Engine, caller: Caller, args: Arguments) -> ResultSet:
     return ResultSet(columns, (values,))
 
 
-def _job_events(engine: Engine, caller: Caller, args: Arguments) -> ResultSet:
+def _job_events(engine: Engine, session: Session, args: Arguments) -> ResultSet:
     kind = parse_job_type(args["type"])
-    page = engine.events(args["id"], args["token"], kind=kind, user=caller.user)
+    page = engine.events(args["id"], args["token"], kind=kind, user=session.user)
     return _single("", VARIANT, json.dumps(page.to_json()))
 
 
-def _transaction_events(engine: Engine, caller: Caller, args: Arguments) -> ResultSet:
-    page = engine.events(args["id"], args["token"], kind=TRANSACTION, user=caller.user)
+def _transaction_events(engine: Engine, session: Session, args: Arguments) -> ResultSet:
+    page = engine.events(args["id"], args["token"], kind=TRANSACTION, user=session.user)
     return _single("", VARIANT, json.dumps(page.to_json()))
 
 
-def _problems(engine: Engine, caller: Caller, args: Arguments) -> ResultSet:
+def _service_endpoint(engine: Engine, session: Session, args: Arguments) -> ResultSet:
+    return _single("SERVICE_ENDPOINT", TEXT, session.endpoint.lookup())
+
+
+def _problems(engine: Engine, session: Session, args: Arguments) -> ResultSet:
     problems = [
         {str(key).upper(): value for key, value in problem.items()}
-        for problem in engine.problems(args["id"], user=caller.user)
+        for problem in engine.problems(args["id"], user=session.user)
     ]
     names = list(dict.fromkeys(key for problem in problems for key in problem))
     if not names:
@@ -248,11 +260,12 @@ _V2_TAIL = (("headers", VARIANT), ("abort_detached", BOOLEAN))
 _TIMEOUT = ("timeout_mins", FIXED)
 
 
-def _table(*routines: Routine) -> dict[str, Routine]:
-    return {routine.name: routine for routine in routines}
+def _table(*routines: Routine) -> dict[tuple[str, str], Routine]:
+    return {(routine.schema, routine.name): routine for routine in routines}
 
 
 PROCEDURES = _table(
+    Routine("SERVICE_ENDPOINT", ((("refresh", BOOLEAN),),), _service_endpoint, schema="app"),
     Routine("GET_JOB", ((_TYPE, _ID),), _get_job),
     Routine(
         "EXEC_JOB_ASYNC",
@@ -267,13 +280,14 @@ PROCEDURES = _table(
     Routine("CANCEL_TRANSACTION", ((_ID,),), _cancel_transaction),
     Routine("GET_OWN_TRANSACTION_ARTIFACTS", ((_ID,),), _artifacts),
 )
-"""What `CALL` reaches, by upper-cased name."""
+"""What `CALL` reaches, by (lower-cased schema, upper-cased name)."""
 
 FUNCTIONS = _table(
     Routine("GET_JOB_EVENTS", ((_TYPE, _ID, _TOKEN),), _job_events),
     Routine("GET_OWN_TRANSACTION_EVENTS", ((_ID, _TOKEN),), _transaction_events),
 )
-"""What `SELECT f(...)` reaches; the answer's one column is renamed after the select item."""
+"""What `SELECT f(...)` reaches (keyed as `PROCEDURES`); the answer's one column is renamed
+after the select item."""
 
 TABLE_FUNCTIONS = _table(
     Routine("GET_OWN_TRANSACTION_PROBLEMS", ((_ID,),), _problems),

@@ -11,18 +11,18 @@ No authentication: the emulator listens on loopback only.
 
 from __future__ import annotations
 
+from jobs_emulator._clock import ManualClock
+from jobs_emulator._engine import Engine
+from jobs_emulator._errors import InvalidRequest
 from jobs_emulator._messages import Request, Response
-from jobs_emulator.clock import ManualClock
-from jobs_emulator.engine import Engine
-from jobs_emulator.errors import InvalidRequest
-from jobs_emulator.timestamps import to_iso
-from jobs_emulator.validation import flag, json_object, required_text
+from jobs_emulator._timestamps import to_iso
+from jobs_emulator._validation import flag, json_object, required_text
 
 PREFIX = "/_emulator/"
 
 
 def handle(engine: Engine, request: Request) -> Response:
-    """Returns the response to one admin request (errors as `{"message": ...}` with 400/404)."""
+    """Return the response to one admin request (errors as `{"message": ...}` with 400/404)."""
     action = (request.method.upper(), request.path.rstrip("/"))
     try:
         if action == ("GET", "/_emulator/clock"):

@@ -1,8 +1,9 @@
 """The engine: the store of jobs and transactions that both APIs (Direct Access and SQL) share.
 
 Every public method is thread-safe (one lock), takes plain values and returns plain values or
-`JobSnapshot`s, and raises the errors of `jobs_emulator.errors`. Record states are computed from the
-clock when read (see `jobs_emulator.records`), so the engine never sleeps and never runs a timer.
+`JobSnapshot`s, and raises the errors of `jobs_emulator._errors`. Record states are computed from
+the clock when read (see `jobs_emulator._records`), so the engine never sleeps and never runs a
+timer.
 
 Names (reasoner and engine names) and user names compare case-insensitively.
 """
@@ -15,12 +16,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from jobs_emulator.clock import Clock, ManualClock, RealClock
-from jobs_emulator.errors import InvalidRequest, NotFound, NotReady, PermissionDenied
-from jobs_emulator.events import STREAMS, EventPage, read_page
-from jobs_emulator.records import JOB_TYPES, TRANSACTION, JobSnapshot, Record
-from jobs_emulator.scripts import Script
-from jobs_emulator.validation import required_text
+from jobs_emulator._clock import Clock, ManualClock, RealClock
+from jobs_emulator._errors import InvalidRequest, NotFound, NotReady, PermissionDenied
+from jobs_emulator._events import STREAMS, EventPage, read_page
+from jobs_emulator._messages import parse_json
+from jobs_emulator._records import JOB_TYPES, TRANSACTION, JobSnapshot, Record
+from jobs_emulator._scripts import Script
+from jobs_emulator._validation import required_text
 
 DEFAULT_PAGE_SIZE = 10
 _T = TypeVar("_T")
@@ -30,10 +32,10 @@ class Engine:
     """Jobs (`SOLVER`, `ML`) and transactions (`LOGIC`) driven by a clock and by scripts."""
 
     def __init__(self, clock: Clock | None = None, *, page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        """Makes an empty engine on `clock` (real time by default).
+        """Make an empty engine on `clock` (real time by default).
 
         `page_size` bounds the number of events in one page of an event stream.
-        Raises `ValueError` when `page_size` is below 1.
+        Raise `ValueError` when `page_size` is below 1.
         """
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
@@ -48,20 +50,20 @@ class Engine:
     # -- clock and set-up -------------------------------------------------------------------
 
     def now(self) -> float:
-        """Returns the clock's current time in POSIX seconds."""
+        """Return the clock's current time in POSIX seconds."""
         return self.clock.now()
 
     def advance(self, seconds: float) -> float:
-        """Moves a manual clock forward by `seconds`; returns the new time.
+        """Move a manual clock forward by `seconds`; return the new time.
 
-        Raises `TypeError` when the engine runs on another clock, `ValueError` for a negative step.
+        Raise `TypeError` when the engine runs on another clock, `ValueError` for a negative step.
         """
         if not isinstance(self.clock, ManualClock):
             raise TypeError("advance() needs a ManualClock; this engine runs on real time")
         return self.clock.advance(seconds)
 
     def set_not_ready(self, name: str, not_ready: bool = True) -> None:
-        """Marks the reasoner or engine `name` as not ready (or ready again with `not_ready=False`).
+        """Mark the reasoner or engine `name` as not ready (or ready again with `not_ready=False`).
 
         While it is not ready, `create_*`, `get` and `events` on its records raise `NotReady`.
         """
@@ -72,9 +74,9 @@ class Engine:
                 self._not_ready.discard(name.casefold())
 
     def set_script(self, name: str, emulate: Mapping[str, Any] | None) -> None:
-        """Sets the default script for records created on the reasoner or engine `name`.
+        """Set the default script for records created on the reasoner or engine `name`.
 
-        `emulate` uses the keys of `jobs_emulator.scripts`; a script in the request overrides it
+        `emulate` uses the keys of `jobs_emulator._scripts`; a script in the request overrides it
         key by key. `None` removes the default. Raises `InvalidRequest` for an invalid script.
         """
         with self._lock:
@@ -85,7 +87,7 @@ class Engine:
                 self._scripts[name.casefold()] = dict(emulate)
 
     def reset(self) -> None:
-        """Forgets every record, default script and not-ready mark (the clock is left alone)."""
+        """Forget every record, default script and not-ready mark (the clock is left alone)."""
         with self._lock:
             self._records.clear()
             self._scripts.clear()
@@ -102,18 +104,18 @@ class Engine:
         user: str,
         timeout_mins: float | None = None,
     ) -> str:
-        """Creates a `SOLVER` or `ML` job (any casing) on `worker_name`; returns its id.
+        """Create a `SOLVER` or `ML` job (any casing) on `worker_name`; return its id.
 
         `payload` is the JSON text the client sent (a mapping is serialised); its `"emulate"`
         object, if any, scripts the job. `user` becomes `created_by`.
-        Raises `InvalidRequest` for a bad type, name, payload, timeout or script, and `NotReady`
+        Raise `InvalidRequest` for a bad type, name, payload, timeout or script, and `NotReady`
         when the worker is marked not ready or the script says `not_ready`; no record is made then.
         """
         kind = parse_job_type(job_type)
         name = required_text(worker_name, "worker_name")
         text = payload if isinstance(payload, str) else json.dumps(payload)
         try:
-            document = json.loads(text)
+            document = parse_json(text)
         except ValueError:
             raise InvalidRequest("payload must be a JSON document") from None
         emulate = document.get("emulate") if isinstance(document, dict) else None
@@ -134,12 +136,12 @@ class Engine:
         timeout_mins: float | None = None,
         abort_detached: bool = False,
     ) -> str:
-        """Creates a Logic transaction on `engine_name` against `database`; returns its id.
+        """Create a Logic transaction on `engine_name` against `database`; return its id.
 
         The script is `headers["emulate"]` overridden by `emulate` (the payload's own `"emulate"`
         over HTTP). `abort_detached` is recorded; the engine does not watch clients, so it never
         aborts a transaction on its own (script `outcome`/`abort_reason` for that).
-        Raises `InvalidRequest` for a missing database, engine name or code, bad headers, timeout
+        Raise `InvalidRequest` for a missing database, engine name or code, bad headers, timeout
         or script, and `NotReady` as `create_job` does.
         """
         name = required_text(engine_name, "engine_name")
@@ -193,10 +195,10 @@ class Engine:
     # -- read -------------------------------------------------------------------------------
 
     def get(self, record_id: str, *, kind: str | None = None) -> JobSnapshot:
-        """Returns the record `record_id` as it stands now.
+        """Return the record `record_id` as it stands now.
 
         `kind` (`SOLVER`, `ML` or `LOGIC`, any casing) restricts the lookup to that kind.
-        Raises `NotFound` for an unknown id or another kind, `InvalidRequest` for an unknown kind,
+        Raise `NotFound` for an unknown id or another kind, `InvalidRequest` for an unknown kind,
         `NotReady` when the record's reasoner or engine is marked not ready.
         """
         with self._lock:
@@ -205,11 +207,11 @@ class Engine:
             return record.snapshot(self.clock.now())
 
     def list_jobs(self) -> list[JobSnapshot]:
-        """Returns every job (`SOLVER` and `ML`, all users), newest first."""
+        """Return every job (`SOLVER` and `ML`, all users), newest first."""
         return self._list(lambda record: record.kind != TRANSACTION)
 
     def list_transactions(self) -> list[JobSnapshot]:
-        """Returns every transaction (all users), newest first."""
+        """Return every transaction (all users), newest first."""
         return self._list(lambda record: record.kind == TRANSACTION)
 
     def _list(self, keep: Callable[[Record], bool]) -> list[JobSnapshot]:
@@ -228,10 +230,10 @@ class Engine:
         stream: str = "progress",
         user: str | None = None,
     ) -> EventPage:
-        """Returns the page of the record's event stream that `continuation_token` points at.
+        """Return the page of the record's event stream that `continuation_token` points at.
 
         With `user`, a transaction must be that user's own (jobs are readable by everyone).
-        Raises `InvalidRequest` for a stream other than `progress` or a bad token, `NotFound`,
+        Raise `InvalidRequest` for a stream other than `progress` or a bad token, `NotFound`,
         `PermissionDenied`, and `NotReady` as `get` does.
         """
         if stream not in STREAMS:
@@ -243,25 +245,26 @@ class Engine:
             now = self.clock.now()
             return read_page(
                 record.id,
-                record.events_at(now),
+                record.emitted_at(now),
+                record.event,
                 continuation_token,
                 page_size=self.page_size,
                 finished=record.ended(now) is not None,
             )
 
     def artifacts(self, transaction_id: str, *, user: str | None = None) -> list[dict[str, Any]]:
-        """Returns a transaction's artifacts (objects with a `filename`), `[]` until it completes.
+        """Return a transaction's artifacts (objects with a `filename`), `[]` until it completes.
 
         With `user`, the transaction must be that user's own.
-        Raises `NotFound` for an unknown transaction, `PermissionDenied`.
+        Raise `NotFound` for an unknown transaction, `PermissionDenied`.
         """
         return self._transaction_read(transaction_id, user, Record.artifacts_at)
 
     def problems(self, transaction_id: str, *, user: str | None = None) -> list[dict[str, Any]]:
-        """Returns a transaction's problems, `[]` until it reaches its scripted outcome.
+        """Return a transaction's problems, `[]` until it reaches its scripted outcome.
 
         With `user`, the transaction must be that user's own.
-        Raises `NotFound` for an unknown transaction, `PermissionDenied`.
+        Raise `NotFound` for an unknown transaction, `PermissionDenied`.
         """
         return self._transaction_read(transaction_id, user, Record.problems_at)
 
@@ -283,11 +286,11 @@ class Engine:
         user: str | None = None,
         all_users: bool = False,
     ) -> JobSnapshot:
-        """Cancels an active record (it becomes `CANCELED` now); a terminal one is left as it is.
+        """Cancel an active record (it becomes `CANCELED` now); a terminal one is left as it is.
 
         With `user` and not `all_users`, a transaction must be that user's own; jobs can be
         cancelled by anyone. Returns the record after the cancel.
-        Raises `NotFound`, `InvalidRequest` for an unknown kind, `PermissionDenied`.
+        Raise `NotFound`, `InvalidRequest` for an unknown kind, `PermissionDenied`.
         """
         with self._lock:
             record = self._find(record_id, kind)
@@ -312,7 +315,7 @@ class Engine:
 
 
 def parse_job_type(job_type: str) -> str:
-    """Returns `SOLVER` or `ML` for that type in any casing; raises `InvalidRequest` otherwise."""
+    """Return `SOLVER` or `ML` for that type in any casing; raise `InvalidRequest` otherwise."""
     kind = job_type.strip().upper() if isinstance(job_type, str) else ""
     if kind not in JOB_TYPES:
         raise InvalidRequest(f"unknown job_type {job_type!r}; expected SOLVER or ML")
@@ -320,7 +323,7 @@ def parse_job_type(job_type: str) -> str:
 
 
 def parse_kind(kind: str) -> str:
-    """Returns `SOLVER`, `ML` or `LOGIC` for that kind in any casing; raises `InvalidRequest`."""
+    """Return `SOLVER`, `ML` or `LOGIC` for that kind in any casing; raise `InvalidRequest`."""
     upper = kind.strip().upper() if isinstance(kind, str) else ""
     if upper not in (*JOB_TYPES, TRANSACTION):
         raise InvalidRequest(f"unknown type {kind!r}; expected SOLVER, ML or LOGIC")

@@ -1,0 +1,64 @@
+"""Finding the Direct Access endpoint: asked of the application over SQL (docs/connecting.md).
+
+``CALL <app>.app.service_endpoint(TRUE)`` answers one row. The host is in ``SERVICE_ENDPOINT``,
+or in ``PRIVATELINK_INGRESS_URL`` when the account uses private connectivity (taken first when it
+is set); a host without a scheme gets ``https://``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._effects import Protocol, SqlFailure, SqlQuery, SqlRows
+from ._errors import JobServerError
+
+OPERATION = "service_endpoint"
+_PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_COLUMNS = ("PRIVATELINK_INGRESS_URL", "SERVICE_ENDPOINT")
+
+
+def quote_identifier(name: str) -> str:
+    """Return `name` as a SQL identifier: as it is when plain, else double-quoted."""
+    if _PLAIN_IDENTIFIER.fullmatch(name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def endpoint_query(app: str) -> SqlQuery:
+    """Return the statement that asks application `app` for its Direct Access endpoint."""
+    return SqlQuery(f"CALL {quote_identifier(app)}.app.service_endpoint(TRUE)", (), OPERATION)
+
+
+def parse_endpoint(rows: SqlRows) -> str:
+    """Return the base URL the answer to `endpoint_query` names.
+
+    Raises:
+        JobServerError: no row, or no usable endpoint in it.
+    """
+    if not rows.rows:
+        raise JobServerError("service_endpoint answered no row: the application gave no endpoint")
+    row = dict(zip(rows.columns, rows.rows[0], strict=False))
+    named = [row.get(column) for column in _COLUMNS]
+    # A single unnamed value is the endpoint itself (the procedure's own column name).
+    candidates = [*named, rows.rows[0][0] if len(rows.rows[0]) == 1 else None]
+    host = next((c.strip() for c in candidates if isinstance(c, str) and c.strip()), None)
+    if host is None:
+        raise JobServerError(
+            f"service_endpoint answered no endpoint (columns: {', '.join(rows.columns)})"
+        )
+    return (host if "://" in host else f"https://{host}").rstrip("/")
+
+
+def discover_endpoint(app: str) -> Protocol[str]:
+    """Return the protocol that asks `app` for its Direct Access base URL.
+
+    Raises:
+        JobServerError: the statement failed, or its answer names no endpoint.
+    """
+    try:
+        rows: SqlRows = yield endpoint_query(app)
+    except SqlFailure as exc:
+        raise JobServerError(
+            f"finding the Direct Access endpoint of {app} failed: {exc.message}"
+        ) from exc
+    return parse_endpoint(rows)

@@ -1,0 +1,292 @@
+"""The HTTP/1.1 server (asyncio protocols + httptools) that carries every API on its ports.
+
+One protocol object per connection: httptools parses the bytes as they arrive (Content-Length
+and chunked bodies of any size, pipelined requests), each whole request is checked against the
+fault rules, routed by path prefix and answered with the handler's `Response`, in the order the
+requests came: `/v1alpha1/...` → Direct Access, `/_emulator/...` → the admin API, `/oauth/...` →
+the token exchange, anything else → the Snowflake wire API. Handlers are plain functions that run
+on the server's thread. Keep-alive as HTTP/1.1 says (an HTTP/1.0 client or `Connection: close`
+gets `Connection: close` and a close); `Expect: 100-continue` gets its interim answer; a `HEAD` is
+answered as its `GET` without the body; bytes that are not HTTP get a 400 and a close.
+
+Answers are written byte for byte as h11 wrote them when it carried this server (the golden-bytes
+test holds them to it): httptools parses in C and the answer is one formatted string, which cost a
+third of the CPU per request of trio + h11 (bench/emulator_rate.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+from urllib.parse import parse_qsl, urlsplit
+
+import attrs
+import httptools
+
+from jobs_emulator._faults import Delay, Drop, Fault, Faults, Malformed, Respond, Truncate
+from jobs_emulator._messages import Request, Response
+
+Handler = Callable[[Request], Response]
+
+_log = logging.getLogger("jobs_emulator")
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_BODILESS = frozenset({204, 304})
+
+
+class Server:
+    """The server: requests routed by path prefix to handlers, with faults applied."""
+
+    def __init__(
+        self, routes: list[tuple[str, Handler]], fallback: Handler, faults: Faults
+    ) -> None:
+        """`routes` are (path prefix, handler) pairs tried in order; `fallback` takes the rest."""
+        self.routes = routes
+        self.fallback = fallback
+        self.faults = faults
+        self.connections: set[Connection] = set()
+        """The open connections, so that stopping the server can close them."""
+
+    def protocol(self, port: int) -> Connection:
+        """Return the protocol for a new connection on the local `port`."""
+        return Connection(self, port)
+
+    def dispatch(self, request: Request) -> Response:
+        """Return the answer of the handler that owns the path; a handler crash answers 500."""
+        handler = next(
+            (handler for prefix, handler in self.routes if request.path.startswith(prefix)),
+            self.fallback,
+        )
+        try:
+            return handler(request)
+        except Exception as exc:  # a handler bug must not take the connection or server down
+            _log.exception("handler failed on %s %s", request.method, request.path)
+            return Response.json(500, {"message": f"emulator error: {exc!r}"})
+
+
+@attrs.define
+class _Exchange:
+    """One request on a connection, from its head to its answer."""
+
+    request: Request
+    fault: Fault | None
+    head_only: bool
+    keep_alive: bool = True
+    expects_continue: bool = False
+    chunks: list[bytes] = attrs.field(factory=list)
+    complete: bool = False
+    delayed: bool = False
+
+    def whole_request(self) -> Request:
+        """Return the request with its body (once `complete`)."""
+        head = self.request
+        body = b"".join(self.chunks)
+        return Request(head.method, head.path, head.query, head.headers, body, head.port)
+
+
+@attrs.frozen
+class _Unparsable:
+    """Bytes that are not HTTP, where the next request should have been."""
+
+    reason: str
+
+
+class Connection(asyncio.Protocol):
+    """One client connection: requests parsed as they arrive and answered in order."""
+
+    def __init__(self, server: Server, port: int) -> None:
+        self._server = server
+        self._port = port
+        self._parser = httptools.HttpRequestParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._queue: collections.deque[_Exchange | _Unparsable] = collections.deque()
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._reading: _Exchange | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._served = 0
+
+    # -- asyncio -------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._server.connections.discard(self)
+        # A request waiting out a delay is still handled when the delay ends (`_resume`), as by
+        # a server that has read it; what came after it is not.
+        while len(self._queue) > (0 if self._timer is None else 1):
+            self._queue.pop()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._queue.append(_Unparsable("protocol upgrades are not supported"))
+        except httptools.HttpParserError as exc:
+            self._queue.append(_Unparsable(str(exc) or exc.__class__.__name__))
+        self._answer_what_is_ready()
+
+    def abort(self) -> None:
+        """Close the connection now, whatever it was doing."""
+        if self._transport is not None:
+            self._transport.abort()
+
+    # -- httptools callbacks -------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = []
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        target = urlsplit(self._url.decode("latin-1"))
+        method = self._parser.get_method().decode("ascii")
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in self._headers
+        }
+        head_only = method == "HEAD"
+        request = Request(
+            # A HEAD is answered as its GET would be, without the body (RFC 9110 §9.3.2).
+            method="GET" if head_only else method,
+            path=target.path,
+            query=dict(parse_qsl(target.query, keep_blank_values=True)),
+            headers=headers,
+            port=self._port,
+        )
+        http_11 = self._parser.get_http_version() == "1.1"
+        exchange = _Exchange(
+            request,
+            self._server.faults.take(method, target.path),
+            head_only,
+            expects_continue=http_11 and headers.get("expect", "").lower() == "100-continue",
+        )
+        self._reading = exchange
+        self._queue.append(exchange)
+
+    def on_body(self, body: bytes) -> None:
+        assert self._reading is not None
+        self._reading.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        exchange = self._reading
+        assert exchange is not None
+        exchange.complete = True
+        # As h11 did: keep-alive only with HTTP/1.1 peers that did not ask to close.
+        http_11 = self._parser.get_http_version() == "1.1"
+        exchange.keep_alive = http_11 and self._parser.should_keep_alive()
+        self._reading = None
+
+    # -- answering -----------------------------------------------------------------------
+
+    def _answer_what_is_ready(self) -> None:
+        """Answer the queued requests in order until one must wait (for its body or a delay)."""
+        transport = self._transport
+        assert transport is not None, "data before connection_made"
+        try:
+            while self._queue and self._timer is None and not transport.is_closing():
+                exchange = self._queue[0]
+                if isinstance(exchange, _Unparsable):
+                    self._queue.clear()
+                    body = {"message": f"bad request: {exchange.reason}"}
+                    answer = attrs.evolve(Response.json(400, body), close=True)
+                    transport.write(_encode(answer, head_only=False, keep_alive=False))
+                    transport.close()
+                    return
+                if isinstance(exchange.fault, Drop) and exchange.fault.before_request:
+                    transport.close()
+                    return
+                if not exchange.complete:
+                    if exchange.expects_continue:
+                        exchange.expects_continue = False
+                        transport.write(_CONTINUE)
+                    return
+                if isinstance(exchange.fault, Delay) and not exchange.delayed:
+                    exchange.delayed = True
+                    loop = asyncio.get_running_loop()
+                    self._timer = loop.call_later(exchange.fault.seconds, self._resume)
+                    return
+                self._queue.popleft()
+                self._answer(exchange)
+        except Exception:  # one broken connection must not end the server that carries the rest
+            _log.exception("connection failed")
+            transport.close()
+
+    def _resume(self) -> None:
+        self._timer = None
+        assert self._transport is not None
+        if self._transport.is_closing():
+            # The client left during the delay: the request takes effect, nobody hears of it.
+            exchange = self._queue.popleft()
+            assert isinstance(exchange, _Exchange)
+            self._server.dispatch(exchange.whole_request())
+            return
+        self._answer_what_is_ready()
+
+    def _answer(self, exchange: _Exchange) -> None:
+        transport = self._transport
+        assert transport is not None, "an answer before connection_made"
+        fault = exchange.fault
+        if isinstance(fault, Respond):
+            response = fault.response
+        else:
+            response = self._server.dispatch(exchange.whole_request())
+        if isinstance(fault, Drop):
+            transport.close()
+            return
+        if isinstance(fault, Malformed):
+            response = attrs.evolve(
+                response, body=response.body[: len(response.body) // 2] + b'"\x00not json'
+            )
+        keep_alive = exchange.keep_alive and not response.close
+        data = _encode(response, head_only=exchange.head_only, keep_alive=keep_alive)
+        if isinstance(fault, Truncate):
+            # The head and half the body, then a close: the message ends short.
+            short = 0 if exchange.head_only else len(response.body) - len(response.body) // 2
+            transport.write(data[: len(data) - short])
+            transport.close()
+            return
+        transport.write(data)
+        self._served += 1
+        if not keep_alive or self._server.faults.closes_after(self._served):
+            transport.close()
+
+
+def _encode(response: Response, *, head_only: bool, keep_alive: bool) -> bytes:
+    """Return `response` as bytes: its head (with `Content-Length`, and `Connection: close` when
+    the connection ends after it) and its body, unless `head_only`.
+
+    Raises `ValueError` for an answer HTTP forbids (a status out of range, a body on a 1xx, 204
+    or 304), which ends its connection only.
+    """
+    status = response.status
+    if not 200 <= status <= 999 or (status in _BODILESS and response.body):
+        raise ValueError(f"cannot send a {status} answer with a {len(response.body)}-byte body")
+    lines = [f"HTTP/1.1 {status} {_reason(status)}\r\n"]
+    lines += [
+        f"{name}: {value}\r\n"
+        for name, value in response.headers
+        if keep_alive or name.lower() != "connection"
+    ]
+    lines.append(f"Content-Length: {len(response.body)}\r\n")
+    if not keep_alive:
+        lines.append("Connection: close\r\n")
+    lines.append("\r\n")
+    head = "".join(lines).encode("latin-1")
+    return head if head_only else head + response.body
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a status code Python does not name, e.g. from a fault rule
+        return ""

@@ -1,0 +1,257 @@
+"""Snowflake's HTTP wire protocol, enough for `snowflake-connector-python` (4.x and 5.x) to run the
+SQL API of `jobs_emulator._sql_statements` against the engine.
+
+Endpoints (all `POST`; request bodies are JSON, possibly gzip-encoded; answers are JSON with
+`success`, `code`, `message`, `data`, always HTTP 200 as Snowflake does for statement errors):
+
+- `/session/v1/login-request`: the `LOGIN_NAME` is the caller's user (`created_by` of what it
+  creates). Without registered users any account and password log in; with users, only a key-pair
+  (`SNOWFLAKE_JWT`, the JWT in `data.TOKEN`) or PAT (`PROGRAMMATIC_ACCESS_TOKEN`, the PAT in
+  `data.TOKEN`) login of a registered user does (`jobs_emulator._auth`); a refused login answers
+  code 390144 (key pair) or 390100. Answers `token`, `masterToken` and `sessionId`, and the
+  session parameters `TIMEZONE=UTC` (timestamps arrive as UTC datetimes) and
+  `CLIENT_TELEMETRY_ENABLED=false` (the connector need not send telemetry).
+- `/queries/v1/query-request`: runs `sqlText` with `bindings`
+  (`{"1": {"type": "TEXT", "value": "ML"}, ...}`; values are text or null, typed by `type`) and
+  answers in the JSON result format (`jobs_emulator._snowflake_results`).
+- `/queries/v1/abort-request` (statements answer at once, so there is never one to abort),
+  `/session/heartbeat` (sessions never expire), `/telemetry/send`, `/session?delete=true`:
+  acknowledged.
+
+Sessions hold nothing but the user, so the session token is the user name itself, encoded: any
+number of connections, no server state, and a token survives an emulator restart. A query
+without a token this API issued fails with code 390101.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import uuid
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from jobs_emulator._auth import (
+    ACCOUNT,
+    DEFAULT_USER,
+    KEY_PAIR,
+    Authenticator,
+    Unauthorized,
+    authorization_token,
+)
+from jobs_emulator._endpoint import DirectAccessEndpoint
+from jobs_emulator._engine import Engine
+from jobs_emulator._messages import Request, Response, parse_json
+from jobs_emulator._snowflake_results import SqlError, error_body, result_body
+from jobs_emulator._sql_routines import Session
+from jobs_emulator._sql_statements import Namespace, execute
+
+_TOKEN_PREFIX = "emulator-session."
+_SESSION_PARAMETERS = [
+    {"name": "TIMEZONE", "value": "UTC"},
+    {"name": "CLIENT_TELEMETRY_ENABLED", "value": False},
+]
+
+
+def connect_kwargs(host: str, port: int) -> dict[str, Any]:
+    """Return keyword arguments for `snowflake.connector.connect` that reach the emulator at
+    `host:port` over plain HTTP, quickly, and never anything else.
+
+    Add `user=` to choose who you are (each login name is one user); the default is the Direct
+    Access API's default user. The connector also needs `SNOWFLAKE_DISABLE_PLATFORM_DETECTION`
+    set (`serve()` sets it), or every login probes cloud metadata endpoints.
+    """
+    return {
+        "protocol": "http",
+        "host": host,
+        "port": port,
+        "account": ACCOUNT,
+        "user": DEFAULT_USER,
+        "password": "emulator",
+        "paramstyle": "qmark",
+        # Loopback must not go through a proxy taken from the environment.
+        "no_proxy": host,
+        "login_timeout": 10,
+        "client_session_keep_alive": False,
+        # 5.x warns when this is left unset; False means that closing always logs out.
+        "enable_server_session_keep_alive_auto_detection": False,
+    }
+
+
+class SnowflakeApi:
+    """The Snowflake wire API (login, queries) over the engine's store."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        authenticator: Authenticator,
+        endpoint: DirectAccessEndpoint,
+        app: str | None = None,
+    ) -> None:
+        """`app` is the application name statements must use (`{app}.api.NAME`); `None` accepts
+        any."""
+        self.engine = engine
+        self.authenticator = authenticator
+        self.endpoint = endpoint
+        self.namespace = Namespace(app)
+
+    def handle(self, request: Request) -> Response:
+        """Return the answer to one request on a Snowflake wire path.
+
+        Unknown paths answer 404; a body that is not (possibly gzip-encoded) JSON answers 400.
+        """
+        route = _ROUTES.get((request.method.upper(), request.path.rstrip("/")))
+        if route is None:
+            return _failure(404, "390404", f"no such endpoint: {request.method} {request.path}")
+        try:
+            body = _body(request)
+        except ValueError as exc:
+            return _failure(400, "390400", f"the request body is not JSON: {exc}")
+        return route(self, request, body)
+
+    def _login(self, request: Request, body: Any) -> Response:
+        data = body.get("data") if isinstance(body, dict) else None
+        data = data if isinstance(data, dict) else {}
+        login_name = data.get("LOGIN_NAME")
+        if not isinstance(login_name, str) or not login_name.strip():
+            return _failure(200, "390100", "Incorrect username or password was specified.")
+        authenticator = data.get("AUTHENTICATOR")
+        token = data.get("TOKEN")
+        try:
+            user = self.authenticator.sql_login(
+                login_name,
+                authenticator if isinstance(authenticator, str) else None,
+                token if isinstance(token, str) else None,
+            )
+        except Unauthorized as exc:
+            code = "390144" if str(authenticator).upper() == KEY_PAIR else "390100"
+            return _failure(200, code, f"Authentication failed: {exc}")
+        token = _TOKEN_PREFIX + base64.urlsafe_b64encode(user.encode()).decode()
+        return _success(
+            {
+                "token": token,
+                "masterToken": token,
+                "sessionId": zlib.crc32(user.encode()),
+                "validityInSeconds": 3600,
+                "masterValidityInSeconds": 14400,
+                "parameters": _SESSION_PARAMETERS,
+                "sessionInfo": {
+                    "databaseName": None,
+                    "schemaName": None,
+                    "warehouseName": None,
+                    "roleName": "PUBLIC",
+                },
+            }
+        )
+
+    def _query(self, request: Request, body: Any) -> Response:
+        user = _user(request)
+        if user is None:
+            return _failure(
+                200, "390101", "Authentication token is missing or invalid; log in first."
+            )
+        query_id = str(uuid.uuid4())
+        try:
+            sql, params = _statement(body)
+            session = Session(user, self.endpoint)
+            result = execute(self.engine, sql, params, session, self.namespace)
+        except SqlError as exc:
+            return Response.json(200, error_body(exc, query_id))
+        return Response.json(200, result_body(result, query_id))
+
+    def _acknowledge(self, request: Request, body: Any) -> Response:
+        return _success(None)
+
+
+_Route = Callable[[SnowflakeApi, Request, Any], Response]
+
+_ROUTES: dict[tuple[str, str], _Route] = {
+    ("POST", "/session/v1/login-request"): SnowflakeApi._login,
+    ("POST", "/queries/v1/query-request"): SnowflakeApi._query,
+    ("POST", "/queries/v1/abort-request"): SnowflakeApi._acknowledge,
+    ("POST", "/session/heartbeat"): SnowflakeApi._acknowledge,
+    ("POST", "/telemetry/send"): SnowflakeApi._acknowledge,
+    ("POST", "/session"): SnowflakeApi._acknowledge,
+}
+
+
+def _statement(body: Any) -> tuple[str, list[Any]]:
+    """Return the SQL text and the positional parameter values of a query request.
+
+    Raise `SqlError` for a body without `sqlText` or with bindings that are not numbered 1..n.
+    """
+    sql = body.get("sqlText") if isinstance(body, dict) else None
+    if not isinstance(sql, str):
+        raise SqlError("the query request has no sqlText", code="000900", sql_state="42601")
+    bindings = body.get("bindings") or {}
+    if not isinstance(bindings, dict) or sorted(bindings, key=_position) != [
+        str(n) for n in range(1, len(bindings) + 1)
+    ]:
+        raise SqlError(
+            f"bindings must be numbered 1..n, got {sorted(bindings)!r}",
+            code="002049",
+            sql_state="42601",
+        )
+    return sql, [_bound_value(bindings[str(n)]) for n in range(1, len(bindings) + 1)]
+
+
+def _position(key: Any) -> int:
+    return int(key) if isinstance(key, str) and key.isdigit() else -1
+
+
+def _bound_value(binding: Any) -> Any:
+    """Return the Python value of one binding: TEXT → str, FIXED → int, REAL → float, BOOLEAN →
+    bool, null → None; other types keep their text.
+
+    Raise `SqlError` for a binding that is not `{"type": ..., "value": ...}` or a value that does
+    not parse as its type.
+    """
+    if not isinstance(binding, dict) or "value" not in binding:
+        raise SqlError(f"malformed binding {binding!r}", code="002049", sql_state="42601")
+    value, kind = binding["value"], str(binding.get("type", "TEXT")).upper()
+    if value is None:
+        return None
+    try:
+        if kind == "FIXED":
+            return int(value) if str(value).lstrip("-").isdigit() else float(value)
+        if kind == "REAL":
+            return float(value)
+    except ValueError:
+        raise SqlError(
+            f"bound value {value!r} is not a valid {kind}", code="100038", sql_state="22018"
+        ) from None
+    if kind == "BOOLEAN":
+        return str(value).strip().lower() in ("true", "1")
+    return value
+
+
+def _user(request: Request) -> str | None:
+    token = authorization_token(request.headers.get("authorization")) or ""
+    if not token.startswith(_TOKEN_PREFIX):
+        return None
+    try:
+        return base64.urlsafe_b64decode(token[len(_TOKEN_PREFIX) :].encode()).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _body(request: Request) -> Any:
+    """Return the parsed JSON body (`None` when empty); raise `ValueError` when it is not JSON."""
+    data = request.body
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"bad gzip body: {exc}") from None
+    return parse_json(data) if data.strip() else None
+
+
+def _success(data: Any) -> Response:
+    return Response.json(200, {"success": True, "code": None, "message": None, "data": data})
+
+
+def _failure(status: int, code: str, message: str) -> Response:
+    body = {"success": False, "code": code, "message": message, "data": None}
+    return Response.json(status, body)

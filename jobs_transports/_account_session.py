@@ -1,0 +1,225 @@
+"""The endpoint and token of one client's Direct Access requests: found, cached, renewed.
+
+An `AccountSession` holds the state (the endpoint, a token per endpoint) and hands drivers
+protocols that bring it up to date: they discover the endpoint with `jobs_core.discover_endpoint`
+and exchange key-pair tokens with `jobs_core.exchange_token`, so their SQL and HTTP go through
+the driver like any other effect. A driver runs them under the session's lock, which is how
+concurrent calls share one discovery or one exchange: the first runs it, the others wait for the
+lock and find the state fresh.
+
+The token of a request is tracked per task (a context variable), so a 401 renews the token only
+if no other call has renewed it since that request was sent.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+from pathlib import Path
+
+import anyio
+import attrs
+
+from jobs_core import (
+    AccessToken,
+    ClientConfig,
+    JobConfigurationError,
+    JobServerError,
+    Now,
+    Protocol,
+    discover_endpoint,
+    exchange_token,
+)
+
+from ._account_config import TokenProvider
+from ._endpoint_cache import EndpointCache
+from ._http_target import EndpointProvider, Headers
+
+log = logging.getLogger("jobs_transports.accounts")
+
+
+def checked_token(value: object, source: str) -> str:
+    """Return `value` stripped, once it is sure to fit in an HTTP header.
+
+    Raises:
+        JobConfigurationError: not text, empty, or with characters a header cannot carry (the
+            message says which kind, never the token).
+    """
+    if not isinstance(value, str):
+        raise JobConfigurationError(f"the token from {source} is not text")
+    token = value.strip()
+    if not token:
+        raise JobConfigurationError(f"the token from {source} is empty")
+    if not all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in token):
+        raise JobConfigurationError(
+            f"the token from {source} cannot go in an HTTP header: it holds spaces, quotes, "
+            f"control or non-ASCII characters"
+        )
+    return token
+
+
+@attrs.frozen
+class KeyPairExchange:
+    """Where and as whom key-pair tokens are exchanged (the signer is the driver's)."""
+
+    origin: str
+    role: str | None
+
+
+@attrs.frozen
+class TokenSource:
+    """Where tokens come from: a fixed value, a file, a callable, or a key-pair exchange."""
+
+    fixed: str | None = attrs.field(default=None, repr=False)
+    file: Path | None = None
+    provider: TokenProvider | None = None
+    exchange: KeyPairExchange | None = None
+
+    def read(self) -> str:
+        """Return the current token of a fixed value, file or callable.
+
+        Raises:
+            JobConfigurationError: it cannot be read or cannot go in a header.
+        """
+        if self.file is not None:
+            try:
+                text = self.file.expanduser().read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise JobConfigurationError(f"token_file_path: cannot read {self.file}") from exc
+            return checked_token(text, f"token_file_path {self.file}")
+        if self.provider is not None:
+            try:
+                value = self.provider()
+            except Exception as exc:
+                raise JobConfigurationError(
+                    f"the token= callable failed: {type(exc).__name__}"
+                ) from exc
+            return checked_token(value, "the token= callable")
+        return checked_token(self.fixed, "the token setting")
+
+
+@attrs.frozen
+class _Used:
+    endpoint: str | None
+    generation: int
+
+
+_USED: contextvars.ContextVar[_Used] = contextvars.ContextVar("jobs_account_used")
+
+
+class AccountSession:
+    """Endpoint and token state of one client, and the protocols that refresh it."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        tokens: TokenSource,
+        *,
+        account: str | None = None,
+        app: str | None = None,
+        endpoint: EndpointProvider | None = None,
+        cache: EndpointCache | None = None,
+    ) -> None:
+        """`endpoint` gives the base URL; without it, it is discovered from `app` of `account`."""
+        self._config = config
+        self._tokens = tokens
+        self._account = account or ""
+        self._app = app or ""
+        self._cache = cache
+        self._provider = endpoint
+        self.endpoint: str | None = None
+        self._token: AccessToken | None = None
+        self._generation = 0
+        self.lock = threading.Lock()
+        self.async_lock = anyio.Lock()
+
+    def __repr__(self) -> str:
+        return f"AccountSession(endpoint={self.endpoint!r}, renewals={self._generation})"
+
+    def base_url(self) -> str:
+        """The current endpoint (an `EndpointProvider` for the HTTP target)."""
+        if self.endpoint is None:
+            raise JobConfigurationError("the Direct Access endpoint is not known yet")
+        return self.endpoint
+
+    def credentials(self) -> Headers:
+        """The ``Authorization`` header of the current token (none before the first)."""
+        if self._token is None:
+            return ()
+        return (("Authorization", f'Snowflake Token="{self._token.value}"'),)
+
+    def is_ready(self, now: float) -> bool:
+        """Whether a request can go now without a discovery or a renewal first."""
+        return self.endpoint is not None and self._token is not None and self._token.usable_at(now)
+
+    def mark_used(self) -> None:
+        """Note, for this task, which endpoint and token its next request goes with."""
+        _USED.set(_Used(self.endpoint, self._generation))
+
+    def prepare(self) -> Protocol[None]:
+        """Return the protocol that makes sure there is an endpoint and a usable token."""
+        if self.endpoint is None and self._provider is not None:
+            try:
+                self.endpoint = self._provider()
+            except Exception as exc:
+                raise JobConfigurationError(f"the endpoint provider failed: {exc!r}") from exc
+        if self.endpoint is None:
+            cached = self._cache.get(self._account, self._app) if self._cache else None
+            if cached is not None:
+                log.debug("endpoint of %s/%s from %s", self._account, self._app, self._cache)
+                self.endpoint = cached.endpoint
+            else:
+                yield from self._discover()
+        now: float = yield Now()
+        if self._token is None or not self._token.usable_at(now):
+            yield from self._renew()
+
+    def renew(self) -> Protocol[None]:
+        """Return the protocol that replaces a refused token, unless another call already did."""
+        used = _USED.get(None)
+        if used is None or used.generation == self._generation:
+            self._token = None
+        yield from self.prepare()
+
+    def rediscover(self) -> Protocol[None]:
+        """Return the protocol that replaces a stale endpoint, unless another call already did."""
+        used = _USED.get(None)
+        if used is None or used.endpoint == self.endpoint:
+            if self._provider is not None:
+                self.endpoint = None  # asked of the provider again
+                self._token = None
+            else:
+                yield from self._discover()
+        yield from self.prepare()
+
+    def _discover(self) -> Protocol[None]:
+        endpoint = yield from discover_endpoint(self._app)
+        if endpoint != self.endpoint:
+            self._token = None  # a token is valid for one endpoint
+        self._replace_endpoint(endpoint)
+
+    def _replace_endpoint(self, endpoint: str) -> None:
+        log.debug("discovered the endpoint of %s/%s: %s", self._account, self._app, endpoint)
+        self.endpoint = endpoint
+        if self._cache is not None:
+            self._cache.put(self._account, self._app, endpoint)
+
+    def _renew(self) -> Protocol[None]:
+        assert self.endpoint is not None
+        exchange = self._tokens.exchange
+        if exchange is None:
+            token = AccessToken(self._tokens.read())
+        else:
+            token = yield from exchange_token(
+                self._config, exchange.origin, self.endpoint, exchange.role, app=self._app
+            )
+            try:
+                checked_token(token.value, f"the token exchange at {exchange.origin}")
+            except JobConfigurationError as exc:
+                raise JobServerError(str(exc)) from exc  # the account's answer, not the config
+            if token.endpoint is not None and token.endpoint != self.endpoint:
+                self._replace_endpoint(token.endpoint)  # the exchange found it stale
+            log.debug("exchanged a token for %s, valid %ss", self.endpoint, token.lifetime_s)
+        self._token = token
+        self._generation += 1

@@ -1,0 +1,88 @@
+"""The on-disk cache of Direct Access endpoints, so a new process skips the SQL round trip.
+
+One JSON file, ``~/.rai/endpoints.json`` unless `RAI_ENDPOINT_FILE` names another, holding per
+account and application the endpoint and when it was cached::
+
+    {"myorg-myaccount": {"RELATIONALAI": {"endpoint": "https://...", "cached_at": 1767000000.0}}}
+
+A missing or unreadable file, or an entry that is not an http(s) URL, is a cache miss (the cache
+is only an optimisation); writes replace the file atomically, so concurrent processes never read
+half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+log = logging.getLogger("jobs_transports.accounts")
+
+
+def default_path(env: Mapping[str, str]) -> Path:
+    """Return the cache file: `RAI_ENDPOINT_FILE`, else ``~/.rai/endpoints.json``."""
+    return Path(env.get("RAI_ENDPOINT_FILE") or Path.home() / ".rai" / "endpoints.json")
+
+
+@attrs.frozen
+class CachedEndpoint:
+    """An endpoint and when (seconds since the epoch) it was cached."""
+
+    endpoint: str
+    cached_at: float
+
+
+@attrs.frozen
+class EndpointCache:
+    """The endpoints cached in file `path`."""
+
+    path: Path
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                log.debug("endpoint cache %s unusable, ignored: %s", self.path, exc)
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def get(self, account: str, app: str) -> CachedEndpoint | None:
+        """Return the endpoint cached for (`account`, `app`), or None."""
+        entry = self._read().get(account, {})
+        entry = entry.get(app) if isinstance(entry, dict) else None
+        if not isinstance(entry, dict):
+            return None
+        endpoint, cached_at = entry.get("endpoint"), entry.get("cached_at")
+        if not isinstance(endpoint, str) or not isinstance(cached_at, int | float):
+            return None
+        if not endpoint.startswith(("http://", "https://")):
+            return None  # not one this client wrote: discovered again, then replaced
+        return CachedEndpoint(endpoint, float(cached_at))
+
+    def put(self, account: str, app: str, endpoint: str) -> None:
+        """Cache `endpoint` for (`account`, `app`), replacing what was there.
+
+        A cache that cannot be written is logged and otherwise ignored.
+        """
+        data = self._read()
+        accounts = data.setdefault(account, {})
+        if not isinstance(accounts, dict):
+            accounts = data[account] = {}
+        accounts[app] = {"endpoint": endpoint, "cached_at": time.time()}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(
+                "w", dir=self.path.parent, delete=False, suffix=".tmp", encoding="utf-8"
+            ) as file:
+                json.dump(data, file, indent=2)
+            os.replace(file.name, self.path)
+        except OSError as exc:
+            log.debug("endpoint cache %s not written: %s", self.path, exc)

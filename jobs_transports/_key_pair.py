@@ -1,0 +1,104 @@
+"""Key-pair login tokens: the user's RSA private key, loaded once, signing RS256 JWTs.
+
+The claims are Snowflake's key-pair login token (docs/connecting.md): ``iss`` =
+``ACCOUNT.USER.SHA256:<fingerprint>``, ``sub`` = ``ACCOUNT.USER``, ``iat`` now, ``exp`` at most an
+hour later; the fingerprint is the base64 of the SHA-256 of the public key's DER
+SubjectPublicKeyInfo.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from jobs_core import JobConfigurationError
+
+ASSERTION_LIFETIME_S = 3600
+
+
+def load_private_key(path: str, passphrase: str | None, where: str) -> RSAPrivateKey:
+    """Return the RSA private key in PEM or DER file `path`, decrypted with `passphrase`.
+
+    Raises:
+        JobConfigurationError: the file cannot be read, is not an RSA private key, or cannot be
+            decrypted with `passphrase` (or needs one). The passphrase is never shown.
+    """
+    file = Path(path).expanduser()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise JobConfigurationError(
+            f"{where}: private_key_path: cannot read {file}: {exc.strerror}"
+        ) from exc
+    password = passphrase.encode("utf-8") if passphrase else None
+    load = (
+        serialization.load_pem_private_key
+        if data.lstrip().startswith(b"-----")
+        else serialization.load_der_private_key
+    )
+    try:
+        key = load(data, password=password)
+    except TypeError as exc:
+        # cryptography says whether a passphrase was missing or superfluous.
+        raise JobConfigurationError(
+            f"{where}: private_key_passphrase: {file}: {_passphrase_problem(passphrase)}"
+        ) from exc
+    except ValueError as exc:
+        what = "the passphrase does not decrypt it" if passphrase else "not a private key"
+        raise JobConfigurationError(f"{where}: private_key_path: {file}: {what}") from exc
+    if not isinstance(key, RSAPrivateKey):
+        raise JobConfigurationError(f"{where}: private_key_path: {file}: not an RSA key")
+    return key
+
+
+def _passphrase_problem(passphrase: str | None) -> str:
+    if passphrase:
+        return "the key is not encrypted, but a passphrase is set"
+    return "the key is encrypted: set private_key_passphrase"
+
+
+def fingerprint(key: RSAPrivateKey) -> str:
+    """Return ``SHA256:<base64 of the SHA-256 of the public key's DER SubjectPublicKeyInfo>``."""
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode("ascii")
+
+
+class KeyPairSigner:
+    """Signs key-pair login tokens for one user of one account."""
+
+    def __init__(
+        self,
+        account: str,
+        user: str,
+        key: RSAPrivateKey,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        # Snowflake's account part of the claims drops any region suffix and is upper-case.
+        self._qualified = f"{account.split('.')[0].upper()}.{user.upper()}"
+        self._issuer = f"{self._qualified}.{fingerprint(key)}"
+        self._key = key
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"KeyPairSigner({self._qualified})"
+
+    def sign(self) -> str:
+        """Return a fresh RS256 JWT valid for an hour."""
+        now = int(self._clock())
+        claims = {
+            "iss": self._issuer,
+            "sub": self._qualified,
+            "iat": now,
+            "exp": now + ASSERTION_LIFETIME_S,
+        }
+        return jwt.encode(claims, self._key, algorithm="RS256")

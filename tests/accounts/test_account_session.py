@@ -1,0 +1,51 @@
+"""The account session's protocols, stepped by hand: what a driver runs before a request."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs_core import (
+    ClientConfig,
+    HttpRequest,
+    HttpResponse,
+    JobServerError,
+    Now,
+    SignAssertion,
+    SqlQuery,
+    SqlRows,
+    Stepper,
+)
+from jobs_transports._account_session import AccountSession, KeyPairExchange, TokenSource
+
+CONFIG = ClientConfig(http=True)
+KEY_PAIR = TokenSource(exchange=KeyPairExchange("https://acc.example", None))
+
+
+def test_the_first_request_discovers_then_exchanges() -> None:
+    session = AccountSession(CONFIG, KEY_PAIR, account="acc", app="APP")
+    stepper = Stepper(session.prepare())
+    assert isinstance(stepper.start(), SqlQuery)
+    assert stepper.send(SqlRows(("SERVICE_ENDPOINT",), (("ep.host",),))) == Now()
+    assert stepper.send(0.0) == SignAssertion()
+    assert stepper.send("x.y.z") == Now()
+    request = stepper.send(0.0)
+    assert isinstance(request, HttpRequest)
+    assert request.origin == "https://acc.example"
+    assert stepper.send(HttpResponse(200, (), b"the-token")) is None
+    assert session.endpoint == "https://ep.host"
+    assert session.credentials() == (("Authorization", 'Snowflake Token="the-token"'),)
+    assert session.is_ready(1e9)  # an opaque token is renewed only when refused
+    assert "the-token" not in repr(session)
+
+
+def test_an_exchanged_token_that_cannot_go_in_a_header_is_a_server_error() -> None:
+    session = AccountSession(CONFIG, KEY_PAIR, endpoint=lambda: "https://ep.host")
+    stepper = Stepper(session.prepare())
+    assert stepper.start() == Now()
+    stepper.send(0.0)
+    stepper.send("x.y.z")
+    stepper.send(0.0)
+    with pytest.raises(JobServerError, match="cannot go in an HTTP header") as caught:
+        stepper.send(HttpResponse(200, (), b"not a\ttoken"))
+    assert "not a" not in str(caught.value)
+    assert session.credentials() == ()

@@ -1,0 +1,184 @@
+"""Every bad configuration is a JobConfigurationError from connect(), naming file, profile and
+field, and never showing a secret."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobs_core import JobConfigurationError
+from jobs_transports import connect, connect_sync
+from tests.accounts.conftest import PASSPHRASE, PASSWORD, SECRET_TOKEN, KeyFiles
+
+
+def rai_yaml(home: Path, connection: str, extra: str = "direct_access: true\n") -> Path:
+    path = home / ".rai" / "raiconfig.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = textwrap.indent(textwrap.dedent(connection), "    ")
+    path.write_text(f"{extra}connections:\n  sf:\n{body}", encoding="utf-8")
+    return path
+
+
+def refused(keys: KeyFiles, **kwargs: Any) -> str:
+    """Return the error connect_sync() and connect() give, after checking it shows no secret."""
+    with pytest.raises(JobConfigurationError) as caught:
+        connect_sync(**kwargs)
+    with pytest.raises(JobConfigurationError) as caught_async:
+        connect(**kwargs)
+    assert str(caught.value) == str(caught_async.value)
+    texts = []
+    error: BaseException | None = caught.value
+    while error is not None:  # the chained causes are printed in tracebacks too
+        texts.append(f"{error} {error!r}")
+        error = error.__cause__
+    for secret in (PASSPHRASE, PASSWORD, SECRET_TOKEN, keys.private_pem.splitlines()[1]):
+        assert secret not in " ".join(texts)
+    return str(caught.value)
+
+
+def test_missing_account(home: Path, keys: KeyFiles) -> None:
+    path = rai_yaml(home, f"user: alice\nauthenticator: jwt\nprivate_key_path: {keys.plain}\n")
+    message = refused(keys)
+    assert str(path) in message
+    assert "connection 'sf'" in message
+    assert "account: missing" in message
+
+
+def test_missing_account_names_the_profile(home: Path, keys: KeyFiles) -> None:
+    rai_yaml(
+        home,
+        f"account: acc\nuser: alice\nauthenticator: jwt\nprivate_key_path: {keys.plain}\n",
+        extra="direct_access: true\nprofiles:\n  broken:\n    connections: {sf: {account: ''}}\n",
+    )
+    message = refused(keys, profile="broken")
+    assert "profile 'broken'" in message
+    assert "account: missing" in message
+
+
+def test_unknown_authenticator(home: Path, keys: KeyFiles) -> None:
+    rai_yaml(home, "account: acc\nuser: alice\nauthenticator: kerberos\n")
+    message = refused(keys)
+    assert "authenticator: unknown authenticator 'kerberos'" in message
+    assert "snowflake_jwt" in message
+
+
+def test_unreadable_key(home: Path, keys: KeyFiles) -> None:
+    rai_yaml(home, f"account: acc\nuser: a\nauthenticator: jwt\nprivate_key_path: {home}/nokey\n")
+    assert "private_key_path: cannot read" in refused(keys)
+
+
+def test_wrong_passphrase(home: Path, keys: KeyFiles) -> None:
+    rai_yaml(
+        home,
+        f"account: acc\nuser: a\nauthenticator: jwt\nprivate_key_path: {keys.encrypted}\n"
+        f"private_key_passphrase: {PASSWORD}\n",
+    )
+    assert "the passphrase does not decrypt it" in refused(keys)
+
+
+def test_encrypted_key_without_passphrase(home: Path, keys: KeyFiles) -> None:
+    rai_yaml(
+        home, f"account: acc\nuser: a\nauthenticator: jwt\nprivate_key_path: {keys.encrypted}\n"
+    )
+    assert "set private_key_passphrase" in refused(keys)
+
+
+def test_not_a_key(home: Path, keys: KeyFiles) -> None:
+    junk = home / "junk.p8"
+    junk.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    rai_yaml(home, f"account: acc\nuser: a\nauthenticator: jwt\nprivate_key_path: {junk}\n")
+    assert "not a private key" in refused(keys)
+
+
+def test_yaml_syntax_error_gives_its_line_not_its_text(home: Path, keys: KeyFiles) -> None:
+    path = home / ".rai" / "raiconfig.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(f"connections:\n  sf:\n    account: acc\n    password: [{PASSWORD}\n")
+    message = refused(keys)
+    assert f"{path}: YAML syntax error at line" in message
+
+
+def test_toml_syntax_error_gives_its_line(home: Path, keys: KeyFiles) -> None:
+    path = home / ".rai" / "raiconfig.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(f'account = "acc"\npassword = "{PASSWORD}\n')
+    message = refused(keys)
+    assert f"{path}: TOML syntax error" in message
+    assert "line 2" in message
+
+
+@pytest.mark.parametrize(
+    "authenticator",
+    ["externalbrowser", "username_password_mfa", "oauth_authorization_code", "snowflake", None],
+)
+def test_interactive_authenticators_are_refused_over_direct_access(
+    home: Path, keys: KeyFiles, authenticator: str | None
+) -> None:
+    line = f"authenticator: {authenticator}\n" if authenticator else ""
+    rai_yaml(home, f"account: acc\nuser: a\npassword: {PASSWORD}\n{line}")
+    message = refused(keys)
+    assert "jwt, programmatic_access_token, oauth" in message
+    assert "The SQL API accepts" in message
+
+
+def test_missing_token(home: Path, keys: KeyFiles) -> None:
+    rai_yaml(home, "account: acc\nuser: a\nauthenticator: programmatic_access_token\n")
+    assert "token: missing" in refused(keys)
+
+
+@pytest.mark.parametrize(
+    "bad", [f"{SECRET_TOKEN} two", f'{SECRET_TOKEN}"', f"{SECRET_TOKEN}\x00", ""]
+)
+def test_a_token_that_cannot_go_in_a_header(home: Path, keys: KeyFiles, bad: str) -> None:
+    token_file = home / "pat.txt"
+    token_file.write_text(f"\n{bad}\n")
+    rai_yaml(
+        home,
+        f"account: acc\nuser: a\nauthenticator: programmatic_access_token\n"
+        f"token_file_path: {token_file}\n",
+    )
+    message = refused(keys)
+    assert f"token_file_path {token_file}" in message
+
+
+def test_a_token_callable_that_gives_what_cannot_go_in_a_header(home: Path) -> None:
+    # The callable is asked on the first request: the token is checked before it is sent.
+    with (
+        connect_sync(
+            base_url="http://127.0.0.1:9", token=lambda: f"{SECRET_TOKEN}\n\n x"
+        ) as client,
+        pytest.raises(JobConfigurationError) as caught,
+    ):
+        client.list()
+    assert "token= callable cannot go in an HTTP header" in str(caught.value)
+    assert SECRET_TOKEN not in str(caught.value)
+
+
+def test_unknown_profile_and_connection(home: Path, keys: KeyFiles) -> None:
+    rai_yaml(home, "account: acc\nuser: a\npassword: x\n", extra="")
+    assert "no profile 'nope'" in refused(keys, profile="nope")
+    assert "no connection 'nope'" in refused(keys, connection="nope")
+
+
+def test_several_connections_and_no_default(home: Path, keys: KeyFiles) -> None:
+    path = home / ".snowflake" / "connections.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('[a]\naccount = "x"\n[b]\naccount = "y"\n')
+    assert "2 connections ('a', 'b') and no default" in refused(keys)
+
+
+def test_file_choices_do_not_mix_with_backend_arguments(home: Path, keys: KeyFiles) -> None:
+    assert "cannot be combined" in refused(keys, base_url="http://127.0.0.1:9", profile="p")
+
+
+def test_a_config_file_that_does_not_exist(home: Path, keys: KeyFiles) -> None:
+    assert "config_file argument" in refused(keys, config_file=home / "missing.yaml")
+
+
+def test_a_mistyped_field(home: Path, keys: KeyFiles) -> None:
+    rai_yaml(home, f"account: acc\nuser: a\npassword: [{PASSWORD}]\n", extra="")
+    message = refused(keys)
+    assert "password must be str, not a secret" in message

@@ -1,0 +1,301 @@
+"""Configuration discovery: where files are found, profiles, connections, spellings, overrides."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobs_core import JobConfigurationError
+from jobs_transports import connect_sync, describe_connection
+from jobs_transports._account_config import AccountConfig, load_account_config
+from tests.accounts.conftest import PASSPHRASE, PASSWORD, SECRET_TOKEN, KeyFiles
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def loaded(**kwargs: Any) -> AccountConfig:
+    config = load_account_config(**kwargs)
+    assert config is not None
+    return config
+
+
+YAML = """\
+    default_connection: sf
+    direct_access: true
+    connections:
+      sf:
+        type: snowflake
+        account: myorg-myaccount
+        warehouse: MY_WH
+        user: alice
+        role: ANALYST
+        rai_app_name: MY_APP
+        authenticator: jwt
+        private_key_path: {key}
+        private_key_passphrase: {passphrase}
+      other:
+        account: other-account
+        user: bob
+        password: {password}
+    profiles:
+      prod:
+        connections: {{sf: {{role: PROD_ROLE}}}}
+"""
+
+
+def test_nothing_configured_is_none(home: Path) -> None:
+    assert load_account_config() is None
+    assert "no configuration found" in describe_connection()
+    with pytest.raises(
+        JobConfigurationError, match=r"no configuration file \(RAI_CONFIG_FILE_PATH"
+    ):
+        connect_sync()
+
+
+def test_raiconfig_yaml_in_rai_home(home: Path, keys: KeyFiles) -> None:
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        YAML.format(key=keys.encrypted, passphrase=PASSPHRASE, password=PASSWORD),
+    )
+    config = loaded()
+    assert (config.connection, config.account, config.user) == ("sf", "myorg-myaccount", "alice")
+    assert (config.authenticator, config.role, config.app) == ("jwt", "ANALYST", "MY_APP")
+    assert config.direct_access
+    assert config.private_key_passphrase == PASSPHRASE
+    assert config.account_origin == "https://myorg-myaccount.snowflakecomputing.com"
+
+
+def test_yaml_profiles_overlay_by_argument_env_and_file(
+    home: Path, keys: KeyFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(
+        home / ".rai" / "raiconfig.yaml",
+        YAML.format(key=keys.plain, passphrase="", password=PASSWORD),
+    )
+    assert loaded(profile="prod").role == "PROD_ROLE"
+    monkeypatch.setenv("RAI_PROFILE", "prod")
+    assert loaded().role == "PROD_ROLE"
+    monkeypatch.delenv("RAI_PROFILE")
+    monkeypatch.setenv("RAI_ACTIVE_PROFILE", "prod")
+    assert loaded().profile == "prod"
+    monkeypatch.delenv("RAI_ACTIVE_PROFILE")
+    path.write_text("active_profile: prod\n" + path.read_text())
+    assert loaded().role == "PROD_ROLE"
+
+
+def test_yaml_connection_argument_and_the_only_connection(home: Path) -> None:
+    write(
+        home / ".rai" / "raiconfig.yml",
+        """\
+        connections:
+          only: {account: acc, user: bob, password: x}
+        """,
+    )
+    assert loaded().connection == "only"
+    assert loaded(connection="only").authenticator == "password"
+
+
+def test_yaml_in_a_parent_directory_beats_rai_home_and_toml(home: Path) -> None:
+    write(home / ".rai" / "raiconfig.yaml", "connections: {a: {account: from-home}}\n")
+    write(Path.cwd() / "raiconfig.toml", 'account = "from-toml"\n')
+    write(Path.cwd().parent / "raiconfig.yaml", "connections: {a: {account: from-parent}}\n")
+    assert loaded().account == "from-parent"
+
+
+def test_rai_config_file_path_comes_first(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(Path.cwd() / "raiconfig.yaml", "connections: {a: {account: from-cwd}}\n")
+    chosen = write(home / "elsewhere.yaml", "connections: {a: {account: from-env}}\n")
+    monkeypatch.setenv("RAI_CONFIG_FILE_PATH", str(chosen))
+    assert loaded().account == "from-env"
+    explicit = write(home / "explicit.yaml", "connections: {a: {account: from-arg}}\n")
+    assert loaded(config_file=explicit).account == "from-arg"
+
+
+TOML = """\
+    active_profile = "default"
+    account = "top-level-account"
+    warehouse = "MY_WH"
+
+    [profile.default]
+    platform = "snowflake"
+    user = "ALICE"
+    role = "ANALYST"
+    rai_app_name = "RELATIONALAI"
+    authenticator = "snowflake_jwt"
+    private_key_file = "{key}"
+    private_key_file_pwd = "{passphrase}"
+    use_direct_access = true
+
+    [profile.other]
+    account = "other-account"
+    user = "BOB"
+    authenticator = "programmatic_access_token"
+    token_file_path = "{token_file}"
+"""
+
+
+def test_raiconfig_toml_older_spellings_and_defaults(home: Path, keys: KeyFiles) -> None:
+    token_file = write(home / "pat.txt", f"  {SECRET_TOKEN}\n")
+    write(
+        home / ".rai" / "raiconfig.toml",
+        TOML.format(key=keys.encrypted, passphrase=PASSPHRASE, token_file=token_file),
+    )
+    config = loaded()
+    assert (config.profile, config.account, config.user) == (
+        "default",
+        "top-level-account",
+        "ALICE",
+    )
+    assert (config.authenticator, config.direct_access) == ("jwt", True)
+    assert (config.private_key_path, config.warehouse) == (str(keys.encrypted), "MY_WH")
+    other = loaded(profile="other")
+    assert (other.account, other.authenticator) == ("other-account", "programmatic_access_token")
+
+
+def test_snowflake_connections_toml(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(
+        home / ".snowflake" / "connections.toml",
+        """\
+        default_connection_name = "work"
+
+        [work]
+        account = "myorg-myaccount"
+        user = "ALICE"
+        password = "x"
+
+        [play]
+        account = "play-account"
+        user = "ALICE"
+        authenticator = "externalbrowser"
+        """,
+    )
+    config = loaded()
+    assert (config.connection, config.account, config.app) == (
+        "work",
+        "myorg-myaccount",
+        "RELATIONALAI",
+    )
+    assert not config.direct_access  # Snowflake's files have no Direct Access switch
+    monkeypatch.setenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME", "play")
+    assert loaded().authenticator == "externalbrowser"
+    assert loaded(connection="work").connection == "work"
+    monkeypatch.setenv("JOBS_APP", "OTHER_APP")
+    assert loaded(connection="work").app == "OTHER_APP"
+    monkeypatch.setenv("JOBS_DIRECT_ACCESS", "1")
+    with pytest.raises(JobConfigurationError, match="SQL API accepts password"):
+        loaded(connection="work")
+
+
+def test_snowflake_home_and_config_toml(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = home / "sf"
+    write(
+        elsewhere / "config.toml",
+        """\
+        [connections.main]
+        account = "from-config-toml"
+        user = "U"
+        password = "x"
+        """,
+    )
+    monkeypatch.setenv("SNOWFLAKE_HOME", str(elsewhere))
+    assert loaded().account == "from-config-toml"
+
+
+def test_explicit_arguments_and_environment_override_the_file(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        "connections: {a: {account: acc, user: u, password: x, rai_app_name: FILE_APP}}\n",
+    )
+    monkeypatch.setenv("JOBS_APP", "ENV_APP")
+    assert loaded().app == "ENV_APP"
+    assert loaded(app="ARG_APP").app == "ARG_APP"
+    assert "ARG_APP (app argument)" in loaded(app="ARG_APP").describe()
+
+
+def test_connect_sync_with_no_arguments_uses_the_files(home: Path) -> None:
+    write(
+        home / ".snowflake" / "connections.toml",
+        '[work]\naccount = "acc"\nuser = "ALICE"\npassword = "x"\n',
+    )
+    # Nothing is opened until the first call: this only builds the client.
+    client = connect_sync()
+    try:
+        assert (client.config.sql, client.config.http, client.config.app) == (
+            True,
+            False,
+            "RELATIONALAI",
+        )
+    finally:
+        client.close()
+
+
+def test_the_jobs_variables_work_in_the_library(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOBS_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("JOBS_TOKEN", SECRET_TOKEN)
+    client = connect_sync()
+    try:
+        assert (client.config.http, client.config.sql) == (True, False)
+    finally:
+        client.close()
+    assert "JOBS_BASE_URL" in describe_connection()
+
+
+def test_describe_says_what_and_why_without_secrets(home: Path, keys: KeyFiles) -> None:
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        YAML.format(key=keys.encrypted, passphrase=PASSPHRASE, password=PASSWORD),
+    )
+    text = describe_connection(profile="prod")
+    for expected in (
+        str(home / ".rai" / "raiconfig.yaml"),
+        "profile        prod (profile argument)",
+        "connection     sf (default_connection)",
+        "myorg-myaccount",
+        "alice",
+        "jwt (written 'jwt')",
+        "passphrase set",
+        "MY_APP (the file)",
+        "Direct Access",
+        "found over SQL on first use",
+    ):
+        assert expected in text
+    assert PASSPHRASE not in text
+    assert PASSPHRASE not in repr(loaded())
+
+
+def test_every_authenticator_goes_to_the_connector_over_sql(home: Path) -> None:
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        """\
+        connections:
+          sf:
+            account: acc
+            user: alice
+            authenticator: oauth_client_credentials
+            oauth_client_id: the-client
+            oauth_client_secret: the-client-secret
+            login_timeout: 5
+            engine: not-for-the-connector
+        """,
+    )
+    config = loaded()
+    assert config.connector_kwargs() == {
+        "account": "acc",
+        "user": "alice",
+        "authenticator": "OAUTH_CLIENT_CREDENTIALS",
+        "oauth_client_id": "the-client",
+        "oauth_client_secret": "the-client-secret",
+        "login_timeout": 5,
+    }
+    assert "the-client-secret" not in repr(config) + config.describe()
