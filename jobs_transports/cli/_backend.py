@@ -15,6 +15,7 @@ from typing import Any
 
 from jobs_core import JobConfigurationError
 
+from .._account_wiring import describe_connection
 from ._arguments import ENVIRONMENT
 
 _SECRET_KEYS = ("password", "passcode", "token", "private_key", "secret")
@@ -43,18 +44,11 @@ def connect_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """Return the keyword arguments of `connect_sync` the command line asks for.
 
     Raises:
-        JobConfigurationError: `--snowflake` (or JOBS_SNOWFLAKE) is not a JSON object, or the
-            configuration files are asked for (this version reads none).
+        JobConfigurationError: `--snowflake` (or JOBS_SNOWFLAKE) is not a JSON object.
     """
     arguments = {name: value for name, (value, _) in _chosen(args).items()}
     if "snowflake" in arguments:
         arguments["snowflake"] = _connector_arguments(args)
-    for name in _FILE_OPTIONS:
-        if name in arguments:
-            raise JobConfigurationError(
-                f"--{name.replace('_', '-')} chooses in configuration files, which this version "
-                "does not read: give --base-url or --snowflake"
-            )
     return arguments
 
 
@@ -72,9 +66,12 @@ def _connector_arguments(args: argparse.Namespace) -> dict[str, Any]:
 def describe(args: argparse.Namespace) -> dict[str, Any]:
     """Return what the other commands would connect to, and where each setting came from.
 
-    Secrets are shown only as "set". Raises as `connect_arguments` does.
+    Secrets are shown only as "set". Raises as `connect_arguments` does, and as
+    `describe_connection` does for a configuration file that cannot be used.
     """
     arguments = connect_arguments(args)
+    if "base_url" not in arguments and "snowflake" not in arguments:
+        return _described_files(args)
     described: dict[str, Any] = {}
     for name, (_, source) in _chosen(args).items():
         value = arguments[name]
@@ -97,9 +94,16 @@ def _backend_kind(arguments: dict[str, Any]) -> str:
         return "hybrid (Direct Access and the SQL API)"
     if http:
         return "Direct Access"
-    if sql:
-        return "SQL API"
-    return "none: give --base-url or --snowflake (or JOBS_BASE_URL or JOBS_SNOWFLAKE)"
+    return "SQL API"
+
+
+def _described_files(args: argparse.Namespace) -> dict[str, Any]:
+    text = describe_connection(
+        profile=args.profile, connection=args.connection, config_file=args.config_file, app=args.app
+    )
+    # One "what  why" line per choice; a line of another shape is kept whole.
+    lines = [line.split(maxsplit=1) for line in text.splitlines() if line.strip()]
+    return {"file": text} if any(len(parts) < 2 for parts in lines) else dict(lines)
 
 
 def refused_credential(args: argparse.Namespace) -> str:
@@ -108,6 +112,6 @@ def refused_credential(args: argparse.Namespace) -> str:
     if token is not None:
         return f"the token from {token[1]} was refused; set a valid one with --token or JOBS_TOKEN"
     return (
-        "the service refused the request's credentials (see `jobs config`); "
-        "set a token with --token or JOBS_TOKEN"
+        "the credentials of the configuration were refused (see `jobs config`); "
+        "set a token with --token or JOBS_TOKEN, or choose another --profile or --connection"
     )

@@ -173,7 +173,6 @@ def test_payload_from_a_file_and_from_stdin(
         (("events", "Logic", "x", "--token", "t", "--continuation-token"), "expected one argument"),
         (("list", "--snowflake", "{"), "--snowflake is not JSON"),
         (("list", "--snowflake", "[]"), "--snowflake must be a JSON object"),
-        (("list", "--profile", "prod"), "--profile chooses in configuration files"),
     ],
 )  # fmt: skip
 def test_bad_usage_exits_2_naming_the_option(
@@ -272,3 +271,31 @@ def test_library_warnings_stay_off_stderr_unless_asked(
     with pytest.warns(UserWarning, match="a connector warning"):
         assert jobs(module_real_emu, "list", "--limit", "1", "-v") == 0
     assert "snowflake.connector: WARNING: a connector log line" in capsys.readouterr().err
+
+
+def test_options_choose_in_the_configuration_files(
+    module_real_emu: jobs_emulator.Emulator,
+    capsys: Capture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    sf = module_real_emu.snowflake
+    config = tmp_path / "elsewhere.toml"
+    config.write_text(
+        f'active_profile = "dev"\n[profile.dev]\naccount = "{sf["account"]}"\n'
+        f'user = "{sf["user"]}"\npassword = "pw-s3cret"\nhost = "{sf["host"]}"\n'
+        f'port = {sf["port"]}\nprotocol = "http"\nrai_app_name = "{module_real_emu.app}"\n'
+    )
+    # A file chosen by an option: the variables naming a backend are not read.
+    monkeypatch.setenv("JOBS_BASE_URL", "http://127.0.0.1:9")
+    assert main(["list", "Logic", "--limit", "1", "--config-file", str(config)]) == 0
+    assert main(["config", "--json", "--config-file", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "s3cret" not in out
+    described = json.loads(out.splitlines()[-1])
+    assert described["file"].startswith(str(config))
+    assert "SQL API" in described["backend"]
+    assert main(["list", "--config-file", str(config), "--profile", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
