@@ -93,7 +93,8 @@ def wait(
 
 def poll_until_done(config: ClientConfig, spec: WaitSpec) -> Protocol[Job]:
     """Poll as `spec` says; see `wait`."""
-    deadline = (yield Now()) + spec.timeout_s
+    started = yield Now()
+    deadline = started + spec.timeout_s
     interval = spec.poll_interval_s
     job: Job | None = None
     while True:
@@ -108,7 +109,8 @@ def poll_until_done(config: ClientConfig, spec: WaitSpec) -> Protocol[Job]:
             _raise_if_client_disconnected(record)
             (final,) = yield from expand(config, [record], spec.include)
             return final
-        remaining = deadline - (yield Now())
+        now = yield Now()
+        remaining = deadline - now
         if remaining <= 0:
             raise _timed_out(spec, job)
         delay = min(interval, remaining)
@@ -116,7 +118,7 @@ def poll_until_done(config: ClientConfig, spec: WaitSpec) -> Protocol[Job]:
             "wait %s %s: %s; next poll in %.2fs", spec.kind.value, spec.job_id, _seen(job), delay
         )
         yield Sleep(delay)
-        interval = config.polling.next_interval(interval)
+        interval = config.polling.next_interval(interval, now + interval - started)
 
 
 def _timed_out(spec: WaitSpec, job: Job | None) -> JobTimeoutError:
