@@ -139,12 +139,14 @@ class _Shape:
         self.what = what
         self.wire = wire
         # Keyed by attribute name, looked up by init name (`payload` is stored as `_payload`).
-        overrides: dict[str, Any] = {
-            field.name: override(rename=wire[field.alias], struct_hook=_HOOKS.get(field.alias))
-            if field.alias in wire
-            else override(omit=True)
-            for field in attrs.fields(JobRecord)
-        }
+        overrides: dict[str, Any] = {}
+        for field in attrs.fields(JobRecord):
+            name = field.alias or field.name
+            overrides[field.name] = (
+                override(rename=wire[name], struct_hook=_HOOKS.get(name))
+                if name in wire
+                else override(omit=True)
+            )
         self._structure = make_dict_structure_fn(JobRecord, _CONVERTER, **overrides)
 
     def __call__(self, source: Mapping[str, Any]) -> JobRecord:
