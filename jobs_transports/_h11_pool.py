@@ -215,7 +215,8 @@ class H11Pool:
             done = True
         finally:
             state = connection.h11
-            if done and state.our_state is h11.DONE and state.their_state is h11.DONE:
+            reusable = state.our_state is h11.DONE and state.their_state is h11.DONE
+            if done and reusable and not self._closed:
                 state.start_next_cycle()
                 connection.busy = False
                 self._idle.append(connection)
@@ -238,6 +239,9 @@ class H11Pool:
         tls = self._tls_context() if scheme == "https" else None
         connect = TrioStream.connect if self._trio else AsyncioStream.connect
         stream: Stream = await connect(host, port, tls, timeout)
+        if self._closed:  # closed while this connection was being made
+            stream.close()
+            raise httpcore.ConnectError(POOL_CLOSED)
         return Connection(origin, stream)
 
     def _tls_context(self) -> ssl.SSLContext:

@@ -1,0 +1,173 @@
+"""The async driver's connection pool under load, cancellation, deadlines and close.
+
+Every test ends by checking the pool's books: all slots free, no request registered, at most
+`max_connections` connections and none held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpcore
+import pytest
+import trio
+
+from jobs_emulator import Emulator
+from jobs_transports._h11_pool import H11Pool
+from tests.drivers.reliability_fixtures import (
+    RUNTIMES,
+    fresh_emulator,  # noqa: F401 (the `emu` fixture)
+    run_async,
+)
+
+BURST = 1_000
+SLOTS = 10
+TIMEOUTS = {"timeout": {"connect": 5.0, "read": 30.0, "write": 5.0, "pool": 60.0}}
+
+
+def job_url(emu: Emulator) -> str:
+    job_id = emu.engine.create_job("ML", "forecaster", {}, user="emulator_user")
+    return f"{emu.base_url}/v1alpha1/jobs/ML/{job_id}"
+
+
+def assert_books_balanced(pool: H11Pool) -> None:
+    """Every slot back, nothing registered, no connection held."""
+    assert pool._slots is not None
+    assert pool._slots.free == SLOTS
+    assert list(pool._requests) == []
+    assert len(pool.connections) <= SLOTS
+    assert all(connection.is_idle() for connection in pool.connections)
+
+
+async def at_once(runtime: str, calls: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    """Runs `calls` concurrently; returns their results or exceptions, in order."""
+    results: list[Any] = [None] * len(calls)
+
+    async def one(index: int) -> None:
+        try:
+            results[index] = await calls[index]()
+        except Exception as exc:
+            results[index] = exc
+
+    if runtime == "trio":
+        async with trio.open_nursery() as nursery:
+            for index in range(len(calls)):
+                nursery.start_soon(one, index)
+    else:
+        await asyncio.gather(*(one(index) for index in range(len(calls))))
+    return results
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_burst_of_1000_requests_through_10_connections_returns_every_slot(
+    emu: Emulator, runtime: str
+) -> None:
+    url = job_url(emu)
+
+    async def main() -> list[Any]:
+        async with H11Pool(max_connections=SLOTS) as pool:
+            calls = [lambda: pool.request("GET", url, extensions=TIMEOUTS)] * BURST
+            responses = await at_once(runtime, calls)
+            assert_books_balanced(pool)
+            return responses
+
+    responses = run_async(runtime, main)
+    assert [getattr(r, "status", r) for r in responses] == [200] * BURST
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_burst_cancelled_midway_returns_every_slot(emu: Emulator, runtime: str) -> None:
+    """Half the burst is cancelled wherever each request happens to be: waiting for a slot,
+    connecting, sending or reading; the pool then serves a request as before."""
+    url = job_url(emu)
+
+    async def main() -> None:
+        async with H11Pool(max_connections=SLOTS) as pool:
+            done = 0
+
+            async def counted() -> Any:
+                nonlocal done
+                response = await pool.request("GET", url, extensions=TIMEOUTS)
+                done += 1
+                return response
+
+            if runtime == "trio":
+                async with trio.open_nursery() as nursery:
+                    for _ in range(BURST):
+                        nursery.start_soon(counted)
+                    for _ in range(10_000):  # bounded: the burst takes far fewer steps
+                        if done >= BURST // 2:
+                            break
+                        await trio.sleep(0.001)
+                    nursery.cancel_scope.cancel()
+            else:
+                tasks = [asyncio.ensure_future(counted()) for _ in range(BURST)]
+                for _ in range(10_000):
+                    if done >= BURST // 2:
+                        break
+                    await asyncio.sleep(0.001)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            assert BURST // 2 <= done < BURST
+            assert_books_balanced(pool)
+            response = await pool.request("GET", url, extensions=TIMEOUTS)
+            assert response.status == 200
+            assert_books_balanced(pool)
+
+    run_async(runtime, main)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_deadline_caps_the_whole_request(emu: Emulator, runtime: str) -> None:
+    url = job_url(emu)
+    emu.faults.delay(2.0, method="GET", times=None)
+
+    async def main() -> tuple[BaseException | None, float]:
+        async with H11Pool(max_connections=SLOTS) as pool:
+            now = trio.current_time if runtime == "trio" else asyncio.get_running_loop().time
+            started = now()
+            extensions = {**TIMEOUTS, "deadline": started + 0.3}
+            (outcome,) = await at_once(
+                runtime, [lambda: pool.request("GET", url, extensions=extensions)]
+            )
+            elapsed = now() - started
+            assert_books_balanced(pool)
+            return outcome, elapsed
+
+    outcome, elapsed = run_async(runtime, main)
+    assert isinstance(outcome, httpcore.ReadTimeout)
+    assert 0.25 <= elapsed < 1.5
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_close_fails_the_requests_in_flight_and_those_waiting_for_a_slot(
+    emu: Emulator, runtime: str
+) -> None:
+    url = job_url(emu)
+    emu.faults.delay(5.0, method="GET", times=None)
+
+    async def main() -> list[Any]:
+        pool = H11Pool(max_connections=SLOTS)
+        results: list[Any] = []
+
+        async def closer() -> None:
+            for _ in range(1_000):  # until every request is in flight or queued
+                if len(pool._requests) == SLOTS + 2 and len(pool.connections) == SLOTS:
+                    break
+                await (trio.sleep(0.005) if runtime == "trio" else asyncio.sleep(0.005))
+            await pool.aclose()
+
+        calls = [lambda: pool.request("GET", url, extensions=TIMEOUTS)] * (SLOTS + 2)
+        results = await at_once(runtime, [*calls, closer])
+        assert list(pool._requests) == []
+        assert pool.connections == []
+        with pytest.raises(httpcore.ConnectError, match="closed"):
+            await pool.request("GET", url)
+        return results[:-1]
+
+    results = run_async(runtime, main)
+    assert all(isinstance(r, httpcore.ReadError | httpcore.ConnectError) for r in results), results
+    assert sum(isinstance(r, httpcore.ConnectError) for r in results) == 2  # the queued ones
