@@ -155,7 +155,7 @@ def compare(
 def main(argv: list[str] | None = None) -> None:
     """Prints the figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.anchor_bench", description=__doc__)
-    parser.add_argument("--blocks", type=int, default=5, help="alternating blocks per figure")
+    parser.add_argument("--blocks", type=int, default=7, help="alternating blocks per figure")
     parser.add_argument("--calls", type=int, default=400, help="gets per client and block")
     args = parser.parse_args(argv)
     anchor = anchor_present()
