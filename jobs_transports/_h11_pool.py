@@ -176,6 +176,8 @@ class H11Pool:
             await slots.acquire(self._timeout(timeouts, "pool", deadline, httpcore.PoolTimeout))
             try:
                 head = [("Host", authority), *headers]
+                if content and not any(k.lower() == "content-length" for k, _ in headers):
+                    head.append(("Content-Length", str(len(content))))
                 return await self._exchange(
                     flight, origin, method, target, head, content, timeouts, deadline
                 )

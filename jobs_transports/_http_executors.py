@@ -13,7 +13,7 @@ from ._network import LimitedBackend, limited_sync_exchange
 
 
 def _response(raw: httpcore.Response | Response) -> HttpResponse:
-    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw.headers)
+    headers = tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw.headers])
     return HttpResponse(status=raw.status, headers=headers, body=raw.content)
 
 
