@@ -136,8 +136,9 @@ class H11Pool:
         self._slots = slots
         return slots
 
-    def _now(self) -> float:
-        if self._trio:
+    def clock(self) -> float:
+        """Return the time on the running event loop's clock (what ``"deadline"`` is read on)."""
+        if sniffio.current_async_library() == "trio":
             return trio.current_time()
         return asyncio.get_running_loop().time()
 
@@ -192,7 +193,7 @@ class H11Pool:
         timeout = timeouts.get(phase)
         if deadline is None:
             return timeout
-        left = deadline - self._now()
+        left = deadline - self.clock()
         if left <= 0:
             raise error(f"the request's deadline passed before its {phase} phase")
         return left if timeout is None else min(timeout, left)

@@ -63,7 +63,7 @@ class AsyncHttp:
     def __init__(self, target: HttpTarget, *, max_connections: int = 10) -> None:
         self.target = target
         self._pool = H11Pool(max_connections=max_connections)
-        self._extensions = {"timeout": target.timeouts.as_extension()}
+        self._extensions: dict[str, Any] = {"timeout": target.timeouts.as_extension()}
 
     @property
     def pool(self) -> H11Pool:

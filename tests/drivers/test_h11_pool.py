@@ -14,8 +14,12 @@ import httpcore
 import pytest
 import trio
 
+from jobs_core import HttpRequest, TransportError
 from jobs_emulator import Emulator
+from jobs_transports import Timeouts
 from jobs_transports._h11_pool import H11Pool
+from jobs_transports._http_executors import AsyncHttp
+from jobs_transports._http_target import HttpTarget
 from tests.drivers.reliability_fixtures import (
     RUNTIMES,
     fresh_emulator,  # noqa: F401 (the `emu` fixture)
@@ -171,3 +175,24 @@ def test_close_fails_the_requests_in_flight_and_those_waiting_for_a_slot(
     results = run_async(runtime, main)
     assert all(isinstance(r, httpcore.ReadError | httpcore.ConnectError) for r in results), results
     assert sum(isinstance(r, httpcore.ConnectError) for r in results) == 2  # the queued ones
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_the_executor_bounds_an_exchange_by_the_time_left(emu: Emulator, runtime: str) -> None:
+    """What the async driver hands `AsyncHttp.send` as `time_left` caps the whole exchange."""
+    path = job_url(emu).removeprefix(emu.base_url)
+    emu.faults.delay(2.0, method="GET", times=None)
+    http = AsyncHttp(HttpTarget.of(emu.base_url, None, Timeouts()))
+
+    async def main() -> BaseException | None:
+        try:
+            (outcome,) = await at_once(
+                runtime, [lambda: http.send(HttpRequest("GET", path), time_left=0.3)]
+            )
+            return outcome
+        finally:
+            await http.aclose()
+
+    outcome = run_async(runtime, main)
+    assert isinstance(outcome, TransportError)
+    assert outcome.timeout
