@@ -47,6 +47,12 @@ class Stream(Protocol):
         ...
 
 
+def _why(exc: BaseException) -> str:
+    # Trio's BrokenResourceError says no more than its name; what broke is its cause.
+    reason = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) and exc.__cause__ else exc
+    return str(reason) or type(reason).__name__
+
+
 def _expire(waiter: asyncio.Future[None], error: type[Exception]) -> None:
     if not waiter.done():
         waiter.set_exception(error())
@@ -91,7 +97,7 @@ class AsyncioStream(asyncio.Protocol):
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"no connection to {host}:{port} in {timeout}s") from None
         except (OSError, ssl.SSLError) as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+            raise httpcore.ConnectError(_why(exc)) from exc
         return stream
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -199,7 +205,7 @@ class TrioStream:
             except (OSError, trio.BrokenResourceError) as exc:
                 if tcp is not None:
                     tcp.socket.close()
-                raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+                raise httpcore.ConnectError(_why(exc)) from exc
             except BaseException:
                 if tcp is not None:
                     tcp.socket.close()
@@ -214,7 +220,7 @@ class TrioStream:
             try:
                 await self._stream.send_all(data)
             except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
+                raise httpcore.WriteError(_why(exc)) from exc
             return
         raise httpcore.WriteTimeout()
 
@@ -223,7 +229,7 @@ class TrioStream:
             try:
                 return bytes(await self._stream.receive_some(_READ_SIZE))
             except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
+                raise httpcore.ReadError(_why(exc)) from exc
         raise httpcore.ReadTimeout()
 
     def reusable(self) -> bool:
