@@ -223,12 +223,13 @@ _BOOL_OR_NONE = frozenset({bool, type(None)})
 
 def _common_shape(value: dict[str, Any]) -> bool:
     """True when the fields both object kinds share are already in their final form."""
-    ident = value.get("id")
+    ident, state = value.get("id"), value.get("state")
     return (
         type(ident) is str
         and not ident.isspace()
         and ident != ""
-        and value.get("state") in _STATES
+        and type(state) is str  # checked first: a list or a dict cannot be looked up in a set
+        and state in _STATES
         and type(value.get("created_by")) in _TEXT_OR_NONE
         and type(value.get("abort_reason")) in _TEXT_OR_NONE
         and type(value.get("duration")) in _INT_OR_NONE
