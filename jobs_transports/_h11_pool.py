@@ -19,8 +19,10 @@ Cancellation-safe by construction rather than by guards:
 - nothing else holds a connection: no background task, no queue of requests to scan.
 
 `request` takes httpcore's arguments and raises httpcore's exception types, so the async driver
-treats both alike; its ``extensions`` may also hold ``"deadline"``, an absolute time on the event
-loop's clock that caps the whole request (connect, send and the whole response).
+treats both alike. Its ``extensions["timeout"]`` bound the phases as `Timeouts` says: connect,
+write and pool each, read the whole response (however slowly it trickles in); an optional
+``extensions["limit"]`` (seconds) bounds the whole exchange, from the wait for a slot to the end
+of the response.
 """
 
 from __future__ import annotations
@@ -136,9 +138,8 @@ class H11Pool:
         self._slots = slots
         return slots
 
-    def clock(self) -> float:
-        """Return the time on the running event loop's clock (what ``"deadline"`` is read on)."""
-        if sniffio.current_async_library() == "trio":
+    def _clock(self) -> float:
+        if self._trio:
             return trio.current_time()
         return asyncio.get_running_loop().time()
 
@@ -153,8 +154,8 @@ class H11Pool:
     ) -> Response:
         """Return the response to one request, read to the end.
 
-        `extensions` as httpcore's: ``{"timeout": {"connect", "read", "write", "pool"}}`` in
-        seconds, plus an optional ``"deadline"`` (see the module docstring).
+        `extensions`: ``{"timeout": {"connect", "read", "write", "pool"}}`` in seconds, and an
+        optional ``"limit"`` in seconds (see the module docstring).
 
         Raises:
             httpcore.PoolTimeout: no slot came free in time.
@@ -169,7 +170,9 @@ class H11Pool:
         deadline = None
         if extensions:
             timeouts = extensions.get("timeout", _NO_TIMEOUTS)
-            deadline = extensions.get("deadline")
+            limit = extensions.get("limit")
+            if limit is not None:
+                deadline = self._clock() + limit
         origin, authority, target = _split(url)
         flight = InFlight(RequestLine(method, url))
         self._requests[flight] = None
@@ -193,9 +196,9 @@ class H11Pool:
         timeout = timeouts.get(phase)
         if deadline is None:
             return timeout
-        left = deadline - self.clock()
+        left = deadline - self._clock()
         if left <= 0:
-            raise error(f"the request's deadline passed before its {phase} phase")
+            raise error(f"the request ran out of time before its {phase} phase")
         return left if timeout is None else min(timeout, left)
 
     async def _exchange(
@@ -271,12 +274,17 @@ class H11Pool:
         except h11.LocalProtocolError as exc:
             raise httpcore.LocalProtocolError(str(exc)) from exc
         await stream.send(data, self._timeout(timeouts, "write", deadline, httpcore.WriteTimeout))
+        # `read` bounds the whole response: each read gets what is left of it.
+        read = timeouts.get("read")
+        if read is not None:
+            read_ends = self._clock() + read
+            deadline = read_ends if deadline is None else min(deadline, read_ends)
         status, received, chunks = 0, [], []
         try:
             while True:
                 event = state.next_event()
                 if event is h11.NEED_DATA:
-                    timeout = self._timeout(timeouts, "read", deadline, httpcore.ReadTimeout)
+                    timeout = self._timeout(_NO_TIMEOUTS, "read", deadline, httpcore.ReadTimeout)
                     state.receive_data(await stream.receive(timeout))
                 elif type(event) is h11.Data:
                     chunks.append(event.data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpcore
 
 from jobs_core import HttpRequest, HttpResponse, TransportError
@@ -63,7 +65,10 @@ class AsyncHttp:
     def __init__(self, target: HttpTarget, *, max_connections: int = 10) -> None:
         self.target = target
         self._pool = H11Pool(max_connections=max_connections)
+        # Built once: the same for every request (`limit` is added per request when it varies).
         self._extensions: dict[str, Any] = {"timeout": target.timeouts.as_extension()}
+        if target.timeouts.total is not None:
+            self._extensions["limit"] = target.timeouts.total
 
     @property
     def pool(self) -> H11Pool:
@@ -71,27 +76,33 @@ class AsyncHttp:
         return self._pool
 
     async def send(self, request: HttpRequest, time_left: float | None = None) -> HttpResponse:
-        """Return the server's response, whatever its status, within `time_left` seconds.
+        """Return the server's response, whatever its status, within `time_left` seconds (and
+        `Timeouts.total`): the whole exchange, from the wait for a connection to the response's
+        last byte.
 
         Raises:
-            TransportError: no response was received (``timeout=True``: in time).
+            TransportError: no response was received (``timeout=True``: not in time).
         """
-        timeouts = self.target.timeouts
-        limit = timeouts.total if time_left is None else min(time_left, timeouts.total or time_left)
-        if limit is not None and limit <= 0:
-            raise TransportError(
-                "the call's deadline passed before the request was sent",
-                request_sent=False,
-                timeout=True,
-            )
-        extensions = {"timeout": timeouts.as_extension()}
+        extensions = self._extensions
+        if time_left is not None:
+            if time_left <= 0:
+                raise TransportError(
+                    "the call's deadline passed before the request was sent",
+                    request_sent=False,
+                    timeout=True,
+                )
+            total = self.target.timeouts.total
+            extensions = {
+                **extensions,
+                "limit": time_left if total is None else min(time_left, total),
+            }
         with transport_errors():
             raw = await self._pool.request(
                 request.method,
                 self.target.url(request),
                 headers=self.target.headers_for(request),
                 content=request.body or None,
-                extensions=extensions if limit is None else {**extensions, "limit": limit},
+                extensions=extensions,
             )
         return _response(raw)
 

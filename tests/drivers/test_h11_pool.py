@@ -133,7 +133,7 @@ def test_a_deadline_caps_the_whole_request(emu: Emulator, runtime: str) -> None:
         async with H11Pool(max_connections=SLOTS) as pool:
             now = trio.current_time if runtime == "trio" else asyncio.get_running_loop().time
             started = now()
-            extensions = {**TIMEOUTS, "deadline": started + 0.3}
+            extensions = {**TIMEOUTS, "limit": 0.3}
             (outcome,) = await at_once(
                 runtime, [lambda: pool.request("GET", url, extensions=extensions)]
             )
