@@ -97,7 +97,7 @@ def _h11_call(base_url: str, path: str) -> SyncCall:
     import h11
 
     where = urlsplit(base_url)
-    sock = socket.create_connection((where.hostname, where.port))
+    sock = socket.create_connection((where.hostname, where.port or 80))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     connection = h11.Connection(h11.CLIENT)
     request = h11.Request(method="GET", target=path, headers=[("Host", where.netloc)])
@@ -267,8 +267,9 @@ def main() -> None:
     name, base_url = sys.argv[1], sys.argv[2]
     print(json.dumps({"ready": name}), flush=True)
     for line in sys.stdin:
+        answer: dict[str, object]
         try:
-            answer = run(name, base_url, json.loads(line))
+            answer = dict(run(name, base_url, json.loads(line)))
         except Exception as exc:  # reported to the parent, which prints it
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         print(json.dumps(answer), flush=True)

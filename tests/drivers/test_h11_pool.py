@@ -7,7 +7,7 @@ Every test ends by checking the pool's books: all slots free, no request registe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpcore
@@ -20,11 +20,7 @@ from jobs_transports import Timeouts
 from jobs_transports._h11_pool import H11Pool
 from jobs_transports._http_executors import AsyncHttp
 from jobs_transports._http_target import HttpTarget
-from tests.drivers.reliability_fixtures import (
-    RUNTIMES,
-    fresh_emulator,  # noqa: F401 (the `emu` fixture)
-    run_async,
-)
+from tests.drivers.reliability_fixtures import RUNTIMES, run_async
 
 BURST = 1_000
 SLOTS = 10
@@ -45,7 +41,7 @@ def assert_books_balanced(pool: H11Pool) -> None:
     assert all(connection.is_idle() for connection in pool.connections)
 
 
-async def at_once(runtime: str, calls: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+async def at_once(runtime: str, calls: Sequence[Callable[[], Awaitable[Any]]]) -> list[Any]:
     """Runs `calls` concurrently; returns their results or exceptions, in order."""
     results: list[Any] = [None] * len(calls)
 
@@ -66,9 +62,9 @@ async def at_once(runtime: str, calls: list[Callable[[], Awaitable[Any]]]) -> li
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_a_burst_of_1000_requests_through_10_connections_returns_every_slot(
-    emu: Emulator, runtime: str
+    fresh_real_emu: Emulator, runtime: str
 ) -> None:
-    url = job_url(emu)
+    url = job_url(fresh_real_emu)
 
     async def main() -> list[Any]:
         async with H11Pool(max_connections=SLOTS) as pool:
@@ -82,10 +78,12 @@ def test_a_burst_of_1000_requests_through_10_connections_returns_every_slot(
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_a_burst_cancelled_midway_returns_every_slot(emu: Emulator, runtime: str) -> None:
+def test_a_burst_cancelled_midway_returns_every_slot(
+    fresh_real_emu: Emulator, runtime: str
+) -> None:
     """Half the burst is cancelled wherever each request happens to be: waiting for a slot,
     connecting, sending or reading; the pool then serves a request as before."""
-    url = job_url(emu)
+    url = job_url(fresh_real_emu)
 
     async def main() -> None:
         async with H11Pool(max_connections=SLOTS) as pool:
@@ -125,9 +123,9 @@ def test_a_burst_cancelled_midway_returns_every_slot(emu: Emulator, runtime: str
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_a_deadline_caps_the_whole_request(emu: Emulator, runtime: str) -> None:
-    url = job_url(emu)
-    emu.faults.delay(2.0, method="GET", times=None)
+def test_a_deadline_caps_the_whole_request(fresh_real_emu: Emulator, runtime: str) -> None:
+    url = job_url(fresh_real_emu)
+    fresh_real_emu.faults.delay(2.0, method="GET", times=None)
 
     async def main() -> tuple[BaseException | None, float]:
         async with H11Pool(max_connections=SLOTS) as pool:
@@ -148,10 +146,10 @@ def test_a_deadline_caps_the_whole_request(emu: Emulator, runtime: str) -> None:
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_close_fails_the_requests_in_flight_and_those_waiting_for_a_slot(
-    emu: Emulator, runtime: str
+    fresh_real_emu: Emulator, runtime: str
 ) -> None:
-    url = job_url(emu)
-    emu.faults.delay(5.0, method="GET", times=None)
+    url = job_url(fresh_real_emu)
+    fresh_real_emu.faults.delay(5.0, method="GET", times=None)
 
     async def main() -> list[Any]:
         pool = H11Pool(max_connections=SLOTS)
@@ -178,18 +176,20 @@ def test_close_fails_the_requests_in_flight_and_those_waiting_for_a_slot(
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_the_executor_bounds_an_exchange_by_the_time_left(emu: Emulator, runtime: str) -> None:
+def test_the_executor_bounds_an_exchange_by_the_time_left(
+    fresh_real_emu: Emulator, runtime: str
+) -> None:
     """What the async driver hands `AsyncHttp.send` as `time_left` caps the whole exchange."""
-    path = job_url(emu).removeprefix(emu.base_url)
-    emu.faults.delay(2.0, method="GET", times=None)
-    http = AsyncHttp(HttpTarget.of(emu.base_url, None, Timeouts()))
+    path = job_url(fresh_real_emu).removeprefix(fresh_real_emu.base_url)
+    fresh_real_emu.faults.delay(2.0, method="GET", times=None)
+    http = AsyncHttp(HttpTarget.of(fresh_real_emu.base_url, None, Timeouts()))
 
     async def main() -> BaseException | None:
         try:
             (outcome,) = await at_once(
                 runtime, [lambda: http.send(HttpRequest("GET", path), time_left=0.3)]
             )
-            return outcome
+            return outcome if isinstance(outcome, BaseException) else None
         finally:
             await http.aclose()
 
