@@ -20,9 +20,9 @@ import sys
 import time
 import types
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
-KIND = "Predictive"
+KIND: Final = "Predictive"
 ASYNC_CLIENTS = ("ours-asyncio", "ours-trio", "rai-asyncio", "httpcore-asyncio", "httpcore-trio")
 CLIENTS = ("ours-sync", "rai-sync", "httpcore-sync", "h11-socket", *ASYNC_CLIENTS)
 
