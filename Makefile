@@ -8,7 +8,11 @@ STAMP := $(VENV)/.installed
 # -s or --pdb); PYTEST_ARGS='-n0 ...' does the same.
 TEST_WORKERS ?= 2
 
-.PHONY: test demo lint bench emulator clean
+.PHONY: test demo lint bench anchor emulator clean
+
+# The client this project re-implements, to compare against in `make bench`; outside the repository
+# and never a dependency.
+ANCHOR_VENV ?= /tmp/relationalai-1.37.0
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +33,11 @@ lint: $(STAMP)
 	$(BIN)/mypy examples tests/typing
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	BENCH_ANCHOR_PYTHON=$(ANCHOR_VENV)/bin/python $(BIN)/python -m bench
+
+anchor:
+	test -x $(ANCHOR_VENV)/bin/python || $(PYTHON) -m venv $(ANCHOR_VENV)
+	$(ANCHOR_VENV)/bin/python -m pip install --quiet relationalai==1.37.0
 
 emulator: $(STAMP)
 	$(BIN)/jobs-emulator

@@ -3,12 +3,13 @@ against a baseline measured in the same run. Benchmarks never run in the test su
 
 from __future__ import annotations
 
-from bench import core_bench, drivers_bench, emulator_get, emulator_rate
+from bench import anchor_bench, core_bench, drivers_bench, emulator_get, emulator_rate
 
 
 def main() -> None:
     for title, run in (
-        ("core: build + parse, against json.loads", core_bench.main),
+        ("core: build + parse, against json.loads; polling", core_bench.main),
+        ("clients against relationalai 1.37.0 and bare HTTP", lambda: anchor_bench.main([])),
         ("drivers: get round trips, against bare httpcore", drivers_bench.main),
         ("emulator: get throughput", lambda: emulator_get.main([])),
         ("emulator: keep-alive rate, against a bare responder", lambda: emulator_rate.main([])),

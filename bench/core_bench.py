@@ -13,7 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from jobs_core import ClientConfig, HttpRequest, Now, PollPolicy, Sleep, Stepper
 from jobs_core import _http_dialect as http
+from jobs_core import wait as wait_protocol
 from jobs_core._effects import HttpResponse
 from jobs_core._reasoners import ReasonerType
 
@@ -100,11 +102,59 @@ def bench_list() -> None:
     print(f"  per record kept: {records / wanted * 1e6:.2f} µs")
 
 
+POLICIES = {
+    "default": PollPolicy(),
+    "before (x1.5 to 5 s)": PollPolicy(factor=1.5, max_interval_s=5.0, fraction=0.0),
+    "every 0.5 s": PollPolicy(factor=1.0, fraction=0.0),
+}
+
+
+def simulated_wait(policy: PollPolicy, duration: float) -> tuple[int, float]:
+    """Return the requests a `wait` makes on a job lasting `duration` s, and how late it sees
+    the end, on a fake clock that moves only when the protocol sleeps."""
+    running = json.dumps({"transaction": {**TRANSACTION, "state": "RUNNING"}}).encode()
+    done = json.dumps({"transaction": TRANSACTION}).encode()
+    config = ClientConfig(http=True, polling=policy)
+    stepper = Stepper(wait_protocol(config, "Logic", "txn-42", timeout_s=10 * duration))
+    clock, polls = 0.0, 0
+    effect = stepper.start()
+    while effect is not None:
+        reply: object = None
+        if isinstance(effect, Now):
+            reply = clock
+        elif isinstance(effect, Sleep):
+            clock += effect.seconds
+        else:
+            assert isinstance(effect, HttpRequest)
+            polls += 1
+            reply = HttpResponse(200, (), done if clock >= duration else running)
+        effect = stepper.send(reply)
+    return polls, clock - duration
+
+
+def bench_polling() -> None:
+    """Print what `wait` costs and how prompt it is, per policy, on simulated time."""
+    sweep = [10 * 360 ** (i / 100) for i in range(101)]  # 10 s to 1 h, log-spaced
+    fixed = {d: simulated_wait(POLICIES["every 0.5 s"], d)[0] for d in (30.0, 3600.0)}
+    print("wait (poll_interval_s=0.5) on simulated time, jobs of 10 s to 1 h:")
+    print(f"  {'policy':<22}{'requests at 30 s':>18}{'at 1 h':>14}{'worst delay':>13}{'mean':>7}")
+    for name, policy in POLICIES.items():
+        late = [simulated_wait(policy, d)[1] / d for d in sweep]
+        counts = [simulated_wait(policy, d)[0] for d in fixed]
+        cells = [f"{n} (1/{fixed[d] / n:.0f})" for n, d in zip(counts, fixed, strict=True)]
+        print(
+            f"  {name:<22}{cells[0]:>18}{cells[1]:>14}"
+            f"{max(late):>12.0%} {statistics.mean(late):>6.1%}"
+        )
+    print("  (delay: how late the end is seen, as a share of the job's length)")
+
+
 def main() -> None:
     """Run every benchmark of the core and print the figures."""
     bench_get(ReasonerType.PREDICTIVE, json.dumps({"job": job_object(1)}).encode())
     bench_get(ReasonerType.LOGIC, json.dumps({"transaction": TRANSACTION}).encode())
     bench_list()
+    bench_polling()
 
 
 if __name__ == "__main__":

@@ -65,21 +65,31 @@ class RetryPolicy:
 
 @attrs.frozen
 class PollPolicy:
-    """How `wait` polls: from `poll_interval_s`, times `factor` per poll, up to `max_interval_s`.
+    """How `wait` spaces its polls: cheap on long jobs, prompt on short ones.
 
-    ``factor=1`` polls at a fixed interval.
+    The first interval is `wait`'s `poll_interval_s`. Each next one is `fraction` of the time
+    waited so far, or the previous interval times `factor`, whichever is longer, capped at
+    `max_interval_s`; it never shrinks. A job that ends after D seconds of waiting is therefore
+    seen less than ``fraction * D`` late (at most `max_interval_s`), with a number of polls that
+    grows with the logarithm of D instead of with D: by default a 1-hour job takes about 100
+    polls where polling every 0.5 s takes 7,201. ``fraction=0`` with ``factor=1`` polls at a
+    fixed interval.
     """
 
-    factor: float = 1.5
-    max_interval_s: float = 5.0
+    factor: float = 1.0
+    max_interval_s: float = 45.0
+    fraction: float = 0.2
 
     def __attrs_post_init__(self) -> None:
-        if self.factor < 1 or self.max_interval_s <= 0:
-            raise JobConfigurationError("PollPolicy needs factor >= 1 and max_interval_s > 0")
+        if self.factor < 1 or self.max_interval_s <= 0 or not 0 <= self.fraction <= 1:
+            raise JobConfigurationError(
+                "PollPolicy needs factor >= 1, max_interval_s > 0 and fraction between 0 and 1"
+            )
 
-    def next_interval(self, interval: float) -> float:
-        """Return the interval after `interval`."""
-        return max(interval, min(interval * self.factor, self.max_interval_s))
+    def next_interval(self, interval: float, waited: float) -> float:
+        """Return the interval after `interval`, once `waited` seconds have passed in the wait."""
+        grown = max(interval * self.factor, waited * self.fraction)
+        return max(interval, min(grown, self.max_interval_s))
 
 
 def _is_name(pattern: re.Pattern[str], value: object) -> bool:

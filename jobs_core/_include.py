@@ -41,7 +41,10 @@ class Include:
 
     def __bool__(self) -> bool:
         """True when the call returns `JobExpanded`s: `include=` was given or asks for more."""
-        return any(attrs.astuple(self))
+        # Read on every call: plain attribute reads rather than `attrs.astuple`.
+        return (
+            self.given or self.details or self.events or self.artifacts or self.problems or self.raw
+        )
 
 
 def parse_include(include: object, kinds: tuple[ReasonerType, ...]) -> Include:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 from typing import Any
 
 import attrs
@@ -105,12 +106,24 @@ class Operation:
         return self.status in {"SUCCEEDED", "FAILED", "CANCELLED"}
 
 
+def decode_payload(value: object) -> Any:
+    """Return a payload sent as the JSON text of an object as that object; anything else as is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        decoded = json.loads(value)
+    except (ValueError, RecursionError):
+        return value
+    return decoded if isinstance(decoded, dict) else value
+
+
 @attrs.frozen
 class JobRecord:
     """A job or transaction as a backend described it, before it becomes a `Job`.
 
     `raw` keeps every field of the backend record as received; `details` of an expansion come from
-    `model`, `read_only`, `payload` and `timeout_ms`.
+    `model`, `read_only`, `payload` and `timeout_ms`. The payload is kept as sent and decoded only
+    when read (most calls never read it); records compare by the decoded payload.
     """
 
     reasoner_type: ReasonerType
@@ -124,9 +137,14 @@ class JobRecord:
     duration: int | None = None
     abort_reason: str | None = None
     read_only: bool | None = None
-    payload: Any = None
+    _payload: Any = attrs.field(default=None, alias="payload", eq=decode_payload)
     timeout_ms: int | None = None
     raw: dict[str, Any] = attrs.field(factory=dict, eq=False)
+
+    @property
+    def payload(self) -> Any:
+        """The payload, decoded when it was sent as the JSON text of an object."""
+        return decode_payload(self._payload)
 
     def to_job(self) -> Job:
         """Return the record in the common schema."""

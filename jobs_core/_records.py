@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,7 +20,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from ._effects import SqlRows
 from ._errors import JobServerError, clip, excerpt
-from ._models import JobEvents, JobRecord
+from ._models import ACTIVE_STATES, TERMINAL_STATES, JobEvents, JobRecord
 from ._reasoners import ReasonerType, lookup_reasoner_type
 from ._timestamps import parse_timestamp
 
@@ -108,17 +107,6 @@ def _timestamp(value: object, _: object) -> dt.datetime | None:
     return parse_timestamp(value)
 
 
-def _payload(value: object, _: object) -> Any:
-    """Return a payload sent as the JSON text of an object as that object; anything else as is."""
-    if not isinstance(value, str):
-        return value
-    try:
-        decoded = json.loads(value)
-    except (ValueError, RecursionError):
-        return value
-    return decoded if isinstance(decoded, dict) else value
-
-
 def _as_is(value: object, _: object) -> object:
     return value
 
@@ -137,7 +125,7 @@ def _make_converter() -> cattrs.Converter:
 _CONVERTER = _make_converter()
 _HOOKS: dict[str, Callable[[object, object], object]] = {
     "state": _state,
-    "payload": _payload,
+    "payload": _as_is,  # kept as sent: `JobRecord.payload` decodes it when read
     "raw": _as_is,
 }
 
@@ -150,12 +138,15 @@ class _Shape:
     def __init__(self, what: str, wire: Mapping[str, str]) -> None:
         self.what = what
         self.wire = wire
-        overrides: dict[str, Any] = {
-            field.name: override(rename=wire[field.name], struct_hook=_HOOKS.get(field.name))
-            if field.name in wire
-            else override(omit=True)
-            for field in attrs.fields(JobRecord)
-        }
+        # Keyed by attribute name, looked up by init name (`payload` is stored as `_payload`).
+        overrides: dict[str, Any] = {}
+        for field in attrs.fields(JobRecord):
+            name = field.alias or field.name
+            overrides[field.name] = (
+                override(rename=wire[name], struct_hook=_HOOKS.get(name))
+                if name in wire
+                else override(omit=True)
+            )
         self._structure = make_dict_structure_fn(JobRecord, _CONVERTER, **overrides)
 
     def __call__(self, source: Mapping[str, Any]) -> JobRecord:
@@ -176,7 +167,8 @@ class _Shape:
         ]
         if not notes:
             return clip(str(error))
-        key = self.wire.get(notes[-1].name, notes[-1].name)
+        name = notes[-1].name.lstrip("_")
+        key = self.wire.get(name, name)
         if isinstance(error, KeyError):
             return f"field {key!r} is missing"
         return f"field {key!r}: {clip(str(error))}"
@@ -223,6 +215,69 @@ _SQL_TRANSACTION = _Shape(
 )
 
 
+_STATES = ACTIVE_STATES | TERMINAL_STATES
+_TEXT_OR_NONE = frozenset({str, type(None)})
+_INT_OR_NONE = frozenset({int, type(None)})
+_BOOL_OR_NONE = frozenset({bool, type(None)})
+
+
+def _common_shape(value: dict[str, Any]) -> bool:
+    """True when the fields both object kinds share are already in their final form."""
+    ident, state = value.get("id"), value.get("state")
+    return (
+        type(ident) is str
+        and not ident.isspace()
+        and ident != ""
+        and type(state) is str  # checked first: a list or a dict cannot be looked up in a set
+        and state in _STATES
+        and type(value.get("created_by")) in _TEXT_OR_NONE
+        and type(value.get("abort_reason")) in _TEXT_OR_NONE
+        and type(value.get("duration")) in _INT_OR_NONE
+    )
+
+
+def _fast_record(kind: ReasonerType, value: dict[str, Any]) -> JobRecord | None:
+    """Return the record of an object in the shape the service sends, or None.
+
+    None when any field needs the full parser (`_Shape`), which then converts it or names what
+    is wrong with it: this path only takes fields that are final as they are, so both paths give
+    equal records, and bad input fails with the full parser's errors.
+    """
+    if not _common_shape(value):
+        return None
+    get = value.get
+    try:
+        created_on = parse_timestamp(get("created_on"))
+        finished_at = parse_timestamp(get("finished_at"))
+    except JobServerError:
+        return None
+    if kind.is_logic:
+        name, model, read_only = get("engine_name"), get("database_name"), get("read_only")
+        if (
+            type(name) not in _TEXT_OR_NONE
+            or type(model) not in _TEXT_OR_NONE
+            or type(read_only) not in _BOOL_OR_NONE
+        ):
+            return None
+        return JobRecord(
+            kind, value["id"], value["state"], name, model, get("created_by"), created_on,
+            finished_at, get("duration"), get("abort_reason"), read_only, raw=value,
+        )  # fmt: skip
+    spelled, name, timeout_ms = get("type"), get("worker_name"), get("timeout_ms")
+    reasoner_type = kind if spelled is None or spelled == "" else lookup_reasoner_type(spelled)
+    if (
+        reasoner_type is None
+        or type(name) is not str
+        or type(timeout_ms) not in _INT_OR_NONE
+        or "read_only" in value
+    ):
+        return None
+    return JobRecord(
+        reasoner_type, value["id"], value["state"], name, None, get("created_by"), created_on,
+        finished_at, get("duration"), get("abort_reason"), None, get("payload"), timeout_ms, value,
+    )  # fmt: skip
+
+
 def record_from_http(kind: ReasonerType, value: object) -> JobRecord:
     """Return the record an HTTP job object (`kind` a job type) or transaction object describes.
 
@@ -236,6 +291,9 @@ def record_from_http(kind: ReasonerType, value: object) -> JobRecord:
         raise JobServerError(
             f"Expected a {_noun(kind)} object from the server, got {excerpt(value)}"
         )
+    record = _fast_record(kind, value)
+    if record is not None:
+        return record
     source = {**value, _RAW: value}
     if kind.is_logic:
         source[_KIND] = kind

@@ -108,6 +108,8 @@ def poll_until_done(
     """
     if deadline is None:
         deadline = (yield Now()) + spec.timeout_s
+    # Time waited counts from the start of the call (create_ready's create included).
+    started = deadline - spec.timeout_s
     interval = spec.poll_interval_s
     job: Job | None = None
     last_poll = False
@@ -125,7 +127,8 @@ def poll_until_done(
             reads = Deadline(deadline)
             (final,) = yield from expand(config, [record], spec.include, deadline=reads)
             return final
-        remaining = deadline - (yield Now())
+        now = yield Now()
+        remaining = deadline - now
         until_last_poll = remaining - _answer_reserve(spec.timeout_s)
         if last_poll or until_last_poll <= 0:
             # No poll sent now could be answered before the deadline: sleep it out, time out.
@@ -138,7 +141,7 @@ def poll_until_done(
             "wait %s %s: %s; next poll in %.2fs", spec.kind.value, spec.job_id, _seen(job), delay
         )
         yield Sleep(delay)
-        interval = config.polling.next_interval(interval)
+        interval = config.polling.next_interval(interval, now + delay - started)
 
 
 def _answer_reserve(timeout_s: float) -> float:

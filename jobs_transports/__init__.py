@@ -1,4 +1,4 @@
-"""Drivers and public clients: run `jobs_core` protocols over httpcore and DB-API connections.
+"""Drivers and public clients: run `jobs_core` protocols over HTTP/1.1 and DB-API connections.
 
 `connect_sync(...)` returns a `JobsClientSync`; `connect(...)` returns a `JobsClient` for asyncio
 or trio. A client runs its protocols on a gateway: the drivers `connect` builds, a recording or a
@@ -8,13 +8,14 @@ constructor with a `jobs_core.ClientConfig`.
 Modules: `_connect` (the entry points), `_client_sync` / `_client_async` (the clients, one the
 mirror of the other) over `_client_base` (what they share), `_gateways` (what a client runs on),
 `_sync_driver` / `_async_driver` (perform effects) over `_runtimes` (asyncio or trio),
-`_http_executors` + `_http_target` + `_http_errors` + `_network` (HTTP with httpcore: where, with
-what credentials, error mapping, time limits and closing), `_sql_executor` (DB-API),
-`_account_config` + `_config_files` (the account as users configure it), `_account_wiring` (from
-arguments, environment or files to backends), `_account_session` + `_key_pair` +
-`_endpoint_cache` (the Direct Access endpoint and tokens: discovered, signed, cached, renewed),
-`_cassettes` (record and replay files), `cli` (the `jobs` command), `pytest_plugin` (the
-`jobs_cassette` fixture).
+`_http_executors` + `_http_target` + `_http_errors` (HTTP: where, with what credentials, error
+mapping) over `_network` (httpcore's time limits and closing, sync) and `_h11_pool` +
+`_h11_streams` + `_h11_slots` (the async pool, loaded with the first async HTTP client),
+`_sql_executor` (DB-API), `_account_config` + `_config_files` (the account as users configure
+it), `_account_wiring` (from arguments, environment or files to backends), `_account_session` +
+`_key_pair` + `_endpoint_cache` (the Direct Access endpoint and tokens: discovered, signed,
+cached, renewed), `_cassettes` (record and replay files), `cli` (the `jobs` command),
+`pytest_plugin` (the `jobs_cassette` fixture).
 """
 
 from ._account_wiring import describe_connection as describe_connection

@@ -137,7 +137,7 @@ class AsyncDriver:
                 self.account.mark_used()
             time_left = self._time_left(runtime, effect.deadline)
             with RequestLog(effect, runtime.now) as log:
-                log.reply = await runtime.cancel_by_scope(lambda: http.send(effect, time_left))
+                log.reply = await http.send(effect, time_left)
             return log.reply
         if isinstance(effect, SqlQuery):
             if self.sql is None:

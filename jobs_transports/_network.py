@@ -1,4 +1,5 @@
-"""The network under httpcore: time limits on a whole HTTP exchange, and a close that stops it.
+"""The network under the sync driver's httpcore pool: time limits on a whole HTTP exchange, and a
+close that stops it (the async driver's own pool, `_h11_pool`, does both itself).
 
 httpcore applies its timeouts to one socket operation at a time, so a server that trickles a
 byte at a time never trips a read timeout. The network backends here clamp every connect, read
@@ -22,10 +23,8 @@ import time
 import typing
 from collections.abc import Callable, Iterable, Iterator
 
-import anyio
 import attrs
 import httpcore
-import sniffio
 
 from jobs_core import TransportError
 
@@ -115,13 +114,6 @@ def limited_sync_exchange(
     return limited_exchange(timeouts, time_left, time.monotonic)
 
 
-def limited_async_exchange(
-    timeouts: Timeouts, time_left: float | None
-) -> contextlib.AbstractContextManager[dict[str, float | None]]:
-    """`limited_exchange` on the running event loop's clock."""
-    return limited_exchange(timeouts, time_left, anyio.current_time)
-
-
 class LimitedStream(httpcore.NetworkStream):
     """A blocking stream whose reads and writes stop when the exchange's time is up."""
 
@@ -195,58 +187,3 @@ class LimitedBackend(Closable, httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)
-
-
-class AsyncLimitedStream(httpcore.AsyncNetworkStream):
-    """An async stream whose reads and writes stop when the exchange's time is up."""
-
-    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
-        self._stream = stream
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        left = _left(timeout, httpcore.ReadTimeout, reading=True)
-        return await self._stream.read(max_bytes, left)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._stream.write(buffer, _left(timeout, httpcore.WriteTimeout))
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        left = _left(timeout, httpcore.ConnectTimeout)
-        return AsyncLimitedStream(await self._stream.start_tls(ssl_context, server_hostname, left))
-
-    def get_extra_info(self, info: str) -> typing.Any:
-        return self._stream.get_extra_info(info)
-
-
-class AsyncLimitedBackend(Closable, httpcore.AsyncNetworkBackend):
-    """httpcore's backend for the running loop (trio's, or anyio's for asyncio), clamped."""
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[typing.Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        left = _left(timeout, httpcore.ConnectTimeout)
-        stream = await _loop_backend().connect_tcp(host, port, left, local_address, socket_options)
-        return AsyncLimitedStream(stream)
-
-    async def sleep(self, seconds: float) -> None:
-        await _loop_backend().sleep(seconds)
-
-
-def _loop_backend() -> httpcore.AsyncNetworkBackend:
-    # What httpcore's own default picks: its trio backend under trio, anyio's otherwise.
-    if sniffio.current_async_library() == "trio":
-        return httpcore.TrioBackend()
-    return httpcore.AnyIOBackend()

@@ -6,12 +6,10 @@ trio is imported only where trio runs (it is a large import, of no use to asynci
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-import anyio
 import sniffio
 
 from jobs_core import JobConfigurationError
@@ -30,17 +28,6 @@ class Runtime(Protocol):
 
     async def to_thread(self, fn: Callable[..., T], *args: Any) -> T: ...
 
-    async def cancel_by_scope(self, job: Callable[[], Awaitable[T]]) -> T:
-        """Return `job()`'s result; a cancellation of the caller reaches the job as a cancel scope.
-
-        A cancel scope spares the shielded sections of the libraries the job calls (httpcore
-        releases its pool slots in them), so a cancelled job has cleaned up when this returns.
-
-        Raises:
-            What `job()` raises; the caller's cancellation once the job has ended.
-        """
-        ...
-
     async def gather(self, jobs: Sequence[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
         """Run `jobs` at most `limit` at a time; return their results in order."""
         ...
@@ -57,31 +44,6 @@ class AsyncioRuntime:
 
     async def to_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
-
-    async def cancel_by_scope(self, job: Callable[[], Awaitable[T]]) -> T:
-        # A native Task.cancel() goes through anyio's shields, and httpcore releases pool slots
-        # inside them: cut short there, the slot stays taken for good. So the job runs in a task
-        # of its own, and a cancellation of the caller becomes an anyio scope cancellation, which
-        # waits for the shielded sections; the caller waits for the job to end, then re-raises.
-        scope = anyio.CancelScope()
-
-        async def scoped() -> T:
-            with scope:
-                return await job()
-            # Only reached when the scope swallowed its cancellation: the job has no result.
-            raise asyncio.CancelledError
-
-        task = asyncio.ensure_future(scoped())
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            scope.cancel()
-            while not task.done():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait({task})
-            if not task.cancelled():
-                task.exception()  # retrieved, or asyncio logs it as never retrieved
-            raise
 
     async def gather(self, jobs: Sequence[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
         semaphore = asyncio.Semaphore(limit)
@@ -112,10 +74,6 @@ class TrioRuntime:
         # Cancellation abandons the thread at once; the SQL executor's lock keeps the abandoned
         # statement and the next one from sharing the connection.
         return await trio.to_thread.run_sync(functools.partial(fn, *args), abandon_on_cancel=True)
-
-    async def cancel_by_scope(self, job: Callable[[], Awaitable[T]]) -> T:
-        # Trio cancellations are cancel scopes already.
-        return await job()
 
     async def gather(self, jobs: Sequence[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
         import trio

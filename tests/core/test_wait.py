@@ -56,7 +56,10 @@ class SimulatedJob:
 
 
 def _config(factor: float, cap: float = 5.0) -> ClientConfig:
-    return ClientConfig(http=True, polling=PollPolicy(factor=factor, max_interval_s=cap))
+    # fraction=0: growth by `factor` alone, which these tests pin.
+    return ClientConfig(
+        http=True, polling=PollPolicy(factor=factor, max_interval_s=cap, fraction=0.0)
+    )
 
 
 def test_fixed_interval_polls_every_interval_and_detects_within_one_interval() -> None:

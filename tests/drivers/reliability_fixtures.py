@@ -20,6 +20,7 @@ import httpcore
 import trio
 
 from jobs_core import RetryPolicy
+from jobs_transports._h11_pool import H11Pool
 
 T = TypeVar("T")
 
@@ -230,7 +231,9 @@ async def _trio_round(
     return Round(counter.fired, outcomes)
 
 
-def pool_leftovers(pool: httpcore.AsyncConnectionPool | httpcore.ConnectionPool) -> list[str]:
+def pool_leftovers(
+    pool: httpcore.AsyncConnectionPool | httpcore.ConnectionPool | H11Pool,
+) -> list[str]:
     """Returns what calls that ended left in `pool`: registered requests, busy connections.
 
     Between calls a pool holds no request, and each connection is idle or closed; anything else

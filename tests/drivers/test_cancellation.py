@@ -28,6 +28,7 @@ from jobs_transports import (
     connect_sync,
 )
 from jobs_transports._async_driver import AsyncDriver
+from jobs_transports._h11_pool import H11Pool
 from jobs_transports._http_executors import AsyncHttp
 from jobs_transports._http_target import HttpTarget
 from jobs_transports._sync_driver import SyncDriver
@@ -73,7 +74,7 @@ def http_of(client: JobsClient) -> AsyncHttp:
     return driver.http
 
 
-def pool_of(client: JobsClient) -> httpcore.AsyncConnectionPool:
+def pool_of(client: JobsClient) -> H11Pool:
     return http_of(client).pool
 
 
@@ -180,7 +181,7 @@ def contention_round(
 def test_pool_survives_cancellations_under_contention(
     fresh_real_emu: Emulator, runtime: str, mode: Mode
 ) -> None:
-    """encode/httpcore#1093: the client's pool takes back the slots these cancellations leave."""
+    """encode/httpcore#1093's cancellations: the client's pool loses no slot to them."""
 
     async def round_of(n: int) -> Round:
         async with http_client(fresh_real_emu) as client:
@@ -209,8 +210,7 @@ documents_httpcore_1_0_9 = pytest.mark.skipif(
 def test_bare_httpcore_pool_leaks_under_the_same_cancellations(fresh_real_emu: Emulator) -> None:
     """The contention rounds do reach encode/httpcore#1093: a bare pool loses its only slot.
 
-    Should this fail after an httpcore upgrade, the bug is fixed upstream and
-    `_ReclaimingPool` in `jobs_transports._http_executors` can go.
+    Kept to show what the async driver's own pool (`jobs_transports._h11_pool`) is spared.
     """
 
     async def round_of(n: int) -> Round:
@@ -220,7 +220,8 @@ def test_bare_httpcore_pool_leaks_under_the_same_cancellations(fresh_real_emu: E
             retry=RetryPolicy(max_attempts=2, initial_backoff_s=0.01),
             timeouts=Timeouts(pool=0.05),
         ) as client:
-            http_of(client)._pool = httpcore.AsyncConnectionPool(max_connections=1)
+            # The bare httpcore pool in the client's place: AsyncHttp calls both alike.
+            http_of(client)._pool = httpcore.AsyncConnectionPool(max_connections=1)  # type: ignore[assignment]
             outcome = await contention_round(fresh_real_emu, "asyncio", "blocked", client, n)
             left = pool_leftovers(pool_of(client))
             leaks.append(left)
@@ -238,7 +239,7 @@ def test_bare_httpcore_pool_leaks_under_the_same_cancellations(fresh_real_emu: E
 
 
 def lone_request_leftovers(
-    emu: Emulator, pool_of_one: Callable[[], httpcore.AsyncConnectionPool]
+    emu: Emulator, pool_of_one: Callable[[], httpcore.AsyncConnectionPool | H11Pool]
 ) -> str:
     """Walks one request on a fresh pool per round under asyncio, cancelled natively
     (`Task.cancel()`, no cancel scope); returns what the rounds left in their pools."""
@@ -262,7 +263,7 @@ def lone_request_leftovers(
 def test_bare_httpcore_pool_leaks_when_a_lone_request_is_cancelled_under_asyncio(
     fresh_real_emu: Emulator,
 ) -> None:
-    """Why the async driver cancels HTTP requests through a cancel scope (`cancel_by_scope`).
+    """Why the async driver does not use httpcore's async pool (see `_h11_pool`).
 
     A native `Task.cancel()` goes through anyio's shielded sections, where httpcore hands a
     connection back: cut short right after connecting, the connection stays NEW and takes the
@@ -276,15 +277,16 @@ def test_bare_httpcore_pool_leaks_when_a_lone_request_is_cancelled_under_asyncio
     assert "request for" in left
 
 
-def test_reclaiming_pool_takes_back_a_connection_left_new(fresh_real_emu: Emulator) -> None:
-    """The client's pool closes and drops the NEW connection at once; the registered request
-    is beyond it, which is why the driver also cancels through a cancel scope."""
+def test_client_pool_leaves_nothing_when_a_lone_request_is_cancelled_natively(
+    fresh_real_emu: Emulator,
+) -> None:
+    """Where bare httpcore leaks (above), the client's h11 pool, cancelled the same way with no
+    cancel scope around it, leaves no request registered and no connection held."""
     left = lone_request_leftovers(
         fresh_real_emu,
         lambda: AsyncHttp(HttpTarget.of(fresh_real_emu.base_url, None, TIMEOUTS)).pool,
     )
-    assert "NEW" not in left
-    assert "request for" in left
+    assert left == ""
 
 
 class StatementLog:

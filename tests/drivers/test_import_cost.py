@@ -1,12 +1,12 @@
-"""`import jobs_transports` loads neither trio nor httpcore (which imports trio when installed);
-they load with the first client that needs them."""
+"""`import jobs_transports` loads neither trio nor httpcore (which imports trio when installed) nor
+the async driver's h11 pool; they load with the first client that needs them."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-HEAVY = ("trio", "httpcore")
+HEAVY = ("trio", "httpcore", "jobs_transports._h11_pool")
 
 
 def loaded_after(code: str) -> set[str]:
@@ -15,7 +15,7 @@ def loaded_after(code: str) -> set[str]:
     return set(out.stdout.split())
 
 
-def test_importing_the_package_loads_neither_trio_nor_httpcore() -> None:
+def test_importing_the_package_loads_neither_trio_nor_httpcore_nor_the_async_pool() -> None:
     assert loaded_after("import jobs_transports") == set()
 
 
@@ -35,6 +35,20 @@ asyncio.run(main())
     assert loaded_after(code) == set()
 
 
-def test_an_http_client_loads_httpcore_and_so_trio() -> None:
+def test_a_sync_http_client_loads_httpcore_and_so_trio_but_not_the_async_pool() -> None:
     code = "import jobs_transports\njobs_transports.connect_sync(base_url='http://127.0.0.1:9')"
+    assert loaded_after(code) == {"trio", "httpcore"}
+
+
+def test_an_async_http_client_loads_the_async_pool() -> None:
+    code = """
+import asyncio
+import jobs_transports
+
+async def main():
+    async with jobs_transports.connect(base_url="http://127.0.0.1:9") as client:
+        repr(client)
+
+asyncio.run(main())
+"""
     assert loaded_after(code) == set(HEAVY)

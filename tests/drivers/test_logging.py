@@ -58,8 +58,10 @@ def test_requests_and_decisions_are_logged_and_the_token_never_is(
 ) -> None:
     with caplog.at_level(logging.DEBUG):
         job_id = session(session_real_emu, driver)
-    # httpcore's and the Snowflake connector's DEBUG records are checked too.
-    assert {"httpcore", "snowflake"} <= {r.name.split(".")[0] for r in caplog.records}
+    # The Snowflake connector's DEBUG records are checked too, and httpcore's under the sync
+    # driver (the async one sends HTTP through its own h11 pool, which logs nothing).
+    third_party = {"snowflake", "httpcore"} if driver == "sync" else {"snowflake"}
+    assert third_party <= {r.name.split(".")[0] for r in caplog.records}
     for record in caplog.records:
         text = f"{record.getMessage()} {record.args!r} {record.exc_text or ''}"
         assert TOKEN not in text, f"{record.name} logged the token"

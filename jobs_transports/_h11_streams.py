@@ -1,0 +1,239 @@
+"""Byte streams for the h11 pool: one TCP (or TLS) connection, on asyncio or on trio.
+
+Each stream sends, receives with a timeout, and closes at once without awaiting anything, so
+that closing can never be cut short by a cancellation. Failures are httpcore's exception types
+(`ConnectError`, `ReadTimeout`...), which `transport_errors` already translates for the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import sys
+from typing import Protocol
+
+import httpcore
+import trio
+
+# Bytes asked for per receive: a whole response of this API fits in one read.
+_READ_SIZE = 65_536
+
+
+class Stream(Protocol):
+    """One connection's bytes in both directions."""
+
+    async def send(self, data: bytes, timeout: float | None) -> None:
+        """Send all of `data`.
+
+        Raises:
+            httpcore.WriteTimeout, httpcore.WriteError: it could not be sent.
+        """
+        ...
+
+    async def receive(self, timeout: float | None) -> bytes:
+        """Return the bytes received so far, waiting for some; b"" once the peer has closed.
+
+        Raises:
+            httpcore.ReadTimeout, httpcore.ReadError: nothing came in time, or the read failed.
+        """
+        ...
+
+    def reusable(self) -> bool:
+        """True while the peer has neither closed nor sent anything unasked for."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection now; any receive or send waiting on it fails."""
+        ...
+
+
+def _why(exc: BaseException) -> str:
+    # Trio's BrokenResourceError says no more than its name; what broke is its cause.
+    reason = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) and exc.__cause__ else exc
+    return str(reason) or type(reason).__name__
+
+
+def _expire(waiter: asyncio.Future[None], error: type[Exception]) -> None:
+    if not waiter.done():
+        waiter.set_exception(error())
+
+
+class AsyncioStream(asyncio.Protocol):
+    """A connection under asyncio: its transport's callbacks wake the one waiting call.
+
+    Timeouts are timers that fail the awaited future rather than cancellations of the task, so
+    a timeout never races the caller's own cancellation, and no task is made per request.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._chunks: list[bytes] = []
+        self._closed = False
+        self._error: Exception | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._writable = True
+
+    @classmethod
+    async def connect(
+        cls, host: str, port: int, tls: ssl.SSLContext | None, timeout: float | None
+    ) -> AsyncioStream:
+        """Return a stream connected to `host`:`port` (TLS when `tls` is given).
+
+        Raises:
+            httpcore.ConnectTimeout, httpcore.ConnectError: no connection.
+        """
+        loop = asyncio.get_running_loop()
+        stream = cls()
+        connecting = loop.create_connection(
+            lambda: stream, host, port, ssl=tls, server_hostname=host if tls else None
+        )
+        try:
+            if sys.version_info >= (3, 11):
+                async with asyncio.timeout(timeout):
+                    await connecting
+            else:
+                await asyncio.wait_for(connecting, timeout)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"no connection to {host}:{port} in {timeout}s") from None
+        except (OSError, ssl.SSLError) as exc:
+            raise httpcore.ConnectError(_why(exc)) from exc
+        return stream
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._closed = True
+        self._wake()
+        return False  # the transport closes itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        if exc is not None and self._error is None:
+            self._error = exc
+        self._wake()
+
+    def pause_writing(self) -> None:
+        self._writable = False
+
+    def resume_writing(self) -> None:
+        self._writable = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def _wait(self, timeout: float | None, error: type[Exception]) -> None:
+        waiter = self._waiter = self._loop.create_future()
+        timer = None if timeout is None else self._loop.call_later(timeout, _expire, waiter, error)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    async def send(self, data: bytes, timeout: float | None) -> None:
+        if self._closed or self._transport is None or self._transport.is_closing():
+            raise httpcore.WriteError(self._why_closed())
+        self._transport.write(data)
+        while not self._writable and not self._closed:
+            await self._wait(timeout, httpcore.WriteTimeout)
+        if self._error is not None:
+            raise httpcore.WriteError(self._why_closed())
+
+    async def receive(self, timeout: float | None) -> bytes:
+        if not self._chunks and not self._closed:
+            await self._wait(timeout, httpcore.ReadTimeout)
+        if self._chunks:
+            data = b"".join(self._chunks)
+            self._chunks.clear()
+            return data
+        if self._error is not None:
+            raise httpcore.ReadError(self._why_closed())
+        return b""
+
+    def _why_closed(self) -> str:
+        return str(self._error) if self._error is not None else "connection closed"
+
+    def reusable(self) -> bool:
+        transport = self._transport
+        return not (self._closed or self._chunks or transport is None or transport.is_closing())
+
+    def close(self) -> None:
+        self._closed = True
+        if self._error is None:
+            self._error = ConnectionAbortedError("connection closed by the client")
+        if self._transport is not None:
+            self._transport.abort()
+        self._wake()
+
+
+class TrioStream:
+    """A connection under trio: a `SocketStream`, or an `SSLStream` over one."""
+
+    def __init__(self, stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]) -> None:
+        self._stream = stream
+        tcp = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
+        self._socket = tcp.socket
+
+    @classmethod
+    async def connect(
+        cls, host: str, port: int, tls: ssl.SSLContext | None, timeout: float | None
+    ) -> TrioStream:
+        """Return a stream connected to `host`:`port` (TLS when `tls` is given).
+
+        Raises:
+            httpcore.ConnectTimeout, httpcore.ConnectError: no connection.
+        """
+        tcp: trio.SocketStream | None = None
+        with trio.move_on_after(float("inf") if timeout is None else timeout) as scope:
+            try:
+                tcp = await trio.open_tcp_stream(host, port)
+                if tls is None:
+                    return cls(tcp)
+                secure = trio.SSLStream(tcp, tls, server_hostname=host)
+                await secure.do_handshake()
+                return cls(secure)
+            except (OSError, trio.BrokenResourceError) as exc:
+                if tcp is not None:
+                    tcp.socket.close()
+                raise httpcore.ConnectError(_why(exc)) from exc
+            except BaseException:
+                if tcp is not None:
+                    tcp.socket.close()
+                raise
+        assert scope.cancelled_caught
+        if tcp is not None:
+            tcp.socket.close()
+        raise httpcore.ConnectTimeout(f"no connection to {host}:{port} in {timeout}s")
+
+    async def send(self, data: bytes, timeout: float | None) -> None:
+        with trio.move_on_after(float("inf") if timeout is None else timeout):
+            try:
+                await self._stream.send_all(data)
+            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                raise httpcore.WriteError(_why(exc)) from exc
+            return
+        raise httpcore.WriteTimeout()
+
+    async def receive(self, timeout: float | None) -> bytes:
+        with trio.move_on_after(float("inf") if timeout is None else timeout):
+            try:
+                return bytes(await self._stream.receive_some(_READ_SIZE))
+            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                raise httpcore.ReadError(_why(exc)) from exc
+        raise httpcore.ReadTimeout()
+
+    def reusable(self) -> bool:
+        return self._socket.fileno() != -1 and not self._socket.is_readable()
+
+    def close(self) -> None:
+        self._socket.close()

@@ -1,0 +1,229 @@
+"""The async driver's connection pool under load, cancellation, deadlines and close.
+
+Every test ends by checking the pool's books: all slots free, no request registered, at most
+`max_connections` connections and none held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore
+import pytest
+import trio
+
+from jobs_core import HttpRequest, TransportError
+from jobs_emulator import Emulator
+from jobs_transports import Timeouts
+from jobs_transports._h11_pool import H11Pool
+from jobs_transports._http_executors import AsyncHttp
+from jobs_transports._http_target import HttpTarget
+from tests.drivers.reliability_fixtures import RUNTIMES, run_async
+
+BURST = 1_000
+SLOTS = 10
+TIMEOUTS = {"timeout": {"connect": 5.0, "read": 30.0, "write": 5.0, "pool": 60.0}}
+
+
+def job_url(emu: Emulator) -> str:
+    job_id = emu.engine.create_job("ML", "forecaster", {}, user="emulator_user")
+    return f"{emu.base_url}/v1alpha1/jobs/ML/{job_id}"
+
+
+def assert_books_balanced(pool: H11Pool) -> None:
+    """Every slot back, nothing registered, no connection held."""
+    assert pool._slots is not None
+    assert pool._slots.free == SLOTS
+    assert list(pool._requests) == []
+    assert len(pool.connections) <= SLOTS
+    assert all(connection.is_idle() for connection in pool.connections)
+
+
+async def at_once(runtime: str, calls: Sequence[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    """Runs `calls` concurrently; returns their results or exceptions, in order."""
+    results: list[Any] = [None] * len(calls)
+
+    async def one(index: int) -> None:
+        try:
+            results[index] = await calls[index]()
+        except Exception as exc:
+            results[index] = exc
+
+    if runtime == "trio":
+        async with trio.open_nursery() as nursery:
+            for index in range(len(calls)):
+                nursery.start_soon(one, index)
+    else:
+        await asyncio.gather(*(one(index) for index in range(len(calls))))
+    return results
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_burst_of_1000_requests_through_10_connections_returns_every_slot(
+    fresh_real_emu: Emulator, runtime: str
+) -> None:
+    url = job_url(fresh_real_emu)
+
+    async def main() -> list[Any]:
+        async with H11Pool(max_connections=SLOTS) as pool:
+            calls = [lambda: pool.request("GET", url, extensions=TIMEOUTS)] * BURST
+            responses = await at_once(runtime, calls)
+            assert_books_balanced(pool)
+            return responses
+
+    responses = run_async(runtime, main)
+    assert [getattr(r, "status", r) for r in responses] == [200] * BURST
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_burst_cancelled_midway_returns_every_slot(
+    fresh_real_emu: Emulator, runtime: str
+) -> None:
+    """Half the burst is cancelled wherever each request happens to be: waiting for a slot,
+    connecting, sending or reading; the pool then serves a request as before."""
+    url = job_url(fresh_real_emu)
+
+    async def main() -> None:
+        async with H11Pool(max_connections=SLOTS) as pool:
+            done = 0
+
+            async def counted() -> Any:
+                nonlocal done
+                response = await pool.request("GET", url, extensions=TIMEOUTS)
+                done += 1
+                return response
+
+            if runtime == "trio":
+                async with trio.open_nursery() as nursery:
+                    for _ in range(BURST):
+                        nursery.start_soon(counted)
+                    for _ in range(10_000):  # bounded: the burst takes far fewer steps
+                        if done >= BURST // 2:
+                            break
+                        await trio.sleep(0.001)
+                    nursery.cancel_scope.cancel()
+            else:
+                tasks = [asyncio.ensure_future(counted()) for _ in range(BURST)]
+                for _ in range(10_000):
+                    if done >= BURST // 2:
+                        break
+                    await asyncio.sleep(0.001)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            assert BURST // 2 <= done < BURST
+            assert_books_balanced(pool)
+            response = await pool.request("GET", url, extensions=TIMEOUTS)
+            assert response.status == 200
+            assert_books_balanced(pool)
+
+    run_async(runtime, main)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_deadline_caps_the_whole_request(fresh_real_emu: Emulator, runtime: str) -> None:
+    url = job_url(fresh_real_emu)
+    fresh_real_emu.faults.delay(2.0, method="GET", times=None)
+
+    async def main() -> tuple[BaseException | None, float]:
+        async with H11Pool(max_connections=SLOTS) as pool:
+            now = trio.current_time if runtime == "trio" else asyncio.get_running_loop().time
+            started = now()
+            extensions = {**TIMEOUTS, "limit": 0.3}
+            (outcome,) = await at_once(
+                runtime, [lambda: pool.request("GET", url, extensions=extensions)]
+            )
+            elapsed = now() - started
+            assert_books_balanced(pool)
+            return outcome, elapsed
+
+    outcome, elapsed = run_async(runtime, main)
+    assert isinstance(outcome, httpcore.ReadTimeout)
+    assert 0.25 <= elapsed < 1.5
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_close_fails_the_requests_in_flight_and_those_waiting_for_a_slot(
+    fresh_real_emu: Emulator, runtime: str
+) -> None:
+    url = job_url(fresh_real_emu)
+    fresh_real_emu.faults.delay(5.0, method="GET", times=None)
+
+    async def main() -> list[Any]:
+        pool = H11Pool(max_connections=SLOTS)
+        results: list[Any] = []
+
+        async def closer() -> None:
+            for _ in range(1_000):  # until every request is in flight or queued
+                if len(pool._requests) == SLOTS + 2 and len(pool.connections) == SLOTS:
+                    break
+                await (trio.sleep(0.005) if runtime == "trio" else asyncio.sleep(0.005))
+            await pool.aclose()
+
+        calls = [lambda: pool.request("GET", url, extensions=TIMEOUTS)] * (SLOTS + 2)
+        results = await at_once(runtime, [*calls, closer])
+        assert list(pool._requests) == []
+        assert pool.connections == []
+        with pytest.raises(httpcore.ConnectError, match="closed"):
+            await pool.request("GET", url)
+        return results[:-1]
+
+    results = run_async(runtime, main)
+    assert all(isinstance(r, httpcore.ReadError | httpcore.ConnectError) for r in results), results
+    assert sum(isinstance(r, httpcore.ConnectError) for r in results) == 2  # the queued ones
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_the_executor_bounds_an_exchange_by_the_time_left(
+    fresh_real_emu: Emulator, runtime: str
+) -> None:
+    """What the async driver hands `AsyncHttp.send` as `time_left` caps the whole exchange."""
+    path = job_url(fresh_real_emu).removeprefix(fresh_real_emu.base_url)
+    fresh_real_emu.faults.delay(2.0, method="GET", times=None)
+    http = AsyncHttp(HttpTarget.of(fresh_real_emu.base_url, None, Timeouts()))
+
+    async def main() -> BaseException | None:
+        try:
+            (outcome,) = await at_once(
+                runtime, [lambda: http.send(HttpRequest("GET", path), time_left=0.3)]
+            )
+            return outcome if isinstance(outcome, BaseException) else None
+        finally:
+            await http.aclose()
+
+    outcome = run_async(runtime, main)
+    assert isinstance(outcome, TransportError)
+    assert outcome.timeout
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_request_to_another_origin_keeps_the_idle_connections_of_the_first(
+    fresh_real_emu: Emulator, module_real_emu: Emulator, runtime: str
+) -> None:
+    """A request to a second origin (a token exchange at the account's host) neither reuses nor
+    closes the connections idle for the first; the pool still never holds more than
+    `max_connections` open."""
+    first, second = job_url(fresh_real_emu), job_url(module_real_emu)
+
+    async def main() -> None:
+        async with H11Pool(max_connections=2) as pool:
+            await at_once(runtime, [lambda: pool.request("GET", first, extensions=TIMEOUTS)] * 2)
+            kept = list(pool.connections)
+            assert len(kept) == 2
+            response = await pool.request("GET", second, extensions=TIMEOUTS)
+            assert response.status == 200
+            # One connection to the first origin made room for the second's, and only one.
+            assert len(pool.connections) == 2
+            assert sum(c in kept for c in pool.connections) == 1
+            survivor = next(c for c in pool.connections if c in kept)
+            response = await pool.request("GET", first, extensions=TIMEOUTS)
+            assert response.status == 200
+            assert survivor in pool.connections
+            assert survivor.is_idle()
+            ports = {urlsplit(first).port, urlsplit(second).port}
+            assert {c.origin[2] for c in pool.connections} == ports
+
+    run_async(runtime, main)

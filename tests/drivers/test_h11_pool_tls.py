@@ -1,0 +1,92 @@
+"""The h11 pool over TLS, on asyncio and trio, against a local HTTPS server with a test CA."""
+
+from __future__ import annotations
+
+import http.server
+import ssl
+import threading
+from collections.abc import Iterator
+
+import httpcore
+import pytest
+import trustme
+
+from jobs_transports._h11_pool import H11Pool
+from tests.drivers.reliability_fixtures import RUNTIMES, run_async
+
+BODY = b'{"ok": true}'
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def https_port(ca: trustme.CA) -> Iterator[int]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, name="https test server")
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def client_context(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_requests_over_tls_reuse_one_connection(
+    ca: trustme.CA, https_port: int, runtime: str
+) -> None:
+    url = f"https://localhost:{https_port}/v1alpha1/jobs"
+
+    async def main() -> list[tuple[int, bytes]]:
+        async with H11Pool(max_connections=1, tls=client_context(ca)) as pool:
+            answers = []
+            for _ in range(3):
+                response = await pool.request("GET", url)
+                answers.append((response.status, response.content))
+            assert len(pool.connections) == 1
+            return answers
+
+    assert run_async(runtime, main) == [(200, BODY)] * 3
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_certificate_for_another_host_is_refused(
+    ca: trustme.CA, https_port: int, runtime: str
+) -> None:
+    url = f"https://127.0.0.1:{https_port}/v1alpha1/jobs"  # the certificate names localhost
+
+    async def main() -> None:
+        async with H11Pool(max_connections=1, tls=client_context(ca)) as pool:
+            with pytest.raises(httpcore.ConnectError, match="certificate"):
+                await pool.request("GET", url)
+            assert pool.connections == []
+
+    run_async(runtime, main)
