@@ -14,6 +14,11 @@ _MS_THRESHOLD = 10_000_000_000
 _EPOCH_LIMIT = 10**15
 """Beyond this many milliseconds (about year 33,000) no datetime exists; checked first so that a
 huge Decimal is never turned into a huge int."""
+_FAST_MS_LIMIT = (dt.datetime.max.replace(tzinfo=dt.timezone.utc) - _EPOCH) // dt.timedelta(
+    milliseconds=1
+) + 1
+"""Epoch milliseconds below this are a datetime for sure (up to 9999-12-31): the fast path takes
+only those, and leaves the out-of-range error to `_from_epoch`."""
 
 # `datetime.fromisoformat` is the fast path; before Python 3.11 it rejects `Z`, and it never takes
 # a space before the offset or a `UTC` suffix, so this regex parses whatever it refuses, and every
@@ -66,7 +71,7 @@ def parse_timestamp(value: object) -> dt.datetime | None:
                 return parsed
             if parsed.tzinfo is None:
                 return parsed.replace(tzinfo=dt.timezone.utc)
-    elif type(value) is int and _MS_THRESHOLD <= value < _EPOCH_LIMIT:
+    elif type(value) is int and _MS_THRESHOLD <= value < _FAST_MS_LIMIT:
         return _EPOCH + dt.timedelta(milliseconds=value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
