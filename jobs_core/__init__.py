@@ -26,6 +26,7 @@ Modules, from the calls down to the wire, each one job:
   (`Replayer`), `_serialization` (effects, replies and config as JSON), `_stepper`.
 - `_logs` (what is logged, in which words), `_version`.
 """
+
 from ._cancel import cancel as cancel
 from ._cassette import Cassette as Cassette
 from ._cassette import CassetteError as CassetteError
@@ -93,6 +94,7 @@ from ._recording import CassetteWriter as CassetteWriter
 from ._recording import Sink as Sink
 from ._recording import recorded as recorded
 from ._replay import Replayer as Replayer
+from ._secrets import is_credential_header as is_credential_header
 from ._stepper import Stepper as Stepper
 from ._token_exchange import AccessToken as AccessToken
 from ._token_exchange import exchange_request as exchange_request
@@ -173,6 +175,7 @@ __all__ = [
     "get",
     "get_events",
     "get_operation",
+    "is_credential_header",
     "is_terminal",
     "list_jobs",
     "operation_of",
