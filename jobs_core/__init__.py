@@ -4,6 +4,27 @@ Every client call is a protocol: a generator that yields effects (`HttpRequest`,
 `Sleep`, `Now`, `Gather`, `RefreshEndpoint`, `RenewToken`, `SignAssertion`), receives their
 replies, and returns the call's result. Drivers in `jobs_transports` perform the effects;
 `Stepper` drives a protocol by hand.
+
+Modules, from the calls down to the wire, each one job:
+
+- The calls: `_lookup` (get, get_operation), `_listing` (list), `_create` (create,
+  create_ready), `_cancel`, `_events` (one page, or `EventsPager` over all of them), `_wait`
+  (polling), `_handles` (an operation handle's rules), `_expansions` (`include=` reads).
+- Connecting: `_endpoint_discovery` (the Direct Access URL, asked over SQL), `_token_exchange`
+  (a key-pair JWT exchanged for a Direct Access token).
+- Arguments: `_validation` (checks before any effect), `_include`, `_reasoners` (either spelling
+  of a reasoner type), `_filters` (list filters and newest-first order).
+- Routing and sending: `_config` (`ClientConfig`, the retry and polling policies, the hybrid
+  rule), `_backend` (the `Dialect` a call takes, chosen once), `_retry` (one request under the
+  retry policy and a deadline), `_failures` (what an answer or failure means, both backends).
+- The wire: `_http_dialect` and `_sql_dialect` (a builder and a parser per call), `_records`
+  (backend objects and rows into `JobRecord`s), `_timestamps` (every timestamp shape).
+- Values: `_effects` (effects, replies, the failures drivers throw in), `_models` (`Job`,
+  `JobExpanded`, `JobEvents`, `Operation`, `ReasonerType`), `_errors` (the `JobError` family,
+  bounded excerpts of server text), `_secrets` (the client's secrets masked in all it produces).
+- Replay: `_cassette` (the file format), `_recording` (`recorded()`, `CassetteWriter`), `_replay`
+  (`Replayer`), `_serialization` (effects, replies and config as JSON), `_stepper`.
+- `_logs` (what is logged, in which words), `_version`.
 """
 
 from ._cancel import cancel as cancel
@@ -73,6 +94,7 @@ from ._recording import CassetteWriter as CassetteWriter
 from ._recording import Sink as Sink
 from ._recording import recorded as recorded
 from ._replay import Replayer as Replayer
+from ._secrets import is_credential_header as is_credential_header
 from ._stepper import Stepper as Stepper
 from ._token_exchange import AccessToken as AccessToken
 from ._token_exchange import exchange_request as exchange_request
@@ -153,6 +175,7 @@ __all__ = [
     "get",
     "get_events",
     "get_operation",
+    "is_credential_header",
     "is_terminal",
     "list_jobs",
     "operation_of",

@@ -80,10 +80,6 @@ class JobsClient(ClientBase[JobsGateway]):
 
     @overload
     async def get(
-        self, reasoner_type: ReasonerTypeName, job_id: str, *, include: None = None
-    ) -> Job | None: ...
-    @overload
-    async def get(
         self,
         reasoner_type: ReasonerTypeName,
         job_id: str,
@@ -140,19 +136,6 @@ class JobsClient(ClientBase[JobsGateway]):
         timeout_mins: int | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
-        include: None = None,
-        on_poll: ProgressCallback | None = None,
-    ) -> Job: ...
-    @overload
-    async def create_ready(
-        self,
-        reasoner_type: ReasonerTypeName,
-        reasoner_name: str,
-        payload: dict[str, Any],
-        *,
-        timeout_mins: int | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict,
         on_poll: ProgressCallback | None = None,
     ) -> JobExpanded: ...
@@ -196,21 +179,6 @@ class JobsClient(ClientBase[JobsGateway]):
             )
         )
 
-    @overload
-    async def list(
-        self,
-        reasoner_type: ReasonerTypeName | None = None,
-        *,
-        job_id: str | None = None,
-        state: str | None = None,
-        name: str | None = None,
-        created_by: str | None = None,
-        only_active: bool = False,
-        all_users: bool = False,
-        limit: int | None = None,
-        include: None = None,
-        offset: int = 0,
-    ) -> builtins.list[Job]: ...
     @overload
     async def list(
         self,
@@ -336,17 +304,6 @@ class JobsClient(ClientBase[JobsGateway]):
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
-        include: None = None,
-        on_poll: ProgressCallback | None = None,
-    ) -> Job: ...
-    @overload
-    async def wait(
-        self,
-        reasoner_type: ReasonerTypeName,
-        job_id: str,
-        *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict,
         on_poll: ProgressCallback | None = None,
     ) -> JobExpanded: ...
@@ -442,16 +399,6 @@ class JobOperation(HandleBase):
         self,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
-        include: None = None,
-        *,
-        on_poll: ProgressCallback | None = None,
-        raise_on_failure: bool = False,
-    ) -> Job: ...
-    @overload
-    async def wait(
-        self,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         *,
         include: JobIncludeDict,
         on_poll: ProgressCallback | None = None,
@@ -502,8 +449,6 @@ class JobOperation(HandleBase):
             )
         )
 
-    @overload
-    async def result(self, include: None = None, *, raise_on_failure: bool = False) -> Job: ...
     @overload
     async def result(
         self, include: JobIncludeDict, *, raise_on_failure: bool = False

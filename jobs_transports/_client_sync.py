@@ -75,10 +75,6 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 
     @overload
     def get(
-        self, reasoner_type: ReasonerTypeName, job_id: str, *, include: None = None
-    ) -> Job | None: ...
-    @overload
-    def get(
         self,
         reasoner_type: ReasonerTypeName,
         job_id: str,
@@ -133,19 +129,6 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         timeout_mins: int | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
-        include: None = None,
-        on_poll: ProgressCallback | None = None,
-    ) -> Job: ...
-    @overload
-    def create_ready(
-        self,
-        reasoner_type: ReasonerTypeName,
-        reasoner_name: str,
-        payload: dict[str, Any],
-        *,
-        timeout_mins: int | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict,
         on_poll: ProgressCallback | None = None,
     ) -> JobExpanded: ...
@@ -189,21 +172,6 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
             )
         )
 
-    @overload
-    def list(
-        self,
-        reasoner_type: ReasonerTypeName | None = None,
-        *,
-        job_id: str | None = None,
-        state: str | None = None,
-        name: str | None = None,
-        created_by: str | None = None,
-        only_active: bool = False,
-        all_users: bool = False,
-        limit: int | None = None,
-        include: None = None,
-        offset: int = 0,
-    ) -> builtins.list[Job]: ...
     @overload
     def list(
         self,
@@ -327,17 +295,6 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
-        include: None = None,
-        on_poll: ProgressCallback | None = None,
-    ) -> Job: ...
-    @overload
-    def wait(
-        self,
-        reasoner_type: ReasonerTypeName,
-        job_id: str,
-        *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict,
         on_poll: ProgressCallback | None = None,
     ) -> JobExpanded: ...
@@ -427,16 +384,6 @@ class JobOperationSync(HandleBase):
         self,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
-        include: None = None,
-        *,
-        on_poll: ProgressCallback | None = None,
-        raise_on_failure: bool = False,
-    ) -> Job: ...
-    @overload
-    def wait(
-        self,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         *,
         include: JobIncludeDict,
         on_poll: ProgressCallback | None = None,
@@ -487,8 +434,6 @@ class JobOperationSync(HandleBase):
             )
         )
 
-    @overload
-    def result(self, include: None = None, *, raise_on_failure: bool = False) -> Job: ...
     @overload
     def result(self, include: JobIncludeDict, *, raise_on_failure: bool = False) -> JobExpanded: ...
     @overload

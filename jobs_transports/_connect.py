@@ -16,8 +16,8 @@ from jobs_core import (
     Redactor,
     Replayer,
     RetryPolicy,
+    is_credential_header,
 )
-from jobs_core._secrets import is_credential_header
 
 from ._account_config import AccountConfig, TokenProvider
 from ._account_session import AccountSession
