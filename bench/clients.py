@@ -222,13 +222,17 @@ def parse_block(name: str, command: dict[str, Any]) -> dict[str, float]:
         def parse() -> object:
             return [job_from_row(row) for row in json.loads(body)["jobs"]]
     else:
-        from jobs_core import HttpResponse, ReasonerType
-        from jobs_core._http_dialect import parse_list
+        from jobs_core import ClientConfig, HttpResponse, Stepper, list_jobs
 
         response = HttpResponse(200, (), body)
+        config = ClientConfig(http=True)
 
         def parse() -> object:
-            return [r.to_job() for r in parse_list(ReasonerType.PREDICTIVE, response)]
+            # The public `list` of one type, its request answered with the body: no I/O.
+            step = Stepper(list_jobs(config, "Predictive"))
+            step.start()
+            step.send(response)
+            return step.result
 
     parse()
 

@@ -13,11 +13,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from jobs_core import ClientConfig, HttpRequest, Now, PollPolicy, Sleep, Stepper
-from jobs_core import _http_dialect as http
+from jobs_core import (
+    ClientConfig,
+    HttpRequest,
+    HttpResponse,
+    Now,
+    PollPolicy,
+    Protocol,
+    Sleep,
+    Stepper,
+    get,
+    list_jobs,
+)
 from jobs_core import wait as wait_protocol
-from jobs_core._effects import HttpResponse
-from jobs_core._reasoners import ReasonerType
 
 REPEATS = 7
 LIST_SIZE = 10_000
@@ -74,32 +82,45 @@ def report(name: str, seconds: float, baseline: float, unit: str) -> None:
     )
 
 
-def bench_get(kind: ReasonerType, body: bytes) -> None:
-    """Time `build_get` + `parse_get` of one record against `json.loads` of its body."""
+CONFIG = ClientConfig(http=True)
+
+
+def answered(protocol: Protocol[Any], response: HttpResponse) -> Any:
+    """Return what a one-request protocol returns when its request is answered with `response`:
+    the public call, built and parsed, with no I/O."""
+    step = Stepper(protocol)
+    step.start()
+    step.send(response)
+    return step.result
+
+
+def bench_get(kind: str, body: bytes) -> None:
+    """Time a whole `get` (request built, answer parsed into a `Job`) against `json.loads`."""
     response = HttpResponse(200, (("Content-Type", "application/json"),), body)
 
-    def get() -> object:
-        http.build_get(kind, "01b2c3d4-0000-4000-8000-000000000001")
-        return http.parse_get(kind, response)
+    def one_get() -> object:
+        return answered(get(CONFIG, kind, "01b2c3d4-0000-4000-8000-000000000001"), response)
 
     loops = 20_000
     baseline = median_seconds(lambda: json.loads(body), loops)
-    report(f"get {kind.value}: build + parse", median_seconds(get, loops), baseline, "µs")
+    report(f"get {kind}: build + parse", median_seconds(one_get, loops), baseline, "µs")
 
 
 def bench_list() -> None:
-    """Time parsing a 10,000-job list body into records, and into `Job`s."""
+    """Time a `list` of one type answered with a 10,000-job body: parsed, filtered, sorted."""
     body = json.dumps({"jobs": [job_object(i) for i in range(LIST_SIZE)]}).encode()
     response = HttpResponse(200, (), body)
-    kind = ReasonerType.PREDICTIVE
-    wanted = len(http.parse_list(kind, response))
+
+    def listed() -> list[Any]:
+        jobs: list[Any] = answered(list_jobs(CONFIG, "Predictive"), response)
+        return jobs
+
+    wanted = len(listed())
     baseline = median_seconds(lambda: json.loads(body), 1)
-    records = median_seconds(lambda: http.parse_list(kind, response), 1)
-    jobs = median_seconds(lambda: [r.to_job() for r in http.parse_list(kind, response)], 1)
+    jobs = median_seconds(listed, 1)
     print(f"list of {LIST_SIZE:,} jobs ({len(body) / 1e6:.1f} MB, {wanted:,} of the asked type):")
-    report("  parse_list -> JobRecords", records, baseline, "ms")
-    report("  parse_list -> Jobs", jobs, baseline, "ms")
-    print(f"  per record kept: {records / wanted * 1e6:.2f} µs")
+    report("  list -> Jobs, newest first", jobs, baseline, "ms")
+    print(f"  per job kept: {jobs / wanted * 1e6:.2f} µs")
 
 
 POLICIES = {
@@ -151,8 +172,8 @@ def bench_polling() -> None:
 
 def main() -> None:
     """Run every benchmark of the core and print the figures."""
-    bench_get(ReasonerType.PREDICTIVE, json.dumps({"job": job_object(1)}).encode())
-    bench_get(ReasonerType.LOGIC, json.dumps({"transaction": TRANSACTION}).encode())
+    bench_get("Predictive", json.dumps({"job": job_object(1)}).encode())
+    bench_get("Logic", json.dumps({"transaction": TRANSACTION}).encode())
     bench_list()
     bench_polling()
 
