@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -77,15 +78,21 @@ async def session(driver: str, backend: str, call: Calls) -> Row:
         count += 1
         print(f"  event  {event['message']:<13} {'█' * round(event['progress'] * 20):<20}")
 
-    polls: list[Job | None] = []
+    polls: list[str] = []
+    redraw = sys.stdout.isatty()  # a log gets one line per change of state instead
 
     def progress(job: Job | None) -> None:
-        polls.append(job)
         state = job.state if job else "not visible yet"
-        print(f"\r  wait   Prescriptive {waited.id[:8]}: {state:<10} poll {len(polls)}", end="")
+        changed = not polls or polls[-1] != state
+        polls.append(state)
+        line = f"  wait   Prescriptive {waited.id[:8]}: {state:<10} poll {len(polls)}"
+        if redraw:
+            print(f"\r{line}", end="")
+        elif changed:
+            print(line)
 
     job = await call("wait", "Prescriptive", waited.id, poll_interval_s=0.1, on_poll=progress)
-    print(f" → {job.state} in {job.duration} ms")
+    print(f"{'' if redraw else '  wait  '} → {job.state} in {job.duration} ms")
 
     await call("cancel", "Logic", logic.id)
     status = await call("get_operation", "Logic", logic.id)
