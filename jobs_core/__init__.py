@@ -31,6 +31,8 @@ from ._cancel import cancel as cancel
 from ._cassette import Cassette as Cassette
 from ._cassette import CassetteError as CassetteError
 from ._cassette import Redactor as Redactor
+from ._completions import Completions as Completions
+from ._completions import wait_all as wait_all
 from ._config import Backend as Backend
 from ._config import ClientConfig as ClientConfig
 from ._config import PollPolicy as PollPolicy
@@ -116,6 +118,7 @@ __all__ = [
     "CassetteError",
     "CassetteWriter",
     "ClientConfig",
+    "Completions",
     "Effect",
     "EventsPager",
     "Gather",
@@ -185,4 +188,5 @@ __all__ = [
     "parse_reasoner_type",
     "recorded",
     "wait",
+    "wait_all",
 ]

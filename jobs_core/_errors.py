@@ -4,6 +4,7 @@ quote what a server sent: through `excerpt` or `clip`, never whole."""
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,13 +44,23 @@ class JobNotReadyError(JobError):
 class JobTimeoutError(JobError):
     """`wait` reached its deadline before the job ended; `job` is the job as last seen.
 
-    A timeout says nothing about the job's outcome: it may still be running.
+    A wait on many jobs (`wait_all`, `as_completed`) fills `pending` instead: every job it was
+    still waiting for, keyed by ``(reasoner type label, job id)``, as last seen (None: not found
+    yet). A timeout says nothing about the jobs' outcome: they may still be running.
     """
 
-    def __init__(self, message: str, *, job: Job | None = None, job_id: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        job: Job | None = None,
+        job_id: str | None = None,
+        pending: Mapping[tuple[str, str], Job | None] | None = None,
+    ) -> None:
         super().__init__(message)
         self.job = job
         self.job_id = job_id if job_id is not None else (job.id if job is not None else None)
+        self.pending: dict[tuple[str, str], Job | None] = dict(pending or {})
 
 
 class JobFailedError(JobError):

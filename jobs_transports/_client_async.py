@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Generator
+from collections.abc import Iterable, AsyncIterator, Generator
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -21,6 +21,7 @@ from jobs_core import (
     DEFAULT_STREAM,
     DEFAULT_TIMEOUT_S,
     ClientConfig,
+    Completions,
     EventsPager,
     Job,
     JobError,
@@ -34,7 +35,13 @@ from jobs_core import (
     ReasonerTypeName,
 )
 
-from ._client_base import ClientBase, EventIteratorBase, HandleBase, default_config
+from ._client_base import (
+    ClientBase,
+    EventIteratorBase,
+    HandleBase,
+    core_operations,
+    default_config,
+)
 from ._gateways import JobsGateway
 
 T = TypeVar("T")
@@ -341,6 +348,52 @@ class JobsClient(ClientBase[JobsGateway]):
             )
         )
 
+    def as_completed(
+        self,
+        ops: Iterable[JobOperation | tuple[str, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+    ) -> AsyncIterator[Job]:
+        """Return an async iterator over the final jobs of `ops` in the order they finish.
+
+        `ops` are operation handles or ``(reasoner_type, job_id)`` pairs, checked before any I/O.
+        Each polling round lists the active jobs once per reasoner type and reads only the jobs
+        that left that list. Past `timeout_s` (counted from the first step) the iterator raises
+        `JobTimeoutError`, whose `pending` holds the jobs not finished, as last seen.
+        """
+        completions = Completions.open(
+            self._config,
+            core_operations(ops),
+            timeout_s=timeout_s,
+            poll_interval_s=poll_interval_s,
+            include=include,
+        )
+        return CompletionIterator(self, completions)
+
+    async def wait_all(
+        self,
+        ops: Iterable[JobOperation | tuple[str, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+    ) -> builtins.list[Job]:
+        """Wait until every job of `ops` ends; return their final jobs in the order of `ops`.
+
+        Polls as `as_completed` does; raises `JobTimeoutError` past `timeout_s`.
+        """
+        return await self._run(
+            core.wait_all(
+                self._config,
+                core_operations(ops),
+                timeout_s=timeout_s,
+                poll_interval_s=poll_interval_s,
+                include=include,
+            )
+        )
+
     async def get_operation(self, reasoner_type: ReasonerTypeName, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
         return await self._run(core.get_operation(self._call_config(), reasoner_type, job_id))
@@ -368,6 +421,20 @@ class EventIterator(EventIteratorBase, AsyncIterator[dict[str, Any]]):
         if event is None:
             raise StopAsyncIteration
         return event
+
+
+class CompletionIterator(AsyncIterator[Job]):
+    """The final jobs of many operations, in the order they finish (see `as_completed`)."""
+
+    def __init__(self, client: JobsClient, completions: Completions) -> None:
+        self._client = client
+        self._completions = completions
+
+    async def __anext__(self) -> Job:
+        job = await self._client._run(self._completions.next_done())
+        if job is None:
+            raise StopAsyncIteration
+        return job
 
 
 class JobOperation(HandleBase):

@@ -9,6 +9,7 @@ of operation handles and event iterators.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from jobs_core import (
@@ -89,6 +90,17 @@ class HandleBase:
     def to_dict(self) -> dict[str, Any]:
         """Return the handle as plain data; the client's `operation(data)` rebuilds it."""
         return self._handle.to_dict()
+
+
+def core_operations(ops: object) -> Any:
+    """Return `ops` with each client handle in it replaced by its core handle.
+
+    What is not an iterable of operations is passed on as it is, for `jobs_core.Completions` to
+    refuse before any I/O.
+    """
+    if isinstance(ops, str | bytes | Mapping) or not isinstance(ops, Iterable):
+        return ops
+    return [op._handle if isinstance(op, HandleBase) else op for op in ops]
 
 
 class EventIteratorBase:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -19,6 +19,7 @@ from jobs_core import (
     DEFAULT_STREAM,
     DEFAULT_TIMEOUT_S,
     ClientConfig,
+    Completions,
     EventsPager,
     Job,
     JobError,
@@ -32,7 +33,13 @@ from jobs_core import (
     ReasonerTypeName,
 )
 
-from ._client_base import ClientBase, EventIteratorBase, HandleBase, default_config
+from ._client_base import (
+    ClientBase,
+    EventIteratorBase,
+    HandleBase,
+    core_operations,
+    default_config,
+)
 from ._gateways import JobsGatewaySync
 
 T = TypeVar("T")
@@ -332,6 +339,52 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
             )
         )
 
+    def as_completed(
+        self,
+        ops: Iterable[JobOperationSync | tuple[str, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+    ) -> Iterator[Job]:
+        """Return an iterator over the final jobs of `ops` in the order they finish.
+
+        `ops` are operation handles or ``(reasoner_type, job_id)`` pairs, checked before any I/O.
+        Each polling round lists the active jobs once per reasoner type and reads only the jobs
+        that left that list. Past `timeout_s` (counted from the first step) the iterator raises
+        `JobTimeoutError`, whose `pending` holds the jobs not finished, as last seen.
+        """
+        completions = Completions.open(
+            self._config,
+            core_operations(ops),
+            timeout_s=timeout_s,
+            poll_interval_s=poll_interval_s,
+            include=include,
+        )
+        return CompletionIteratorSync(self, completions)
+
+    def wait_all(
+        self,
+        ops: Iterable[JobOperationSync | tuple[str, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+    ) -> builtins.list[Job]:
+        """Wait until every job of `ops` ends; return their final jobs in the order of `ops`.
+
+        Polls as `as_completed` does; raises `JobTimeoutError` past `timeout_s`.
+        """
+        return self._run(
+            core.wait_all(
+                self._config,
+                core_operations(ops),
+                timeout_s=timeout_s,
+                poll_interval_s=poll_interval_s,
+                include=include,
+            )
+        )
+
     def get_operation(self, reasoner_type: ReasonerTypeName, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
         return self._run(core.get_operation(self._call_config(), reasoner_type, job_id))
@@ -359,6 +412,20 @@ class EventIteratorSync(EventIteratorBase, Iterator[dict[str, Any]]):
         if event is None:
             raise StopIteration
         return event
+
+
+class CompletionIteratorSync(Iterator[Job]):
+    """The final jobs of many operations, in the order they finish (see `as_completed`)."""
+
+    def __init__(self, client: JobsClientSync, completions: Completions) -> None:
+        self._client = client
+        self._completions = completions
+
+    def __next__(self) -> Job:
+        job = self._client._run(self._completions.next_done())
+        if job is None:
+            raise StopIteration
+        return job
 
 
 class JobOperationSync(HandleBase):
