@@ -144,10 +144,12 @@ def test_the_deadline_ends_the_wait_naming_what_is_still_pending() -> None:
         service.run(core.wait_all(HTTP, ops, timeout_s=30, poll_interval_s=1.0))
     error = raised.value
     assert "3 of 4 jobs did not finish within 30s" in str(error)
-    assert "2 RUNNING" in str(error) and "1 not found yet" in str(error)
+    assert "2 RUNNING" in str(error)
+    assert "1 not found yet" in str(error)
     assert set(error.pending) == {("Predictive", "slow"), ("Logic", "late"), ("Logic", "ghost")}
     slow = error.pending[("Predictive", "slow")]
-    assert slow is not None and slow.state == "RUNNING"
+    assert slow is not None
+    assert slow.state == "RUNNING"
     assert error.pending[("Logic", "ghost")] is None
     assert sum(service.sleeps) == pytest.approx(30.0)
     assert all(r.at < 30.0 for r in service.requests)
@@ -169,7 +171,8 @@ def test_every_request_is_sent_before_the_deadline(config: ClientConfig) -> None
     jobs = mixed_jobs(9, low=5, high=50)
     service = SimulatedService(jobs)
     service.run(core.wait_all(config, ops_of(jobs), timeout_s=100, poll_interval_s=0.5))
-    assert service.requests and all(r.at < 100 for r in service.requests)
+    assert service.requests
+    assert all(r.at < 100 for r in service.requests)
 
 
 def test_the_same_job_named_twice_is_read_once_and_returned_twice() -> None:
@@ -219,7 +222,8 @@ def test_no_operations_need_no_effect() -> None:
     service = SimulatedService([])
     assert service.run(core.wait_all(HTTP, [])) == []
     assert service.run(Completions.open(HTTP, iter(())).next_done()) is None
-    assert service.requests == [] and service.sleeps == []
+    assert service.requests == []
+    assert service.sleeps == []
 
 
 def test_rounds_follow_the_polling_policy() -> None:
