@@ -47,7 +47,7 @@ def single_wait_detection(config: ClientConfig, job: SimJob, poll_interval_s: fl
 
 
 def all_completed(service: SimulatedService, completions: Completions) -> list[Any]:
-    jobs = []
+    jobs: list[Any] = []
     for _ in range(10_000):
         job = service.run(completions.next_done())
         if job is None:

@@ -1,0 +1,126 @@
+"""`as_completed` and `wait_all` on {sync, asyncio, trio} × {HTTP, SQL}, against an emulator whose
+clock only moves when the test advances it: a job ends exactly when the test says so."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+import jobs_emulator
+from jobs_core import Job, JobInvalidRequestError, JobTimeoutError
+from tests.drivers.conftest import TOKENS, client_options, run_scenario
+from tests.drivers.uniform import Uniform
+
+FAST = {"timeout_s": 30, "poll_interval_s": 0.01}
+
+
+@pytest.fixture(scope="module")
+def manual_emu() -> Iterator[jobs_emulator.Emulator]:
+    with jobs_emulator.serve(tokens=TOKENS, clock="manual") as emulator:
+        yield emulator
+
+
+@pytest.fixture(params=["http", "sql"])
+def options(request: pytest.FixtureRequest, manual_emu: jobs_emulator.Emulator) -> dict[str, Any]:
+    return client_options(manual_emu, str(request.param))
+
+
+def payload(reasoner_type: str, duration_s: float) -> dict[str, Any]:
+    script = {"duration_s": duration_s}
+    if reasoner_type == "Logic":
+        return {"database": "db1", "query": "def output = 1", "headers": {"emulate": script}}
+    return {"emulate": script}
+
+
+async def take(iterator: AsyncIterator[Job] | Iterator[Job], count: int) -> list[Job | None]:
+    """The next `count` jobs of a sync or async `as_completed` iterator (None past its end)."""
+    jobs: list[Job | None] = []
+    for _ in range(count):
+        if isinstance(iterator, AsyncIterator):
+            jobs.append(await anext(iterator, None))
+        else:
+            jobs.append(next(iterator, None))
+    return jobs
+
+
+async def start(client: Uniform, durations: dict[str, float]) -> list[Any]:
+    """Create one job per (reasoner type, duration); return their handles."""
+    return [
+        await client.create(kind.split("#")[0], "many", payload(kind.split("#")[0], duration))
+        for kind, duration in durations.items()
+    ]
+
+
+DURATIONS = {"Predictive": 10.0, "Logic": 20.0, "Prescriptive": 30.0, "Predictive#2": 40.0}
+
+
+def test_as_completed_hands_out_jobs_as_they_end(
+    driver: str, options: dict[str, Any], manual_emu: jobs_emulator.Emulator
+) -> None:
+    async def scenario(client: Uniform) -> None:
+        handles = await start(client, DURATIONS)
+        ops = [(handle.metadata["reasoner_type"], handle.id) for handle in handles]
+        completed = await client.as_completed(list(reversed(ops)), **FAST)
+        manual_emu.engine.advance(25)
+        first = await take(completed, 2)
+        assert [job and job.id for job in first] == [handles[0].id, handles[1].id]
+        assert [job and job.reasoner_type for job in first] == ["Predictive", "Logic"]
+        manual_emu.engine.advance(100)
+        rest = await take(completed, 2)
+        assert [job and job.id for job in rest] == [handles[2].id, handles[3].id]
+        assert {job and job.state for job in first + rest} == {"COMPLETED"}
+        assert await take(completed, 1) == [None]
+
+    run_scenario(driver, options, scenario)
+
+
+def test_wait_all_returns_the_final_jobs_in_the_order_given(
+    driver: str, options: dict[str, Any], manual_emu: jobs_emulator.Emulator
+) -> None:
+    async def scenario(client: Uniform) -> None:
+        handles = await start(client, DURATIONS)
+        manual_emu.engine.advance(45)
+        ops: list[Any] = [handles[3].target, ("Logic", handles[1].id), *(h.target for h in handles)]
+        jobs = await client.wait_all(ops, include={"details": True}, **FAST)
+        assert [job.id for job in jobs] == [handles[n].id for n in (3, 1, 0, 1, 2, 3)]
+        assert all(job.state == "COMPLETED" and job.details is not None for job in jobs)
+        # A handle keeps the final job it was waited for with.
+        assert await handles[2].result() == jobs[4]
+
+    run_scenario(driver, options, scenario)
+
+
+def test_the_deadline_names_the_jobs_still_running(
+    driver: str, options: dict[str, Any], manual_emu: jobs_emulator.Emulator
+) -> None:
+    async def scenario(client: Uniform) -> None:
+        handles = await start(client, {"Prescriptive": 1.0, "Logic": 1_000.0})
+        manual_emu.engine.advance(2)
+        with pytest.raises(JobTimeoutError) as raised:
+            await client.wait_all([h.target for h in handles], timeout_s=0.3, poll_interval_s=0.05)
+        assert "1 of 2 jobs did not finish within 0.3s" in str(raised.value)
+        (last_seen,) = raised.value.pending.values()
+        assert last_seen is not None
+        assert (last_seen.id, last_seen.state) == (handles[1].id, "RUNNING")
+        await client.cancel("Logic", handles[1].id)
+
+    run_scenario(driver, options, scenario)
+
+
+UNREACHABLE = {"base_url": "http://127.0.0.1:9", "token": "tok-alice"}
+BAD_OPS = ["Logic", [("Logic",)], [("Nope", "x")], [3], [("Logic", "")]]
+
+
+@pytest.mark.parametrize("ops", BAD_OPS)
+def test_bad_operations_fail_before_any_request(driver: str, ops: Any) -> None:
+    """The client points at a closed port: any request would fail otherwise."""
+
+    async def scenario(client: Uniform) -> None:
+        with pytest.raises(JobInvalidRequestError):
+            client.target.as_completed(ops)
+        with pytest.raises(JobInvalidRequestError):
+            await client.wait_all(ops)
+
+    run_scenario(driver, UNREACHABLE, scenario)
