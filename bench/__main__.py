@@ -3,7 +3,7 @@ against a baseline measured in the same run. Benchmarks never run in the test su
 
 from __future__ import annotations
 
-from bench import anchor_bench, core_bench, drivers_bench, emulator_get, emulator_rate
+from bench import anchor_bench, core_bench, drivers_bench, emulator_get, emulator_rate, many_jobs
 
 
 def main() -> None:
@@ -13,6 +13,7 @@ def main() -> None:
         ("drivers: get round trips, against bare httpcore", drivers_bench.main),
         ("emulator: get throughput", lambda: emulator_get.main([])),
         ("emulator: keep-alive rate, against a bare responder", lambda: emulator_rate.main([])),
+        ("many jobs: wait_all / as_completed against separate waits, peak RSS", many_jobs.main),
     ):
         print(f"\n=== {title} ===", flush=True)
         run()
