@@ -82,17 +82,18 @@ class Completions:
     """The final jobs of many operations, handed out in the order they finish.
 
     `next_done()` returns the next one (`as_completed`), `all_done()` all of them in the order of
-    the operations (`wait_all`). The deadline starts with the first poll. An operation's handle,
-    when it was given one, keeps its final job, as after its own `wait`.
+    the operations (`wait_all`). The deadline starts with the first poll. The reads of a round
+    run `config.expansion_concurrency` at a time. An operation's handle, when it was given one,
+    keeps its final job, as after its own `wait`.
     """
 
     config: ClientConfig
-    keys: list[_Key]
-    """What each operation names, in the order they were given."""
-    handles: list[OperationHandle | None]
     timeout_s: float
     include: Include
-    interval: float
+    _keys: list[_Key]
+    """What each operation names, in the order they were given."""
+    _handles: list[OperationHandle | None]
+    _interval: float
     """The time from the end of one round to the start of the next."""
     _pending: dict[_Key, list[int]] = attrs.field(init=False)
     """The jobs not finished yet, each with the indexes of the operations that name it."""
@@ -107,7 +108,7 @@ class Completions:
 
     def __attrs_post_init__(self) -> None:
         self._pending = {}
-        for index, key in enumerate(self.keys):
+        for index, key in enumerate(self._keys):
             self._pending.setdefault(key, []).append(index)
         self._last_seen = dict.fromkeys(self._pending)
 
@@ -179,7 +180,7 @@ class Completions:
         while (item := (yield from self._next())) is not None:
             index, job = item
             jobs[index] = job
-        return [jobs[index] for index in range(len(self.keys))]
+        return [jobs[index] for index in range(len(self._keys))]
 
     def _next(self) -> Protocol[tuple[int, Job] | None]:
         if not self._pending and not self._ready:
@@ -207,8 +208,8 @@ class Completions:
         return index, outcome
 
     def _schedule(self, now: float) -> None:
-        self._due = now + self.interval
-        self.interval = self.config.polling.next_interval(self.interval)
+        self._due = now + self._interval
+        self._interval = self.config.polling.next_interval(self._interval)
 
     def _round(self) -> Protocol[None]:
         kinds = tuple(kind for kind in ReasonerType if any(k.kind is kind for k in self._pending))
@@ -261,7 +262,7 @@ class Completions:
             outcome = exc
         for index in self._pending.pop(key):
             self._ready.append((index, outcome))
-            handle = self.handles[index]
+            handle = self._handles[index]
             if handle is not None and isinstance(outcome, Job):
                 handle.final = outcome
 
@@ -273,7 +274,7 @@ class Completions:
         seen = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
         cause = f"; {failure}" if failure else ""
         return JobTimeoutError(
-            f"{len(pending)} of {len(set(self.keys))} jobs did not finish within"
+            f"{len(pending)} of {len(set(self._keys))} jobs did not finish within"
             f" {self.timeout_s:g}s (last seen: {seen}{cause})",
             pending=pending,
         )
