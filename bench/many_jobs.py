@@ -138,8 +138,8 @@ def scale_figure(mode: str, runtime: str, count: int, step: float, tick: float) 
             for _ in range(count)
         ]
         # Zero delays that only count: the first rule that matches a request takes it.
-        gets = emu.faults.delay(0, path="/v1alpha1/jobs/", times=None)
-        lists = emu.faults.delay(0, path="/v1alpha1/jobs", times=None)
+        gets = emu.faults.delay(0, method="GET", path="/v1alpha1/jobs/", times=None)
+        lists = emu.faults.delay(0, method="GET", path="/v1alpha1/jobs", times=None)
         ids_file = Path(tmp) / "ids.json"
         ids_file.write_text(json.dumps(ids))
         command = [sys.executable, "-m", "bench.many_jobs", "--child"]

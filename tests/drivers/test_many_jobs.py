@@ -124,3 +124,23 @@ def test_bad_operations_fail_before_any_request(driver: str, ops: Any) -> None:
             await client.wait_all(ops)
 
     run_scenario(driver, UNREACHABLE, scenario)
+
+
+def test_jobs_that_ended_cost_one_list_and_one_get_each(
+    driver: str, manual_emu: jobs_emulator.Emulator
+) -> None:
+    gets = manual_emu.faults.delay(0, method="GET", path="/v1alpha1/jobs/", times=None)
+    lists = manual_emu.faults.delay(0, method="GET", path="/v1alpha1/jobs", times=None)
+
+    async def scenario(client: Uniform) -> None:
+        handles = await start(client, {f"Predictive#{n}": 1.0 + n for n in range(6)})
+        manual_emu.engine.advance(10)
+        before = (lists.hits, gets.hits)
+        jobs = await client.wait_all([h.target for h in handles], **FAST)
+        assert [job.id for job in jobs] == [h.id for h in handles]
+        assert (lists.hits - before[0], gets.hits - before[1]) == (1, 6)
+
+    try:
+        run_scenario(driver, client_options(manual_emu, "http"), scenario)
+    finally:
+        manual_emu.faults.clear()
