@@ -72,9 +72,10 @@ def _key_of(index: int, op: object) -> tuple[_Key, OperationHandle | None]:
 
 
 def _finish_order(item: tuple[int, JobRecord]) -> tuple[dt.datetime, int]:
-    index, record = item
+    """Jobs seen ended in one round: by end time, then in the order of the operations."""
+    position, record = item
     finished = record.finished_at
-    return (finished if finished is not None else _LATEST, index)
+    return (finished if finished is not None else _LATEST, position)
 
 
 @attrs.define
@@ -188,12 +189,11 @@ class Completions:
         if self._started is None:
             self._started = yield Now()
             self._deadline = self._started + self.timeout_s
+        # Every job still pending has no outcome queued: this loop ends with one.
         while not self._ready:
-            if not self._pending:
-                return None
             if self._due is not None:
                 now = yield Now()
-                if self._due >= self._deadline:
+                if max(self._due, now) >= self._deadline:
                     # A round started at the deadline would have no time left to be answered in.
                     if self._deadline > now:
                         yield Sleep(self._deadline - now)

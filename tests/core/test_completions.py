@@ -20,7 +20,7 @@ from jobs_core import (
     PollPolicy,
     ReasonerType,
 )
-from tests.core.replies import CONFIGS, HTTP, SQL
+from tests.core.replies import CONFIGS, HTTP, SQL, response
 from tests.core.simulated_service import SimJob, SimulatedService
 
 LOGIC, SOLVER, ML = ReasonerType.LOGIC, ReasonerType.PRESCRIPTIVE, ReasonerType.PREDICTIVE
@@ -271,3 +271,36 @@ def test_bad_options_are_refused_before_any_effect(options: dict[str, Any], mess
 
 def test_artifacts_may_be_asked_for_when_every_operation_is_logic() -> None:
     assert Completions.open(HTTP, [("Logic", "t1")], include={"artifacts": True}).include
+
+
+def test_a_caller_slower_than_the_deadline_gets_a_timeout_without_another_round() -> None:
+    jobs = [SimJob(ML, "a", 1.0), SimJob(ML, "b", 1_000.0)]
+    service = SimulatedService(jobs)
+    completions = Completions.open(HTTP, ops_of(jobs), timeout_s=10, poll_interval_s=1.0)
+    assert service.run(completions.next_done()).id == "a"
+    service.clock = 50.0  # the caller took its time with "a"
+    requests = len(service.requests)
+    with pytest.raises(JobTimeoutError):
+        service.run(completions.next_done())
+    assert len(service.requests) == requests
+
+
+def test_a_failed_read_is_raised_and_the_wait_resumes_with_nothing_lost() -> None:
+    class RefusesOnce(SimulatedService):
+        refused = False
+
+        def answer(self, effect: Any) -> Any:
+            is_get = isinstance(effect, core.HttpRequest) and effect.target.endswith("/b")
+            if is_get and not self.refused:
+                self.refused = True
+                return response(400, {"message": "not today"})
+            return super().answer(effect)
+
+    jobs = [SimJob(ML, "a", 3.0), SimJob(ML, "b", 3.0)]
+    service = RefusesOnce(jobs)
+    completions = Completions.open(HTTP, ops_of(jobs), poll_interval_s=1.0)
+    with pytest.raises(JobInvalidRequestError, match="not today"):
+        service.run(completions.next_done())
+    assert completions.pending == 2
+    assert [service.run(completions.next_done()).id for _ in range(2)] == ["a", "b"]
+    assert service.run(completions.next_done()) is None
