@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import statistics
@@ -204,7 +205,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(f"simulated: {args.simulated} jobs of 1-5 minutes (core, no I/O)", flush=True)
     core_figures(args.simulated)
-    print("emulator (manual clock) + client in a child process, its peak RSS", flush=True)
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"emulator (manual clock) + client in a child process, its peak RSS; load {load}")
     for runtime in ("asyncio", "trio"):
         scale_figure("as_completed", runtime, args.jobs, args.step, args.tick)
         scale_figure("separate", runtime, args.separate, args.step, args.tick)
