@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import random
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ def core_figures(count: int) -> None:
         )
 
 
-def gather(runtime: str, calls: list[Callable[[], Any]]) -> Any:
+def gather(runtime: str, calls: Sequence[Callable[[], Awaitable[None]]]) -> Awaitable[Any]:
     """Returns an awaitable that runs every coroutine function of `calls` at once."""
     if runtime == "asyncio":
         return asyncio.gather(*(call() for call in calls))
@@ -112,8 +113,7 @@ async def child(mode: str, runtime: str, base_url: str, ids: list[str]) -> dict[
                 await client.wait("Predictive", job_id, timeout_s=900)
                 finished += 1
 
-            calls = [lambda job_id=job_id: wait_one(job_id) for job_id in ids]
-            await gather(runtime, calls)
+            await gather(runtime, [functools.partial(wait_one, job_id) for job_id in ids])
         elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return {"finished": finished, "seconds": elapsed, "peak_rss_mb": peak}
