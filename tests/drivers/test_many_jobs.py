@@ -17,14 +17,18 @@ FAST = {"timeout_s": 30, "poll_interval_s": 0.01}
 
 
 @pytest.fixture(scope="module")
-def manual_emu() -> Iterator[jobs_emulator.Emulator]:
+def module_manual_emu() -> Iterator[jobs_emulator.Emulator]:
+    """This module's emulator on a manual clock that only the tests move (clients sleep in real
+    time, so a job ends when a test says), with the `TOKENS` users; its faults count requests."""
     with jobs_emulator.serve(tokens=TOKENS, clock="manual") as emulator:
         yield emulator
 
 
 @pytest.fixture(params=["http", "sql"])
-def options(request: pytest.FixtureRequest, manual_emu: jobs_emulator.Emulator) -> dict[str, Any]:
-    return client_options(manual_emu, str(request.param))
+def options(
+    request: pytest.FixtureRequest, module_manual_emu: jobs_emulator.Emulator
+) -> dict[str, Any]:
+    return client_options(module_manual_emu, str(request.param))
 
 
 def payload(reasoner_type: str, duration_s: float) -> dict[str, Any]:
@@ -57,17 +61,17 @@ DURATIONS = {"Predictive": 10.0, "Logic": 20.0, "Prescriptive": 30.0, "Predictiv
 
 
 def test_as_completed_hands_out_jobs_as_they_end(
-    driver: str, options: dict[str, Any], manual_emu: jobs_emulator.Emulator
+    driver: str, options: dict[str, Any], module_manual_emu: jobs_emulator.Emulator
 ) -> None:
     async def scenario(client: Uniform) -> None:
         handles = await start(client, DURATIONS)
         ops = [(handle.metadata["reasoner_type"], handle.id) for handle in handles]
         completed = await client.as_completed(list(reversed(ops)), **FAST)
-        manual_emu.engine.advance(25)
+        module_manual_emu.engine.advance(25)
         first = await take(completed, 2)
         assert [job and job.id for job in first] == [handles[0].id, handles[1].id]
         assert [job and job.reasoner_type for job in first] == ["Predictive", "Logic"]
-        manual_emu.engine.advance(100)
+        module_manual_emu.engine.advance(100)
         rest = await take(completed, 2)
         assert [job and job.id for job in rest] == [handles[2].id, handles[3].id]
         assert {job and job.state for job in first + rest} == {"COMPLETED"}
@@ -77,11 +81,11 @@ def test_as_completed_hands_out_jobs_as_they_end(
 
 
 def test_wait_all_returns_the_final_jobs_in_the_order_given(
-    driver: str, options: dict[str, Any], manual_emu: jobs_emulator.Emulator
+    driver: str, options: dict[str, Any], module_manual_emu: jobs_emulator.Emulator
 ) -> None:
     async def scenario(client: Uniform) -> None:
         handles = await start(client, DURATIONS)
-        manual_emu.engine.advance(45)
+        module_manual_emu.engine.advance(45)
         ops: list[Any] = [handles[3].target, ("Logic", handles[1].id), *(h.target for h in handles)]
         jobs = await client.wait_all(ops, include={"details": True}, **FAST)
         assert [job.id for job in jobs] == [handles[n].id for n in (3, 1, 0, 1, 2, 3)]
@@ -93,11 +97,11 @@ def test_wait_all_returns_the_final_jobs_in_the_order_given(
 
 
 def test_the_deadline_names_the_jobs_still_running(
-    driver: str, options: dict[str, Any], manual_emu: jobs_emulator.Emulator
+    driver: str, options: dict[str, Any], module_manual_emu: jobs_emulator.Emulator
 ) -> None:
     async def scenario(client: Uniform) -> None:
         handles = await start(client, {"Prescriptive": 1.0, "Logic": 1_000.0})
-        manual_emu.engine.advance(2)
+        module_manual_emu.engine.advance(2)
         with pytest.raises(JobTimeoutError) as raised:
             await client.wait_all([h.target for h in handles], timeout_s=0.3, poll_interval_s=0.05)
         assert "1 of 2 jobs did not finish within 0.3s" in str(raised.value)
@@ -127,20 +131,20 @@ def test_bad_operations_fail_before_any_request(driver: str, ops: Any) -> None:
 
 
 def test_jobs_that_ended_cost_one_list_and_one_get_each(
-    driver: str, manual_emu: jobs_emulator.Emulator
+    driver: str, module_manual_emu: jobs_emulator.Emulator
 ) -> None:
-    gets = manual_emu.faults.delay(0, method="GET", path="/v1alpha1/jobs/", times=None)
-    lists = manual_emu.faults.delay(0, method="GET", path="/v1alpha1/jobs", times=None)
+    gets = module_manual_emu.faults.delay(0, method="GET", path="/v1alpha1/jobs/", times=None)
+    lists = module_manual_emu.faults.delay(0, method="GET", path="/v1alpha1/jobs", times=None)
 
     async def scenario(client: Uniform) -> None:
         handles = await start(client, {f"Predictive#{n}": 1.0 + n for n in range(6)})
-        manual_emu.engine.advance(10)
+        module_manual_emu.engine.advance(10)
         before = (lists.hits, gets.hits)
         jobs = await client.wait_all([h.target for h in handles], **FAST)
         assert [job.id for job in jobs] == [h.id for h in handles]
         assert (lists.hits - before[0], gets.hits - before[1]) == (1, 6)
 
     try:
-        run_scenario(driver, client_options(manual_emu, "http"), scenario)
+        run_scenario(driver, client_options(module_manual_emu, "http"), scenario)
     finally:
-        manual_emu.faults.clear()
+        module_manual_emu.faults.clear()
