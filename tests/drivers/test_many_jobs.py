@@ -3,13 +3,13 @@ clock only moves when the test advances it: a job ends exactly when the test say
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import jobs_emulator
-from jobs_core import Job, JobInvalidRequestError, JobTimeoutError
+from jobs_core import JobInvalidRequestError, JobTimeoutError
 from tests.drivers.conftest import TOKENS, client_options, run_scenario
 from tests.drivers.uniform import Uniform
 
@@ -38,17 +38,6 @@ def payload(reasoner_type: str, duration_s: float) -> dict[str, Any]:
     return {"emulate": script}
 
 
-async def take(iterator: AsyncIterator[Job] | Iterator[Job], count: int) -> list[Job | None]:
-    """The next `count` jobs of a sync or async `as_completed` iterator (None past its end)."""
-    jobs: list[Job | None] = []
-    for _ in range(count):
-        if isinstance(iterator, AsyncIterator):
-            jobs.append(await anext(iterator, None))
-        else:
-            jobs.append(next(iterator, None))
-    return jobs
-
-
 async def start(client: Uniform, durations: dict[str, float]) -> list[Any]:
     """Create one job per (reasoner type, duration); return their handles."""
     return [
@@ -66,16 +55,16 @@ def test_as_completed_hands_out_jobs_as_they_end(
     async def scenario(client: Uniform) -> None:
         handles = await start(client, DURATIONS)
         ops = [(handle.metadata["reasoner_type"], handle.id) for handle in handles]
-        completed = await client.as_completed(list(reversed(ops)), **FAST)
+        completed = client.completed(list(reversed(ops)), **FAST)
         module_manual_emu.engine.advance(25)
-        first = await take(completed, 2)
-        assert [job and job.id for job in first] == [handles[0].id, handles[1].id]
-        assert [job and job.reasoner_type for job in first] == ["Predictive", "Logic"]
+        first = [await anext(completed), await anext(completed)]
+        assert [job.id for job in first] == [handles[0].id, handles[1].id]
+        assert [job.reasoner_type for job in first] == ["Predictive", "Logic"]
         module_manual_emu.engine.advance(100)
-        rest = await take(completed, 2)
-        assert [job and job.id for job in rest] == [handles[2].id, handles[3].id]
-        assert {job and job.state for job in first + rest} == {"COMPLETED"}
-        assert await take(completed, 1) == [None]
+        rest = [await anext(completed), await anext(completed)]
+        assert [job.id for job in rest] == [handles[2].id, handles[3].id]
+        assert {job.state for job in first + rest} == {"COMPLETED"}
+        assert await anext(completed, None) is None
 
     run_scenario(driver, options, scenario)
 

@@ -47,3 +47,13 @@ class Uniform:
         else:
             for event in iterator:
                 yield event
+
+    async def completed(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        """Iterate over `as_completed(*args, **kwargs)` of the wrapped client."""
+        iterator = self.target.as_completed(*args, **kwargs)
+        if hasattr(iterator, "__anext__"):
+            async for job in iterator:
+                yield job
+        else:
+            for job in iterator:
+                yield job
