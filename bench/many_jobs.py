@@ -35,7 +35,7 @@ import trio
 
 import jobs_core as core
 import jobs_emulator
-from jobs_core import ClientConfig, ReasonerType
+from jobs_core import ClientConfig, ReasonerType, ReasonerTypeName
 from jobs_transports import connect
 from tests.core.simulated_service import SimJob, SimulatedService
 
@@ -98,7 +98,7 @@ def gather(runtime: str, calls: Sequence[Callable[[], Awaitable[None]]]) -> Awai
 
 async def child(mode: str, runtime: str, base_url: str, ids: list[str]) -> dict[str, float]:
     """Waits on every job of `ids` as `mode` says; returns what it saw and its peak RSS."""
-    ops = [("Predictive", job_id) for job_id in ids]
+    ops: list[tuple[ReasonerTypeName, str]] = [("Predictive", job_id) for job_id in ids]
     finished = 0
     async with connect(base_url=base_url, token="bench") as client:
         print("ready", flush=True)

@@ -348,9 +348,36 @@ class JobsClient(ClientBase[JobsGateway]):
             )
         )
 
+    @overload
     def as_completed(
         self,
-        ops: Iterable[JobOperation | tuple[str, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: None = None,
+    ) -> AsyncIterator[Job]: ...
+    @overload
+    def as_completed(
+        self,
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict,
+    ) -> AsyncIterator[JobExpanded]: ...
+    @overload
+    def as_completed(
+        self,
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+    ) -> AsyncIterator[Job]: ...
+    def as_completed(
+        self,
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -372,14 +399,41 @@ class JobsClient(ClientBase[JobsGateway]):
         )
         return CompletionIterator(self, completions)
 
+    @overload
     async def wait_all(
         self,
-        ops: Iterable[JobOperation | tuple[str, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: None = None,
+    ) -> builtins.list[Job]: ...
+    @overload
+    async def wait_all(
+        self,
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict,
+    ) -> builtins.list[JobExpanded]: ...
+    @overload
+    async def wait_all(
+        self,
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict | None = None,
-    ) -> builtins.list[Job]:
+    ) -> builtins.list[Job]: ...
+    async def wait_all(
+        self,
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+    ) -> builtins.list[Job] | builtins.list[JobExpanded]:
         """Wait until every job of `ops` ends; return their final jobs in the order of `ops`.
 
         Polls as `as_completed` does; raises `JobTimeoutError` past `timeout_s`.

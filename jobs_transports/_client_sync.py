@@ -339,9 +339,36 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
             )
         )
 
+    @overload
     def as_completed(
         self,
-        ops: Iterable[JobOperationSync | tuple[str, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: None = None,
+    ) -> Iterator[Job]: ...
+    @overload
+    def as_completed(
+        self,
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict,
+    ) -> Iterator[JobExpanded]: ...
+    @overload
+    def as_completed(
+        self,
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+    ) -> Iterator[Job]: ...
+    def as_completed(
+        self,
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -363,14 +390,41 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         )
         return CompletionIteratorSync(self, completions)
 
+    @overload
     def wait_all(
         self,
-        ops: Iterable[JobOperationSync | tuple[str, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: None = None,
+    ) -> builtins.list[Job]: ...
+    @overload
+    def wait_all(
+        self,
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict,
+    ) -> builtins.list[JobExpanded]: ...
+    @overload
+    def wait_all(
+        self,
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict | None = None,
-    ) -> builtins.list[Job]:
+    ) -> builtins.list[Job]: ...
+    def wait_all(
+        self,
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        include: JobIncludeDict | None = None,
+    ) -> builtins.list[Job] | builtins.list[JobExpanded]:
         """Wait until every job of `ops` ends; return their final jobs in the order of `ops`.
 
         Polls as `as_completed` does; raises `JobTimeoutError` past `timeout_s`.

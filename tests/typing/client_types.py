@@ -1,12 +1,14 @@
 """What the clients' signatures promise a type checker: checked by mypy (``make lint``), never run.
 
-`include=` makes `get`/`wait`/`list`/`create_ready` and the handles' `wait`/`result` return
-`JobExpanded` (an `include=` that may be None: the seeds' `Job`); a reasoner type outside
-`ReasonerTypeName` is a type error (each ``type: ignore`` below must be needed: mypy --strict
-reports one that is not).
+`include=` makes `get`/`wait`/`list`/`create_ready`/`wait_all`/`as_completed` and the handles'
+`wait`/`result` return `JobExpanded` (an `include=` that may be None: the seeds' `Job`); a
+reasoner type outside `ReasonerTypeName` is a type error (each ``type: ignore`` below must be
+needed: mypy --strict reports one that is not).
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
 
 from typing_extensions import assert_type
 
@@ -33,6 +35,12 @@ def blocking(client: JobsClientSync, maybe: JobIncludeDict | None) -> None:
     assert_type(client.get_operation("LOGIC", "t1"), Operation)
     op = client.create("SOLVER", "r", {})
     assert_type(op, JobOperationSync)
+    assert_type(client.wait_all([op, ("Logic", "t1")]), list[Job])
+    assert_type(client.wait_all([op], include={"raw": True}), list[JobExpanded])
+    assert_type(client.wait_all([op], include=maybe), list[Job])
+    assert_type(client.as_completed([op, ("ML", "j1")]), Iterator[Job])
+    assert_type(client.as_completed([op], include={"raw": True}), Iterator[JobExpanded])
+    client.wait_all([("Logik", "t1")])  # type: ignore[list-item]
     assert_type(op.wait(), Job)
     assert_type(op.wait(include={"raw": True}), JobExpanded)
     assert_type(op.wait(60, 0.5, {"raw": True}, raise_on_failure=True), JobExpanded)
@@ -68,6 +76,10 @@ async def awaiting(client: JobsClient) -> None:
     assert_type(await op.result(raise_on_failure=True), Job)
     assert_type(await op.events(), JobEvents)
     assert_type(op.iter_events(), EventIterator)
+    assert_type(await client.wait_all([op, ("Logic", "t1")]), list[Job])
+    assert_type(await client.wait_all([op], include={"events": True}), list[JobExpanded])
+    assert_type(client.as_completed([op]), AsyncIterator[Job])
+    assert_type(client.as_completed([op], include={"raw": True}), AsyncIterator[JobExpanded])
     async with op as job:
         assert_type(job, Job)
     async with op.cancel_on_error() as same:
