@@ -30,6 +30,7 @@ from ._expansions import expand
 from ._filters import ListFilters
 from ._handles import OperationHandle
 from ._include import Include, parse_include
+from ._logs import CORE_LOGGER
 from ._models import Job, JobRecord
 from ._reasoners import ReasonerType, parse_reasoner_type
 from ._validation import require_positive, require_text
@@ -208,6 +209,14 @@ class Completions:
         return index, outcome
 
     def _schedule(self, now: float) -> None:
+        CORE_LOGGER.debug(
+            "wait on many: %d of %d jobs still running, %d ended and waiting to be taken;"
+            " next round in %.2fs",
+            len(self._pending),
+            len(self._last_seen),
+            len(self._ready),
+            self._interval,
+        )
         self._due = now + self._interval
         self._interval = self.config.polling.next_interval(self._interval)
 

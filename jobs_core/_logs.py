@@ -2,7 +2,8 @@
 
 Two loggers. ``jobs_core`` records the decisions the protocols make: a retry with its reason and
 delay (INFO), a stale Direct Access endpoint asked for again (WARNING), each poll of a wait or of
-a followed event stream (DEBUG), a cancel that failed while a block was unwinding (WARNING).
+a followed event stream and each round of a wait on many jobs (DEBUG), a cancel that failed while
+a block was unwinding (WARNING).
 ``jobs_transports`` records each request or statement a driver performs, with its outcome and
 duration (DEBUG). Logging is no I/O of the core's own: the application's handlers decide where
 records go, and with none configured, nothing is written (each logger has a `NullHandler`, so

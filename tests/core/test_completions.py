@@ -3,6 +3,7 @@ sees each end, that nothing is missed, its deadline, and its argument checks."""
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import Any
 
@@ -304,3 +305,15 @@ def test_a_failed_read_is_raised_and_the_wait_resumes_with_nothing_lost() -> Non
     assert completions.pending == 2
     assert [service.run(completions.next_done()).id for _ in range(2)] == ["a", "b"]
     assert service.run(completions.next_done()) is None
+
+
+def test_each_round_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    jobs = [SimJob(ML, "a", 0.0), SimJob(ML, "b", 2.0)]
+    with caplog.at_level(logging.DEBUG, logger="jobs_core"):
+        SimulatedService(jobs).run(core.wait_all(HTTP, ops_of(jobs), poll_interval_s=1.0))
+    rounds = [r.getMessage() for r in caplog.records if r.getMessage().startswith("wait on many")]
+    assert rounds[0] == (
+        "wait on many: 1 of 2 jobs still running, 1 ended and waiting to be taken;"
+        " next round in 1.00s"
+    )
+    assert len(rounds) == 3
