@@ -96,15 +96,18 @@ def fetch_records(
     *,
     limit: int | None,
     offset: int,
+    deadline: Deadline | None = None,
 ) -> Protocol[list[JobRecord]]:
     """Return the protocol that lists records of `kinds`, one type after another.
 
     Over SQL the filters, `limit` and `offset` are applied by each statement; over HTTP the
     service returns everything and the caller filters, sorts and slices. A record is listed once
-    per (type, id): a transaction and jobs of both types may share an id.
+    per (type, id): a transaction and jobs of both types may share an id. A `deadline` bounds
+    every request and its retries (see `send_http`).
     """
     records: list[JobRecord] = []
-    for dialect, group in itertools.groupby(kinds, key=functools.partial(dialect_for, config)):
+    dialects = functools.partial(dialect_for, config, deadline=deadline)
+    for dialect, group in itertools.groupby(kinds, key=dialects):
         protocol = dialect.list_records(tuple(group), filters, limit=limit, offset=offset)
         records += yield from protocol
     seen: set[tuple[ReasonerType, str]] = set()

@@ -33,11 +33,13 @@ from ._include import Include, parse_include
 from ._logs import CORE_LOGGER
 from ._models import Job, JobRecord
 from ._reasoners import ReasonerType, parse_reasoner_type
+from ._retry import Deadline
 from ._validation import require_positive, require_text
 from ._wait import (
     DEFAULT_POLL_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
     MAX_POLL_INTERVAL_S,
+    answer_reserve,
     raise_if_client_disconnected,
 )
 
@@ -106,7 +108,8 @@ class Completions:
     _started: float | None = attrs.field(init=False, default=None)
     _deadline: float = attrs.field(init=False, default=0.0)
     _due: float | None = attrs.field(init=False, default=None)
-    """When the next round may start; None before the first."""
+    """When the next round may start (the deadline: none may); None before the first."""
+    _last_round: bool = attrs.field(init=False, default=False)
 
     def __attrs_post_init__(self) -> None:
         self._pending = {}
@@ -194,8 +197,9 @@ class Completions:
         while not self._ready:
             if self._due is not None:
                 now = yield Now()
-                if max(self._due, now) >= self._deadline:
-                    # A round started at the deadline would have no time left to be answered in.
+                late = now > self._due and now >= self._deadline - self._reserve
+                if self._due >= self._deadline or late:
+                    # No round started now could be answered before the deadline.
                     if self._deadline > now:
                         yield Sleep(self._deadline - now)
                     raise self._timed_out()
@@ -208,23 +212,41 @@ class Completions:
             raise outcome
         return index, outcome
 
+    @property
+    def _reserve(self) -> float:
+        return answer_reserve(self.timeout_s)
+
     def _schedule(self, now: float) -> None:
+        """Set when the next round starts, as `wait` spaces its polls: the policy's interval,
+        but the last round early enough to be answered, and none after it."""
+        until_last = self._deadline - self._reserve - now
+        if self._last_round or until_last <= 0:
+            self._due = self._deadline
+        else:
+            delay = min(self._interval, until_last)
+            self._last_round = delay == until_last
+            self._due = now + delay
+            waited = self._due - self._started
+            self._interval = self.config.polling.next_interval(self._interval, waited)
         CORE_LOGGER.debug(
             "wait on many: %d of %d jobs still running, %d ended and waiting to be taken;"
             " next round in %.2fs",
             len(self._pending),
             len(self._last_seen),
             len(self._ready),
-            self._interval,
+            self._due - now,
         )
-        self._due = now + self._interval
-        self._interval = self.config.polling.next_interval(self._interval)
+
+    @property
+    def _polling(self) -> Deadline:
+        # Polls are safe to repeat: they ride out transient failures until the deadline.
+        return Deadline(self._deadline, persist=True)
 
     def _round(self) -> Protocol[None]:
         kinds = tuple(kind for kind in ReasonerType if any(k.kind is kind for k in self._pending))
         try:
             listed = yield from fetch_records(
-                self.config, kinds, _ACTIVE, limit=None, offset=0, deadline=self._deadline
+                self.config, kinds, _ACTIVE, limit=None, offset=0, deadline=self._polling
             )
         except JobTimeoutError as exc:
             raise self._timed_out(str(exc)) from exc
@@ -241,7 +263,7 @@ class Completions:
 
     def _read(self, keys: Sequence[_Key]) -> Protocol[None]:
         reads = tuple(
-            fetch_record(self.config, key.kind, key.job_id, deadline=self._deadline) for key in keys
+            fetch_record(self.config, key.kind, key.job_id, deadline=self._polling) for key in keys
         )
         results: list[Any] = yield Gather(reads, self.config.expansion_concurrency)
         ended: list[tuple[int, JobRecord]] = []
@@ -258,7 +280,8 @@ class Completions:
                 ended.append((position, result))
         ended.sort(key=_finish_order)
         records = [record for _, record in ended]
-        finals = yield from expand(self.config, records, self.include)
+        bounded = Deadline(self._deadline)
+        finals = yield from expand(self.config, records, self.include, deadline=bounded)
         for record, final in zip(records, finals, strict=True):
             self._finish(_Key(record.reasoner_type, record.id), record, final)
 

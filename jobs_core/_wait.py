@@ -123,13 +123,13 @@ def poll_until_done(
         if spec.on_poll is not None:
             spec.on_poll(job)
         if record is not None and job is not None and job.is_terminal:
-            _raise_if_client_disconnected(record)
+            raise_if_client_disconnected(record)
             reads = Deadline(deadline)
             (final,) = yield from expand(config, [record], spec.include, deadline=reads)
             return final
         now = yield Now()
         remaining = deadline - now
-        until_last_poll = remaining - _answer_reserve(spec.timeout_s)
+        until_last_poll = remaining - answer_reserve(spec.timeout_s)
         if last_poll or until_last_poll <= 0:
             # No poll sent now could be answered before the deadline: sleep it out, time out.
             if remaining > 0:
@@ -144,7 +144,7 @@ def poll_until_done(
         interval = config.polling.next_interval(interval, now + delay - started)
 
 
-def _answer_reserve(timeout_s: float) -> float:
+def answer_reserve(timeout_s: float) -> float:
     """Return how long before the deadline the last poll is sent, so it can still be answered."""
     return min(_MAX_ANSWER_RESERVE_S, timeout_s * _ANSWER_RESERVE_FRACTION)
 
@@ -163,7 +163,9 @@ def _seen(job: Job | None) -> str:
     return f"state={job.state}" if job is not None else "not found yet"
 
 
-def _raise_if_client_disconnected(record: JobRecord) -> None:
+def raise_if_client_disconnected(record: JobRecord) -> None:
+    """Raise `JobClientDisconnectedError` if `record` is a Logic transaction aborted because its
+    waiting client went away (the service's ``client disconnected``)."""
     reason = (record.abort_reason or "").strip().lower()
     if record.reasoner_type.is_logic and reason == "client disconnected":
         raise JobClientDisconnectedError(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import itertools
-from collections.abc import Iterable, AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterable
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -355,15 +355,6 @@ class JobsClient(ClientBase[JobsGateway]):
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
-        include: None = None,
-    ) -> AsyncIterator[Job]: ...
-    @overload
-    def as_completed(
-        self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
-        *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict,
     ) -> AsyncIterator[JobExpanded]: ...
     @overload
@@ -399,15 +390,6 @@ class JobsClient(ClientBase[JobsGateway]):
         )
         return CompletionIterator(self, completions)
 
-    @overload
-    async def wait_all(
-        self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
-        *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
-        include: None = None,
-    ) -> builtins.list[Job]: ...
     @overload
     async def wait_all(
         self,

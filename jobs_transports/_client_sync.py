@@ -346,15 +346,6 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
-        include: None = None,
-    ) -> Iterator[Job]: ...
-    @overload
-    def as_completed(
-        self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
-        *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         include: JobIncludeDict,
     ) -> Iterator[JobExpanded]: ...
     @overload
@@ -390,15 +381,6 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         )
         return CompletionIteratorSync(self, completions)
 
-    @overload
-    def wait_all(
-        self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
-        *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
-        include: None = None,
-    ) -> builtins.list[Job]: ...
     @overload
     def wait_all(
         self,

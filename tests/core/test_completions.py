@@ -174,6 +174,42 @@ def test_every_request_is_sent_before_the_deadline(config: ClientConfig) -> None
     service.run(core.wait_all(config, ops_of(jobs), timeout_s=100, poll_interval_s=0.5))
     assert service.requests
     assert all(r.at < 100 for r in service.requests)
+    assert {r.deadline for r in service.requests} == {100.0}
+
+
+def test_the_last_round_goes_out_when_a_single_waits_last_poll_would() -> None:
+    """Early enough to be answered before the deadline, and nothing after it."""
+    job = SimJob(ML, "j", 1_000.0)
+    together = SimulatedService([job])
+    with pytest.raises(JobTimeoutError):
+        together.run(core.wait_all(HTTP, ops_of([job]), timeout_s=30, poll_interval_s=1.0))
+    alone = SimulatedService([job])
+    with pytest.raises(JobTimeoutError):
+        alone.run(core.wait(HTTP, "Predictive", "j", timeout_s=30, poll_interval_s=1.0))
+    lists = [r.at for r in together.requests if r.call == "list"]
+    assert lists == [r.at for r in alone.requests]
+    assert lists[-1] == pytest.approx(29.0)
+    assert together.clock == alone.clock == pytest.approx(30.0)
+
+
+def test_rounds_ride_out_transient_failures_until_the_deadline() -> None:
+    """More 503s than the retry policy's attempts: a wait, like a poll, keeps going."""
+
+    class Busy(SimulatedService):
+        busy = 8
+
+        def answer(self, effect: Any) -> Any:
+            if isinstance(effect, core.HttpRequest) and self.busy:
+                self.busy -= 1
+                return response(503, {"message": "busy"})
+            return super().answer(effect)
+
+    jobs = [SimJob(ML, "a", 5.0)]
+    service = Busy(jobs)
+    (final,) = service.run(core.wait_all(HTTP, ops_of(jobs), timeout_s=300))
+    assert final.state == "COMPLETED"
+    assert service.busy == 0
+    assert HTTP.retry.max_attempts < 8
 
 
 def test_the_same_job_named_twice_is_read_once_and_returned_twice() -> None:
