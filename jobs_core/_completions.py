@@ -226,7 +226,8 @@ class Completions:
             delay = min(self._interval, until_last)
             self._last_round = delay == until_last
             self._due = now + delay
-            waited = self._due - self._started
+            # Time waited at the next round, from the first (as `wait` counts from its start).
+            waited = self._due - (self._deadline - self.timeout_s)
             self._interval = self.config.polling.next_interval(self._interval, waited)
         CORE_LOGGER.debug(
             "wait on many: %d of %d jobs still running, %d ended and waiting to be taken;"
