@@ -9,7 +9,8 @@ Modules, from the calls down to the wire, each one job:
 
 - The calls: `_lookup` (get, get_operation), `_listing` (list), `_create` (create,
   create_ready), `_cancel`, `_events` (one page, or `EventsPager` over all of them), `_wait`
-  (polling), `_handles` (an operation handle's rules), `_expansions` (`include=` reads).
+  (polling), `_completions` (waiting on many jobs: `Completions`, `wait_all`), `_handles` (an
+  operation handle's rules), `_expansions` (`include=` reads).
 - Connecting: `_endpoint_discovery` (the Direct Access URL, asked over SQL), `_token_exchange`
   (a key-pair JWT exchanged for a Direct Access token).
 - Arguments: `_validation` (checks before any effect), `_include`, `_reasoners` (either spelling
