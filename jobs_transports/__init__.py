@@ -9,8 +9,8 @@ Modules: `_connect` (the entry points), `_client_sync` / `_client_async` (the cl
 mirror of the other) over `_client_base` (what they share), `_gateways` (what a client runs on),
 `_sync_driver` / `_async_driver` (perform effects) over `_runtimes` (asyncio or trio),
 `_http_executors` + `_http_target` + `_http_errors` (HTTP: where, with what credentials, error
-mapping) over `_network` (httpcore's time limits and closing, sync) and `_h11_pool` +
-`_h11_streams` + `_h11_slots` (the async pool, loaded with the first async HTTP client),
+mapping) over `_h11_blocking` (the sync pool) and `_h11_pool` + `_h11_streams` + `_h11_slots`
+(the async pool, loaded with the first async HTTP client), both over `_h11_exchange`,
 `_sql_executor` (DB-API), `_account_config` + `_config_files` (the account as users configure
 it), `_account_wiring` (from arguments, environment or files to backends), `_account_session` +
 `_key_pair` + `_endpoint_cache` (the Direct Access endpoint and tokens: discovered, signed,

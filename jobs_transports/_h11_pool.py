@@ -32,81 +32,28 @@ import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import h11
 import httpcore
 import sniffio
 import trio
 
-from ._h11_slots import POOL_CLOSED, AsyncioSlots, Slots, TrioSlots
+from ._h11_exchange import (
+    NO_TIMEOUTS,
+    POOL_CLOSED,
+    InFlight,
+    Origin,
+    RequestLine,
+    Response,
+    ResponseReader,
+    Timeouts,
+    phase_timeout,
+    request_bytes,
+    split_url,
+)
+from ._h11_exchange import Connection as _Connection
+from ._h11_slots import AsyncioSlots, Slots, TrioSlots
 from ._h11_streams import AsyncioStream, Stream, TrioStream
 
-Origin = tuple[str, str, int]
-"""Scheme, host and port."""
-Timeouts = Mapping[str, float | None]
-
-_PORTS = {"http": 80, "https": 443}
-_NO_TIMEOUTS: Timeouts = {}
-
-
-class Connection:
-    """One pooled connection: its stream, its h11 state and whether a request holds it."""
-
-    __slots__ = ("busy", "closed", "h11", "origin", "stream")
-
-    def __init__(self, origin: Origin, stream: Stream) -> None:
-        self.origin = origin
-        self.stream = stream
-        self.h11 = h11.Connection(h11.CLIENT)
-        self.busy = True
-        self.closed = False
-
-    def is_idle(self) -> bool:
-        """True when no request holds it and it is open."""
-        return not self.busy and not self.closed
-
-    def is_closed(self) -> bool:
-        """True once it was closed."""
-        return self.closed
-
-    def close(self) -> None:
-        """Close it now (nothing awaited, so no cancellation can interrupt it)."""
-        self.closed = True
-        self.stream.close()
-
-    def __repr__(self) -> str:
-        state = "CLOSED" if self.closed else "ACTIVE" if self.busy else "IDLE"
-        return f"<Connection [{self.origin[0]}://{self.origin[1]}:{self.origin[2]}, {state}]>"
-
-
-class RequestLine:
-    """What a request in flight is for (`H11Pool._requests` lists them)."""
-
-    __slots__ = ("method", "url")
-
-    def __init__(self, method: str, url: str) -> None:
-        self.method = method
-        self.url = url
-
-
-class InFlight:
-    """A request the pool is serving, and the connection it holds, if any yet."""
-
-    __slots__ = ("connection", "request")
-
-    def __init__(self, request: RequestLine) -> None:
-        self.request = request
-        self.connection: Connection | None = None
-
-
-class Response:
-    """A whole response: status, headers as received, body."""
-
-    __slots__ = ("content", "headers", "status")
-
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], content: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.content = content
+Connection = _Connection[Stream]
 
 
 class H11Pool:
@@ -119,7 +66,7 @@ class H11Pool:
         self.max_connections = max_connections
         self._tls = tls
         self._idle: list[Connection] = []
-        self._requests: dict[InFlight, None] = {}
+        self._requests: dict[InFlight[Stream], None] = {}
         self._slots: Slots | None = None
         self._trio = False
         self._closed = False
@@ -166,24 +113,26 @@ class H11Pool:
         if self._closed:
             raise httpcore.ConnectError(POOL_CLOSED)
         slots = self._slots or self._bind()
-        timeouts: Timeouts = _NO_TIMEOUTS
+        timeouts: Timeouts = NO_TIMEOUTS
         deadline = None
         if extensions:
-            timeouts = extensions.get("timeout", _NO_TIMEOUTS)
+            timeouts = extensions.get("timeout", NO_TIMEOUTS)
             limit = extensions.get("limit")
             if limit is not None:
                 deadline = self._clock() + limit
-        origin, authority, target = _split(url)
-        flight = InFlight(RequestLine(method, url))
+        origin, authority, target = split_url(url)
+        flight: InFlight[Stream] = InFlight(RequestLine(method, url))
         self._requests[flight] = None
         try:
             await slots.acquire(self._timeout(timeouts, "pool", deadline, httpcore.PoolTimeout))
             try:
-                head = [("Host", authority), *headers]
-                if content and not any(k.lower() == "content-length" for k, _ in headers):
-                    head.append(("Content-Length", str(len(content))))
                 return await self._exchange(
-                    flight, origin, method, target, head, content, timeouts, deadline
+                    flight,
+                    origin,
+                    method,
+                    (authority, target, headers, content),
+                    timeouts,
+                    deadline,
                 )
             finally:
                 slots.release()
@@ -193,22 +142,14 @@ class H11Pool:
     def _timeout(
         self, timeouts: Timeouts, phase: str, deadline: float | None, error: type[Exception]
     ) -> float | None:
-        timeout = timeouts.get(phase)
-        if deadline is None:
-            return timeout
-        left = deadline - self._clock()
-        if left <= 0:
-            raise error(f"the request ran out of time before its {phase} phase")
-        return left if timeout is None else min(timeout, left)
+        return phase_timeout(self._clock, timeouts.get(phase), phase, deadline, error)
 
     async def _exchange(
         self,
-        flight: InFlight,
+        flight: InFlight[Stream],
         origin: Origin,
         method: str,
-        target: str,
-        headers: list[tuple[str, str]],
-        content: bytes | None,
+        request: tuple[str, str, Sequence[tuple[str, str]], bytes | None],
         timeouts: Timeouts,
         deadline: float | None,
     ) -> Response:
@@ -216,14 +157,12 @@ class H11Pool:
         done = False
         try:
             response = await self._send_and_receive(
-                connection, method, target, headers, content, timeouts, deadline
+                connection, request_bytes(connection.h11, method, *request), timeouts, deadline
             )
             done = True
         finally:
-            state = connection.h11
-            reusable = state.our_state is h11.DONE and state.their_state is h11.DONE
-            if done and reusable and not self._closed:
-                state.start_next_cycle()
+            if done and connection.is_reusable() and not self._closed:
+                connection.h11.start_next_cycle()
                 connection.busy = False
                 self._idle.append(connection)
             else:
@@ -266,46 +205,20 @@ class H11Pool:
         return self._tls
 
     async def _send_and_receive(
-        self,
-        connection: Connection,
-        method: str,
-        target: str,
-        headers: list[tuple[str, str]],
-        content: bytes | None,
-        timeouts: Timeouts,
-        deadline: float | None,
+        self, connection: Connection, data: bytes, timeouts: Timeouts, deadline: float | None
     ) -> Response:
-        state, stream = connection.h11, connection.stream
-        try:
-            data = state.send(h11.Request(method=method, target=target, headers=headers))
-            if content:
-                data += state.send(h11.Data(data=content))
-            data += state.send(h11.EndOfMessage())
-        except h11.LocalProtocolError as exc:
-            raise httpcore.LocalProtocolError(str(exc)) from exc
+        stream = connection.stream
         await stream.send(data, self._timeout(timeouts, "write", deadline, httpcore.WriteTimeout))
         # `read` bounds the whole response: each read gets what is left of it.
         read = timeouts.get("read")
         if read is not None:
             read_ends = self._clock() + read
             deadline = read_ends if deadline is None else min(deadline, read_ends)
-        status, received, chunks = 0, [], []
-        try:
-            while True:
-                event = state.next_event()
-                if event is h11.NEED_DATA:
-                    timeout = self._timeout(_NO_TIMEOUTS, "read", deadline, httpcore.ReadTimeout)
-                    state.receive_data(await stream.receive(timeout))
-                elif type(event) is h11.Data:
-                    chunks.append(event.data)
-                elif type(event) is h11.Response:
-                    status, received = event.status_code, event.headers.raw_items()
-                elif type(event) is h11.EndOfMessage:
-                    return Response(status, received, b"".join(chunks))
-                elif type(event) is h11.ConnectionClosed:
-                    raise httpcore.RemoteProtocolError(_disconnected(status))
-        except h11.RemoteProtocolError as exc:
-            raise httpcore.RemoteProtocolError(_disconnected(status)) from exc
+        reader = ResponseReader(connection.h11)
+        while (response := reader.response()) is None:
+            timeout = self._timeout(NO_TIMEOUTS, "read", deadline, httpcore.ReadTimeout)
+            connection.h11.receive_data(await stream.receive(timeout))
+        return response
 
     async def aclose(self) -> None:
         """Close every connection, failing the requests in flight; refuse new requests."""
@@ -321,30 +234,3 @@ class H11Pool:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-
-def _disconnected(status: int) -> str:
-    if status:
-        return "Server disconnected before the end of the response."
-    return "Server disconnected without sending a response."
-
-
-def _split(url: str) -> tuple[Origin, str, str]:
-    """Return the origin of an absolute http(s) URL, its authority (the `Host` header) and the
-    request target (path and query).
-
-    Raises:
-        httpcore.ConnectError: not an http(s) URL with a host.
-    """
-    scheme, _, rest = url.partition("://")
-    authority, slash, path = rest.partition("/")
-    host, colon, port = authority.rpartition(":")
-    if not colon or "]" in port:  # no port, or the last colon is inside an IPv6 address
-        host, port = authority, ""
-    if scheme not in _PORTS or not host:
-        raise httpcore.ConnectError(f"not an http(s) URL: {url!r}")
-    try:
-        number = int(port) if port else _PORTS[scheme]
-    except ValueError:
-        raise httpcore.ConnectError(f"bad port in URL: {url!r}") from None
-    return (scheme, host.strip("[]"), number), authority, slash + path if slash else "/"

@@ -15,7 +15,7 @@ import httpcore
 import outcome
 import trio
 
-POOL_CLOSED = "the connection pool is closed"
+from ._h11_exchange import POOL_CLOSED
 
 
 class Slots(Protocol):

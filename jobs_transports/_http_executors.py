@@ -1,63 +1,87 @@
-"""HTTP effects: httpcore's blocking pool for the sync driver, the h11 pool for asyncio and trio."""
+"""HTTP effects: a blocking h11 pool for the sync driver, an async one for asyncio and trio."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import httpcore
-
 from jobs_core import HttpRequest, HttpResponse, TransportError
 
+from ._h11_blocking import BlockingPool
 from ._http_errors import transport_errors
 from ._http_target import HttpTarget
-from ._network import LimitedBackend, limited_sync_exchange
 
 if TYPE_CHECKING:
-    from ._h11_pool import H11Pool, Response
+    from ._h11_exchange import Response
+    from ._h11_pool import H11Pool
 
 
-def _response(raw: httpcore.Response | Response) -> HttpResponse:
+def _response(raw: Response) -> HttpResponse:
     headers = tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw.headers])
     return HttpResponse(status=raw.status, headers=headers, body=raw.content)
 
 
+def _base_extensions(target: HttpTarget) -> dict[str, Any]:
+    """Return the pools' request extensions for `target`'s timeouts (built once per client)."""
+    extensions: dict[str, Any] = {"timeout": target.timeouts.as_extension()}
+    if target.timeouts.total is not None:
+        extensions["limit"] = target.timeouts.total
+    return extensions
+
+
+def _extensions(
+    base: dict[str, Any], target: HttpTarget, time_left: float | None
+) -> dict[str, Any]:
+    """Return `base`, its whole-exchange ``limit`` capped at the `time_left` a deadline gives.
+
+    Raises:
+        TransportError: the time was up before the request was sent (``request_sent=False``).
+    """
+    if time_left is None:
+        return base
+    if time_left <= 0:
+        raise TransportError(
+            "the call's deadline passed before the request was sent",
+            request_sent=False,
+            timeout=True,
+        )
+    total = target.timeouts.total
+    return {**base, "limit": time_left if total is None else min(time_left, total)}
+
+
 class SyncHttp:
-    """Sends `HttpRequest`s on an `httpcore.ConnectionPool`."""
+    """Sends `HttpRequest`s on a `BlockingPool` (see `_h11_blocking` for why)."""
 
     def __init__(self, target: HttpTarget, *, max_connections: int = 10) -> None:
         self.target = target
-        self._backend = LimitedBackend()
-        self._pool = httpcore.ConnectionPool(
-            max_connections=max_connections, network_backend=self._backend
-        )
+        self._pool = BlockingPool(max_connections=max_connections)
+        self._extensions = _base_extensions(target)
 
     @property
-    def pool(self) -> httpcore.ConnectionPool:
-        """The connection pool (tests look at its connections and queued requests)."""
+    def pool(self) -> BlockingPool:
+        """The connection pool (tests look at its connections and requests in flight)."""
         return self._pool
 
     def send(self, request: HttpRequest, time_left: float | None = None) -> HttpResponse:
-        """Return the server's response, whatever its status, within `time_left` seconds.
+        """Return the server's response, whatever its status, within `time_left` seconds (and
+        `Timeouts.total`): the whole exchange, from the wait for a connection to the response's
+        last byte.
 
         Raises:
-            TransportError: no response was received (``timeout=True``: in time).
+            TransportError: no response was received (``timeout=True``: not in time).
         """
-        with (
-            transport_errors(),
-            limited_sync_exchange(self.target.timeouts, time_left) as timeouts,
-        ):
+        extensions = _extensions(self._extensions, self.target, time_left)
+        with transport_errors():
             raw = self._pool.request(
                 request.method,
                 self.target.url(request),
                 headers=self.target.headers_for(request),
                 content=request.body or None,
-                extensions={"timeout": timeouts},
+                extensions=extensions,
             )
         return _response(raw)
 
     def close(self) -> None:
         """Close every connection, those in use by other threads too, and open no more."""
-        self._backend.close()
         self._pool.close()
 
 
@@ -69,10 +93,7 @@ class AsyncHttp:
 
         self.target = target
         self._pool = H11Pool(max_connections=max_connections)
-        # Built once: the same for every request (`limit` is added per request when it varies).
-        self._extensions: dict[str, Any] = {"timeout": target.timeouts.as_extension()}
-        if target.timeouts.total is not None:
-            self._extensions["limit"] = target.timeouts.total
+        self._extensions = _base_extensions(target)
 
     @property
     def pool(self) -> H11Pool:
@@ -87,19 +108,7 @@ class AsyncHttp:
         Raises:
             TransportError: no response was received (``timeout=True``: not in time).
         """
-        extensions = self._extensions
-        if time_left is not None:
-            if time_left <= 0:
-                raise TransportError(
-                    "the call's deadline passed before the request was sent",
-                    request_sent=False,
-                    timeout=True,
-                )
-            total = self.target.timeouts.total
-            extensions = {
-                **extensions,
-                "limit": time_left if total is None else min(time_left, total),
-            }
+        extensions = _extensions(self._extensions, self.target, time_left)
         with transport_errors():
             raw = await self._pool.request(
                 request.method,

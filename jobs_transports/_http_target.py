@@ -33,7 +33,7 @@ class Timeouts:
     total: float | None = 120.0
 
     def as_extension(self) -> dict[str, float | None]:
-        """Return httpcore's ``timeout`` request extension (the phases httpcore knows)."""
+        """Return the pools' ``timeout`` request extension (one limit per phase)."""
         return {"connect": self.connect, "read": self.read, "write": self.write, "pool": self.pool}
 
 

@@ -20,6 +20,7 @@ import httpcore
 import trio
 
 from jobs_core import RetryPolicy
+from jobs_transports._h11_blocking import BlockingPool
 from jobs_transports._h11_pool import H11Pool
 
 T = TypeVar("T")
@@ -232,7 +233,7 @@ async def _trio_round(
 
 
 def pool_leftovers(
-    pool: httpcore.AsyncConnectionPool | httpcore.ConnectionPool | H11Pool,
+    pool: httpcore.AsyncConnectionPool | BlockingPool | H11Pool,
 ) -> list[str]:
     """Returns what calls that ended left in `pool`: registered requests, busy connections.
 

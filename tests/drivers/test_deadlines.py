@@ -29,9 +29,9 @@ from jobs_core import (
 )
 from jobs_transports import Timeouts
 from jobs_transports._async_driver import AsyncDriver
+from jobs_transports._h11_exchange import phase_timeout
 from jobs_transports._http_executors import AsyncHttp, SyncHttp
 from jobs_transports._http_target import HttpTarget
-from jobs_transports._network import Exchange
 from jobs_transports._sql_executor import SqlExecutor
 from jobs_transports._sync_driver import SyncDriver
 from tests.drivers.conftest import run_scenario
@@ -181,27 +181,19 @@ def test_a_deadline_caps_a_sql_statement(driver: str, stuck_connection: _StuckCo
     assert stuck_connection.statements == 1
 
 
-def test_the_read_limit_spans_every_read_from_the_first_one() -> None:
+def test_a_phase_gets_what_is_left_of_the_exchange() -> None:
     now = [0.0]
-    exchange = Exchange(lambda: now[0], ends_at=None, read_s=1.0)
-    assert exchange.left(5.0, httpcore.WriteTimeout) == 5.0  # a write does not start it
-    now[0] = 3.0
-    assert exchange.left(5.0, httpcore.ReadTimeout, reading=True) == 1.0
-    now[0] = 3.75  # a server trickling bytes: each read is quick, their sum is not
-    assert exchange.left(5.0, httpcore.ReadTimeout, reading=True) == 0.25
-    now[0] = 4.0
-    with pytest.raises(httpcore.ReadTimeout):
-        exchange.left(5.0, httpcore.ReadTimeout, reading=True)
 
+    def clock() -> float:
+        return now[0]
 
-def test_the_whole_limit_caps_every_phase() -> None:
-    now = [0.0]
-    exchange = Exchange(lambda: now[0], ends_at=2.0, read_s=None)
-    assert exchange.left(10.0, httpcore.ConnectTimeout) == 2.0
-    assert exchange.left(None, httpcore.WriteTimeout) == 2.0
-    now[0] = 1.5
-    assert exchange.left(None, httpcore.ReadTimeout, reading=True) == 0.5
+    assert phase_timeout(clock, 10.0, "connect", 2.0, httpcore.ConnectTimeout) == 2.0
+    assert phase_timeout(clock, None, "write", 2.0, httpcore.WriteTimeout) == 2.0
+    assert phase_timeout(clock, 1.0, "write", 2.0, httpcore.WriteTimeout) == 1.0
+    now[0] = 1.5  # a server trickling bytes: each read is quick, their sum is not
+    assert phase_timeout(clock, None, "read", 2.0, httpcore.ReadTimeout) == 0.5
     now[0] = 2.0
-    with pytest.raises(httpcore.ConnectTimeout):
-        exchange.left(10.0, httpcore.ConnectTimeout)
-    assert Exchange(lambda: 0.0, ends_at=None, read_s=None).left(None, httpcore.ReadTimeout) is None
+    with pytest.raises(httpcore.ReadTimeout, match="read phase"):
+        phase_timeout(clock, None, "read", 2.0, httpcore.ReadTimeout)
+    assert phase_timeout(clock, None, "read", None, httpcore.ReadTimeout) is None
+    assert phase_timeout(clock, 5.0, "pool", None, httpcore.PoolTimeout) == 5.0

@@ -1,4 +1,5 @@
-"""The h11 pool over TLS, on asyncio and trio, against a local HTTPS server with a test CA."""
+"""The h11 pools over TLS (the blocking one, the async one on asyncio and trio), against a local
+HTTPS server with a test CA."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpcore
 import pytest
 import trustme
 
+from jobs_transports._h11_blocking import BlockingPool
 from jobs_transports._h11_pool import H11Pool
 from tests.drivers.reliability_fixtures import RUNTIMES, run_async
 
@@ -90,3 +92,21 @@ def test_a_certificate_for_another_host_is_refused(
             assert pool.connections == []
 
     run_async(runtime, main)
+
+
+def test_blocking_requests_over_tls_reuse_one_connection(ca: trustme.CA, https_port: int) -> None:
+    url = f"https://localhost:{https_port}/v1alpha1/jobs"
+    with BlockingPool(max_connections=1, tls=client_context(ca)) as pool:
+        answers = [pool.request("GET", url) for _ in range(3)]
+        assert len(pool.connections) == 1
+    assert [(a.status, a.content) for a in answers] == [(200, BODY)] * 3
+
+
+def test_the_blocking_pool_refuses_a_certificate_for_another_host(
+    ca: trustme.CA, https_port: int
+) -> None:
+    url = f"https://127.0.0.1:{https_port}/v1alpha1/jobs"  # the certificate names localhost
+    with BlockingPool(max_connections=1, tls=client_context(ca)) as pool:
+        with pytest.raises(httpcore.ConnectError, match="certificate"):
+            pool.request("GET", url)
+        assert pool.connections == []

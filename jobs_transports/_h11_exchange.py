@@ -1,0 +1,209 @@
+"""What the h11 pools share, with no I/O of their own: the blocking pool (`_h11_blocking`, the sync
+driver's) and the async one (`_h11_pool`, asyncio and trio) differ only in how they wait.
+
+A pooled connection, a request in flight, a whole response; the bytes of a request and the
+reading of a response from h11's events; a URL split into origin and target; and the time a
+phase of an exchange may take. Failures are httpcore's exception types, which `transport_errors`
+translates for the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Generic, Protocol, TypeVar
+
+import h11
+import httpcore
+
+POOL_CLOSED = "the connection pool is closed"
+Origin = tuple[str, str, int]
+"""Scheme, host and port."""
+Timeouts = Mapping[str, float | None]
+NO_TIMEOUTS: Timeouts = {}
+
+_PORTS = {"http": 80, "https": 443}
+
+
+class Closable(Protocol):
+    """A connection's stream, as far as the shared parts use it."""
+
+    def close(self) -> None:
+        """Close it now; whatever waits on it fails."""
+        ...
+
+
+S = TypeVar("S", bound=Closable)
+
+
+class Connection(Generic[S]):
+    """One pooled connection: its stream, its h11 state and whether a request holds it."""
+
+    __slots__ = ("busy", "closed", "h11", "origin", "stream")
+
+    def __init__(self, origin: Origin, stream: S) -> None:
+        self.origin = origin
+        self.stream = stream
+        self.h11 = h11.Connection(h11.CLIENT)
+        self.busy = True
+        self.closed = False
+
+    def is_idle(self) -> bool:
+        """True when no request holds it and it is open."""
+        return not self.busy and not self.closed
+
+    def is_closed(self) -> bool:
+        """True once it was closed."""
+        return self.closed
+
+    def is_reusable(self) -> bool:
+        """True when its last exchange ended with a whole response and h11 can start another."""
+        state = self.h11
+        return state.our_state is h11.DONE and state.their_state is h11.DONE
+
+    def close(self) -> None:
+        """Close it now (nothing waited for, so no cancellation can interrupt it)."""
+        self.closed = True
+        self.stream.close()
+
+    def __repr__(self) -> str:
+        state = "CLOSED" if self.closed else "ACTIVE" if self.busy else "IDLE"
+        return f"<Connection [{self.origin[0]}://{self.origin[1]}:{self.origin[2]}, {state}]>"
+
+
+class RequestLine:
+    """What a request in flight is for (the pools' `_requests` list them)."""
+
+    __slots__ = ("method", "url")
+
+    def __init__(self, method: str, url: str) -> None:
+        self.method = method
+        self.url = url
+
+
+class InFlight(Generic[S]):
+    """A request a pool is serving, and the connection it holds, if any yet."""
+
+    __slots__ = ("connection", "request")
+
+    def __init__(self, request: RequestLine) -> None:
+        self.request = request
+        self.connection: Connection[S] | None = None
+
+
+class Response:
+    """A whole response: status, headers as received, body."""
+
+    __slots__ = ("content", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], content: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.content = content
+
+
+def request_bytes(
+    state: h11.Connection,
+    method: str,
+    authority: str,
+    target: str,
+    headers: Sequence[tuple[str, str]],
+    content: bytes | None,
+) -> bytes:
+    """Return the bytes of one request on `state` (a `Host` header first, a `Content-Length` for
+    a body that has none).
+
+    Raises:
+        httpcore.LocalProtocolError: h11 refused the request (a bad header, say).
+    """
+    head = [("Host", authority), *headers]
+    if content and not any(k.lower() == "content-length" for k, _ in headers):
+        head.append(("Content-Length", str(len(content))))
+    try:
+        data = state.send(h11.Request(method=method, target=target, headers=head))
+        if content:
+            data += state.send(h11.Data(data=content))
+        return data + state.send(h11.EndOfMessage())
+    except h11.LocalProtocolError as exc:
+        raise httpcore.LocalProtocolError(str(exc)) from exc
+
+
+class ResponseReader:
+    """Turns the h11 events of one response into a `Response`."""
+
+    __slots__ = ("chunks", "headers", "state", "status")
+
+    def __init__(self, state: h11.Connection) -> None:
+        self.state = state
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.chunks: list[bytes] = []
+
+    def response(self) -> Response | None:
+        """Return the whole response once h11 has parsed it; None while it needs more bytes.
+
+        Raises:
+            httpcore.RemoteProtocolError: the server closed early or broke the protocol.
+        """
+        state = self.state
+        try:
+            while True:
+                event = state.next_event()
+                if event is h11.NEED_DATA:
+                    return None
+                if type(event) is h11.Data:
+                    self.chunks.append(event.data)
+                elif type(event) is h11.Response:
+                    self.status, self.headers = event.status_code, event.headers.raw_items()
+                elif type(event) is h11.EndOfMessage:
+                    return Response(self.status, self.headers, b"".join(self.chunks))
+                elif type(event) is h11.ConnectionClosed:
+                    raise httpcore.RemoteProtocolError(self._disconnected())
+        except h11.RemoteProtocolError as exc:
+            raise httpcore.RemoteProtocolError(self._disconnected()) from exc
+
+    def _disconnected(self) -> str:
+        if self.status:
+            return "Server disconnected before the end of the response."
+        return "Server disconnected without sending a response."
+
+
+def phase_timeout(
+    clock: Callable[[], float],
+    timeout: float | None,
+    phase: str,
+    deadline: float | None,
+    error: type[Exception],
+) -> float | None:
+    """Return the seconds a phase may take: its `timeout`, clamped to what is left until
+    `deadline` (a `clock` reading; None: none).
+
+    Raises:
+        error: nothing is left.
+    """
+    if deadline is None:
+        return timeout
+    left = deadline - clock()
+    if left <= 0:
+        raise error(f"the request ran out of time before its {phase} phase")
+    return left if timeout is None else min(timeout, left)
+
+
+def split_url(url: str) -> tuple[Origin, str, str]:
+    """Return the origin of an absolute http(s) URL, its authority (the `Host` header) and the
+    request target (path and query).
+
+    Raises:
+        httpcore.ConnectError: not an http(s) URL with a host.
+    """
+    scheme, _, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    host, colon, port = authority.rpartition(":")
+    if not colon or "]" in port:  # no port, or the last colon is inside an IPv6 address
+        host, port = authority, ""
+    if scheme not in _PORTS or not host:
+        raise httpcore.ConnectError(f"not an http(s) URL: {url!r}")
+    try:
+        number = int(port) if port else _PORTS[scheme]
+    except ValueError:
+        raise httpcore.ConnectError(f"bad port in URL: {url!r}") from None
+    return (scheme, host.strip("[]"), number), authority, slash + path if slash else "/"
