@@ -42,6 +42,7 @@ from ._h11_exchange import (
     Response,
     ResponseReader,
     Timeouts,
+    default_tls_context,
     phase_timeout,
     request_bytes,
     split_url,
@@ -294,7 +295,7 @@ class BlockingPool:
                 connection.close()
         timeout = _timeout(timeouts, "connect", deadline, httpcore.ConnectTimeout)
         scheme, host, port = origin
-        tls = self._tls_context() if scheme == "https" else None
+        tls = (self._tls or default_tls_context()) if scheme == "https" else None
         connection = Connection(origin, SocketStream.connect(host, port, tls, timeout))
         with self._lock:
             closed = self._closed
@@ -304,11 +305,6 @@ class BlockingPool:
             connection.close()
             raise httpcore.ConnectError(POOL_CLOSED)
         return connection
-
-    def _tls_context(self) -> ssl.SSLContext:
-        if self._tls is None:
-            self._tls = ssl.create_default_context()
-        return self._tls
 
     def _send_and_receive(
         self, connection: Connection, data: bytes, timeouts: Timeouts, deadline: float | None

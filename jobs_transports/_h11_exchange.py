@@ -9,9 +9,12 @@ translates for the core.
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from typing import Generic, Protocol, TypeVar
 
+import certifi
 import h11
 import httpcore
 
@@ -207,3 +210,12 @@ def split_url(url: str) -> tuple[Origin, str, str]:
     except ValueError:
         raise httpcore.ConnectError(f"bad port in URL: {url!r}") from None
     return (scheme, host.strip("[]"), number), authority, slash + path if slash else "/"
+
+
+@functools.cache
+def default_tls_context() -> ssl.SSLContext:
+    """Return the TLS context both pools verify servers with: the system's trust store plus
+    certifi's certificates (what httpcore trusted), made once: loading them is costly."""
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=certifi.where())
+    return context

@@ -45,6 +45,7 @@ from ._h11_exchange import (
     Response,
     ResponseReader,
     Timeouts,
+    default_tls_context,
     phase_timeout,
     request_bytes,
     split_url,
@@ -191,18 +192,13 @@ class H11Pool:
             self._idle.pop(0).close()
         timeout = self._timeout(timeouts, "connect", deadline, httpcore.ConnectTimeout)
         scheme, host, port = origin
-        tls = self._tls_context() if scheme == "https" else None
+        tls = (self._tls or default_tls_context()) if scheme == "https" else None
         connect = TrioStream.connect if self._trio else AsyncioStream.connect
         stream: Stream = await connect(host, port, tls, timeout)
         if self._closed:  # closed while this connection was being made
             stream.close()
             raise httpcore.ConnectError(POOL_CLOSED)
         return Connection(origin, stream)
-
-    def _tls_context(self) -> ssl.SSLContext:
-        if self._tls is None:
-            self._tls = ssl.create_default_context()
-        return self._tls
 
     async def _send_and_receive(
         self, connection: Connection, data: bytes, timeouts: Timeouts, deadline: float | None

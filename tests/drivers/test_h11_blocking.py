@@ -109,6 +109,8 @@ def test_a_request_to_another_origin_keeps_the_idle_connections_of_the_first(
     fresh_real_emu: Emulator, module_real_emu: Emulator
 ) -> None:
     first, second = job_url(fresh_real_emu), job_url(module_real_emu)
+    # Slow answers keep both requests in flight at once, so each needs its own connection.
+    fresh_real_emu.faults.delay(0.3, times=2)
     with BlockingPool(max_connections=2) as pool:
         in_threads([lambda: pool.request("GET", first, extensions=TIMEOUTS)] * 2, 2)
         kept = list(pool.connections)
