@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
                     pool, ["ours-sync", "rai-sync"], args.blocks,
                     op="parse", calls=parses, body=str(body),
                 )  # fmt: skip
-            compare(parsed, "parse_list -> Jobs", "ours-sync", ["rai-sync"], parses,
+            compare(parsed, "list -> Jobs", "ours-sync", ["rai-sync"], parses,
                     goal={"rai-sync": 3.0})  # fmt: skip
 
             print(f"\n{CREATES:,} concurrent creates on one event loop")
