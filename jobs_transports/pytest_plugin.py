@@ -110,17 +110,31 @@ class JobsCassette:
 
     def connect_sync(self, **arguments: Any) -> JobsClientSync:
         """Return a client that records to the cassette, or replays it (see `connect_sync`)."""
-        client = connect_sync(**self._arguments(arguments))
-        self._clients.append(client)
+        options, written = self._arguments(arguments)
+        client = connect_sync(**options)
+        self._opened(client, written)
         return client
 
     def connect(self, **arguments: Any) -> JobsClient:
         """Return an async client that records to the cassette, or replays it (see `connect`)."""
-        client = connect(**self._arguments(arguments))
-        self._clients.append(client)
+        options, written = self._arguments(arguments)
+        client = connect(**options)
+        self._opened(client, written)
         return client
 
-    def _arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+    def _opened(
+        self, client: JobsClientSync | JobsClient, written: tuple[Path, Path] | None
+    ) -> None:
+        # Registered only once connect returned: a connect that raised (inside `pytest.raises`,
+        # say) wrote no partial cassette for `finish` to keep.
+        self._clients.append(client)
+        if written is not None:
+            self._written.append(written)
+
+    def _arguments(
+        self, arguments: dict[str, Any]
+    ) -> tuple[dict[str, Any], tuple[Path, Path] | None]:
+        """Return connect's arguments, and the (partial, cassette) pair it records to if any."""
         count = len(self._clients) + 1
         path = self.path if count == 1 else self.path.with_stem(f"{self.path.stem}-{count}")
         if not self.recording:
@@ -135,11 +149,10 @@ class JobsCassette:
             options = dict(arguments)
             replayer = Replayer(read_cassette(path), redact=options.pop("redact", None))
             self._replayers.append(replayer)
-            return {**options, "replay": replayer}
+            return {**options, "replay": replayer}, None
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + _PARTIAL)
-        self._written.append((partial, path))
-        return {**arguments, "record": partial}
+        return {**arguments, "record": partial}, (partial, path)
 
     def check_replayed(self) -> None:
         """Fail the test if a replay left recorded calls unplayed."""

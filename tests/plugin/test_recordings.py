@@ -159,3 +159,24 @@ def test_a_client_the_test_left_open_is_closed(pytester: pytest.Pytester) -> Non
         """
     )
     pytester.runpytest_inprocess(*RUN, "-W", "error").assert_outcomes(passed=2)
+
+
+def test_a_connect_that_raised_leaves_nothing_to_keep(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(BACKEND)
+    pytester.makepyfile(
+        test_bad="""
+        import pytest
+        from jobs_core import JobConfigurationError
+
+        def test_bad_then_good(jobs_cassette, backend):
+            if jobs_cassette.recording:  # a replay does not use base_url
+                with pytest.raises(JobConfigurationError):
+                    jobs_cassette.connect_sync(base_url="ftp://nowhere")
+            with jobs_cassette.connect_sync(**backend) as client:
+                assert client.list("Logic", limit=1) == []
+        """
+    )
+    pytester.runpytest_inprocess(*RUN).assert_outcomes(passed=1)
+    cassettes = pytester.path / "cassettes" / "test_bad"
+    assert [p.name for p in cassettes.iterdir()] == ["test_bad_then_good.jsonl"]
+    pytester.runpytest_inprocess(*RUN, "--jobs-record-mode=none").assert_outcomes(passed=1)
