@@ -145,7 +145,8 @@ def _wait_options(command: argparse.ArgumentParser, *, grace: bool) -> None:
     if grace:
         command.add_argument(
             "--grace", type=_grace, default=10.0, metavar="SECONDS",
-            help="how long a job may stay invisible before it is not found (default 10)",
+            help="how long a job may stay invisible before it is not found (default 10); a "
+            "shorter --timeout ends the wait sooner, and an unseen job is then not found too",
         )  # fmt: skip
 
 

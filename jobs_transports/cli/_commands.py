@@ -108,14 +108,29 @@ def _kind(args: argparse.Namespace) -> str:
     return parse_reasoner_type(args.reasoner_type).value
 
 
-def _waited(client: JobsClientSync, args: argparse.Namespace, job_id: str, grace_s: float) -> Exit:
+def _waited(
+    client: JobsClientSync, args: argparse.Namespace, job_id: str, grace_s: float | None
+) -> Exit:
+    """Wait for the job and return the exit status its end (or the timeout) gives.
+
+    `grace_s` is how long the job may stay invisible; None when it is known to exist (just
+    created). Whichever of the grace and `--timeout` ends first ends the wait, and a job that was
+    never seen by then is not found.
+
+    Raises:
+        JobNotFoundError: the job was never seen within the grace or the timeout.
+        Interrupted: Ctrl-C stopped the wait.
+    """
     kind = _kind(args)
     progress = Progress(f"{kind} {job_id}")
     started = time.monotonic()
+    seen = False
 
     def on_poll(job: Job | None) -> None:
+        nonlocal seen
         progress(job)
-        if job is None and time.monotonic() - started > grace_s:
+        seen = seen or job is not None
+        if job is None and grace_s is not None and time.monotonic() - started > grace_s:
             raise JobNotFoundError(
                 f"{kind} job {job_id} not found (not visible after {grace_s:g}s)"
             )
@@ -129,6 +144,11 @@ def _waited(client: JobsClientSync, args: argparse.Namespace, job_id: str, grace
     except KeyboardInterrupt:
         raise Interrupted(still_running(kind, job_id)) from None
     except JobTimeoutError as exc:
+        if not seen and grace_s is not None:
+            raise JobNotFoundError(
+                f"{kind} job {job_id} not found (not seen before --timeout {args.timeout:g}s "
+                "ended the wait)"
+            ) from exc
         print(f"jobs: {exc}; {still_running(kind, job_id)}", file=sys.stderr)
         return Exit.TIMED_OUT
     print_jobs([job], as_json=_as_json(args), single=True)
@@ -184,7 +204,7 @@ def _create(client: JobsClientSync, args: argparse.Namespace) -> Exit:
         # Before waiting, so the id is known even if the wait is interrupted or fails.
         print(f"jobs: created {kind} job {op.id}", file=sys.stderr, flush=True)
         # The job exists: however long it takes to become visible, it is not "not found".
-        return _waited(client, args, op.id, grace_s=args.timeout)
+        return _waited(client, args, op.id, grace_s=None)
     if _as_json(args):
         print_record({"id": op.id, "reasoner_type": kind, "name": args.reasoner_name}, as_json=True)
     else:

@@ -37,7 +37,8 @@ MEANINGS = {
     Exit.JOB_FAILED: "the job ended FAILED or ABORTED",
     Exit.JOB_CANCELED: "the job ended CANCELED",
     Exit.TIMED_OUT: "--timeout passed before the job ended (it may still be running)",
-    Exit.NOT_FOUND: "no such job (wait: still not visible after --grace seconds)",
+    Exit.NOT_FOUND: "no such job (wait: not seen within --grace seconds, or within --timeout "
+    "if that ends first)",
     Exit.INTERRUPTED: "interrupted (Ctrl-C); a job being waited for keeps running",
     Exit.BROKEN_PIPE: "the reader of the output went away (e.g. `jobs list | head -1`)",
 }

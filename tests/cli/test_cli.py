@@ -123,6 +123,16 @@ def test_wait_on_a_cancelled_job_a_timeout_and_a_missing_id(
     assert jobs(module_real_emu, "get", "Logic", "no-such-id") == 6
 
 
+def test_a_wait_whose_timeout_ends_before_its_grace_never_saw_the_job_not_found(
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture
+) -> None:
+    args = ("wait", "Logic", "no-such-id", "--timeout", "0.2", "--grace", "5", "--poll", "0.05")
+    assert jobs(module_real_emu, *args) == 6
+    err = capsys.readouterr().err
+    assert "Logic job no-such-id not found (not seen before --timeout 0.2s ended the wait)" in err
+    assert "still running" not in err
+
+
 def test_progress_is_redrawn_on_a_terminal_and_the_line_ended(
     module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
