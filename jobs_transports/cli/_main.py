@@ -11,7 +11,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 
-from jobs_core import JobError, JobServerError
+from jobs_core import JobConfigurationError, JobError, JobServerError
 
 from .._connect import connect_sync
 from ._arguments import parse
@@ -45,6 +45,34 @@ def in_cli_terms(message: str) -> str:
     return _KEYWORD.sub(lambda m: _OPTION_NAMES[m.group(1)] + (" " if m.group(2) else ""), message)
 
 
+_CONFIGURATION_PHRASES = {
+    # The CLI has no sql_connection: what a file choice cannot be combined with there is these.
+    "base_url=, sql_connection= or snowflake=": "--base-url or --snowflake",
+    "no backend arguments": "no --base-url or --snowflake",
+}
+_CONFIGURATION_NAMES = {
+    **_OPTION_NAMES,
+    "profile": "--profile",
+    "connection": "--connection",
+    "app": "--app",
+    "token": "--token",
+    "snowflake": "--snowflake",
+}
+"""Choosing a configuration, the library names its arguments as ``profile=`` or ``profile
+argument``; in those two forms (never as plain words) these are the CLI's options."""
+_NAMED_ARGUMENT = re.compile(
+    r"\b(" + "|".join(sorted(_CONFIGURATION_NAMES, key=len, reverse=True)) + r")(=|\s+argument\b)"
+)
+
+
+def in_configuration_terms(text: str) -> str:
+    """Return `text` (a configuration error, or `jobs config`'s reasons) naming options, not
+    the keyword arguments the library names."""
+    for phrase, options in _CONFIGURATION_PHRASES.items():
+        text = text.replace(phrase, options)
+    return _NAMED_ARGUMENT.sub(lambda m: _CONFIGURATION_NAMES[m.group(1)], text)
+
+
 @contextlib.contextmanager
 def _library_output(verbosity: int) -> Iterator[None]:
     """Keep warnings and log records (the Snowflake connector's) off stderr unless asked for."""
@@ -69,14 +97,21 @@ def _library_output(verbosity: int) -> Iterator[None]:
 
 def _run(args: argparse.Namespace) -> Exit:
     if args.command == "config":
-        print_record(describe(args), as_json=args.output == "json")
+        described = {
+            what: in_configuration_terms(why) if isinstance(why, str) else why
+            for what, why in describe(args).items()
+        }
+        print_record(described, as_json=args.output == "json")
         return Exit.OK
     with connect_sync(**connect_arguments(args)) as client:
         return COMMANDS[args.command](client, args)
 
 
 def _error(args: argparse.Namespace, exc: JobError) -> Exit:
-    message = in_cli_terms(str(exc))
+    message = str(exc)
+    if isinstance(exc, JobConfigurationError):
+        message = in_configuration_terms(message)
+    message = in_cli_terms(message)
     status = for_error(exc)
     if isinstance(exc, JobServerError) and exc.status in (401, 403):
         message = f"{message}\n  {refused_credential(args)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,72 @@ def test_options_choose_in_the_configuration_files(
     assert "SQL API" in described["backend"]
     assert main(["list", "--config-file", str(config), "--profile", "nope"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+TWO = {
+    "raiconfig.yaml": """
+connections:
+  a: {account: acme, user: ALICE, password: pw, rai_app_name: RAI}
+  b: {account: acme, user: BOB, password: pw, rai_app_name: RAI}
+"""
+}
+_KEYWORD_NAMED = re.compile(r"\b[a-z_]+=(?=[\s,]|$)|\b[a-z_]+ argument\b|backend arguments")
+
+
+@pytest.mark.parametrize(
+    ("files", "argv", "said"),
+    [
+        ({}, ["list"], "no --base-url or --snowflake, no JOBS_BASE_URL"),
+        ({}, ["list", "--profile", "p"], "--profile and --connection need a configuration file"),
+        ({}, ["list", "--config-file", "missing.yaml"], "--config-file: "),
+        (
+            TWO,
+            ["list", "--profile", "p", "--base-url", "http://127.0.0.1:9"],
+            "--profile, --connection and --config-file pick a connection from the configuration "
+            "files; they cannot be combined with --base-url or --snowflake",
+        ),
+        (TWO, ["list"], "name one with --connection, or set"),
+        (TWO, ["list", "--connection", "c"], "(named by --connection)"),
+        (TWO, ["list", "--profile", "p"], "(from --profile)"),
+        ({"raiconfig.toml": "[profile.p]\n"}, ["list", "--connection", "c"], "use --profile"),
+        (
+            {".snowflake/connections.toml": "[a]\naccount = 'acme'\n"},
+            ["list", "--profile", "p"],
+            "use --connection",
+        ),
+    ],
+)  # fmt: skip
+def test_configuration_errors_name_options_not_keywords(
+    capsys: Capture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    files: dict[str, str],
+    argv: list[str],
+    said: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for variable in ("RAI_CONFIG_FILE_PATH", "RAI_PROFILE", "RAI_ACTIVE_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME", raising=False)
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert said in err
+    assert not _KEYWORD_NAMED.search(err), err
+
+
+def test_config_names_the_options_that_chose(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = tmp_path / "raiconfig.yaml"
+    config.write_text(TWO["raiconfig.yaml"])
+    assert main(["config", "--config-file", str(config), "--connection", "b", "--app", "X"]) == 0
+    out = capsys.readouterr().out
+    assert "(--config-file)" in out
+    assert "b (--connection)" in out
+    assert not _KEYWORD_NAMED.search(out), out
