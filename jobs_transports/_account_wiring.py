@@ -52,8 +52,12 @@ def choose_backends(
     config_file: str | os.PathLike[str] | None,
     env: Mapping[str, str] | None = None,
     required: bool = True,
+    credentials: bool = True,
 ) -> Backends:
     """Return the backends the arguments, the environment or the files configure.
+
+    With `credentials` false, a file's connection comes without its key or token (nor the
+    connector arguments they go in): `with_credentials` adds them.
 
     Raises:
         JobConfigurationError: `profile`/`connection`/`config_file` next to backend arguments,
@@ -94,6 +98,17 @@ def choose_backends(
                 "a parent or ~/.rai; connections.toml or config.toml in ~/.snowflake)"
             )
         return Backends(None, None, app, token)
+    if not credentials:
+        return Backends(None, None, account.app, None, account)
+    return with_credentials(account)
+
+
+def with_credentials(account: AccountConfig) -> Backends:
+    """Return the backends of a file's connection, its key loaded and its token read.
+
+    Raises:
+        JobConfigurationError: the key or the token file cannot be used.
+    """
     key = None
     if account.authenticator == "jwt":
         # `check` made sure there is a key path; a bad key fails here, before any I/O.
@@ -190,8 +205,11 @@ def describe_connection(
     and endpoint, and shows no password, passphrase or token. No network I/O: the endpoint is the
     cached one, or said to be found on first use.
 
+    A key or token file that cannot be used does not stop it: it is the last line, ``problem``
+    and why, after all the rest.
+
     Raises:
-        JobConfigurationError: as `connect()` for a bad configuration.
+        JobConfigurationError: as `connect()` for a bad configuration, but for its credentials.
     """
     env = os.environ if env is None else env
     backends = choose_backends(
@@ -205,6 +223,7 @@ def describe_connection(
         config_file=config_file,
         env=env,
         required=False,
+        credentials=False,
     )
     account = backends.account
     if account is None:
@@ -216,6 +235,16 @@ def describe_connection(
         if backends.snowflake is not None:
             lines.append(f"backend        SQL API, application {backends.app} (JOBS_SNOWFLAKE)")
         return "\n".join(lines)
+    try:
+        with_credentials(account)
+    except JobConfigurationError as exc:
+        problem = f"\n{'problem':<14} {' '.join(str(exc).split())}"  # one line, whatever exc says
+    else:
+        problem = ""
+    return _described(account, env) + problem
+
+
+def _described(account: AccountConfig, env: Mapping[str, str]) -> str:
     if not account.direct_access:
         return account.describe()
     if not account.endpoint_cache:

@@ -102,7 +102,8 @@ def _run(args: argparse.Namespace) -> Exit:
             for what, why in describe(args).items()
         }
         print_record(described, as_json=args.output == "json")
-        return Exit.OK
+        # A key or token that cannot be used is described too, as the line "problem".
+        return Exit.USAGE if "problem" in described else Exit.OK
     with connect_sync(**connect_arguments(args)) as client:
         return COMMANDS[args.command](client, args)
 

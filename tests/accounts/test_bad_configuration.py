@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from jobs_core import JobConfigurationError
-from jobs_transports import connect, connect_sync
+from jobs_transports import connect, connect_sync, describe_connection
 from tests.accounts.conftest import PASSPHRASE, PASSWORD, SECRET_TOKEN, KeyFiles
 
 
@@ -182,3 +182,27 @@ def test_a_mistyped_field(home: Path, keys: KeyFiles) -> None:
     rai_yaml(home, f"account: acc\nuser: a\npassword: [{PASSWORD}]\n", extra="")
     message = refused(keys)
     assert "password must be str, not a secret" in message
+
+
+@pytest.mark.parametrize(
+    ("login", "problem"),
+    [
+        ("authenticator: jwt\nprivate_key_path: {home}/nokey\n", "private_key_path: cannot read"),
+        (
+            "authenticator: programmatic_access_token\ntoken_file_path: {home}/nopat\n",
+            "token_file_path",
+        ),
+    ],
+)
+def test_describe_shows_a_credential_that_cannot_be_used_as_one_line(
+    home: Path, keys: KeyFiles, login: str, problem: str
+) -> None:
+    path = rai_yaml(home, "account: acc\nuser: alice\n" + login.format(home=home))
+    text = describe_connection()
+    lines = text.splitlines()
+    assert lines[0].startswith(f"file           {path}")
+    for expected in ("connection     sf", "alice", "Direct Access"):
+        assert expected in text
+    [line] = [line for line in lines if line.startswith("problem ")]
+    assert problem in line
+    assert line == lines[-1]

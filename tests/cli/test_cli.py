@@ -379,3 +379,20 @@ def test_config_names_the_options_that_chose(
     assert "(--config-file)" in out
     assert "b (--connection)" in out
     assert not _KEYWORD_NAMED.search(out), out
+
+
+def test_config_prints_what_it_can_then_the_key_problem_and_exits_2(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = tmp_path / "raiconfig.yaml"
+    config.write_text(
+        f"connections:\n  sf: {{account: acme, user: ALICE, authenticator: jwt, "
+        f"private_key_path: {tmp_path}/nokey, rai_app_name: RAI}}\n"
+    )
+    assert main(["config", "--json", "--config-file", str(config)]) == 2
+    described = json.loads(capsys.readouterr().out)
+    assert described["file"].startswith(str(config))
+    assert "ALICE" in described["user"]
+    assert "private_key_path: cannot read" in described["problem"]
