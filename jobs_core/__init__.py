@@ -97,6 +97,7 @@ from ._recording import CassetteWriter as CassetteWriter
 from ._recording import Sink as Sink
 from ._recording import recorded as recorded
 from ._replay import Replayer as Replayer
+from ._secrets import Secrets as Secrets
 from ._secrets import is_credential_header as is_credential_header
 from ._stepper import Stepper as Stepper
 from ._token_exchange import AccessToken as AccessToken
@@ -157,6 +158,7 @@ __all__ = [
     "Replayer",
     "Reply",
     "RetryPolicy",
+    "Secrets",
     "SignAssertion",
     "Sink",
     "Sleep",

@@ -10,7 +10,7 @@ import attrs
 
 from ._errors import JobCapabilityError, JobConfigurationError
 from ._models import ReasonerType
-from ._secrets import masks_of
+from ._secrets import Secrets
 from ._version import __version__
 
 USER_AGENT = f"jobs-client/{__version__}"
@@ -96,6 +96,14 @@ def _is_name(pattern: re.Pattern[str], value: object) -> bool:
     return isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
+def _secrets(value: object) -> Secrets:
+    if isinstance(value, Secrets):
+        return value
+    if not isinstance(value, tuple) or not all(isinstance(secret, str) for secret in value):
+        raise JobConfigurationError("secrets must be a tuple of strings or a Secrets")
+    return Secrets(value)
+
+
 @attrs.frozen
 class ClientConfig:
     """Everything a protocol needs to know about the client that runs it.
@@ -120,11 +128,11 @@ class ClientConfig:
     off apart, and a replay, which numbers its calls in the same order, draws the same jitter."""
     expansion_concurrency: int = 8
     """How many `include=` expansions run at once."""
-    secrets: tuple[str, ...] = attrs.field(default=(), repr=False, eq=False)
+    secrets: Secrets = attrs.field(factory=Secrets, converter=_secrets, repr=False, eq=False)
     """The client's credentials (token, credential header values...), masked in every reply and
-    failure the protocols see and in every cassette line; never written to a cassette."""
-    masks: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
-    """What is masked: the `secrets` and the forms a JSON body may quote them in."""
+    failure the protocols see and in every cassette line; never written to a cassette. Given as
+    a tuple of strings or a `Secrets` (kept, not copied: `for_call` configurations share it, so a
+    credential added while the client runs is masked in all of them)."""
 
     def __attrs_post_init__(self) -> None:
         if not (self.http or self.sql):
@@ -145,12 +153,6 @@ class ClientConfig:
             )
         if self.expansion_concurrency < 1:
             raise JobConfigurationError("expansion_concurrency must be at least 1")
-        if not isinstance(self.secrets, tuple) or not all(
-            isinstance(secret, str) for secret in self.secrets
-        ):
-            raise JobConfigurationError("secrets must be a tuple of strings")
-        # Frozen: the derived field is set once, here.
-        object.__setattr__(self, "masks", masks_of(self.secrets))
 
     def for_call(self, number: int) -> ClientConfig:
         """Return this configuration for the client's call number `number` (0, 1, 2...).
@@ -158,6 +160,11 @@ class ClientConfig:
         A client passes ``config.for_call(n)`` to the protocol of its n-th call.
         """
         return attrs.evolve(self, call=number)
+
+    @property
+    def masks(self) -> tuple[str, ...]:
+        """What is masked: the `secrets` known now and the forms a JSON body may quote them in."""
+        return self.secrets.masks
 
     @property
     def sql_namespace(self) -> str:

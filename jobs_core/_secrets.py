@@ -1,10 +1,11 @@
 """Keeping the client's own secrets out of everything it produces.
 
 A server may quote what it was sent: a body that echoes the token, a `Set-Cookie`, an error
-message holding a credential. The client's secrets (`ClientConfig.secrets`: its token, the values
-of its credential headers, whatever its configuration holds) are masked in every reply and
-failure as it enters a protocol, so no result or error message can carry them, and in every line
-a recorder writes. How the client obtained them is no concern of this module.
+message holding a credential. The client's secrets (`ClientConfig.secrets`, a `Secrets`: its
+token, the values of its credential headers, whatever its configuration holds, and every token it
+obtains as it runs) are masked in every reply and failure as it enters a protocol, so no result or
+error message can carry them, and in every line a recorder writes. How the client obtained them
+is no concern of this module.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 import attrs
 
 from ._effects import Headers, HttpResponse, SqlFailure, SqlRows, TransportError
+from ._errors import JobConfigurationError
 
 MASK = "[REDACTED]"
 MIN_SECRET_LENGTH = 4
@@ -42,6 +44,51 @@ def masks_of(secrets: Iterable[str]) -> tuple[str, ...]:
     return tuple(
         form for i, form in enumerate(by_length) if not any(f in form for f in by_length[:i])
     )
+
+
+class Secrets:
+    """The secrets of one client: those it was given, and those it obtains as it runs.
+
+    A token read from a file, returned by a callable or exchanged for a key-pair login, and the
+    signed login itself, exist only once the client runs: whoever obtains one `add`s it before
+    sending it, and from then on every configuration of the client (they share this object)
+    masks it. Values are only ever added, so their count tells whether `masks` is up to date;
+    an `add` from one thread and `masks` read from another see each other without a lock.
+    """
+
+    # No `__dict__`: what walks an object's attributes to show them finds no secret here.
+    __slots__ = ("_masks", "_values")
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._values: dict[str, None] = {}
+        self._masks: tuple[int, tuple[str, ...]] = (0, ())
+        self.add(*values)
+
+    def __repr__(self) -> str:
+        return f"Secrets({len(self._values)} hidden)"
+
+    def add(self, *values: str) -> None:
+        """Mask each of `values` from now on (empty and very short ones are never masked).
+
+        Raises:
+            JobConfigurationError: a value that is not a string (the value is not shown).
+        """
+        for value in values:
+            if not isinstance(value, str):
+                raise JobConfigurationError(
+                    f"a secret must be a string, not {type(value).__name__}"
+                )
+            self._values.setdefault(value, None)
+
+    @property
+    def masks(self) -> tuple[str, ...]:
+        """The texts to mask: `masks_of` the secrets added so far."""
+        values = tuple(self._values)
+        counted, masks = self._masks
+        if counted != len(values):
+            masks = masks_of(values)
+            self._masks = (len(values), masks)
+        return masks
 
 
 def is_credential_header(name: str) -> bool:

@@ -221,5 +221,7 @@ class AccountSession:
             if token.endpoint is not None and token.endpoint != self.endpoint:
                 self._replace_endpoint(token.endpoint)  # the exchange found it stale
             log.debug("exchanged a token for %s, valid %ss", self.endpoint, token.lifetime_s)
+        # Masked from now on, before any request carries it: a server may quote it back.
+        self._config.secrets.add(token.value)
         self._token = token
         self._generation += 1

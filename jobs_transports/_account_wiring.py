@@ -182,7 +182,9 @@ def account_session(
         # `check` made sure these are set for a key-pair login.
         assert account.account is not None
         assert account.user is not None
-        signer = KeyPairSigner(account.account, account.user, backends.private_key)
+        signer = KeyPairSigner(
+            account.account, account.user, backends.private_key, secrets=config.secrets
+        )
     tokens = _token_source(account)
     if tokens.exchange is None:
         tokens.read()  # a token that cannot be used fails now

@@ -18,7 +18,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from jobs_core import JobConfigurationError
+from jobs_core import JobConfigurationError, Secrets
 
 ASSERTION_LIFETIME_S = 3600
 
@@ -82,18 +82,21 @@ class KeyPairSigner:
         key: RSAPrivateKey,
         *,
         clock: Callable[[], float] = time.time,
+        secrets: Secrets | None = None,
     ) -> None:
+        """Each login token signed is added to `secrets` (the client's) before it is sent."""
         # Snowflake's account part of the claims drops any region suffix and is upper-case.
         self._qualified = f"{account.split('.')[0].upper()}.{user.upper()}"
         self._issuer = f"{self._qualified}.{fingerprint(key)}"
         self._key = key
         self._clock = clock
+        self._secrets = secrets
 
     def __repr__(self) -> str:
         return f"KeyPairSigner({self._qualified})"
 
     def sign(self) -> str:
-        """Return a fresh RS256 JWT valid for an hour."""
+        """Return a fresh RS256 JWT valid for an hour, added to the client's secrets."""
         now = int(self._clock())
         claims = {
             "iss": self._issuer,
@@ -101,4 +104,7 @@ class KeyPairSigner:
             "iat": now,
             "exp": now + ASSERTION_LIFETIME_S,
         }
-        return jwt.encode(claims, self._key, algorithm="RS256")
+        assertion = jwt.encode(claims, self._key, algorithm="RS256")
+        if self._secrets is not None:
+            self._secrets.add(assertion)
+        return assertion

@@ -8,6 +8,7 @@ import hashlib
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from jobs_core import Secrets
 from jobs_transports._key_pair import KeyPairSigner, fingerprint, load_private_key
 from tests.accounts.conftest import PASSPHRASE, KeyFiles
 
@@ -36,3 +37,10 @@ def test_plain_and_encrypted_keys_are_the_same_key(keys: KeyFiles) -> None:
     plain = load_private_key(str(keys.plain), None, "test")
     encrypted = load_private_key(str(keys.encrypted), PASSPHRASE, "test")
     assert fingerprint(plain) == fingerprint(encrypted)
+
+
+def test_each_signed_login_is_a_secret_of_the_client(keys: KeyFiles) -> None:
+    secrets = Secrets()
+    key = load_private_key(str(keys.plain), None, "test")
+    assertion = KeyPairSigner("acc", "alice", key, secrets=secrets).sign()
+    assert assertion in secrets.masks

@@ -175,4 +175,30 @@ def test_values_too_short_to_be_secrets_are_not_masked() -> None:
 
 def test_secrets_must_be_strings() -> None:
     with pytest.raises(core.JobConfigurationError):
-        ClientConfig(http=True, secrets=(b"x",))  # type: ignore[arg-type]
+        ClientConfig(http=True, secrets=(b"x",))
+
+
+def test_a_secret_added_while_the_client_runs_is_masked_by_every_configuration() -> None:
+    config = ClientConfig(http=True, secrets=(TOKEN,))
+    call = config.for_call(3)
+    lines: list[str] = []
+    writer = core.CassetteWriter(config, lines.append)
+    late = "tok-obtained-later-xyz"
+    config.secrets.add(late)
+    assert late in call.masks
+    assert TOKEN in call.masks
+    recording = writer.record(_ask())
+    assert isinstance(next(recording), HttpRequest)
+    with pytest.raises(StopIteration):
+        recording.send(HttpResponse(200, (), json.dumps({"echo": late}).encode()))
+    assert late not in "".join(lines)
+    assert REDACTED in lines[-1]
+    assert late not in repr(config) + lines[0]
+    assert config == ClientConfig(http=True, seed=config.seed)
+    with pytest.raises(core.JobConfigurationError, match="not bytes"):
+        config.secrets.add(b"x")  # type: ignore[arg-type]
+
+
+def _ask() -> core.Protocol[Any]:
+    reply = yield HttpRequest("GET", "/v1alpha1/jobs", ())
+    return reply
