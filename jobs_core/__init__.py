@@ -99,6 +99,7 @@ from ._recording import recorded as recorded
 from ._replay import Replayer as Replayer
 from ._secrets import Secrets as Secrets
 from ._secrets import is_credential_header as is_credential_header
+from ._secrets import is_secret_setting as is_secret_setting
 from ._stepper import Stepper as Stepper
 from ._token_exchange import AccessToken as AccessToken
 from ._token_exchange import exchange_request as exchange_request
@@ -182,6 +183,7 @@ __all__ = [
     "get_events",
     "get_operation",
     "is_credential_header",
+    "is_secret_setting",
     "is_terminal",
     "list_jobs",
     "operation_of",

@@ -27,7 +27,31 @@ MIN_SECRET_LENGTH = 4
 _CREDENTIAL_HEADERS = ("authorization", "cookie", "x-api-key", "token", "secret", "password")
 """A header whose name contains one of these carries a credential (Set-Cookie, X-Auth-Token...)."""
 
+SECRET_SETTINGS = frozenset(
+    {
+        "password",
+        "passcode",
+        "token",
+        "private_key",
+        "private_key_passphrase",
+        "private_key_file_pwd",
+        "oauth_client_secret",
+        "proxy_password",
+    }
+)
+"""The configuration settings and connector arguments that hold a credential."""
+_SECRET_MARKERS = ("password", "secret", "passphrase", "passcode", "pwd")
+"""A setting whose name contains one of these holds a credential too (``*_password``...)."""
+
 E = TypeVar("E", bound=BaseException)
+
+
+def is_secret_setting(name: str) -> bool:
+    """Return True when a configuration setting or Snowflake connector argument called `name`
+    (either spelling: ``private_key_passphrase`` or ``private_key_file_pwd``) holds a credential,
+    whose value is then never shown and always masked."""
+    folded = name.lower()
+    return folded in SECRET_SETTINGS or any(marker in folded for marker in _SECRET_MARKERS)
 
 
 def masks_of(secrets: Iterable[str]) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from jobs_core import JobConfigurationError
+from jobs_core import JobConfigurationError, is_secret_setting
 
 from ._config_files import Section, Shape, find_file, read_section
 
@@ -57,7 +57,6 @@ _TEXT_FIELDS = (
     "account", "user", "role", "warehouse", "database", "host", "protocol", "app",
     "private_key_path", "token_file_path", "authenticator",
 )  # fmt: skip
-_SECRETS = ("password", "private_key_passphrase", "passcode", "token")
 # Snowflake connector parameters a raiconfig file may set for the SQL API's login. Snowflake's own
 # files hold nothing but connector parameters: all of theirs are passed on.
 _CONNECTOR_PARAMETERS = (
@@ -112,6 +111,13 @@ class AccountConfig:
         host = self.host or f"{self.account}.snowflakecomputing.com"
         return f"{protocol}://{host}" + (f":{self.port}" if self.port else "")
 
+    def secrets(self) -> tuple[str, ...]:
+        """Return the credentials the configuration gives as text (a token callable's are read
+        later), connector parameters included."""
+        values = [getattr(self, name) for name in _CREDENTIAL_FIELDS]
+        values += [value for key, value in self.connector_extras.items() if is_secret_setting(key)]
+        return tuple(value for value in values if isinstance(value, str) and value)
+
     def connector_kwargs(self) -> dict[str, Any]:
         """Return the Snowflake connector's keyword arguments for this connection (its login).
 
@@ -145,13 +151,24 @@ class AccountConfig:
         return "\n".join(lines)
 
 
+_CREDENTIAL_FIELDS = tuple(
+    field.name for field in attrs.fields(AccountConfig) if is_secret_setting(field.name)
+)
+"""The settings a file may give that are credentials (read as text, never shown)."""
+_FIELDS = (*_TEXT_FIELDS, *_CREDENTIAL_FIELDS, "port", "direct_access")
+"""The settings read into `AccountConfig` fields rather than passed to the connector."""
+
+
 def _typed(section: Section, key: str, value: Any, cls: type[Any]) -> Any:
+    secret = is_secret_setting(_RENAMED.get(key, key))
+    if secret and cls is str and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # a numeric passphrase, as TOML and YAML read it unquoted
     if cls is int and isinstance(value, str) and value.isdigit():
         return int(value)
     if cls is bool and isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     if not isinstance(value, cls) or (cls is int and isinstance(value, bool)):
-        shown = "a secret" if key in _SECRETS else repr(value)
+        shown = "a secret" if secret else repr(value)
         raise JobConfigurationError(f"{section.where()}: {key} must be {cls.__name__}, not {shown}")
     return value
 
@@ -162,7 +179,7 @@ def _settings(section: Section) -> dict[str, Any]:
         name = _RENAMED.get(key, key)
         if value is None or (name in settings and key != name):
             continue  # the current spelling wins over the older one
-        if name in _TEXT_FIELDS or name in _SECRETS:
+        if name in _TEXT_FIELDS or name in _CREDENTIAL_FIELDS:
             settings[name] = value if callable(value) else _typed(section, key, value, str)
         elif name == "port":
             settings[name] = _typed(section, key, value, int)
@@ -178,7 +195,7 @@ def _connector_extras(section: Section) -> dict[str, Any]:
         for key, value in section.settings.items()
         if key not in _NOT_FOR_THE_CONNECTOR
         and (key in _CONNECTOR_PARAMETERS or snowflake_file)
-        and _RENAMED.get(key, key) not in (*_TEXT_FIELDS, *_SECRETS, "port", "direct_access")
+        and _RENAMED.get(key, key) not in _FIELDS
         and key != "endpoint_cache"
     }
 

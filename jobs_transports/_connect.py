@@ -17,6 +17,7 @@ from jobs_core import (
     Replayer,
     RetryPolicy,
     is_credential_header,
+    is_secret_setting,
 )
 
 from ._account_config import AccountConfig, TokenProvider
@@ -134,9 +135,6 @@ def _options(
     return _Options(config, target, sql, max_connections, account, signer)
 
 
-_SNOWFLAKE_SECRETS = ("password", "token", "passcode", "private_key_file_pwd")
-
-
 def _secrets(
     token: str | None,
     headers: Mapping[str, str] | None,
@@ -148,14 +146,17 @@ def _secrets(
     produces."""
     values: list[object] = [token, token.strip() if isinstance(token, str) else None]
     if account is not None:
-        values += [account.password, account.passcode, account.private_key_passphrase]
-        values += [account.token if isinstance(account.token, str) else None]
+        values += account.secrets()
     values += [
         value
         for name, value in (headers or {}).items()
         if isinstance(name, str) and is_credential_header(name)
     ]
-    values += [(snowflake or {}).get(key) for key in _SNOWFLAKE_SECRETS]
+    values += [
+        value
+        for name, value in (snowflake or {}).items()
+        if isinstance(name, str) and is_secret_setting(name)
+    ]
     return tuple(value for value in values if isinstance(value, str) and value)
 
 

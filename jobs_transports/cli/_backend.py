@@ -13,13 +13,11 @@ import json
 import os
 from typing import Any
 
-from jobs_core import JobConfigurationError
+from jobs_core import JobConfigurationError, is_secret_setting
 
 from .._account_wiring import describe_connection
 from ._arguments import ENVIRONMENT
 
-_SECRET_KEYS = ("password", "passcode", "token", "private_key", "secret")
-"""Connector arguments whose values `jobs config` never shows (substrings of the key)."""
 _FILE_OPTIONS = ("profile", "connection", "config_file")
 _BACKEND_VARIABLES = ("base_url", "snowflake")
 
@@ -78,14 +76,10 @@ def describe(args: argparse.Namespace) -> dict[str, Any]:
         if name == "token":
             value = "set"
         elif name == "snowflake":
-            value = {key: "set" if _is_secret(key) else v for key, v in value.items()}
+            value = {key: "set" if is_secret_setting(key) else v for key, v in value.items()}
         described[name] = {"value": value, "from": source}
     described["backend"] = _backend_kind(arguments)
     return described
-
-
-def _is_secret(key: str) -> bool:
-    return any(part in key.lower() for part in _SECRET_KEYS)
 
 
 def _backend_kind(arguments: dict[str, Any]) -> str:

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from jobs_core import JobConfigurationError
+from jobs_core import JobConfigurationError, is_secret_setting
 from jobs_transports import connect, connect_sync, describe_connection
+from jobs_transports._account_config import _CREDENTIAL_FIELDS, load_account_config
+from jobs_transports._connect import _secrets
 from tests.accounts.conftest import PASSPHRASE, PASSWORD, SECRET_TOKEN, KeyFiles
 
 
@@ -206,3 +208,50 @@ def test_describe_shows_a_credential_that_cannot_be_used_as_one_line(
     [line] = [line for line in lines if line.startswith("problem ")]
     assert problem in line
     assert line == lines[-1]
+
+
+# Every name a file or connector arguments may give a credential under, older spellings included.
+SECRET_NAMES = (
+    "password",
+    "passcode",
+    "token",
+    "private_key_passphrase",
+    "private_key_file_pwd",
+    "oauth_client_secret",
+    "proxy_password",
+    "private_key",
+)
+
+
+@pytest.mark.parametrize("name", [*_CREDENTIAL_FIELDS, "private_key_file_pwd"])
+def test_a_mistyped_secret_under_any_spelling_is_not_shown(
+    home: Path, keys: KeyFiles, name: str
+) -> None:
+    rai_yaml(home, f"account: acc\nuser: a\n{name}: [98765.4321]\n", extra="")
+    message = refused(keys)
+    assert "98765" not in message
+    assert f"{name} must be str, not a secret" in message
+
+
+@pytest.mark.parametrize("name", ["password", "passcode", "private_key_file_pwd"])
+@pytest.mark.parametrize("shape", ["yaml", "toml"])
+def test_a_numeric_secret_is_read_as_text(home: Path, name: str, shape: str) -> None:
+    path = home / f"raiconfig.{shape}"
+    if shape == "yaml":
+        path.write_text(
+            f"connections:\n  sf:\n    account: acc\n    user: a\n    {name}: 987654321\n"
+        )
+    else:
+        path.write_text(f'[profile.sf]\naccount = "acc"\nuser = "a"\n{name} = 987654321\n')
+    account = load_account_config(config_file=path)
+    assert account is not None
+    assert account.secrets() == ("987654321",)
+
+
+def test_every_secret_of_the_connector_arguments_is_masked() -> None:
+    snowflake = {name: f"{name}-value" for name in SECRET_NAMES}
+    found = _secrets(None, None, {**snowflake, "user": "alice", "private_key_path": "/k"}, None)
+    assert sorted(found) == sorted(snowflake.values())
+    assert all(is_secret_setting(name) for name in SECRET_NAMES)
+    for name in ("user", "account", "token_file_path", "private_key_path", "authenticator"):
+        assert not is_secret_setting(name)
