@@ -122,6 +122,7 @@ class AccountConfig:
         """Return the Snowflake connector's keyword arguments for this connection (its login).
 
         A key pair is not among them: the caller loads the key and passes it as `private_key`.
+        `enable_server_session_keep_alive_auto_detection` is False unless the file sets it.
         """
         kwargs: dict[str, Any] = {
             "account": self.account,
@@ -139,7 +140,10 @@ class AccountConfig:
         if self.authenticator in ("programmatic_access_token", "oauth"):
             kwargs["token"] = self.token if isinstance(self.token, str) else None
         chosen = {key: value for key, value in kwargs.items() if value is not None}
-        return {**self.connector_extras, **chosen}
+        # The connector warns (FutureWarning) unless told whether to check for its asynchronous
+        # queries before logging out on close: the client runs none, so close logs out.
+        quiet = {"enable_server_session_keep_alive_auto_detection": False}
+        return {**quiet, **self.connector_extras, **chosen}
 
     def describe(self, endpoint: str | None = None, endpoint_why: str = "") -> str:
         """Return, one per line, what was chosen and why; no secret is shown."""

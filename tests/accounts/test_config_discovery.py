@@ -297,5 +297,19 @@ def test_every_authenticator_goes_to_the_connector_over_sql(home: Path) -> None:
         "oauth_client_id": "the-client",
         "oauth_client_secret": "the-client-secret",
         "login_timeout": 5,
+        "enable_server_session_keep_alive_auto_detection": False,
     }
     assert "the-client-secret" not in repr(config) + config.describe()
+
+
+@pytest.mark.parametrize(("written", "passed"), [("", False), ("true", True), ("false", False)])
+def test_the_connector_s_logout_setting_is_the_file_s_or_false(
+    home: Path, written: str, passed: bool
+) -> None:
+    path = home / "raiconfig.yaml"
+    setting = "enable_server_session_keep_alive_auto_detection"
+    line = f"    {setting}: {written}\n" if written else ""
+    path.write_text(f"connections:\n  sf:\n    account: acc\n    user: a\n{line}")
+    account = load_account_config(config_file=path)
+    assert account is not None
+    assert account.connector_kwargs()[setting] is passed

@@ -182,3 +182,29 @@ def test_jobs_list_with_no_options(
     printed = capsys.readouterr()
     assert job_id in printed.out
     assert PASSPHRASE not in printed.out + printed.err
+
+
+@pytest.mark.parametrize("direct_access", [True, False])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_file_that_leaves_the_connector_s_logout_setting_unset_connects_without_warnings(
+    home: Path,
+    emu: jobs_emulator.Emulator,
+    keys: KeyFiles,
+    shape: str,
+    direct_access: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The suite turns warnings into errors: a connector FutureWarning would fail the login.
+    configure(home, emu, keys, shape, "pat", monkeypatch)
+    setting = "enable_server_session_keep_alive_auto_detection"
+    for path in home.rglob("*.*ml"):
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text("".join(line for line in lines if setting not in line))
+    if not direct_access:
+        monkeypatch.setenv("JOBS_DIRECT_ACCESS", "0")
+    with connect_sync() as client:
+        assert client.config.http is direct_access
+        done = client.create("Predictive", "forecaster", payload(0.1))
+        assert client.wait("Predictive", done.id, timeout_s=30, poll_interval_s=0.05).state == (
+            "COMPLETED"
+        )
