@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import urllib.parse
 from typing import Any
 
@@ -28,6 +29,8 @@ GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_PATH = "/oauth/token"
 MAX_REFRESH_AHEAD_S = 60.0
 """A token is renewed this long before it expires at most (a tenth of its lifetime at least)."""
+MAX_CLAIM_S = 2**53
+"""The largest `iat`/`exp` a token may claim (seconds, either sign): beyond, floats lose seconds."""
 
 
 @attrs.frozen
@@ -58,7 +61,7 @@ def jwt_claims(token: str) -> dict[str, Any] | None:
     try:
         payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
         claims = json.loads(payload)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: absurdly nested
         return None
     return claims if isinstance(claims, dict) else None
 
@@ -93,7 +96,8 @@ def parse_exchange(response: HttpResponse, *, asked_at: float, assertion: str) -
     Raises:
         JobConfigurationError: the account refused the key (4xx): a key not registered for the
             user, a wrong account or user, a role the user lacks.
-        JobServerError: a stale endpoint, any other failure, or an empty answer.
+        JobServerError: a stale endpoint, any other failure, an empty answer, or a token whose
+            `iat` or `exp` is a number no clock reaches.
     """
     text = failures.response_text(response)
     if response.status != 200:
@@ -107,8 +111,8 @@ def parse_exchange(response: HttpResponse, *, asked_at: float, assertion: str) -
     if not value:
         raise JobServerError(f"the token exchange at {TOKEN_PATH} answered an empty body")
     claims = jwt_claims(value) or {}
-    issued = _number(claims.get("iat", (jwt_claims(assertion) or {}).get("iat")))
-    expires = _number(claims.get("exp"))
+    issued = _number("iat", claims.get("iat", (jwt_claims(assertion) or {}).get("iat")))
+    expires = _number("exp", claims.get("exp"))
     if issued is None or expires is None:
         return AccessToken(value)
     lifetime = expires - issued
@@ -119,8 +123,20 @@ def parse_exchange(response: HttpResponse, *, asked_at: float, assertion: str) -
     return AccessToken(value, asked_at + lifetime, lifetime)
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+def _number(claim: str, value: Any) -> float | None:
+    """Return the time `value` of `claim` in seconds, or None when it is not a number.
+
+    Raises:
+        JobServerError: a number no clock reaches (infinite, NaN, or beyond ±2**53 s).
+    """
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    # Compared as given: float() of a huge int overflows, and its repr may be megabytes.
+    if not (isinstance(value, int) or math.isfinite(value)) or abs(value) > MAX_CLAIM_S:
+        raise JobServerError(
+            f"the token exchange at {TOKEN_PATH} answered a token whose {claim} is not a time"
+        )
+    return float(value)
 
 
 def _ask(
