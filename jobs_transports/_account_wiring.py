@@ -13,11 +13,9 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from jobs_core import ClientConfig, JobConfigurationError
 
@@ -25,7 +23,12 @@ from ._account_config import AccountConfig, TokenProvider, load_account_config
 from ._account_session import AccountSession, KeyPairExchange, TokenSource
 from ._endpoint_cache import EndpointCache, default_path
 from ._http_target import EndpointProvider
-from ._key_pair import KeyPairSigner, load_private_key
+
+if TYPE_CHECKING:
+    # jwt and cryptography load only for a key-pair login: `import jobs_transports` stays light.
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+    from ._key_pair import KeyPairSigner
 
 
 @attrs.frozen
@@ -113,6 +116,8 @@ def with_credentials(account: AccountConfig) -> Backends:
     if account.authenticator == "jwt":
         # `check` made sure there is a key path; a bad key fails here, before any I/O.
         assert account.private_key_path is not None
+        from ._key_pair import load_private_key
+
         key = load_private_key(
             account.private_key_path, account.private_key_passphrase, account.where
         )
@@ -134,6 +139,8 @@ def _snowflake_from_env(text: str | None) -> dict[str, Any] | None:
 def _connector_kwargs(account: AccountConfig, key: RSAPrivateKey | None) -> dict[str, Any]:
     kwargs = account.connector_kwargs()
     if key is not None:
+        from cryptography.hazmat.primitives import serialization
+
         # The key as loaded (decrypted): no connector version has to agree on how to decrypt it.
         kwargs["private_key"] = key.private_bytes(
             serialization.Encoding.DER,
@@ -182,6 +189,8 @@ def account_session(
         # `check` made sure these are set for a key-pair login.
         assert account.account is not None
         assert account.user is not None
+        from ._key_pair import KeyPairSigner
+
         signer = KeyPairSigner(
             account.account, account.user, backends.private_key, secrets=config.secrets
         )

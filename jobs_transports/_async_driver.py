@@ -26,7 +26,6 @@ from jobs_core import (
 from ._account_session import AccountSession
 from ._client_errors import JobClientClosedError
 from ._gateways import describe_backends
-from ._key_pair import KeyPairSigner
 from ._request_log import RequestLog
 from ._runtimes import Runtime, current_loop, current_runtime
 from ._sql_executor import SqlExecutor
@@ -34,6 +33,7 @@ from ._sql_executor import SqlExecutor
 if TYPE_CHECKING:
     # Not at run time: httpcore (which imports trio) loads only for a client with a base URL.
     from ._http_executors import AsyncHttp
+    from ._key_pair import KeyPairSigner  # jwt and cryptography: for key-pair logins only
 
 T = TypeVar("T")
 

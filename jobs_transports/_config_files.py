@@ -15,10 +15,9 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import yaml
 
 from jobs_core import JobConfigurationError
 
@@ -26,6 +25,9 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover (exercised on 3.10 only)
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+if TYPE_CHECKING:
+    import yaml
 
 
 class Shape(enum.Enum):
@@ -136,6 +138,8 @@ def read_document(path: Path, shape: Shape) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise JobConfigurationError(f"{path}: cannot be read: {exc}") from exc
     if shape is Shape.RAI_YAML:
+        import yaml  # here: only a raiconfig.yaml needs it, and it is slow to import
+
         try:
             document = yaml.safe_load(text)
         except yaml.YAMLError as exc:

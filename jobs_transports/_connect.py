@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -36,9 +36,11 @@ from ._cassettes import (
 from ._client_async import JobsClient
 from ._client_sync import JobsClientSync
 from ._http_target import EndpointProvider, HttpTarget, Timeouts, checked_headers
-from ._key_pair import KeyPairSigner
 from ._sql_executor import SqlExecutor, paramstyle_of
 from ._sync_driver import SyncDriver
+
+if TYPE_CHECKING:
+    from ._key_pair import KeyPairSigner  # jwt and cryptography: for key-pair logins only
 
 ConfigFile = str | os.PathLike[str]
 

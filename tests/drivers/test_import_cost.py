@@ -1,5 +1,6 @@
 """`import jobs_transports` loads neither trio nor httpcore (which imports trio when installed) nor
-the async driver's h11 pool; they load with the first client that needs them."""
+the async driver's h11 pool, nor what only configuration files and key-pair logins need (jwt,
+cryptography, yaml); they load with the first client that needs them."""
 
 from __future__ import annotations
 
@@ -7,16 +8,22 @@ import subprocess
 import sys
 
 HEAVY = ("trio", "httpcore", "jobs_transports._h11_pool")
+ACCOUNTS = ("jwt", "cryptography", "yaml")
 
 
-def loaded_after(code: str) -> set[str]:
-    probe = f"import sys\n{code}\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+def loaded_after(code: str, modules: tuple[str, ...] = HEAVY) -> set[str]:
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return set(out.stdout.split())
 
 
 def test_importing_the_package_loads_neither_trio_nor_httpcore_nor_the_async_pool() -> None:
     assert loaded_after("import jobs_transports") == set()
+
+
+def test_importing_the_package_loads_nothing_configuration_files_or_key_pairs_need() -> None:
+    assert loaded_after("import jobs_transports", ACCOUNTS) == set()
+    assert loaded_after("import jobs_transports, yaml", ACCOUNTS) == {"yaml"}  # the probe sees
 
 
 def test_a_sql_client_under_asyncio_loads_neither() -> None:
