@@ -8,6 +8,7 @@ the value of a secret. `AccountConfig.describe()` says what was chosen and why, 
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -57,8 +58,16 @@ _TEXT_FIELDS = (
     "account", "user", "role", "warehouse", "database", "host", "protocol", "app",
     "private_key_path", "token_file_path", "authenticator",
 )  # fmt: skip
+
+
 # Snowflake connector parameters a raiconfig file may set for the SQL API's login. Snowflake's own
 # files hold nothing but connector parameters: all of theirs are passed on.
+def _connector_major_version() -> int:
+    """Return the installed Snowflake connector's major version (0 when it cannot be told)."""
+    major = importlib.metadata.version("snowflake-connector-python").partition(".")[0]
+    return int(major) if major.isdigit() else 0
+
+
 _CONNECTOR_PARAMETERS = (
     "schema", "region", "login_timeout", "network_timeout", "socket_timeout", "no_proxy",
     "client_session_keep_alive", "enable_server_session_keep_alive_auto_detection",
@@ -140,9 +149,12 @@ class AccountConfig:
         if self.authenticator in ("programmatic_access_token", "oauth"):
             kwargs["token"] = self.token if isinstance(self.token, str) else None
         chosen = {key: value for key, value in kwargs.items() if value is not None}
-        # The connector warns (FutureWarning) unless told whether to check for its asynchronous
-        # queries before logging out on close: the client runs none, so close logs out.
+        # Connector 5 warns (FutureWarning) unless told whether to check for its asynchronous
+        # queries before logging out on close: the client runs none, so close logs out. Older
+        # connectors know no such parameter, and warn about an unknown one instead.
         quiet = {"enable_server_session_keep_alive_auto_detection": False}
+        if _connector_major_version() < 5:
+            quiet = {}
         return {**quiet, **self.connector_extras, **chosen}
 
     def describe(self, endpoint: str | None = None, endpoint_why: str = "") -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from jobs_core import JobConfigurationError
-from jobs_transports import connect_sync, describe_connection
+from jobs_transports import _account_config, connect_sync, describe_connection
 from jobs_transports._account_config import AccountConfig, load_account_config
 from tests.accounts.conftest import PASSPHRASE, PASSWORD, SECRET_TOKEN, KeyFiles
 
@@ -313,3 +313,15 @@ def test_the_connector_s_logout_setting_is_the_file_s_or_false(
     account = load_account_config(config_file=path)
     assert account is not None
     assert account.connector_kwargs()[setting] is passed
+
+
+def test_a_connector_older_than_5_is_not_given_the_logout_setting(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connector 4 knows no such parameter and would warn about an unknown one."""
+    monkeypatch.setattr(_account_config, "_connector_major_version", lambda: 4)
+    path = home / "raiconfig.yaml"
+    path.write_text("connections:\n  sf:\n    account: acc\n    user: a\n")
+    account = load_account_config(config_file=path)
+    assert account is not None
+    assert "enable_server_session_keep_alive_auto_detection" not in account.connector_kwargs()
