@@ -157,8 +157,13 @@ class AccountSession:
         """Note, for this task, which endpoint and token its next request goes with."""
         _USED.set(_Used(self.endpoint, self._generation))
 
-    def prepare(self) -> Protocol[None]:
-        """Return the protocol that makes sure there is an endpoint and a usable token."""
+    def prepare(self, deadline: float | None = None) -> Protocol[None]:
+        """Return the protocol that makes sure there is an endpoint and a usable token.
+
+        `deadline` is that of the request that needs them (on the driver's clock): the discovery
+        and exchange end by then, with `JobTimeoutError`; without one, each of their requests is
+        bounded by the driver's own timeouts.
+        """
         if self.endpoint is None and self._provider is not None:
             try:
                 self.endpoint = self._provider()
@@ -170,31 +175,33 @@ class AccountSession:
                 log.debug("endpoint of %s/%s from %s", self._account, self._app, self._cache)
                 self.endpoint = cached.endpoint
             else:
-                yield from self._discover()
+                yield from self._discover(deadline)
         now: float = yield Now()
         if self._token is None or not self._token.usable_at(now):
-            yield from self._renew()
+            yield from self._renew(deadline)
 
-    def renew(self) -> Protocol[None]:
-        """Return the protocol that replaces a refused token, unless another call already did."""
+    def renew(self, deadline: float | None = None) -> Protocol[None]:
+        """Return the protocol that replaces a refused token, unless another call already did
+        (`deadline` as for `prepare`)."""
         used = _USED.get(None)
         if used is None or used.generation == self._generation:
             self._token = None
-        yield from self.prepare()
+        yield from self.prepare(deadline)
 
-    def rediscover(self) -> Protocol[None]:
-        """Return the protocol that replaces a stale endpoint, unless another call already did."""
+    def rediscover(self, deadline: float | None = None) -> Protocol[None]:
+        """Return the protocol that replaces a stale endpoint, unless another call already did
+        (`deadline` as for `prepare`)."""
         used = _USED.get(None)
         if used is None or used.endpoint == self.endpoint:
             if self._provider is not None:
                 self.endpoint = None  # asked of the provider again
                 self._token = None
             else:
-                yield from self._discover()
-        yield from self.prepare()
+                yield from self._discover(deadline)
+        yield from self.prepare(deadline)
 
-    def _discover(self) -> Protocol[None]:
-        endpoint = yield from discover_endpoint(self._app)
+    def _discover(self, deadline: float | None) -> Protocol[None]:
+        endpoint = yield from discover_endpoint(self._app, deadline=deadline)
         if endpoint != self.endpoint:
             self._token = None  # a token is valid for one endpoint
         self._replace_endpoint(endpoint)
@@ -205,14 +212,19 @@ class AccountSession:
         if self._cache is not None:
             self._cache.put(self._account, self._app, endpoint)
 
-    def _renew(self) -> Protocol[None]:
+    def _renew(self, deadline: float | None) -> Protocol[None]:
         assert self.endpoint is not None
         exchange = self._tokens.exchange
         if exchange is None:
             token = AccessToken(self._tokens.read())
         else:
             token = yield from exchange_token(
-                self._config, exchange.origin, self.endpoint, exchange.role, app=self._app
+                self._config,
+                exchange.origin,
+                self.endpoint,
+                exchange.role,
+                app=self._app,
+                deadline=deadline,
             )
             try:
                 checked_token(token.value, f"the token exchange at {exchange.origin}")

@@ -133,7 +133,7 @@ class AsyncDriver:
             http = self._need_http()
             if self.account is not None and effect.origin is None:
                 if not self.account.is_ready(self._now(runtime)):
-                    await self._update_account(runtime, self.account.prepare)
+                    await self._update_account(runtime, self.account.prepare, effect.deadline)
                 self.account.mark_used()
             time_left = self._time_left(runtime, effect.deadline)
             with RequestLog(effect, runtime.now) as log:
@@ -156,13 +156,13 @@ class AsyncDriver:
             return await runtime.gather(jobs, effect.limit)
         if isinstance(effect, RefreshEndpoint):
             if self.account is not None:
-                await self._update_account(runtime, self.account.rediscover)
+                await self._update_account(runtime, self.account.rediscover, effect.deadline)
             else:
                 self._need_http().target.refresh()
             return None
         if isinstance(effect, RenewToken):
             if self.account is not None:
-                await self._update_account(runtime, self.account.renew)
+                await self._update_account(runtime, self.account.renew, effect.deadline)
             return None
         if isinstance(effect, SignAssertion):
             if self._signer is None:
@@ -176,11 +176,17 @@ class AsyncDriver:
     def _time_left(self, runtime: Runtime, deadline: float | None) -> float | None:
         return None if deadline is None else deadline - self._now(runtime)
 
-    async def _update_account(self, runtime: Runtime, update: Callable[[], Protocol[None]]) -> None:
-        # One discovery or exchange at a time; whoever waited finds the state fresh.
+    async def _update_account(
+        self,
+        runtime: Runtime,
+        update: Callable[[float | None], Protocol[None]],
+        deadline: float | None,
+    ) -> None:
+        # One discovery or exchange at a time; whoever waited finds the state fresh. It carries
+        # the deadline of the effect that needs it, so it ends with the call like any request.
         assert self.account is not None
         async with self.account.async_lock:
-            await self._drive(runtime, update())
+            await self._drive(runtime, update(deadline))
         self._need_http().target.refresh()  # the endpoint may have changed
 
     async def _outcome(self, runtime: Runtime, protocol: Protocol[Any]) -> Any:

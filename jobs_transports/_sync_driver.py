@@ -98,7 +98,7 @@ class SyncDriver:
             http = self._need_http()
             if self.account is not None and effect.origin is None:
                 if not self.account.is_ready(self._clock()):
-                    self._update_account(self.account.prepare)
+                    self._update_account(self.account.prepare, effect.deadline)
                 self.account.mark_used()
             with RequestLog(effect, self._clock) as log:
                 log.reply = http.send(effect, self._time_left(effect.deadline))
@@ -118,13 +118,13 @@ class SyncDriver:
             return [self._outcome(child) for child in effect.protocols]
         if isinstance(effect, RefreshEndpoint):
             if self.account is not None:
-                self._update_account(self.account.rediscover)
+                self._update_account(self.account.rediscover, effect.deadline)
             else:
                 self._need_http().target.refresh()
             return None
         if isinstance(effect, RenewToken):
             if self.account is not None:
-                self._update_account(self.account.renew)
+                self._update_account(self.account.renew, effect.deadline)
             return None
         if isinstance(effect, SignAssertion):
             if self._signer is None:
@@ -142,11 +142,14 @@ class SyncDriver:
     def _time_left(self, deadline: float | None) -> float | None:
         return None if deadline is None else deadline - self._clock()
 
-    def _update_account(self, update: Callable[[], Protocol[None]]) -> None:
-        # One discovery or exchange at a time; whoever waited finds the state fresh.
+    def _update_account(
+        self, update: Callable[[float | None], Protocol[None]], deadline: float | None
+    ) -> None:
+        # One discovery or exchange at a time; whoever waited finds the state fresh. It carries
+        # the deadline of the effect that needs it, so it ends with the call like any request.
         assert self.account is not None
         with self.account.lock:
-            self.run(update())
+            self.run(update(deadline))
         self._need_http().target.refresh()  # the endpoint may have changed
 
     def _outcome(self, protocol: Protocol[Any]) -> Any:
