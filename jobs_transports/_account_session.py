@@ -9,6 +9,9 @@ lock and find the state fresh.
 
 The token of a request is tracked per task (a context variable), so a 401 renews the token only
 if no other call has renewed it since that request was sent.
+
+An endpoint taken from the on-disk cache is only a guess: when it cannot be reached (see
+`distrusts`), the driver has it discovered again, once, before the request is retried.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from jobs_core import (
     JobServerError,
     Now,
     Protocol,
+    TransportError,
     discover_endpoint,
     exchange_token,
 )
@@ -129,6 +133,7 @@ class AccountSession:
         self._cache = cache
         self._provider = endpoint
         self.endpoint: str | None = None
+        self._cached = False  # `endpoint` is the cache's, not yet confirmed by a discovery
         self._token: AccessToken | None = None
         self._generation = 0
         self.lock = threading.Lock()
@@ -174,6 +179,7 @@ class AccountSession:
             if cached is not None:
                 log.debug("endpoint of %s/%s from %s", self._account, self._app, self._cache)
                 self.endpoint = cached.endpoint
+                self._cached = True
             else:
                 yield from self._discover(deadline)
         now: float = yield Now()
@@ -187,6 +193,13 @@ class AccountSession:
         if used is None or used.generation == self._generation:
             self._token = None
         yield from self.prepare(deadline)
+
+    def distrusts(self, failure: TransportError) -> bool:
+        """Return whether `failure`, of a request to the current endpoint, calls for discovering
+        it again: the endpoint came from the cache and could not be reached (the request was
+        never sent: refused connection, unknown host). A discovered endpoint is never doubted:
+        the service says when it is stale."""
+        return self._cached and not failure.request_sent
 
     def rediscover(self, deadline: float | None = None) -> Protocol[None]:
         """Return the protocol that replaces a stale endpoint, unless another call already did
@@ -209,6 +222,7 @@ class AccountSession:
     def _replace_endpoint(self, endpoint: str) -> None:
         log.debug("discovered the endpoint of %s/%s: %s", self._account, self._app, endpoint)
         self.endpoint = endpoint
+        self._cached = False
         if self._cache is not None:
             self._cache.put(self._account, self._app, endpoint)
 

@@ -131,13 +131,21 @@ class AsyncDriver:
         """
         if isinstance(effect, HttpRequest):
             http = self._need_http()
-            if self.account is not None and effect.origin is None:
-                if not self.account.is_ready(self._now(runtime)):
-                    await self._update_account(runtime, self.account.prepare, effect.deadline)
-                self.account.mark_used()
+            account = self.account if effect.origin is None else None
+            if account is not None:
+                if not account.is_ready(self._now(runtime)):
+                    await self._update_account(runtime, account.prepare, effect.deadline)
+                account.mark_used()
             time_left = self._time_left(runtime, effect.deadline)
-            with RequestLog(effect, runtime.now) as log:
-                log.reply = await http.send(effect, time_left)
+            try:
+                with RequestLog(effect, runtime.now) as log:
+                    log.reply = await http.send(effect, time_left)
+            except TransportError as exc:
+                if account is not None and account.distrusts(exc):
+                    # A cached endpoint nobody answers at: find the current one; the protocol
+                    # retries the request (it was never sent) at it.
+                    await self._update_account(runtime, account.rediscover, effect.deadline)
+                raise
             return log.reply
         if isinstance(effect, SqlQuery):
             if self.sql is None:

@@ -96,12 +96,20 @@ class SyncDriver:
         """
         if isinstance(effect, HttpRequest):
             http = self._need_http()
-            if self.account is not None and effect.origin is None:
-                if not self.account.is_ready(self._clock()):
-                    self._update_account(self.account.prepare, effect.deadline)
-                self.account.mark_used()
-            with RequestLog(effect, self._clock) as log:
-                log.reply = http.send(effect, self._time_left(effect.deadline))
+            account = self.account if effect.origin is None else None
+            if account is not None:
+                if not account.is_ready(self._clock()):
+                    self._update_account(account.prepare, effect.deadline)
+                account.mark_used()
+            try:
+                with RequestLog(effect, self._clock) as log:
+                    log.reply = http.send(effect, self._time_left(effect.deadline))
+            except TransportError as exc:
+                if account is not None and account.distrusts(exc):
+                    # A cached endpoint nobody answers at: find the current one; the protocol
+                    # retries the request (it was never sent) at it.
+                    self._update_account(account.rediscover, effect.deadline)
+                raise
             return log.reply
         if isinstance(effect, SqlQuery):
             if self.sql is None:
