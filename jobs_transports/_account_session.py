@@ -29,6 +29,7 @@ from jobs_core import (
     ClientConfig,
     JobConfigurationError,
     JobServerError,
+    JobTimeoutError,
     Now,
     Protocol,
     TransportError,
@@ -61,6 +62,15 @@ def checked_token(value: object, source: str) -> str:
             f"control or non-ASCII characters"
         )
     return token
+
+
+def waited_past_deadline() -> JobTimeoutError:
+    """Return the error of a call whose deadline passed while another call of the same client
+    was finding the endpoint or renewing the token it needs."""
+    return JobTimeoutError(
+        "the deadline passed while another call was finding the Direct Access endpoint or"
+        " renewing its token"
+    )
 
 
 @attrs.frozen

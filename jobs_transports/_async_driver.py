@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,7 +24,7 @@ from jobs_core import (
     TransportError,
 )
 
-from ._account_session import AccountSession
+from ._account_session import AccountSession, waited_past_deadline
 from ._client_errors import JobClientClosedError
 from ._gateways import describe_backends
 from ._key_pair import KeyPairSigner
@@ -191,10 +192,18 @@ class AsyncDriver:
         deadline: float | None,
     ) -> None:
         # One discovery or exchange at a time; whoever waited finds the state fresh. It carries
-        # the deadline of the effect that needs it, so it ends with the call like any request.
+        # the deadline of the effect that needs it, so it ends with the call like any request;
+        # so does the wait for another call's.
         assert self.account is not None
-        async with self.account.async_lock:
+        time_left = self._time_left(runtime, deadline)
+        with anyio.move_on_after(math.inf if time_left is None else time_left) as waiting:
+            await self.account.async_lock.acquire()
+        if waiting.cancelled_caught:
+            raise waited_past_deadline()
+        try:
             await self._drive(runtime, update(deadline))
+        finally:
+            self.account.async_lock.release()
         self._need_http().target.refresh()  # the endpoint may have changed
 
     async def _outcome(self, runtime: Runtime, protocol: Protocol[Any]) -> Any:

@@ -23,7 +23,7 @@ from jobs_core import (
     TransportError,
 )
 
-from ._account_session import AccountSession
+from ._account_session import AccountSession, waited_past_deadline
 from ._client_errors import JobClientClosedError
 from ._gateways import describe_backends
 from ._key_pair import KeyPairSigner
@@ -154,10 +154,16 @@ class SyncDriver:
         self, update: Callable[[float | None], Protocol[None]], deadline: float | None
     ) -> None:
         # One discovery or exchange at a time; whoever waited finds the state fresh. It carries
-        # the deadline of the effect that needs it, so it ends with the call like any request.
+        # the deadline of the effect that needs it, so it ends with the call like any request;
+        # so does the wait for another call's.
         assert self.account is not None
-        with self.account.lock:
+        time_left = self._time_left(deadline)
+        if not self.account.lock.acquire(timeout=-1 if time_left is None else max(time_left, 0)):
+            raise waited_past_deadline()
+        try:
             self.run(update(deadline))
+        finally:
+            self.account.lock.release()
         self._need_http().target.refresh()  # the endpoint may have changed
 
     def _outcome(self, protocol: Protocol[Any]) -> Any:

@@ -9,6 +9,7 @@ with a wide margin, not measurements.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,4 +89,57 @@ def test_an_endpoint_discovery_ends_with_the_wait_that_needs_it(
     key_pair_home: Path, emu: jobs_emulator.Emulator, library: str
 ) -> None:
     elapsed = timed_wait(library, emu, "/queries", created=False)
+    assert elapsed < TIMEOUT_S + MARGIN_S
+
+
+@pytest.mark.parametrize("library", ["sync", "asyncio", "trio"])
+def test_a_wait_for_another_calls_token_exchange_ends_with_the_wait(
+    key_pair_home: Path, emu: jobs_emulator.Emulator, library: str
+) -> None:
+    """A call with no deadline starts the exchange (held `HELD_S`); a wait that needs the same
+    token gives up waiting for it at its own deadline."""
+    payload = {"emulate": {"duration_s": 60}}
+    if library == "sync":
+        with connect_sync() as client:
+            job_id = client.create("Predictive", "f", payload).id
+            emu.faults.delay(HELD_S, path="/oauth")
+            time.sleep(TTL_S + 0.5)
+            first = threading.Thread(target=client.list, daemon=True)
+            first.start()
+            time.sleep(0.5)  # the first call is exchanging
+            started = time.monotonic()
+            with pytest.raises(JobTimeoutError):
+                client.wait("Predictive", job_id, timeout_s=TIMEOUT_S)
+            elapsed = time.monotonic() - started
+            first.join(HELD_S + 10)
+    else:
+
+        async def main() -> float:
+            sleep = asyncio.sleep if library == "asyncio" else trio.sleep
+            async with connect() as client:
+                job_id = (await client.create("Predictive", "f", payload)).id
+                emu.faults.delay(HELD_S, path="/oauth")
+                await sleep(TTL_S + 0.5)
+
+                async def timed() -> float:
+                    await sleep(0.5)  # the first call is exchanging
+                    started = time.monotonic()
+                    with pytest.raises(JobTimeoutError):
+                        await client.wait("Predictive", job_id, timeout_s=TIMEOUT_S)
+                    return time.monotonic() - started
+
+                if library == "asyncio":
+                    _, elapsed = await asyncio.gather(client.list(), timed())
+                    return float(elapsed)
+                took: list[float] = []
+
+                async def record() -> None:
+                    took.append(await timed())
+
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(client.list)
+                    nursery.start_soon(record)
+                return took[0]
+
+        elapsed = asyncio.run(main()) if library == "asyncio" else trio.run(main)
     assert elapsed < TIMEOUT_S + MARGIN_S
