@@ -116,14 +116,23 @@ class Gather:
 
 @attrs.frozen
 class RefreshEndpoint:
-    """Ask the driver's endpoint provider for a fresh base URL; the reply is None."""
+    """Ask the driver's endpoint provider for a fresh base URL; the reply is None.
+
+    `deadline` is that of the request found stale: the driver ends a rediscovery by then.
+    """
+
+    deadline: float | None = None
 
 
 @attrs.frozen
 class RenewToken:
     """The service refused the Direct Access token (401): ask the client's token source for a
     new one before the one retry. The reply is None; a fixed token stays as it is.
+
+    `deadline` is that of the refused request: the driver ends a token exchange by then.
     """
+
+    deadline: float | None = None
 
 
 @attrs.frozen

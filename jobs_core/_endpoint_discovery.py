@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 
-from ._effects import Protocol, SqlFailure, SqlQuery, SqlRows
-from ._errors import JobServerError
+import attrs
+
+from ._effects import Now, Protocol, SqlFailure, SqlQuery, SqlRows
+from ._errors import JobServerError, JobTimeoutError
 
 OPERATION = "service_endpoint"
 _PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
@@ -49,16 +51,20 @@ def parse_endpoint(rows: SqlRows) -> str:
     return (host if "://" in host else f"https://{host}").rstrip("/")
 
 
-def discover_endpoint(app: str) -> Protocol[str]:
+def discover_endpoint(app: str, *, deadline: float | None = None) -> Protocol[str]:
     """Return the protocol that asks `app` for its Direct Access base URL.
+
+    `deadline` (on the `Now` clock) is that of the call that needs the endpoint: the statement
+    carries it, so the driver ends it by then.
 
     Raises:
         JobServerError: the statement failed, or its answer names no endpoint.
+        JobTimeoutError: the `deadline` passed before the answer came.
     """
     try:
-        rows: SqlRows = yield endpoint_query(app)
+        rows: SqlRows = yield attrs.evolve(endpoint_query(app), deadline=deadline)
     except SqlFailure as exc:
-        raise JobServerError(
-            f"finding the Direct Access endpoint of {app} failed: {exc.message}"
-        ) from exc
+        late = deadline is not None and exc.connection_lost and (yield Now()) >= deadline
+        cls = JobTimeoutError if late else JobServerError
+        raise cls(f"finding the Direct Access endpoint of {app} failed: {exc.message}") from exc
     return parse_endpoint(rows)

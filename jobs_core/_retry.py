@@ -135,7 +135,7 @@ def _refresh_endpoint(op: str, request: HttpRequest) -> Protocol[None]:
         op,
         describe_request(request),
     )
-    yield RefreshEndpoint()
+    yield RefreshEndpoint(request.deadline)
 
 
 def send_http(
@@ -184,7 +184,7 @@ def send_http(
             continue
         if response.status == 401 and request.origin is None and not renewed:
             renewed = True
-            yield RenewToken()
+            yield RenewToken(request.deadline)
             continue
         retryable = failures.is_transient_status(response.status) and (
             not creates or response.status == 429

@@ -10,7 +10,7 @@ objects with a single key:
   and ``{"$float": "nan" | "inf" | "-inf"}``; strings, ints, finite floats, bools and None as
   themselves.
 
-A request's `deadline` is left out when it is None.
+An effect's `deadline` (and a request's `origin`) is left out when it is None.
 
 A `Gather` is ``{"type": "Gather", "limit": n, "count": k}``: its sub-protocols are code, not
 data. Effects are only ever written (a replayer compares what a run emits, as JSON, with what was

@@ -23,7 +23,7 @@ from ._config import ClientConfig
 from ._effects import HttpRequest, HttpResponse, Now, Protocol, SignAssertion
 from ._endpoint_discovery import discover_endpoint
 from ._errors import JobConfigurationError, JobServerError, clip
-from ._retry import send_http
+from ._retry import Deadline, send_http
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_PATH = "/oauth/token"
@@ -140,34 +140,44 @@ def _number(claim: str, value: Any) -> float | None:
 
 
 def _ask(
-    config: ClientConfig, origin: str, endpoint: str, role: str | None
+    config: ClientConfig, origin: str, endpoint: str, role: str | None, deadline: float | None
 ) -> Protocol[tuple[HttpResponse, float, str]]:
     assertion: str = yield SignAssertion()
     asked_at: float = yield Now()
     request = exchange_request(origin, endpoint, role, assertion)
-    response = yield from send_http(config, request, op="token exchange")
+    bound = None if deadline is None else Deadline(deadline)
+    response = yield from send_http(config, request, op="token exchange", deadline=bound)
     return response, asked_at, assertion
 
 
 def exchange_token(
-    config: ClientConfig, origin: str, endpoint: str, role: str | None, *, app: str | None = None
+    config: ClientConfig,
+    origin: str,
+    endpoint: str,
+    role: str | None,
+    *,
+    app: str | None = None,
+    deadline: float | None = None,
 ) -> Protocol[AccessToken]:
     """Return the protocol that gets a token for `endpoint` from the account at `origin`.
 
     When the account answers that `endpoint` is stale and `app` is given, the endpoint is
     discovered again (once) and the token asked for the new one: the token's `endpoint` says which.
+    `deadline` (on the `Now` clock) is that of the call that needs the token: its requests carry
+    it and their retries stop at it.
 
     Raises:
         JobConfigurationError, JobServerError: as `parse_exchange`, or the account could not be
             reached, or the rediscovery failed.
+        JobTimeoutError: the `deadline` passed first.
     """
-    response, asked_at, assertion = yield from _ask(config, origin, endpoint, role)
+    response, asked_at, assertion = yield from _ask(config, origin, endpoint, role, deadline)
     if (
         app is not None
         and response.status >= 400
         and failures.is_stale_endpoint(failures.response_text(response))
     ):
-        endpoint = yield from discover_endpoint(app)
-        response, asked_at, assertion = yield from _ask(config, origin, endpoint, role)
+        endpoint = yield from discover_endpoint(app, deadline=deadline)
+        response, asked_at, assertion = yield from _ask(config, origin, endpoint, role, deadline)
     token = parse_exchange(response, asked_at=asked_at, assertion=assertion)
     return attrs.evolve(token, endpoint=endpoint)

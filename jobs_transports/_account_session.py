@@ -9,6 +9,9 @@ lock and find the state fresh.
 
 The token of a request is tracked per task (a context variable), so a 401 renews the token only
 if no other call has renewed it since that request was sent.
+
+An endpoint taken from the on-disk cache is only a guess: when it cannot be reached (see
+`distrusts`), the driver has it discovered again, once, before the request is retried.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from jobs_core import (
     ClientConfig,
     JobConfigurationError,
     JobServerError,
+    JobTimeoutError,
     Now,
     Protocol,
+    TransportError,
     discover_endpoint,
     exchange_token,
 )
@@ -57,6 +62,15 @@ def checked_token(value: object, source: str) -> str:
             f"control or non-ASCII characters"
         )
     return token
+
+
+def waited_past_deadline() -> JobTimeoutError:
+    """Return the error of a call whose deadline passed while another call of the same client
+    was finding the endpoint or renewing the token it needs."""
+    return JobTimeoutError(
+        "the deadline passed while another call was finding the Direct Access endpoint or"
+        " renewing its token"
+    )
 
 
 @attrs.frozen
@@ -129,6 +143,7 @@ class AccountSession:
         self._cache = cache
         self._provider = endpoint
         self.endpoint: str | None = None
+        self._cached = False  # `endpoint` is the cache's, not yet confirmed by a discovery
         self._token: AccessToken | None = None
         self._generation = 0
         self.lock = threading.Lock()
@@ -157,8 +172,13 @@ class AccountSession:
         """Note, for this task, which endpoint and token its next request goes with."""
         _USED.set(_Used(self.endpoint, self._generation))
 
-    def prepare(self) -> Protocol[None]:
-        """Return the protocol that makes sure there is an endpoint and a usable token."""
+    def prepare(self, deadline: float | None = None) -> Protocol[None]:
+        """Return the protocol that makes sure there is an endpoint and a usable token.
+
+        `deadline` is that of the request that needs them (on the driver's clock): the discovery
+        and exchange end by then, with `JobTimeoutError`; without one, each of their requests is
+        bounded by the driver's own timeouts.
+        """
         if self.endpoint is None and self._provider is not None:
             try:
                 self.endpoint = self._provider()
@@ -169,32 +189,42 @@ class AccountSession:
             if cached is not None:
                 log.debug("endpoint of %s/%s from %s", self._account, self._app, self._cache)
                 self.endpoint = cached.endpoint
+                self._cached = True
             else:
-                yield from self._discover()
+                yield from self._discover(deadline)
         now: float = yield Now()
         if self._token is None or not self._token.usable_at(now):
-            yield from self._renew()
+            yield from self._renew(deadline)
 
-    def renew(self) -> Protocol[None]:
-        """Return the protocol that replaces a refused token, unless another call already did."""
+    def renew(self, deadline: float | None = None) -> Protocol[None]:
+        """Return the protocol that replaces a refused token, unless another call already did
+        (`deadline` as for `prepare`)."""
         used = _USED.get(None)
         if used is None or used.generation == self._generation:
             self._token = None
-        yield from self.prepare()
+        yield from self.prepare(deadline)
 
-    def rediscover(self) -> Protocol[None]:
-        """Return the protocol that replaces a stale endpoint, unless another call already did."""
+    def distrusts(self, failure: TransportError) -> bool:
+        """Return whether `failure`, of a request to the current endpoint, calls for discovering
+        it again: the endpoint came from the cache and could not be reached (the request was
+        never sent: refused connection, unknown host). A discovered endpoint is never doubted:
+        the service says when it is stale."""
+        return self._cached and not failure.request_sent
+
+    def rediscover(self, deadline: float | None = None) -> Protocol[None]:
+        """Return the protocol that replaces a stale endpoint, unless another call already did
+        (`deadline` as for `prepare`)."""
         used = _USED.get(None)
         if used is None or used.endpoint == self.endpoint:
             if self._provider is not None:
                 self.endpoint = None  # asked of the provider again
                 self._token = None
             else:
-                yield from self._discover()
-        yield from self.prepare()
+                yield from self._discover(deadline)
+        yield from self.prepare(deadline)
 
-    def _discover(self) -> Protocol[None]:
-        endpoint = yield from discover_endpoint(self._app)
+    def _discover(self, deadline: float | None) -> Protocol[None]:
+        endpoint = yield from discover_endpoint(self._app, deadline=deadline)
         if endpoint != self.endpoint:
             self._token = None  # a token is valid for one endpoint
         self._replace_endpoint(endpoint)
@@ -202,17 +232,23 @@ class AccountSession:
     def _replace_endpoint(self, endpoint: str) -> None:
         log.debug("discovered the endpoint of %s/%s: %s", self._account, self._app, endpoint)
         self.endpoint = endpoint
+        self._cached = False
         if self._cache is not None:
             self._cache.put(self._account, self._app, endpoint)
 
-    def _renew(self) -> Protocol[None]:
+    def _renew(self, deadline: float | None) -> Protocol[None]:
         assert self.endpoint is not None
         exchange = self._tokens.exchange
         if exchange is None:
             token = AccessToken(self._tokens.read())
         else:
             token = yield from exchange_token(
-                self._config, exchange.origin, self.endpoint, exchange.role, app=self._app
+                self._config,
+                exchange.origin,
+                self.endpoint,
+                exchange.role,
+                app=self._app,
+                deadline=deadline,
             )
             try:
                 checked_token(token.value, f"the token exchange at {exchange.origin}")

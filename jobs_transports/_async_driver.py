@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,7 +24,7 @@ from jobs_core import (
     TransportError,
 )
 
-from ._account_session import AccountSession
+from ._account_session import AccountSession, waited_past_deadline
 from ._client_errors import JobClientClosedError
 from ._gateways import describe_backends
 from ._request_log import RequestLog
@@ -131,13 +132,21 @@ class AsyncDriver:
         """
         if isinstance(effect, HttpRequest):
             http = self._need_http()
-            if self.account is not None and effect.origin is None:
-                if not self.account.is_ready(self._now(runtime)):
-                    await self._update_account(runtime, self.account.prepare)
-                self.account.mark_used()
+            account = self.account if effect.origin is None else None
+            if account is not None:
+                if not account.is_ready(self._now(runtime)):
+                    await self._update_account(runtime, account.prepare, effect.deadline)
+                account.mark_used()
             time_left = self._time_left(runtime, effect.deadline)
-            with RequestLog(effect, runtime.now) as log:
-                log.reply = await http.send(effect, time_left)
+            try:
+                with RequestLog(effect, runtime.now) as log:
+                    log.reply = await http.send(effect, time_left)
+            except TransportError as exc:
+                if account is not None and account.distrusts(exc):
+                    # A cached endpoint nobody answers at: find the current one; the protocol
+                    # retries the request (it was never sent) at it.
+                    await self._update_account(runtime, account.rediscover, effect.deadline)
+                raise
             return log.reply
         if isinstance(effect, SqlQuery):
             if self.sql is None:
@@ -156,13 +165,13 @@ class AsyncDriver:
             return await runtime.gather(jobs, effect.limit)
         if isinstance(effect, RefreshEndpoint):
             if self.account is not None:
-                await self._update_account(runtime, self.account.rediscover)
+                await self._update_account(runtime, self.account.rediscover, effect.deadline)
             else:
                 self._need_http().target.refresh()
             return None
         if isinstance(effect, RenewToken):
             if self.account is not None:
-                await self._update_account(runtime, self.account.renew)
+                await self._update_account(runtime, self.account.renew, effect.deadline)
             return None
         if isinstance(effect, SignAssertion):
             if self._signer is None:
@@ -176,11 +185,25 @@ class AsyncDriver:
     def _time_left(self, runtime: Runtime, deadline: float | None) -> float | None:
         return None if deadline is None else deadline - self._now(runtime)
 
-    async def _update_account(self, runtime: Runtime, update: Callable[[], Protocol[None]]) -> None:
-        # One discovery or exchange at a time; whoever waited finds the state fresh.
+    async def _update_account(
+        self,
+        runtime: Runtime,
+        update: Callable[[float | None], Protocol[None]],
+        deadline: float | None,
+    ) -> None:
+        # One discovery or exchange at a time; whoever waited finds the state fresh. It carries
+        # the deadline of the effect that needs it, so it ends with the call like any request;
+        # so does the wait for another call's.
         assert self.account is not None
-        async with self.account.async_lock:
-            await self._drive(runtime, update())
+        time_left = self._time_left(runtime, deadline)
+        with anyio.move_on_after(math.inf if time_left is None else time_left) as waiting:
+            await self.account.async_lock.acquire()
+        if waiting.cancelled_caught:
+            raise waited_past_deadline()
+        try:
+            await self._drive(runtime, update(deadline))
+        finally:
+            self.account.async_lock.release()
         self._need_http().target.refresh()  # the endpoint may have changed
 
     async def _outcome(self, runtime: Runtime, protocol: Protocol[Any]) -> Any:

@@ -5,9 +5,10 @@ account and application the endpoint and when it was cached::
 
     {"myorg-myaccount": {"RELATIONALAI": {"endpoint": "https://...", "cached_at": 1767000000.0}}}
 
-A missing or unreadable file, or an entry that is not an http(s) URL, is a cache miss (the cache
-is only an optimisation); writes replace the file atomically, so concurrent processes never read
-half of one.
+A missing or unreadable file, or an entry that is not a base URL the client would accept from its
+user (`checked_base_url`), is a cache miss (the cache is only an optimisation): the endpoint is
+discovered again and replaces the entry. Writes replace the file atomically, so concurrent
+processes never read half of one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+
+from jobs_core import JobConfigurationError
+
+from ._http_target import checked_base_url
 
 log = logging.getLogger("jobs_transports.accounts")
 
@@ -63,8 +68,14 @@ class EndpointCache:
         endpoint, cached_at = entry.get("endpoint"), entry.get("cached_at")
         if not isinstance(endpoint, str) or not isinstance(cached_at, int | float):
             return None
-        if not endpoint.startswith(("http://", "https://")):
-            return None  # not one this client wrote: discovered again, then replaced
+        try:
+            endpoint = checked_base_url(endpoint)
+        except JobConfigurationError as exc:
+            # Not one this client wrote: discovered again, then replaced.
+            log.debug(
+                "endpoint cache %s: the entry of %s/%s ignored: %s", self.path, account, app, exc
+            )
+            return None
         return CachedEndpoint(endpoint, float(cached_at))
 
     def put(self, account: str, app: str, endpoint: str) -> None:

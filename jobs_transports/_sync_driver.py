@@ -23,7 +23,7 @@ from jobs_core import (
     TransportError,
 )
 
-from ._account_session import AccountSession
+from ._account_session import AccountSession, waited_past_deadline
 from ._client_errors import JobClientClosedError
 from ._gateways import describe_backends
 from ._request_log import RequestLog
@@ -96,12 +96,20 @@ class SyncDriver:
         """
         if isinstance(effect, HttpRequest):
             http = self._need_http()
-            if self.account is not None and effect.origin is None:
-                if not self.account.is_ready(self._clock()):
-                    self._update_account(self.account.prepare)
-                self.account.mark_used()
-            with RequestLog(effect, self._clock) as log:
-                log.reply = http.send(effect, self._time_left(effect.deadline))
+            account = self.account if effect.origin is None else None
+            if account is not None:
+                if not account.is_ready(self._clock()):
+                    self._update_account(account.prepare, effect.deadline)
+                account.mark_used()
+            try:
+                with RequestLog(effect, self._clock) as log:
+                    log.reply = http.send(effect, self._time_left(effect.deadline))
+            except TransportError as exc:
+                if account is not None and account.distrusts(exc):
+                    # A cached endpoint nobody answers at: find the current one; the protocol
+                    # retries the request (it was never sent) at it.
+                    self._update_account(account.rediscover, effect.deadline)
+                raise
             return log.reply
         if isinstance(effect, SqlQuery):
             if self.sql is None:
@@ -118,13 +126,13 @@ class SyncDriver:
             return [self._outcome(child) for child in effect.protocols]
         if isinstance(effect, RefreshEndpoint):
             if self.account is not None:
-                self._update_account(self.account.rediscover)
+                self._update_account(self.account.rediscover, effect.deadline)
             else:
                 self._need_http().target.refresh()
             return None
         if isinstance(effect, RenewToken):
             if self.account is not None:
-                self._update_account(self.account.renew)
+                self._update_account(self.account.renew, effect.deadline)
             return None
         if isinstance(effect, SignAssertion):
             if self._signer is None:
@@ -142,11 +150,20 @@ class SyncDriver:
     def _time_left(self, deadline: float | None) -> float | None:
         return None if deadline is None else deadline - self._clock()
 
-    def _update_account(self, update: Callable[[], Protocol[None]]) -> None:
-        # One discovery or exchange at a time; whoever waited finds the state fresh.
+    def _update_account(
+        self, update: Callable[[float | None], Protocol[None]], deadline: float | None
+    ) -> None:
+        # One discovery or exchange at a time; whoever waited finds the state fresh. It carries
+        # the deadline of the effect that needs it, so it ends with the call like any request;
+        # so does the wait for another call's.
         assert self.account is not None
-        with self.account.lock:
-            self.run(update())
+        time_left = self._time_left(deadline)
+        if not self.account.lock.acquire(timeout=-1 if time_left is None else max(time_left, 0)):
+            raise waited_past_deadline()
+        try:
+            self.run(update(deadline))
+        finally:
+            self.account.lock.release()
         self._need_http().target.refresh()  # the endpoint may have changed
 
     def _outcome(self, protocol: Protocol[Any]) -> Any:

@@ -15,7 +15,9 @@ from jobs_core import (
     HttpResponse,
     JobConfigurationError,
     JobServerError,
+    JobTimeoutError,
     Now,
+    RefreshEndpoint,
     RenewToken,
     RetryPolicy,
     SignAssertion,
@@ -23,11 +25,12 @@ from jobs_core import (
     SqlQuery,
     SqlRows,
     Stepper,
+    TransportError,
     discover_endpoint,
     exchange_token,
     parse_endpoint,
 )
-from jobs_core._retry import send_http
+from jobs_core._retry import Deadline, send_http
 from jobs_core._serialization import effect_to_json
 
 CONFIG = ClientConfig(http=True, retry=RetryPolicy(max_attempts=2))
@@ -218,3 +221,45 @@ def test_an_exchange_that_finds_the_endpoint_stale_rediscovers_it_once() -> None
     again.send(1.0)
     with pytest.raises(JobServerError, match="could not find the service"):
         again.send(stale)
+
+
+def test_a_refresh_or_renewal_carries_the_deadline_of_the_request_that_needs_it() -> None:
+    stepper = Stepper(
+        send_http(CONFIG, HttpRequest("GET", "/jobs"), op="get", deadline=Deadline(9))
+    )
+    assert stepper.start() == HttpRequest("GET", "/jobs", deadline=9)
+    assert stepper.send(HttpResponse(401)) == RenewToken(deadline=9)
+    stepper.send(None)
+    stale = HttpResponse(404, (), b"could not find the service associated with endpoint")
+    assert stepper.send(stale) == RefreshEndpoint(deadline=9)
+    assert effect_to_json(RefreshEndpoint(deadline=9)) == {"type": "RefreshEndpoint", "deadline": 9}
+
+
+def test_a_discovery_carries_its_deadline_and_ends_by_it() -> None:
+    stepper = Stepper(discover_endpoint("APP", deadline=5.0))
+    query = stepper.start()
+    assert isinstance(query, SqlQuery)
+    assert query.deadline == 5.0
+    assert stepper.throw(SqlFailure("the call's deadline passed", connection_lost=True)) == Now()
+    with pytest.raises(JobTimeoutError, match="endpoint of APP failed: the call's deadline"):
+        stepper.send(5.0)
+
+
+def test_a_lost_connection_before_the_deadline_is_a_server_error() -> None:
+    stepper = Stepper(discover_endpoint("APP", deadline=5.0))
+    stepper.start()
+    stepper.throw(SqlFailure("connection reset", connection_lost=True))
+    with pytest.raises(JobServerError, match="connection reset"):
+        stepper.send(1.0)
+
+
+def test_an_exchange_carries_its_deadline_and_stops_retrying_at_it() -> None:
+    stepper = Stepper(exchange_token(CONFIG, "http://a", "http://b", None, deadline=5.0))
+    stepper.start()
+    stepper.send("x.y.z")
+    request = stepper.send(0.0)
+    assert isinstance(request, HttpRequest)
+    assert request.deadline == 5.0
+    assert stepper.throw(TransportError("read timed out", request_sent=True, timeout=True)) == Now()
+    with pytest.raises(JobTimeoutError, match="token exchange: the deadline passed"):
+        stepper.send(5.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from jobs_core import (
@@ -14,8 +16,10 @@ from jobs_core import (
     SqlQuery,
     SqlRows,
     Stepper,
+    TransportError,
 )
 from jobs_transports._account_session import AccountSession, KeyPairExchange, TokenSource
+from jobs_transports._endpoint_cache import EndpointCache
 
 CONFIG = ClientConfig(http=True)
 KEY_PAIR = TokenSource(exchange=KeyPairExchange("https://acc.example", None))
@@ -49,3 +53,26 @@ def test_an_exchanged_token_that_cannot_go_in_a_header_is_a_server_error() -> No
         stepper.send(HttpResponse(200, (), b"not a\ttoken"))
     assert "not a" not in str(caught.value)
     assert session.credentials() == ()
+
+
+def test_only_a_cached_endpoint_that_cannot_be_reached_is_doubted_and_only_once(
+    tmp_path: Path,
+) -> None:
+    cache = EndpointCache(tmp_path / "endpoints.json")
+    cache.put("acc", "APP", "http://127.0.0.1:1")
+    session = AccountSession(CONFIG, TokenSource(fixed="t"), account="acc", app="APP", cache=cache)
+    refused = TransportError("ConnectError: connection refused", request_sent=False)
+    Stepper(session.prepare()).start()
+    assert session.endpoint == "http://127.0.0.1:1"
+    assert not session.distrusts(TransportError("read timed out", request_sent=True))
+    assert session.distrusts(refused)
+    session.mark_used()
+    stepper = Stepper(session.rediscover())
+    assert isinstance(stepper.start(), SqlQuery)
+    assert stepper.send(SqlRows(("SERVICE_ENDPOINT",), (("http://ep.host",),))) == Now()
+    assert stepper.send(0.0) is None
+    assert session.endpoint == "http://ep.host"
+    cached = cache.get("acc", "APP")
+    assert cached is not None
+    assert cached.endpoint == "http://ep.host"
+    assert not session.distrusts(refused)  # a discovered endpoint: the retries decide
