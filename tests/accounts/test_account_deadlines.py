@@ -23,10 +23,10 @@ from jobs_transports import connect, connect_sync
 from tests.accounts.accounts_setup import APP, write_yaml
 from tests.accounts.conftest import KeyFiles
 
-TIMEOUT_S = 1.5
-MARGIN_S = 2.0
-"""What a wait may overrun its timeout by on a loaded machine; less than the 6 s held."""
-HELD_S = 6.0
+TIMEOUT_S = 1.0
+MARGIN_S = 1.5
+"""What a wait may overrun its timeout by on a loaded machine; TIMEOUT_S + MARGIN_S < HELD_S."""
+HELD_S = 3.5
 TTL_S = 2.0
 
 
