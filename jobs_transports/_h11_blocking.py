@@ -43,6 +43,7 @@ from ._h11_exchange import (
     ResponseReader,
     Timeouts,
     default_tls_context,
+    limits_of,
     phase_timeout,
     request_bytes,
     split_url,
@@ -212,13 +213,7 @@ class BlockingPool:
         """
         if self._closed:
             raise httpcore.ConnectError(POOL_CLOSED)
-        timeouts: Timeouts = NO_TIMEOUTS
-        deadline = None
-        if extensions:
-            timeouts = extensions.get("timeout", NO_TIMEOUTS)
-            limit = extensions.get("limit")
-            if limit is not None:
-                deadline = time.monotonic() + limit
+        timeouts, deadline = limits_of(extensions, time.monotonic)
         origin, authority, target = split_url(url)
         flight: InFlight[SocketStream] = InFlight(RequestLine(method, url))
         with self._lock:

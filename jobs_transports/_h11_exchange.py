@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import ssl
 from collections.abc import Callable, Mapping, Sequence
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import certifi
 import h11
@@ -219,3 +219,14 @@ def default_tls_context() -> ssl.SSLContext:
     context = ssl.create_default_context()
     context.load_verify_locations(cafile=certifi.where())
     return context
+
+
+def limits_of(
+    extensions: Mapping[str, Any] | None, now: Callable[[], float]
+) -> tuple[Timeouts, float | None]:
+    """Return a request's per-phase timeouts and the deadline its ``"limit"`` sets on the clock
+    `now` reads (None without one), from its httpcore-style `extensions`."""
+    if not extensions:
+        return NO_TIMEOUTS, None
+    limit = extensions.get("limit")
+    return extensions.get("timeout", NO_TIMEOUTS), None if limit is None else now() + limit

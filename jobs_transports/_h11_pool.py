@@ -46,6 +46,7 @@ from ._h11_exchange import (
     ResponseReader,
     Timeouts,
     default_tls_context,
+    limits_of,
     phase_timeout,
     request_bytes,
     split_url,
@@ -114,13 +115,7 @@ class H11Pool:
         if self._closed:
             raise httpcore.ConnectError(POOL_CLOSED)
         slots = self._slots or self._bind()
-        timeouts: Timeouts = NO_TIMEOUTS
-        deadline = None
-        if extensions:
-            timeouts = extensions.get("timeout", NO_TIMEOUTS)
-            limit = extensions.get("limit")
-            if limit is not None:
-                deadline = self._clock() + limit
+        timeouts, deadline = limits_of(extensions, self._clock)
         origin, authority, target = split_url(url)
         flight: InFlight[Stream] = InFlight(RequestLine(method, url))
         self._requests[flight] = None
