@@ -297,9 +297,17 @@ def test_every_authenticator_goes_to_the_connector_over_sql(home: Path) -> None:
         "oauth_client_id": "the-client",
         "oauth_client_secret": "the-client-secret",
         "login_timeout": 5,
-        "enable_server_session_keep_alive_auto_detection": False,
+        **LOGOUT_SETTING,
     }
     assert "the-client-secret" not in repr(config) + config.describe()
+
+
+LOGOUT_SETTING = (
+    {"enable_server_session_keep_alive_auto_detection": False}
+    if _account_config._connector_major_version() >= 5
+    else {}
+)
+"""What the client adds to a connection's connector arguments: only connector 5 asks for it."""
 
 
 @pytest.mark.parametrize(("written", "passed"), [("", False), ("true", True), ("false", False)])
@@ -312,7 +320,8 @@ def test_the_connector_s_logout_setting_is_the_file_s_or_false(
     path.write_text(f"connections:\n  sf:\n    account: acc\n    user: a\n{line}")
     account = load_account_config(config_file=path)
     assert account is not None
-    assert account.connector_kwargs()[setting] is passed
+    assert account.connector_kwargs().get(setting, False) is passed
+    assert (setting in account.connector_kwargs()) is bool(written or LOGOUT_SETTING)
 
 
 def test_a_connector_older_than_5_is_not_given_the_logout_setting(
