@@ -16,19 +16,17 @@ from typing import Any
 
 import attrs
 
-import jobs_core as core
 from jobs_core import (
     Gather,
     HttpRequest,
     HttpResponse,
-    Now,
     ReasonerType,
-    Sleep,
     SqlQuery,
     SqlRows,
     parse_reasoner_type,
 )
 from tests.core.replies import JOB_COLUMNS, TXN_COLUMNS, job_json, ok, response, txn_json
+from tests.core.simulated_time import SimulatedTime
 
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 _HTTP_GET = re.compile(r"^/v1alpha1/(?:jobs/(?P<type>[^/]+)|transactions)/(?P<id>[^/]+)$")
@@ -93,13 +91,12 @@ class Request:
     job_id: str | None = None
 
 
-class SimulatedService:
+class SimulatedService(SimulatedTime):
     """Answers effects for `jobs`; `requests` is every list and get, in order."""
 
     def __init__(self, jobs: Iterable[SimJob]) -> None:
+        super().__init__()
         self.jobs = {(job.kind, job.id): job for job in jobs}
-        self.clock = 0.0
-        self.sleeps: list[float] = []
         self.requests: list[Request] = []
         self.seen_ended: dict[tuple[ReasonerType, str], float] = {}
         """When a get first showed each job ended."""
@@ -113,23 +110,7 @@ class SimulatedService:
     def gets_of(self, job_id: str) -> int:
         return sum(1 for r in self.requests if r.call == "get" and r.job_id == job_id)
 
-    def run(self, protocol: core.Protocol[Any]) -> Any:
-        """Run `protocol` to its end and return its result (or raise its error)."""
-        try:
-            effect = next(protocol)
-            while True:
-                effect = protocol.send(self.answer(effect))
-        except StopIteration as stop:
-            return stop.value
-
-    def answer(self, effect: Any) -> Any:
-        if isinstance(effect, Now):
-            return self.clock
-        if isinstance(effect, Sleep):
-            assert effect.seconds > 0
-            self.sleeps.append(effect.seconds)
-            self.clock += effect.seconds
-            return None
+    def answer_request(self, effect: Any) -> Any:
         if isinstance(effect, Gather):
             results: list[Any] = []
             for child in effect.protocols:

@@ -13,39 +13,22 @@ from jobs_core import (
     HttpRequest,
     JobClientDisconnectedError,
     JobTimeoutError,
-    Now,
     PollPolicy,
-    Sleep,
 )
 from tests.core.replies import ok, txn_json
+from tests.core.simulated_time import SimulatedTime
 
 
-class SimulatedJob:
+class SimulatedJob(SimulatedTime):
     """Answers a protocol's effects: the clock moves only by `Sleep`, the job ends at `ends_at`."""
 
     def __init__(self, ends_at: float, *, abort_reason: str | None = None) -> None:
+        super().__init__()
         self.ends_at = ends_at
         self.abort_reason = abort_reason
-        self.clock = 0.0
         self.polls: list[float] = []
-        self.sleeps: list[float] = []
 
-    def run(self, protocol: core.Protocol[Any]) -> Any:
-        try:
-            effect = next(protocol)
-            while True:
-                effect = protocol.send(self.answer(effect))
-        except StopIteration as stop:
-            return stop.value
-
-    def answer(self, effect: Any) -> Any:
-        if isinstance(effect, Now):
-            return self.clock
-        if isinstance(effect, Sleep):
-            assert effect.seconds > 0
-            self.sleeps.append(effect.seconds)
-            self.clock += effect.seconds
-            return None
+    def answer_request(self, effect: Any) -> Any:
         assert isinstance(effect, HttpRequest)
         assert effect.deadline is not None
         assert self.clock < effect.deadline
