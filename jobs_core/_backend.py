@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
 from typing import Protocol as Interface
 
 from ._config import Backend, ClientConfig
 from ._effects import Protocol
 from ._filters import ListFilters
 from ._http_dialect import HttpDialect
-from ._models import JobEvents, JobRecord, ReasonerType
+from ._models import Job, JobEvents, JobRecord, ReasonerType
 from ._retry import Deadline
 from ._sql_dialect import SqlDialect
+
+T = TypeVar("T")
 
 
 class Dialect(Interface):
@@ -31,6 +33,8 @@ class Dialect(Interface):
 
     def get(self, kind: ReasonerType, job_id: str) -> Protocol[JobRecord | None]: ...
 
+    def get_job(self, kind: ReasonerType, job_id: str) -> Protocol[Job | None]: ...
+
     def list_records(
         self,
         kinds: Sequence[ReasonerType],
@@ -39,6 +43,15 @@ class Dialect(Interface):
         limit: int | None,
         offset: int,
     ) -> Protocol[list[JobRecord]]: ...
+
+    def list_jobs(
+        self,
+        kinds: Sequence[ReasonerType],
+        filters: ListFilters,
+        *,
+        limit: int | None,
+        offset: int,
+    ) -> Protocol[list[Job]]: ...
 
     def events(
         self, kind: ReasonerType, job_id: str, token: str, stream: str
@@ -89,6 +102,14 @@ def fetch_record(
     return dialect_for(config, kind, deadline=deadline).get(kind, job_id)
 
 
+def fetch_job(
+    config: ClientConfig, kind: ReasonerType, job_id: str, *, deadline: Deadline | None = None
+) -> Protocol[Job | None]:
+    """Return the protocol that reads one job or transaction as a `Job`, None when it does not
+    exist: `fetch_record` for calls that need nothing but the job, the fast way."""
+    return dialect_for(config, kind, deadline=deadline).get_job(kind, job_id)
+
+
 def fetch_records(
     config: ClientConfig,
     kinds: tuple[ReasonerType, ...],
@@ -110,13 +131,35 @@ def fetch_records(
     for dialect, group in itertools.groupby(kinds, key=dialects):
         protocol = dialect.list_records(tuple(group), filters, limit=limit, offset=offset)
         records += yield from protocol
-    seen: set[tuple[ReasonerType, str]] = set()
-    unique: list[JobRecord] = []
-    for record in records:
-        key = (record.reasoner_type, record.id)
+    return _unique(records, lambda record: record.job)
+
+
+def fetch_jobs(
+    config: ClientConfig,
+    kinds: tuple[ReasonerType, ...],
+    filters: ListFilters,
+    *,
+    limit: int | None,
+    offset: int,
+) -> Protocol[list[Job]]:
+    """Return the protocol that lists as `fetch_records` does, as `Job`s: for calls that need
+    nothing but the jobs, the fast way."""
+    jobs: list[Job] = []
+    for dialect, group in itertools.groupby(kinds, key=functools.partial(dialect_for, config)):
+        jobs += yield from dialect.list_jobs(tuple(group), filters, limit=limit, offset=offset)
+    return _unique(jobs, lambda job: job)
+
+
+def _unique(items: list[T], job_of: Callable[[T], Job]) -> list[T]:
+    """Return `items` without repeats of a (type, id), the first of each kept."""
+    seen: set[tuple[str, str]] = set()
+    unique: list[T] = []
+    for item in items:
+        job = job_of(item)
+        key = (job.reasoner_type, job.id)
         if key not in seen:
             seen.add(key)
-            unique.append(record)
+            unique.append(item)
     return unique
 
 

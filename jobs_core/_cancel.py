@@ -23,6 +23,6 @@ def cancel(
     job_id = require_segment("job_id", job_id)
     if require_bool("all_users", all_users) and not kind.is_logic:
         raise JobInvalidRequestError(
-            f"cancel(all_users=True) is only supported for Logic transactions, not {kind.value}"
+            f"cancel(all_users=True) is only supported for Logic transactions, not {kind.label}"
         )
     return send_cancel(config, kind, job_id, all_users=all_users)

@@ -77,7 +77,7 @@ def _key_of(index: int, op: object) -> tuple[_Key, OperationHandle | None]:
 def _finish_order(item: tuple[int, JobRecord]) -> tuple[dt.datetime, int]:
     """Jobs seen ended in one round: by end time, then in the order of the operations."""
     position, record = item
-    finished = record.finished_at
+    finished = record.job.finished_at
     return (finished if finished is not None else _LATEST, position)
 
 
@@ -251,14 +251,14 @@ class Completions:
             )
         except JobTimeoutError as exc:
             raise self._timed_out(str(exc)) from exc
-        active = {_Key(r.reasoner_type, r.id): r for r in listed if _ACTIVE.matches(r)}
+        active = {_Key(r.reasoner_type, r.job.id): r for r in listed if _ACTIVE.matches(r.job)}
         absent = []
         for key in self._pending:
             record = active.get(key)
             if record is None:
                 absent.append(key)
             else:
-                self._last_seen[key] = record.to_job()
+                self._last_seen[key] = record.job
         if absent:
             yield from self._read(absent)
 
@@ -275,7 +275,7 @@ class Completions:
                 # Nothing of this round is lost: every job read stays pending until a round
                 # reads it to its end.
                 raise result
-            job = result.to_job() if result is not None else None
+            job = result.job if result is not None else None
             self._last_seen[key] = job
             if job is not None and job.is_terminal:
                 ended.append((position, result))
@@ -284,14 +284,14 @@ class Completions:
         bounded = Deadline(self._deadline)
         finals = yield from expand(self.config, records, self.include, deadline=bounded)
         for record, final in zip(records, finals, strict=True):
-            self._finish(_Key(record.reasoner_type, record.id), record, final)
+            self._finish(_Key(record.reasoner_type, record.job.id), record, final)
 
     def _finish(self, key: _Key, record: JobRecord, final: Job) -> None:
         outcome: Job | JobError = final
         try:
             raise_if_client_disconnected(record)
         except JobError as exc:
-            exc.job_id = record.id
+            exc.job_id = record.job.id
             outcome = exc
         for index in self._pending.pop(key):
             self._ready.append((index, outcome))
@@ -300,7 +300,7 @@ class Completions:
                 handle.final = outcome
 
     def _timed_out(self, failure: str | None = None) -> JobTimeoutError:
-        pending = {(key.kind.value, key.job_id): self._last_seen[key] for key in self._pending}
+        pending = {(key.kind.label, key.job_id): self._last_seen[key] for key in self._pending}
         states = collections.Counter(
             job.state if job is not None else "not found yet" for job in pending.values()
         )

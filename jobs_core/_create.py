@@ -50,7 +50,7 @@ class OperationRef:
         name = data.get("name")
         return cls(
             id=require_segment("id", data.get("id")),
-            reasoner_type=kind.value,
+            reasoner_type=kind.label,
             name=name if isinstance(name, str) else None,
         )
 
@@ -96,7 +96,7 @@ def create(
 
 def _create(spec: _CreateSpec, start: Protocol[str]) -> Protocol[OperationRef]:
     job_id = yield from start
-    return OperationRef(id=job_id, reasoner_type=spec.kind.value, name=spec.name)
+    return OperationRef(id=job_id, reasoner_type=spec.kind.label, name=spec.name)
 
 
 def create_ready(

@@ -100,7 +100,7 @@ class EventsPager:
 
     def __str__(self) -> str:
         """Return which stream the pager reads, for an event iterator's `repr`."""
-        text = f"{self.kind.value} {self.job_id!r} stream {self.stream_name!r}"
+        text = f"{self.kind.label} {self.job_id!r} stream {self.stream_name!r}"
         if self.follow:
             text += ", following"
         return text + (", ended" if self.finished else "")
@@ -138,13 +138,13 @@ class EventsPager:
                 self.finished = True
                 return None
             record = yield from fetch_record(self.config, self.kind, self.job_id)
-            if record is None or record.to_job().is_terminal:
+            if record is None or record.job.is_terminal:
                 # One more read drains what the job wrote before it ended.
                 self._job_ended = True
                 continue
             CORE_LOGGER.debug(
                 "events %s %s: no new event; next read in %.2fs",
-                self.kind.value,
+                self.kind.label,
                 self.job_id,
                 self.poll_interval_s,
             )

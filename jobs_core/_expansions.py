@@ -29,7 +29,7 @@ _EMPTY: dict[str, Callable[[], Any]] = {
 def _reads(
     config: ClientConfig, record: JobRecord, include: Include, deadline: Deadline | None
 ) -> list[tuple[str, Protocol[Any]]]:
-    kind, job_id = record.reasoner_type, record.id
+    kind, job_id = record.reasoner_type, record.job.id
     reads: list[tuple[str, Protocol[Any]]] = []
     if include.events:
         events = fetch_events(config, kind, job_id, "", "progress", deadline=deadline)
@@ -53,7 +53,7 @@ def expand(
     A `deadline` bounds every read; a read it cuts short yields an empty value.
     """
     if not include:
-        return [record.to_job() for record in records]
+        return [record.job for record in records]
     reads = [_reads(config, record, include, deadline) for record in records]
     flat = [protocol for item in reads for _, protocol in item]
     results: list[Any] = (yield Gather(tuple(flat), config.expansion_concurrency)) if flat else []
@@ -74,7 +74,7 @@ def expand(
 
 
 def _expanded(record: JobRecord, include: Include, values: dict[str, Any]) -> JobExpanded:
-    job = record.to_job()
+    job = record.job
     return JobExpanded(
         **{field: getattr(job, field) for field in _JOB_FIELDS},
         details=record.details() if include.details else None,

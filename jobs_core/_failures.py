@@ -10,7 +10,6 @@ read only where the codes say nothing, as for errors the application raises itse
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -23,6 +22,7 @@ from ._errors import (
     JobServerError,
     clip,
 )
+from ._json_decoding import decode_json
 from ._models import ReasonerType
 from ._timestamps import parse_http_date
 
@@ -121,7 +121,7 @@ def error_text(response: HttpResponse) -> str:
     """
     text = response_text(response)
     try:
-        body = json.loads(text)
+        body = decode_json(text)
     except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict):
@@ -173,7 +173,7 @@ def json_body(kind: ReasonerType, op: str, response: HttpResponse) -> Any:
         JobServerError: the body is not JSON.
     """
     try:
-        return json.loads(response.body)
+        return decode_json(response.body)
     except (ValueError, RecursionError) as exc:
         raise JobServerError(
             f"{api_label(kind)} request op={op} answered {response.status} with a body that is"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import operator
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import attrs
 
-from ._models import ACTIVE_STATES, JobRecord
+from ._models import ACTIVE_STATES, Job
 
-_OLDEST = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -46,24 +48,42 @@ class ListFilters:
             only_active=only_active and state is None,
         )
 
-    def matches(self, record: JobRecord) -> bool:
-        """Return True when `record` passes every filter."""
-        if self.job_id is not None and record.id != self.job_id:
+    def select(self, items: Iterable[T], job_of: Callable[[T], Job]) -> list[T]:
+        """Return the `items` whose job passes every filter, in their order."""
+        if self == _NONE:
+            return list(items)
+        return [item for item in items if self.matches(job_of(item))]
+
+    def matches(self, job: Job) -> bool:
+        """Return True when `job` passes every filter."""
+        if self.job_id is not None and job.id != self.job_id:
             return False
-        state = record.state.upper()
+        state = job.state.upper()
         if self.state is not None and state != self.state:
             return False
         if self.only_active and state not in ACTIVE_STATES:
             return False
-        if self.name is not None and (record.name or "").lower() != self.name:
+        if self.name is not None and (job.name or "").lower() != self.name:
             return False
-        return self.created_by is None or (record.created_by or "").lower() == self.created_by
+        return self.created_by is None or (job.created_by or "").lower() == self.created_by
 
 
-def newest_first(records: Iterable[JobRecord]) -> list[JobRecord]:
-    """Return `records` by `created_on`, newest first, records without a timestamp last."""
-    return sorted(
-        records,
-        key=lambda r: (r.created_on is not None, r.created_on or _OLDEST),
-        reverse=True,
-    )
+_NONE = ListFilters()
+
+
+def newest_first(items: Iterable[T], job_of: Callable[[T], Job]) -> list[T]:
+    """Return `items` by their job's `created_on`, newest first, those without a timestamp last
+    (both groups keep the order they came in for equal timestamps)."""
+    dated: list[tuple[dt.datetime, T]] = []
+    undated: list[T] = []
+    for item in items:
+        created_on = job_of(item).created_on
+        if created_on is None:
+            undated.append(item)
+        else:
+            dated.append((created_on, item))
+    dated.sort(key=_first, reverse=True)
+    return [item for _, item in dated] + undated
+
+
+_first = operator.itemgetter(0)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
+from typing import Protocol as Interface
 from urllib.parse import quote
 
 import attrs
@@ -22,10 +24,11 @@ from ._effects import Headers, HttpRequest, HttpResponse, Protocol
 from ._errors import JobInvalidRequestError, JobServerError, excerpt
 from ._failures import api_label, check_status, json_body, response_text
 from ._filters import ListFilters
-from ._models import JobEvents, JobRecord, ReasonerType
+from ._models import Job, JobEvents, JobRecord, ReasonerType
 from ._reasoners import lookup_reasoner_type
 from ._records import artifacts_by_filename, job_events, record_from_http
 from ._retry import Deadline, send_http
+from ._typed_bodies import job_from_get, jobs_from_list
 from ._validation import DOT_SEGMENTS
 
 T = TypeVar("T")
@@ -41,6 +44,7 @@ _TRANSACTIONS = "/v1alpha1/transactions"
 _ID_KEYS = ("id", "txn_id")
 _WRAPPERS = ("transaction", "txn", "data", "result")
 _LOGIC = ReasonerType.LOGIC
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 
 
 def _segment(value: str) -> str:
@@ -52,6 +56,8 @@ def _segment(value: str) -> str:
     """
     if value in DOT_SEGMENTS:
         raise JobInvalidRequestError(f"{value!r} cannot be sent as a path segment")
+    if _UNRESERVED(value):
+        return value  # what `quote` leaves as it is: ids are mostly UUIDs
     return quote(value, safe="")
 
 
@@ -186,6 +192,17 @@ def parse_get(kind: ReasonerType, response: HttpResponse) -> JobRecord | None:
     return record_from_http(kind, body)
 
 
+def parse_get_job(kind: ReasonerType, response: HttpResponse) -> Job | None:
+    """Return the job `response` describes, or None for a 404: `parse_get`'s record as a `Job`,
+    read the fast way when the body is in the service's usual shape (see `_typed_bodies`)."""
+    if response.status == 200:
+        job = job_from_get(kind, response.body)
+        if job is not None:
+            return job
+    record = parse_get(kind, response)
+    return None if record is None else record.job
+
+
 def build_list(kind: ReasonerType) -> HttpRequest:
     """Return the request that lists every job (of all job types) or every transaction."""
     return _request("GET", _TRANSACTIONS if kind.is_logic else _JOBS)
@@ -219,6 +236,18 @@ def parse_list(
         for item in items
         if not isinstance(item, dict) or _of_kind(item.get("type"), kind, untyped=untyped)
     ]
+
+
+def parse_list_jobs(
+    kind: ReasonerType, response: HttpResponse, *, untyped: bool = True
+) -> list[Job]:
+    """Return `parse_list`'s records as `Job`s, read the fast way when the body is in the
+    service's usual shape (see `_typed_bodies`)."""
+    if response.status == 200:
+        jobs = jobs_from_list(kind, response.body, untyped=untyped)
+        if jobs is not None:
+            return jobs
+    return [record.job for record in parse_list(kind, response, untyped=untyped)]
 
 
 def _of_kind(value: object, kind: ReasonerType, *, untyped: bool) -> bool:
@@ -311,6 +340,10 @@ def parse_problems(response: HttpResponse) -> dict[str, Any]:
     return body
 
 
+class _ListParser(Interface[T]):
+    def __call__(self, kind: ReasonerType, response: HttpResponse, *, untyped: bool) -> list[T]: ...
+
+
 @attrs.frozen
 class HttpDialect:
     """The calls over the Direct Access API, sent under `config`'s retry policy.
@@ -343,6 +376,12 @@ class HttpDialect:
         parse = functools.partial(parse_get, kind)
         return self._send(build_get(kind, job_id), parse, op="get")
 
+    def get_job(self, kind: ReasonerType, job_id: str) -> Protocol[Job | None]:
+        """Return the protocol that reads one job or transaction as a `Job` (None: there is
+        none)."""
+        parse = functools.partial(parse_get_job, kind)
+        return self._send(build_get(kind, job_id), parse, op="get")
+
     def list_records(
         self,
         kinds: Sequence[ReasonerType],
@@ -356,11 +395,23 @@ class HttpDialect:
         One answer lists every job type, so it is asked for once; a job without a type is taken
         to be of the first of `kinds` that reads that answer, so it is listed once.
         """
-        return self._list_records(tuple(kinds))
+        return self._list(tuple(kinds), parse_list)
 
-    def _list_records(self, kinds: tuple[ReasonerType, ...]) -> Protocol[list[JobRecord]]:
+    def list_jobs(
+        self,
+        kinds: Sequence[ReasonerType],
+        filters: ListFilters,
+        *,
+        limit: int | None,
+        offset: int,
+    ) -> Protocol[list[Job]]:
+        """Return the protocol that lists every job of `kinds` as `list_records` does, as
+        `Job`s."""
+        return self._list(tuple(kinds), parse_list_jobs)
+
+    def _list(self, kinds: tuple[ReasonerType, ...], parse: _ListParser[T]) -> Protocol[list[T]]:
         answers: dict[HttpRequest, HttpResponse] = {}
-        records: list[JobRecord] = []
+        found: list[T] = []
         for kind in kinds:
             request = build_list(kind)
             first = request not in answers
@@ -368,8 +419,8 @@ class HttpDialect:
                 answers[request] = yield from send_http(
                     self.config, request, op="list", deadline=self.deadline
                 )
-            records += parse_list(kind, answers[request], untyped=first)
-        return records
+            found += parse(kind, answers[request], untyped=first)
+        return found
 
     def events(
         self, kind: ReasonerType, job_id: str, token: str, stream: str

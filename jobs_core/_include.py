@@ -47,6 +47,9 @@ class Include:
         )
 
 
+_NOTHING = Include()
+
+
 def parse_include(include: object, kinds: tuple[ReasonerType, ...]) -> Include:
     """Return the expansions `include` asks for, for calls on jobs of `kinds`.
 
@@ -57,7 +60,7 @@ def parse_include(include: object, kinds: tuple[ReasonerType, ...]) -> Include:
             non-bool value, or asks for artifacts/problems when a kind is not Logic.
     """
     if include is None:
-        return Include()
+        return _NOTHING
     if not isinstance(include, Mapping):
         raise JobInvalidRequestError(f"include must be a dict of str to bool, not {include!r}")
     wanted: dict[str, bool] = {}

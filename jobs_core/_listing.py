@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
+from typing import Generic, TypeVar
 
-from ._backend import dialect_for, fetch_record, fetch_records
+import attrs
+
+from ._backend import dialect_for, fetch_job, fetch_jobs, fetch_record, fetch_records
 from ._config import ClientConfig
 from ._effects import Protocol
 from ._errors import JobInvalidRequestError
@@ -16,6 +20,7 @@ from ._reasoners import parse_reasoner_type
 from ._validation import optional_int, optional_segment, optional_text, require_bool
 
 _STATES = ACTIVE_STATES | TERMINAL_STATES
+T = TypeVar("T")
 
 
 def list_jobs(
@@ -61,6 +66,19 @@ def list_jobs(
     return _list(config, kinds, filters, limit, start, wanted)
 
 
+@attrs.frozen
+class _Reads(Generic[T]):
+    """How a list reads what it pages through: plain `Job`s, or records to expand."""
+
+    one: Callable[[ClientConfig, ReasonerType, str], Protocol[T | None]]
+    many: Callable[..., Protocol[list[T]]]
+    job_of: Callable[[T], Job]
+
+
+_JOBS = _Reads[Job](fetch_job, fetch_jobs, lambda job: job)
+_RECORDS = _Reads[JobRecord](fetch_record, fetch_records, operator.attrgetter("job"))
+
+
 def _list(
     config: ClientConfig,
     kinds: tuple[ReasonerType, ...],
@@ -71,30 +89,32 @@ def _list(
 ) -> Protocol[list[Job]]:
     if limit is not None and limit <= 0:
         return []
-    records: list[JobRecord] = []
-    if filters.job_id is not None:
-        for kind in kinds:
-            record = yield from fetch_record(config, kind, filters.job_id)
-            if record is not None:
-                records.append(record)
-    elif len(kinds) == 1 and dialect_for(config, kinds[0]).applies_filters:
-        # The statement filters, sorts and slices: take its rows as they are.
-        records = yield from fetch_records(config, kinds, filters, limit=limit, offset=offset)
-        return (yield from expand(config, records, include))
-    else:
-        records = yield from _fetch_each(config, kinds, filters, limit, offset)
-    page = newest_first(r for r in records if filters.matches(r))
-    page = page[offset:] if limit is None else page[offset : offset + limit]
-    return (yield from expand(config, page, include))
+    if not include:
+        return (yield from _page(config, _JOBS, kinds, filters, limit, offset))
+    records = yield from _page(config, _RECORDS, kinds, filters, limit, offset)
+    return (yield from expand(config, records, include))
 
 
-def _fetch_each(
+def _page(
     config: ClientConfig,
+    reads: _Reads[T],
     kinds: tuple[ReasonerType, ...],
     filters: ListFilters,
     limit: int | None,
     offset: int,
-) -> Protocol[list[JobRecord]]:
-    # Each type's rows are cut at offset + limit: the merged page cannot need more of them.
-    per_kind = None if limit is None else offset + limit
-    return (yield from fetch_records(config, kinds, filters, limit=per_kind, offset=0))
+) -> Protocol[list[T]]:
+    found: list[T] = []
+    if filters.job_id is not None:
+        for kind in kinds:
+            item = yield from reads.one(config, kind, filters.job_id)
+            if item is not None:
+                found.append(item)
+    elif len(kinds) == 1 and dialect_for(config, kinds[0]).applies_filters:
+        # The statement filters, sorts and slices: take its rows as they are.
+        return (yield from reads.many(config, kinds, filters, limit=limit, offset=offset))
+    else:
+        # Each type's rows are cut at offset + limit: the merged page cannot need more of them.
+        per_kind = None if limit is None else offset + limit
+        found = yield from reads.many(config, kinds, filters, limit=per_kind, offset=0)
+    page = newest_first(filters.select(found, reads.job_of), reads.job_of)
+    return page[offset:] if limit is None else page[offset : offset + limit]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._backend import fetch_record
+from ._backend import fetch_job, fetch_record
 from ._config import ClientConfig
 from ._effects import Protocol
 from ._expansions import expand
@@ -29,8 +29,9 @@ def get(
     kind = parse_reasoner_type(reasoner_type)
     job_id = require_segment("job_id", job_id)
     wanted = parse_include(include, (kind,))
-    read = fetch_record(config, kind, job_id)
-    return _get(config, read, wanted)
+    if not wanted:
+        return fetch_job(config, kind, job_id)
+    return _get(config, fetch_record(config, kind, job_id), wanted)
 
 
 def _get(
@@ -72,9 +73,9 @@ def operation_of(job_id: str, record: JobRecord | None) -> Operation:
     """Return the operation status `record` means (PENDING when there is no record yet)."""
     if record is None:
         return Operation(id=job_id, status="PENDING")
-    state = record.state.upper()
+    state = record.job.state.upper()
     status = _STATUS.get(state, "RUNNING")
     error = None
     if status == "FAILED":
-        error = record.abort_reason or f"job ended in state={state}"
-    return Operation(id=record.id, status=status, error=error, raw=dict(record.raw))
+        error = record.job.abort_reason or f"job ended in state={state}"
+    return Operation(id=record.job.id, status=status, error=error, raw=dict(record.raw))

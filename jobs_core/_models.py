@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import json
 from typing import Any
 
 import attrs
+
+from ._json_decoding import decode_json
+
+
+_DISCRIMINATORS = {"Logic": "LOGIC", "Prescriptive": "SOLVER", "Predictive": "ML"}
 
 
 class ReasonerType(enum.Enum):
@@ -17,27 +21,28 @@ class ReasonerType(enum.Enum):
     PRESCRIPTIVE = "Prescriptive"
     PREDICTIVE = "Predictive"
 
-    @property
-    def discriminator(self) -> str:
-        """The backend's name for this type: ``LOGIC``, ``SOLVER`` or ``ML``."""
-        return _DISCRIMINATORS[self]
+    # Plain attributes rather than properties, and identity as the hash (members are singletons
+    # compared by identity): Enum's `value` and `__hash__` are Python code, and every record
+    # parsed reads its type's label and is keyed by its type.
+    __hash__ = object.__hash__
+    label: str
+    """The public label, the same as `value`."""
+    discriminator: str
+    """The backend's name for this type: ``LOGIC``, ``SOLVER`` or ``ML``."""
+    is_logic: bool
+    """True for transactions (Logic), False for jobs."""
 
-    @property
-    def is_logic(self) -> bool:
-        """True for transactions (Logic), False for jobs."""
-        return self is ReasonerType.LOGIC
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.discriminator = _DISCRIMINATORS[label]
+        self.is_logic = label == "Logic"
 
     @property
     def spellings(self) -> tuple[str, str]:
         """Both spellings, upper-cased, public label first: ``PRESCRIPTIVE``, ``SOLVER``."""
-        return (self.value.upper(), self.discriminator)
+        return (self.label.upper(), self.discriminator)
 
 
-_DISCRIMINATORS = {
-    ReasonerType.LOGIC: "LOGIC",
-    ReasonerType.PRESCRIPTIVE: "SOLVER",
-    ReasonerType.PREDICTIVE: "ML",
-}
 ACTIVE_STATES = frozenset({"CREATED", "PENDING", "RUNNING"})
 TERMINAL_STATES = frozenset({"COMPLETED", "FAILED", "CANCELED", "ABORTED"})
 
@@ -111,7 +116,7 @@ def decode_payload(value: object) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        decoded = json.loads(value)
+        decoded = decode_json(value)
     except (ValueError, RecursionError):
         return value
     return decoded if isinstance(decoded, dict) else value
@@ -119,23 +124,16 @@ def decode_payload(value: object) -> Any:
 
 @attrs.frozen
 class JobRecord:
-    """A job or transaction as a backend described it, before it becomes a `Job`.
+    """A job or transaction as a backend described it: the public `Job`, and what else it said.
 
     `raw` keeps every field of the backend record as received; `details` of an expansion come from
-    `model`, `read_only`, `payload` and `timeout_ms`. The payload is kept as sent and decoded only
-    when read (most calls never read it); records compare by the decoded payload.
+    the job's `model` and `read_only`, `payload` and `timeout_ms`. The payload is kept as sent and
+    decoded only when read (most calls never read it); records compare by the decoded payload.
     """
 
     reasoner_type: ReasonerType
-    id: str
-    state: str
-    name: str | None = None
-    model: str | None = None
-    created_by: str | None = None
-    created_on: dt.datetime | None = None
-    finished_at: dt.datetime | None = None
-    duration: int | None = None
-    abort_reason: str | None = None
+    job: Job
+    """The record in the common schema: what the clients return."""
     read_only: bool | None = None
     _payload: Any = attrs.field(default=None, alias="payload", eq=decode_payload)
     timeout_ms: int | None = None
@@ -146,25 +144,10 @@ class JobRecord:
         """The payload, decoded when it was sent as the JSON text of an object."""
         return decode_payload(self._payload)
 
-    def to_job(self) -> Job:
-        """Return the record in the common schema."""
-        return Job(
-            id=self.id,
-            reasoner_type=self.reasoner_type.value,
-            state=self.state,
-            name=self.name,
-            model=self.model,
-            created_by=self.created_by,
-            created_on=self.created_on,
-            finished_at=self.finished_at,
-            duration=self.duration,
-            abort_reason=self.abort_reason,
-        )
-
     def details(self) -> dict[str, Any]:
         """Return the `details` expansion."""
         return {
-            "model": self.model,
+            "model": self.job.model,
             "read_only": self.read_only,
             "payload": self.payload,
             "timeout_ms": self.timeout_ms,

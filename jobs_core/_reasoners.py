@@ -29,6 +29,12 @@ typo: the public labels and the legacy ``SOLVER``/``ML``, as written, upper- or 
 run time any casing is accepted, and a `ReasonerType` member too."""
 
 _BY_SPELLING = {spelling: kind for kind in ReasonerType for spelling in kind.spellings}
+_AS_WRITTEN = {
+    written: kind
+    for spelling, kind in _BY_SPELLING.items()
+    for written in (spelling, spelling.lower(), spelling.title())
+}
+"""The spellings seen most (``ML``, ``Predictive``...), found without folding."""
 
 
 def lookup_reasoner_type(value: object) -> ReasonerType | None:
@@ -37,7 +43,7 @@ def lookup_reasoner_type(value: object) -> ReasonerType | None:
         return value
     if not isinstance(value, str):
         return None
-    return _BY_SPELLING.get(value.strip().upper())
+    return _AS_WRITTEN.get(value) or _BY_SPELLING.get(value.strip().upper())
 
 
 def parse_reasoner_type(value: object) -> ReasonerType:

@@ -20,7 +20,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from ._effects import SqlRows
 from ._errors import JobServerError, clip, excerpt
-from ._models import ACTIVE_STATES, TERMINAL_STATES, JobEvents, JobRecord
+from ._models import ACTIVE_STATES, TERMINAL_STATES, Job, JobEvents, JobRecord
 from ._reasoners import ReasonerType, lookup_reasoner_type
 from ._timestamps import parse_timestamp
 
@@ -130,24 +130,52 @@ _HOOKS: dict[str, Callable[[object, object], object]] = {
 }
 
 
+@attrs.frozen
+class _Fields:
+    """Every field of a record, flat, as the full parser reads them off the wire."""
+
+    reasoner_type: ReasonerType
+    id: str
+    state: str
+    name: str | None = None
+    model: str | None = None
+    created_by: str | None = None
+    created_on: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    duration: int | None = None
+    abort_reason: str | None = None
+    read_only: bool | None = None
+    payload: Any = None
+    timeout_ms: int | None = None
+    raw: dict[str, Any] = attrs.field(factory=dict)
+
+    def record(self) -> JobRecord:
+        """Return these fields as a record."""
+        kind = self.reasoner_type
+        job = Job(
+            self.id, kind.label, self.state, self.name, self.model, self.created_by,
+            self.created_on, self.finished_at, self.duration, self.abort_reason,
+        )  # fmt: skip
+        return JobRecord(kind, job, self.read_only, self.payload, self.timeout_ms, self.raw)
+
+
 class _Shape:
-    """One wire shape of a record: which key holds each `JobRecord` field, and its parser."""
+    """One wire shape of a record: which key holds each field, and its parser."""
 
     __slots__ = ("_structure", "what", "wire")
 
     def __init__(self, what: str, wire: Mapping[str, str]) -> None:
         self.what = what
         self.wire = wire
-        # Keyed by attribute name, looked up by init name (`payload` is stored as `_payload`).
-        overrides: dict[str, Any] = {}
-        for field in attrs.fields(JobRecord):
-            name = field.alias or field.name
-            overrides[field.name] = (
-                override(rename=wire[name], struct_hook=_HOOKS.get(name))
-                if name in wire
+        overrides: dict[str, Any] = {
+            field.name: (
+                override(rename=wire[field.name], struct_hook=_HOOKS.get(field.name))
+                if field.name in wire
                 else override(omit=True)
             )
-        self._structure = make_dict_structure_fn(JobRecord, _CONVERTER, **overrides)
+            for field in attrs.fields(_Fields)
+        }
+        self._structure = make_dict_structure_fn(_Fields, _CONVERTER, **overrides)
 
     def __call__(self, source: Mapping[str, Any]) -> JobRecord:
         """Return the record `source` describes.
@@ -156,7 +184,7 @@ class _Shape:
             JobServerError: a field is missing or unusable; the message names its wire key.
         """
         try:
-            return self._structure(source)
+            return self._structure(source).record()
         except cattrs.ClassValidationError as exc:
             problems = "; ".join(self._describe(error) for error in exc.exceptions)
             raise JobServerError(f"Unusable {self.what} from the server: {problems}") from exc
@@ -167,7 +195,7 @@ class _Shape:
         ]
         if not notes:
             return clip(str(error))
-        name = notes[-1].name.lstrip("_")
+        name = notes[-1].name
         key = self.wire.get(name, name)
         if isinstance(error, KeyError):
             return f"field {key!r} is missing"
@@ -221,21 +249,6 @@ _INT_OR_NONE = frozenset({int, type(None)})
 _BOOL_OR_NONE = frozenset({bool, type(None)})
 
 
-def _common_shape(value: dict[str, Any]) -> bool:
-    """True when the fields both object kinds share are already in their final form."""
-    ident, state = value.get("id"), value.get("state")
-    return (
-        type(ident) is str
-        and not ident.isspace()
-        and ident != ""
-        and type(state) is str  # checked first: a list or a dict cannot be looked up in a set
-        and state in _STATES
-        and type(value.get("created_by")) in _TEXT_OR_NONE
-        and type(value.get("abort_reason")) in _TEXT_OR_NONE
-        and type(value.get("duration")) in _INT_OR_NONE
-    )
-
-
 def _fast_record(kind: ReasonerType, value: dict[str, Any]) -> JobRecord | None:
     """Return the record of an object in the shape the service sends, or None.
 
@@ -243,15 +256,26 @@ def _fast_record(kind: ReasonerType, value: dict[str, Any]) -> JobRecord | None:
     is wrong with it: this path only takes fields that are final as they are, so both paths give
     equal records, and bad input fails with the full parser's errors.
     """
-    if not _common_shape(value):
-        return None
     get = value.get
+    ident, state = get("id"), get("state")
+    created_by, duration, abort_reason = get("created_by"), get("duration"), get("abort_reason")
+    if (
+        type(ident) is not str
+        or not ident
+        or ident.isspace()
+        or type(state) is not str  # checked first: a list or a dict cannot be looked up in a set
+        or state not in _STATES
+        or type(created_by) not in _TEXT_OR_NONE
+        or type(abort_reason) not in _TEXT_OR_NONE
+        or type(duration) not in _INT_OR_NONE
+    ):
+        return None
     try:
         created_on = parse_timestamp(get("created_on"))
         finished_at = parse_timestamp(get("finished_at"))
     except JobServerError:
         return None
-    if kind.is_logic:
+    if kind is ReasonerType.LOGIC:
         name, model, read_only = get("engine_name"), get("database_name"), get("read_only")
         if (
             type(name) not in _TEXT_OR_NONE
@@ -259,10 +283,11 @@ def _fast_record(kind: ReasonerType, value: dict[str, Any]) -> JobRecord | None:
             or type(read_only) not in _BOOL_OR_NONE
         ):
             return None
-        return JobRecord(
-            kind, value["id"], value["state"], name, model, get("created_by"), created_on,
-            finished_at, get("duration"), get("abort_reason"), read_only, raw=value,
+        job = Job(
+            ident, "Logic", state, name, model, created_by, created_on, finished_at, duration,
+            abort_reason,
         )  # fmt: skip
+        return JobRecord(kind, job, read_only, None, None, value)
     spelled, name, timeout_ms = get("type"), get("worker_name"), get("timeout_ms")
     reasoner_type = kind if spelled is None or spelled == "" else lookup_reasoner_type(spelled)
     if (
@@ -272,10 +297,11 @@ def _fast_record(kind: ReasonerType, value: dict[str, Any]) -> JobRecord | None:
         or "read_only" in value
     ):
         return None
-    return JobRecord(
-        reasoner_type, value["id"], value["state"], name, None, get("created_by"), created_on,
-        finished_at, get("duration"), get("abort_reason"), None, get("payload"), timeout_ms, value,
+    job = Job(
+        ident, reasoner_type.label, state, name, None, created_by, created_on, finished_at,
+        duration, abort_reason,
     )  # fmt: skip
+    return JobRecord(reasoner_type, job, None, get("payload"), timeout_ms, value)
 
 
 def record_from_http(kind: ReasonerType, value: object) -> JobRecord:

@@ -154,7 +154,7 @@ def send_http(
     """
     if deadline is not None:
         request = attrs.evolve(request, deadline=deadline.at)
-    retries = _Retries(config, op, request, deadline)
+    retries: _Retries | None = None  # made on the first failure: most requests have none
     refreshed = renewed = False
     while True:
         try:
@@ -166,6 +166,7 @@ def send_http(
                 yield from _refresh_endpoint(op, request)
                 continue
             safe = not creates or not exc.request_sent
+            retries = retries or _Retries(config, op, request, deadline)
             if not safe or retries.exhausted():
                 raise JobServerError(
                     f"{op} failed after {retries.attempt} attempt(s): {clip(str(exc))}"
@@ -186,9 +187,12 @@ def send_http(
             renewed = True
             yield RenewToken(request.deadline)
             continue
+        if response.status < 400:
+            return response
         retryable = failures.is_transient_status(response.status) and (
             not creates or response.status == 429
         )
+        retries = retries or _Retries(config, op, request, deadline)
         if not retryable or retries.exhausted():
             return response
         yield from retries.back_off(response, failures.retry_after_s(response))

@@ -19,7 +19,8 @@ from ._effects import Protocol, SqlCell, SqlQuery, SqlRows, SqlValue
 from ._errors import JobInvalidRequestError, JobServerError, excerpt
 from ._failures import api_label
 from ._filters import ListFilters
-from ._models import JobEvents, JobRecord, ReasonerType
+from ._json_decoding import decode_json
+from ._models import Job, JobEvents, JobRecord, ReasonerType
 from ._records import artifacts_by_filename, job_events, records_from_sql
 from ._retry import Deadline, run_sql
 
@@ -260,7 +261,7 @@ def _decoded(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        decoded = json.loads(value)
+        decoded = decode_json(value)
     except (ValueError, RecursionError):
         return value
     return decoded if isinstance(decoded, dict | list) else value
@@ -338,6 +339,15 @@ def parse_problems(rows: SqlRows) -> dict[str, Any]:
     return {"problems": problems}
 
 
+def _job_of_get(kind: ReasonerType, rows: SqlRows) -> Job | None:
+    record = parse_get(kind, rows)
+    return None if record is None else record.job
+
+
+def _jobs_of_list(kind: ReasonerType, rows: SqlRows) -> list[Job]:
+    return [record.job for record in parse_list(kind, rows)]
+
+
 @attrs.frozen
 class SqlDialect:
     """The calls over the SQL API of the application `config` names, run under its retry policy.
@@ -375,6 +385,12 @@ class SqlDialect:
         query = build_get(self.namespace, kind, job_id)
         return self._run(query, functools.partial(parse_get, kind), kind)
 
+    def get_job(self, kind: ReasonerType, job_id: str) -> Protocol[Job | None]:
+        """Return the protocol that reads one job or transaction as a `Job` (None: there is
+        none)."""
+        query = build_get(self.namespace, kind, job_id)
+        return self._run(query, functools.partial(_job_of_get, kind), kind)
+
     def list_records(
         self,
         kinds: Sequence[ReasonerType],
@@ -385,18 +401,37 @@ class SqlDialect:
     ) -> Protocol[list[JobRecord]]:
         """Return the protocol that lists the records of each of `kinds` matching `filters`,
         newest first per type, `limit` and `offset` applied to each type's statement."""
-        queries = [
-            (kind, build_list(self.namespace, kind, filters, limit, offset)) for kind in kinds
-        ]
-        return self._list_records(queries)
+        return self._list(self._list_queries(kinds, filters, limit, offset), parse_list)
 
-    def _list_records(
-        self, queries: list[tuple[ReasonerType, SqlQuery]]
-    ) -> Protocol[list[JobRecord]]:
-        records: list[JobRecord] = []
+    def list_jobs(
+        self,
+        kinds: Sequence[ReasonerType],
+        filters: ListFilters,
+        *,
+        limit: int | None,
+        offset: int,
+    ) -> Protocol[list[Job]]:
+        """Return the protocol that lists as `list_records` does, as `Job`s."""
+        return self._list(self._list_queries(kinds, filters, limit, offset), _jobs_of_list)
+
+    def _list_queries(
+        self,
+        kinds: Sequence[ReasonerType],
+        filters: ListFilters,
+        limit: int | None,
+        offset: int,
+    ) -> list[tuple[ReasonerType, SqlQuery]]:
+        return [(kind, build_list(self.namespace, kind, filters, limit, offset)) for kind in kinds]
+
+    def _list(
+        self,
+        queries: list[tuple[ReasonerType, SqlQuery]],
+        parse: Callable[[ReasonerType, SqlRows], list[T]],
+    ) -> Protocol[list[T]]:
+        found: list[T] = []
         for kind, query in queries:
-            records += yield from self._run(query, functools.partial(parse_list, kind), kind)
-        return records
+            found += yield from self._run(query, functools.partial(parse, kind), kind)
+        return found
 
     def events(
         self, kind: ReasonerType, job_id: str, token: str, stream: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from ._effects import Effect, Protocol
@@ -42,23 +43,23 @@ class Stepper(Generic[T]):
         if self._started:
             raise RuntimeError("start() was already called")
         self._started = True
-        return self._advance(lambda: next(self._protocol))
+        return self._advance(self._protocol.send, None)
 
     def send(self, reply: Any) -> Effect | None:
         """Answer the current effect with `reply`; return the next effect or None."""
-        return self._advance(lambda: self._protocol.send(reply))
+        return self._advance(self._protocol.send, reply)
 
     def throw(self, exc: BaseException) -> Effect | None:
         """Fail the current effect with `exc`; return the next effect or None."""
-        return self._advance(lambda: self._protocol.throw(exc))
+        return self._advance(self._protocol.throw, exc)
 
-    def _advance(self, step: Any) -> Effect | None:
+    def _advance(self, step: Callable[[Any], Effect], argument: Any) -> Effect | None:
         if not self._started:
             raise RuntimeError("call start() first")
         if self.done:
             raise RuntimeError("the protocol has finished")
         try:
-            effect: Effect = step()
+            effect = step(argument)
         except StopIteration as stop:
             self.done = True
             self._result = stop.value

@@ -14,11 +14,10 @@ _MS_THRESHOLD = 10_000_000_000
 _EPOCH_LIMIT = 10**15
 """Beyond this many milliseconds (about year 33,000) no datetime exists; checked first so that a
 huge Decimal is never turned into a huge int."""
-_FAST_MS_LIMIT = (dt.datetime.max.replace(tzinfo=dt.timezone.utc) - _EPOCH) // dt.timedelta(
-    milliseconds=1
-) + 1
-"""Epoch milliseconds below this are a datetime for sure (up to 9999-12-31): the fast path takes
-only those, and leaves the out-of-range error to `_from_epoch`."""
+_FAST_MS_LIMIT = 2**42
+"""Epoch milliseconds below this (the year 2109) are what the fast path takes: their seconds, as
+the nearest float, are within a quarter of a microsecond of the exact value, which
+`datetime.fromtimestamp` rounds to the nearest microsecond, so the result is exact."""
 
 # `datetime.fromisoformat` is the fast path; before Python 3.11 it rejects `Z`, and it never takes
 # a space before the offset or a `UTC` suffix, so this regex parses whatever it refuses, and every
@@ -72,7 +71,7 @@ def parse_timestamp(value: object) -> dt.datetime | None:
             if parsed.tzinfo is None:
                 return parsed.replace(tzinfo=dt.timezone.utc)
     elif type(value) is int and _MS_THRESHOLD <= value < _FAST_MS_LIMIT:
-        return _EPOCH + dt.timedelta(milliseconds=value)
+        return dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.timezone.utc)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import urllib.parse
 from typing import Any
@@ -23,6 +22,7 @@ from ._config import ClientConfig
 from ._effects import HttpRequest, HttpResponse, Now, Protocol, SignAssertion
 from ._endpoint_discovery import discover_endpoint
 from ._errors import JobConfigurationError, JobServerError, clip
+from ._json_decoding import decode_json
 from ._retry import Deadline, send_http
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -60,7 +60,7 @@ def jwt_claims(token: str) -> dict[str, Any] | None:
         return None
     try:
         payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        claims = json.loads(payload)
+        claims = decode_json(payload)
     except (binascii.Error, ValueError, RecursionError):  # RecursionError: absurdly nested
         return None
     return claims if isinstance(claims, dict) else None

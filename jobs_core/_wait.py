@@ -119,7 +119,7 @@ def poll_until_done(
             record = yield from fetch_record(config, spec.kind, spec.job_id, deadline=polling)
         except JobTimeoutError as exc:
             raise _timed_out(spec, job, str(exc)) from exc
-        job = record.to_job() if record is not None else None
+        job = record.job if record is not None else None
         if spec.on_poll is not None:
             spec.on_poll(job)
         if record is not None and job is not None and job.is_terminal:
@@ -138,7 +138,7 @@ def poll_until_done(
         delay = min(interval, until_last_poll)
         last_poll = delay == until_last_poll
         CORE_LOGGER.debug(
-            "wait %s %s: %s; next poll in %.2fs", spec.kind.value, spec.job_id, _seen(job), delay
+            "wait %s %s: %s; next poll in %.2fs", spec.kind.label, spec.job_id, _seen(job), delay
         )
         yield Sleep(delay)
         interval = config.polling.next_interval(interval, now + delay - started)
@@ -152,7 +152,7 @@ def answer_reserve(timeout_s: float) -> float:
 def _timed_out(spec: WaitSpec, job: Job | None, failure: str | None = None) -> JobTimeoutError:
     cause = f"; {failure}" if failure else ""
     return JobTimeoutError(
-        f"{spec.kind.value} {spec.job_id} did not finish within {spec.timeout_s:g}s"
+        f"{spec.kind.label} {spec.job_id} did not finish within {spec.timeout_s:g}s"
         f" (last seen: {_seen(job)}{cause})",
         job=job,
         job_id=spec.job_id,
@@ -166,8 +166,8 @@ def _seen(job: Job | None) -> str:
 def raise_if_client_disconnected(record: JobRecord) -> None:
     """Raise `JobClientDisconnectedError` if `record` is a Logic transaction aborted because its
     waiting client went away (the service's ``client disconnected``)."""
-    reason = (record.abort_reason or "").strip().lower()
+    reason = (record.job.abort_reason or "").strip().lower()
     if record.reasoner_type.is_logic and reason == "client disconnected":
         raise JobClientDisconnectedError(
-            f"Logic transaction {record.id} was aborted: client disconnected"
+            f"Logic transaction {record.job.id} was aborted: client disconnected"
         )

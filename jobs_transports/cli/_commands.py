@@ -105,7 +105,7 @@ def _get(client: JobsClientSync, args: argparse.Namespace) -> Exit:
 
 
 def _kind(args: argparse.Namespace) -> str:
-    return parse_reasoner_type(args.reasoner_type).value
+    return parse_reasoner_type(args.reasoner_type).label
 
 
 def _waited(

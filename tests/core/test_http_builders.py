@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobs_core import _http_dialect as http
 from jobs_core._config import USER_AGENT
@@ -148,3 +151,15 @@ def test_non_ascii_payload_is_escaped_ascii() -> None:
     request = http.build_create(LOGIC, "é", {"q": "naïve ✓"}, None, abort_detached=False)
     assert request.body.isascii()
     assert body_of(request) == {"q": "naïve ✓", "engine_name": "é", "abort_detached": False}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.text(min_size=1) | st.sampled_from(["01b2c3d4-0000-4000-8000-000000000001", "a~b_c.d"])
+)
+def test_a_path_segment_is_what_quote_makes_of_it(value: str) -> None:
+    """Ids made only of unreserved characters skip `quote`, which would leave them as they are."""
+    if value in (".", ".."):
+        return
+    expected = quote(value, safe="")
+    assert http._job_path(ReasonerType.LOGIC, value) == f"/v1alpha1/transactions/{expected}"

@@ -66,7 +66,7 @@ PARSER_IDS = [name for name, _, _ in PARSERS]
 def test_get_job_fixture() -> None:
     record = http.parse_get(PREDICTIVE, raw(200, fixture("job_get.json")))
     assert record is not None
-    job = record.to_job()
+    job = record.job
     assert job.reasoner_type == "Predictive"
     assert job.state == "COMPLETED"
     assert job.name == "forecaster"
@@ -87,18 +87,18 @@ def test_get_job_fixture() -> None:
 def test_get_transaction_fixture() -> None:
     record = http.parse_get(LOGIC, raw(200, fixture("transaction_get.json")))
     assert record is not None
-    assert record.to_job().reasoner_type == "Logic"
-    assert (record.id, record.state, record.name, record.model) == (
+    assert record.job.reasoner_type == "Logic"
+    assert (record.job.id, record.job.state, record.job.name, record.job.model) == (
         "txn-42",
         "ABORTED",
         "eng-a",
         "sales",
     )
     assert record.read_only is True
-    assert record.created_on == dt.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
-    assert record.finished_at == dt.datetime(2024, 5, 1, 12, 0, 9, tzinfo=UTC)
-    assert record.duration == 8876
-    assert record.abort_reason == "client disconnected"
+    assert record.job.created_on == dt.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    assert record.job.finished_at == dt.datetime(2024, 5, 1, 12, 0, 9, tzinfo=UTC)
+    assert record.job.duration == 8876
+    assert record.job.abort_reason == "client disconnected"
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ def test_get_transaction_fixture() -> None:
 def test_get_transaction_wrappers(body: dict[str, Any]) -> None:
     record = http.parse_get(LOGIC, ok(body))
     assert record is not None
-    assert (record.id, record.state) == ("t", "RUNNING")
+    assert (record.job.id, record.job.state) == ("t", "RUNNING")
 
 
 @pytest.mark.parametrize(
@@ -149,7 +149,7 @@ def test_missing_type_is_the_requested_one(kind: ReasonerType, job: dict[str, An
 def test_bare_job_object_and_engine_name() -> None:
     record = http.parse_get(PREDICTIVE, ok({"id": 7, "state": "pending", "engine_name": "e"}))
     assert record is not None
-    assert (record.id, record.state, record.name) == ("7", "PENDING", "e")
+    assert (record.job.id, record.job.state, record.job.name) == ("7", "PENDING", "e")
 
 
 @pytest.mark.parametrize(
@@ -179,24 +179,24 @@ def test_list_jobs_keeps_only_the_requested_type() -> None:
     body = fixture("jobs_list.json")
     predictive = http.parse_list(PREDICTIVE, raw(200, body))
     prescriptive = http.parse_list(PRESCRIPTIVE, raw(200, body))
-    assert [r.id for r in predictive] == ["j1", "j4", "j5", "j6"]
-    assert [r.id for r in prescriptive] == ["j2", "j3", "j5"]
-    by_id = {r.id: r for r in [*predictive, *prescriptive]}
-    assert by_id["j2"].created_on == dt.datetime(2024, 5, 1, 12, 1, tzinfo=UTC)
-    assert by_id["j3"].created_on == dt.datetime(2024, 5, 1, 12, 2, tzinfo=UTC)
-    assert by_id["j3"].finished_at == dt.datetime(2024, 5, 1, 12, 2, 5, 250000, tzinfo=UTC)
-    assert by_id["j3"].duration == 5250
-    assert by_id["j3"].name == "s2"
-    assert by_id["j4"].created_on == dt.datetime(2024, 5, 1, 10, 3, 0, 500000, tzinfo=UTC)
-    assert by_id["j5"].created_on is None
-    assert by_id["j6"].created_on == dt.datetime(2024, 5, 1, 12, 4, tzinfo=UTC)
+    assert [r.job.id for r in predictive] == ["j1", "j4", "j5", "j6"]
+    assert [r.job.id for r in prescriptive] == ["j2", "j3", "j5"]
+    by_id = {r.job.id: r for r in [*predictive, *prescriptive]}
+    assert by_id["j2"].job.created_on == dt.datetime(2024, 5, 1, 12, 1, tzinfo=UTC)
+    assert by_id["j3"].job.created_on == dt.datetime(2024, 5, 1, 12, 2, tzinfo=UTC)
+    assert by_id["j3"].job.finished_at == dt.datetime(2024, 5, 1, 12, 2, 5, 250000, tzinfo=UTC)
+    assert by_id["j3"].job.duration == 5250
+    assert by_id["j3"].job.name == "s2"
+    assert by_id["j4"].job.created_on == dt.datetime(2024, 5, 1, 10, 3, 0, 500000, tzinfo=UTC)
+    assert by_id["j5"].job.created_on is None
+    assert by_id["j6"].job.created_on == dt.datetime(2024, 5, 1, 12, 4, tzinfo=UTC)
     assert by_id["j6"].payload == {"already": "decoded"}
-    assert [r.state for r in predictive] == ["RUNNING", "FAILED", "CREATED", "CANCELED"]
+    assert [r.job.state for r in predictive] == ["RUNNING", "FAILED", "CREATED", "CANCELED"]
 
 
 def test_list_transactions() -> None:
     records = http.parse_list(LOGIC, raw(200, fixture("transactions_list.json")))
-    assert [(r.id, r.read_only, r.state) for r in records] == [
+    assert [(r.job.id, r.read_only, r.job.state) for r in records] == [
         ("t1", False, "RUNNING"),
         ("t2", True, "COMPLETED"),
     ]

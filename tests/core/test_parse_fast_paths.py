@@ -18,41 +18,7 @@ from jobs_core import _records as records
 from jobs_core import _timestamps as timestamps
 from jobs_core._errors import JobServerError
 from jobs_core._reasoners import ReasonerType
-
-STATES = ["RUNNING", "COMPLETED", "completed", " FAILED", "CANCELED", "", "  ", "WEIRD"]
-TEXTS = st.one_of(st.none(), st.sampled_from(["", " ", "x", "ALICE", "a b"]), st.integers(-2, 2))
-NUMBERS = st.one_of(
-    st.none(), st.integers(-(2**64), 2**64), st.booleans(), st.sampled_from(["", "12", "1.5", "x"])
-)
-TIMESTAMPS = st.one_of(
-    st.none(),
-    st.datetimes(
-        timezones=st.sampled_from([dt.timezone.utc, dt.timezone(dt.timedelta(hours=2))])
-    ).map(lambda moment: moment.isoformat()),
-    st.datetimes().map(lambda moment: moment.isoformat(sep=" ")),
-    st.sampled_from(["2026-01-01", "2026-01-01T00:00:00Z", "2026-13-01", "2026-01-01T00:00Z x"]),
-    st.integers(0, 10**16),
-    st.text(max_size=12),
-)
-RECORDS = st.fixed_dictionaries(
-    {},
-    optional={
-        "id": st.one_of(TEXTS, st.just("job-1")),
-        "state": st.one_of(st.sampled_from(STATES), st.none(), st.just(["RUNNING"])),
-        "type": st.one_of(st.none(), st.sampled_from(["", "ML", "prescriptive", "nope", "Logic"])),
-        "worker_name": TEXTS,
-        "engine_name": TEXTS,
-        "database_name": TEXTS,
-        "created_by": TEXTS,
-        "created_on": TIMESTAMPS,
-        "finished_at": TIMESTAMPS,
-        "duration": NUMBERS,
-        "timeout_ms": NUMBERS,
-        "abort_reason": TEXTS,
-        "read_only": st.one_of(st.none(), st.booleans(), st.sampled_from([0, 1, "yes", "maybe"])),
-        "payload": st.one_of(st.none(), st.just('{"a": 1}'), st.just({"b": 2}), st.just("[1]")),
-    },
-)
+from tests.core.record_shapes import RECORDS, TIMESTAMPS
 
 
 def full_parse(kind: ReasonerType, value: dict[str, Any]) -> object:
@@ -113,6 +79,8 @@ def slow_timestamp(value: str | int) -> object:
 @given(value=st.one_of(TIMESTAMPS.filter(lambda v: v is not None), st.integers(10**10, 10**16)))
 @example(value=253_402_300_799_999)  # 9999-12-31T23:59:59.999Z, the last millisecond there is
 @example(value=253_402_300_800_000)  # the year 10000: the full parser's out-of-range error
+@example(value=2**42 - 1)  # the last value the float fast path takes
+@example(value=2**42)
 def test_a_timestamp_parses_the_same_with_or_without_the_fast_path(value: str | int) -> None:
     try:
         got: object = timestamps.parse_timestamp(value)
@@ -121,3 +89,12 @@ def test_a_timestamp_parses_the_same_with_or_without_the_fast_path(value: str | 
     assert got == slow_timestamp(value)
     if isinstance(got, dt.datetime):
         assert got.tzinfo is dt.timezone.utc
+
+
+def test_epoch_milliseconds_take_the_exact_value_on_the_float_fast_path() -> None:
+    """The fast path divides by 1000 in floating point; every millisecond it takes, at the
+    bottom, the top and around now, must still land on the exact microsecond."""
+    starts = [10**10, 1_714_565_405_000, timestamps._FAST_MS_LIMIT - 20_000]
+    for start in starts:
+        for value in range(start, start + 20_000):
+            assert timestamps.parse_timestamp(value) == slow_timestamp(value), value

@@ -231,8 +231,8 @@ def test_valid_http_jobs_parse(
     record = http.parse_get(kind, response)
     assert record is not None
     assert record.reasoner_type is kind
-    assert record.name == "w"
-    assert (record.created_on, record.duration, record.state) == (
+    assert record.job.name == "w"
+    assert (record.job.created_on, record.job.duration, record.job.state) == (
         expected["created_on"],
         expected["duration"],
         expected["state"],
@@ -254,7 +254,7 @@ def test_valid_sql_transactions_parse(
         ReasonerType.LOGIC, SqlRows(columns, (("t", "db", "e", state, True, shape, duration),))
     )
     assert record is not None
-    assert (record.created_on, record.state, record.duration) == (
+    assert (record.job.created_on, record.job.state, record.job.duration) == (
         instant,
         state.upper(),
         int(duration),

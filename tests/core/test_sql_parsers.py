@@ -43,28 +43,28 @@ JOB_ROWS = rows(
 
 def test_job_rows() -> None:
     records = sql.parse_list(PREDICTIVE, JOB_ROWS)
-    assert [r.id for r in records] == ["j1", "j2", "j3"]
+    assert [r.job.id for r in records] == ["j1", "j2", "j3"]
     assert {r.reasoner_type for r in records} == {PREDICTIVE}
-    assert [r.state for r in records] == ["RUNNING", "COMPLETED", "FAILED"]
+    assert [r.job.state for r in records] == ["RUNNING", "COMPLETED", "FAILED"]
     j1, j2, j3 = records
-    assert j1.created_on == NAIVE.replace(tzinfo=UTC)
+    assert j1.job.created_on == NAIVE.replace(tzinfo=UTC)
     assert j1.payload == {"a": 1}
     assert j1.raw["PAYLOAD"] == '{"a": 1}'
     assert j1.timeout_ms == 60000
-    assert j2.created_on == dt.datetime(2024, 5, 1, 12, 0, 5, tzinfo=UTC)
-    assert j2.created_on is not None
-    assert j2.created_on.tzinfo is UTC
-    assert (j2.duration, j2.timeout_ms, j2.payload) == (5000, 60000, "not json")
-    assert j3.created_on == dt.datetime(2024, 5, 1, 11, tzinfo=UTC)
-    assert j3.finished_at == dt.datetime(2024, 5, 1, 11, 0, 5, tzinfo=UTC)
-    assert (j3.duration, j3.abort_reason, j3.name) == (5000, "boom", "w2")
+    assert j2.job.created_on == dt.datetime(2024, 5, 1, 12, 0, 5, tzinfo=UTC)
+    assert j2.job.created_on is not None
+    assert j2.job.created_on.tzinfo is UTC
+    assert (j2.job.duration, j2.timeout_ms, j2.payload) == (5000, 60000, "not json")
+    assert j3.job.created_on == dt.datetime(2024, 5, 1, 11, tzinfo=UTC)
+    assert j3.job.finished_at == dt.datetime(2024, 5, 1, 11, 0, 5, tzinfo=UTC)
+    assert (j3.job.duration, j3.job.abort_reason, j3.job.name) == (5000, "boom", "w2")
     assert j3.raw == dict(zip(JOB_COLUMNS, JOB_ROWS.rows[2], strict=True))
 
 
 def test_get_takes_the_first_row() -> None:
     record = sql.parse_get(PREDICTIVE, JOB_ROWS)
     assert record is not None
-    assert record.id == "j1"
+    assert record.job.id == "j1"
     assert sql.parse_get(PREDICTIVE, rows(JOB_COLUMNS)) is None
     assert sql.parse_get(LOGIC, SqlRows()) is None
 
@@ -74,7 +74,11 @@ def test_job_row_without_type_and_lower_case_columns() -> None:
     row: tuple[SqlCell, ...] = ("j", "w", "pending", None, None, None, None, None, None, None)
     record = sql.parse_get(PRESCRIPTIVE, rows(columns, row))
     assert record is not None
-    assert (record.reasoner_type, record.state, record.name) == (PRESCRIPTIVE, "PENDING", "w")
+    assert (record.reasoner_type, record.job.state, record.job.name) == (
+        PRESCRIPTIVE,
+        "PENDING",
+        "w",
+    )
 
 
 def test_transaction_rows() -> None:
@@ -87,15 +91,19 @@ def test_transaction_rows() -> None:
             ("t3", "db", "e2", "Completed", None, "false", "bob", 1714564800000, None, "7"),
         ),
     )
-    assert [(r.id, r.reasoner_type, r.state, r.read_only) for r in records] == [
+    assert [(r.job.id, r.reasoner_type, r.job.state, r.read_only) for r in records] == [
         ("t1", LOGIC, "RUNNING", True),
         ("t2", LOGIC, "ABORTED", False),
         ("t3", LOGIC, "COMPLETED", False),
     ]
-    assert [(r.model, r.name) for r in records] == [("db", "e1"), ("db", "e2"), ("db", "e2")]
-    assert records[2].created_on == dt.datetime(2024, 5, 1, 12, tzinfo=UTC)
-    assert records[2].duration == 7
-    assert records[1].to_job().abort_reason == "client disconnected"
+    assert [(r.job.model, r.job.name) for r in records] == [
+        ("db", "e1"),
+        ("db", "e2"),
+        ("db", "e2"),
+    ]
+    assert records[2].job.created_on == dt.datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert records[2].job.duration == 7
+    assert records[1].job.abort_reason == "client disconnected"
 
 
 @pytest.mark.parametrize(
