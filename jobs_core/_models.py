@@ -10,7 +10,6 @@ import attrs
 
 from ._json_decoding import decode_json
 
-
 _DISCRIMINATORS = {"Logic": "LOGIC", "Prescriptive": "SOLVER", "Predictive": "ML"}
 
 
