@@ -74,7 +74,7 @@ def _encode(value: object) -> str:
 
 
 def _request(method: str, target: str, body: bytes = b"") -> HttpRequest:
-    return HttpRequest(method=method, target=target, headers=HEADERS, body=body)
+    return HttpRequest(method, target, HEADERS, body)
 
 
 def _job_path(kind: ReasonerType, job_id: str) -> str:

@@ -107,9 +107,9 @@ class Secrets:
     @property
     def masks(self) -> tuple[str, ...]:
         """The texts to mask: `masks_of` the secrets added so far."""
-        values = tuple(self._values)
         counted, masks = self._masks
-        if counted != len(values):
+        if counted != len(self._values):
+            values = tuple(self._values)
             masks = masks_of(values)
             self._masks = (len(values), masks)
         return masks

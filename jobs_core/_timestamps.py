@@ -69,12 +69,12 @@ def parse_timestamp(value: object) -> dt.datetime | None:
             if parsed.tzinfo is dt.timezone.utc:
                 return parsed
             if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=dt.timezone.utc)
+                return _in_utc(parsed)
     elif type(value) is int and _MS_THRESHOLD <= value < _FAST_MS_LIMIT:
         return dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
+            return _in_utc(value)
         return value.astimezone(dt.timezone.utc)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
@@ -83,6 +83,15 @@ def parse_timestamp(value: object) -> dt.datetime | None:
     if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
         return _from_epoch(value, value)
     raise JobServerError(f"Unparseable timestamp {value!r}")
+
+
+def _in_utc(naive: dt.datetime) -> dt.datetime:
+    """Return the naive UTC time `naive` as an aware one (built anew: `replace(tzinfo=...)` costs
+    twice as much, and naive times arrive in every SQL row; UTC has no repeated hour to `fold`)."""
+    return dt.datetime(
+        naive.year, naive.month, naive.day, naive.hour, naive.minute, naive.second,
+        naive.microsecond, dt.timezone.utc,
+    )  # fmt: skip
 
 
 def _parse_text(value: str) -> dt.datetime | None:
