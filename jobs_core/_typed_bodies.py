@@ -125,16 +125,13 @@ def _kind_of(item: Any, asked: ReasonerType, *, untyped: bool = True) -> Reasone
 def jobs_from_list(kind: ReasonerType, body: bytes, *, untyped: bool) -> list[Job] | None:
     """Return the jobs of `kind` a successful list answer holds (those without a type too when
     `untyped`), or None when the general parser must read `body`."""
-    items: list[Any]
-    if kind.is_logic:
-        listed = _decode("transaction list", body)
-        items = [] if listed is None else listed.transactions
-    else:
-        listed = _decode("job list", body)
-        items = [] if listed is None else listed.jobs
-        items = [item for item in items if _kind_of(item, kind, untyped=untyped) is kind]
+    listed = _decode("transaction list" if kind.is_logic else "job list", body)
     if listed is None:
         return None
+    if kind.is_logic:
+        items = listed.transactions
+    else:
+        items = [item for item in listed.jobs if _kind_of(item, kind, untyped=untyped) is kind]
     label = kind.label
     jobs = []
     for item in items:
