@@ -64,6 +64,12 @@ CASES: dict[str, Callable[[], object]] = {
     "http list job": lambda: http.parse_list(
         PRESCRIPTIVE, _json(200, {"jobs": [job_json("j", "SOLVER", created_by=BIG_LIST)]})
     ),
+    "http get job, fast way": lambda: http.parse_get_job(
+        PREDICTIVE, _json(200, {"job": job_json("j", state=BIG_TEXT)})
+    ),
+    "http list jobs, fast way": lambda: http.parse_list_jobs(
+        PRESCRIPTIVE, _json(200, {"jobs": [job_json("j", "SOLVER", created_on=BIG_TEXT)]})
+    ),
     "http create": lambda: http.parse_create(PREDICTIVE, _json(200, {"id": None, "x": BIG_TEXT})),
     "http events": lambda: http.parse_events(LOGIC, _json(200, {"events": BIG_TEXT})),
     "http token": lambda: http.parse_events(LOGIC, _json(200, {"continuation_token": BIG_LIST})),

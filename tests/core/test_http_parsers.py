@@ -52,7 +52,9 @@ PARSERS: list[tuple[str, Parser, bool]] = [
         for item in [
             (f"create-{kind.value}", lambda r, k=kind: http.parse_create(k, r), False),
             (f"get-{kind.value}", lambda r, k=kind: http.parse_get(k, r), True),
+            (f"get-job-{kind.value}", lambda r, k=kind: http.parse_get_job(k, r), True),
             (f"list-{kind.value}", lambda r, k=kind: http.parse_list(k, r), False),
+            (f"list-jobs-{kind.value}", lambda r, k=kind: http.parse_list_jobs(k, r), False),
             (f"events-{kind.value}", lambda r, k=kind: http.parse_events(k, r), False),
             (f"cancel-{kind.value}", lambda r, k=kind: http.parse_cancel(k, r), False),
         ]

@@ -117,6 +117,9 @@ STRING_PARSERS: dict[str, Callable[[str], object]] = {
     "error text": lambda text: error_text(_error(text)),
     "get body": lambda text: http.parse_get(JOB, _response(text.encode())),
     "list body": lambda text: http.parse_list(LOGIC, _response(text.encode())),
+    "get job body": lambda text: http.parse_get_job(JOB, _response(text.encode())),
+    "list jobs body": lambda text: http.parse_list_jobs(JOB, _response(text.encode())),
+    "list transactions body": lambda text: http.parse_list_jobs(LOGIC, _response(text.encode())),
     "events body": lambda text: http.parse_events(JOB, _response(text.encode())),
     "cassette line": _cassette,
 }
@@ -134,6 +137,8 @@ KNOWN_SHAPES: list[tuple[str, str, str]] = [
     ("", " ", "x"),
     ("", "[", ""),
     ('{"events": [', "{},", "x"),
+    ('{"jobs": [', '{"id": "a", "state": "RUNNING", "worker_name": "w"},', "x"),
+    ('{"job": {"id": "', "a", '", "state": "RUNNING", "worker_name": "w"}'),
     ('{"id": "', "a", ""),
     ("", "could not find ", "x"),
 ]
