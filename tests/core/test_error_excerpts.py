@@ -65,10 +65,10 @@ CASES: dict[str, Callable[[], object]] = {
         PRESCRIPTIVE, _json(200, {"jobs": [job_json("j", "SOLVER", created_by=BIG_LIST)]})
     ),
     "http get job, fast way": lambda: http.parse_get_job(
-        PREDICTIVE, _json(200, {"job": job_json("j", state=BIG_TEXT)})
+        PREDICTIVE, _json(200, {"job": job_json("j", state=BIG_LIST)})
     ),
     "http list jobs, fast way": lambda: http.parse_list_jobs(
-        PRESCRIPTIVE, _json(200, {"jobs": [job_json("j", "SOLVER", created_on=BIG_TEXT)]})
+        PRESCRIPTIVE, _json(200, {"jobs": [job_json("j", "SOLVER", created_by=BIG_OBJECT)]})
     ),
     "http create": lambda: http.parse_create(PREDICTIVE, _json(200, {"id": None, "x": BIG_TEXT})),
     "http events": lambda: http.parse_events(LOGIC, _json(200, {"events": BIG_TEXT})),
