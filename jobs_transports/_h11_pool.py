@@ -53,7 +53,7 @@ from ._h11_exchange import (
 )
 from ._h11_exchange import Connection as _Connection
 from ._h11_slots import AsyncioSlots, Slots, TrioSlots
-from ._h11_streams import AsyncioStream, Stream, TrioStream
+from ._h11_streams import AsyncioStream, Stream, trio_connect
 
 Connection = _Connection[Stream]
 
@@ -188,7 +188,7 @@ class H11Pool:
         timeout = self._timeout(timeouts, "connect", deadline, httpcore.ConnectTimeout)
         scheme, host, port = origin
         tls = (self._tls or default_tls_context()) if scheme == "https" else None
-        connect = TrioStream.connect if self._trio else AsyncioStream.connect
+        connect = trio_connect if self._trio else AsyncioStream.connect
         stream: Stream = await connect(host, port, tls, timeout)
         if self._closed:  # closed while this connection was being made
             stream.close()
