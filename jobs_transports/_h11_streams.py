@@ -222,8 +222,8 @@ class TrioTcpStream:
 
     def __init__(self, sock: socket.socket) -> None:
         self._socket = sock
-        # trio's view of the same socket: for its readiness check and for a close that wakes a
-        # task waiting on it.
+        # trio's view of the same socket: it makes the socket non-blocking, checks readiness, and
+        # closes it waking any task waiting on it.
         self._trio = trio.socket.from_stdlib_socket(sock)
 
     async def send(self, data: bytes, timeout: float | None) -> None:
