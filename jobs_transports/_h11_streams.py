@@ -1,4 +1,4 @@
-"""Byte streams for the h11 pool: one TCP (or TLS) connection, on asyncio or on trio.
+"""Byte streams for the async pool: one TCP (or TLS) connection, on asyncio or on trio.
 
 Each stream sends, receives with a timeout, and closes at once without awaiting anything, so
 that closing can never be cut short by a cancellation. Failures are httpcore's exception types
