@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpcore
@@ -71,6 +72,8 @@ class H11Pool:
         self._requests: dict[InFlight[Stream], None] = {}
         self._slots: Slots | None = None
         self._trio = False
+        # The event loop's clock, once bound to it (asyncio's loop clock is this one).
+        self._clock: Callable[[], float] = time.monotonic
         self._closed = False
 
     @property
@@ -81,16 +84,12 @@ class H11Pool:
 
     def _bind(self) -> Slots:
         self._trio = sniffio.current_async_library() == "trio"
+        self._clock = trio.current_time if self._trio else asyncio.get_running_loop().time
         slots: Slots = (
             TrioSlots(self.max_connections) if self._trio else AsyncioSlots(self.max_connections)
         )
         self._slots = slots
         return slots
-
-    def _clock(self) -> float:
-        if self._trio:
-            return trio.current_time()
-        return asyncio.get_running_loop().time()
 
     async def request(
         self,
