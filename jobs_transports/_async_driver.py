@@ -28,7 +28,7 @@ from ._account_session import AccountSession, waited_past_deadline
 from ._client_errors import JobClientClosedError
 from ._gateways import describe_backends
 from ._request_log import RequestLog
-from ._runtimes import Runtime, current_loop, current_runtime
+from ._runtimes import Runtime, current_runtime, running_in
 from ._sql_executor import SqlExecutor
 
 if TYPE_CHECKING:
@@ -77,15 +77,17 @@ class AsyncDriver:
             JobConfigurationError: called outside asyncio/trio, or in another event loop than the
                 one the driver was first used in (its pooled connections belong to that loop).
         """
-        current, loop = current_runtime(), current_loop()
-        if self._runtime is None:
-            self._runtime, self._loop = current, loop
-        elif self._loop is not loop:
-            raise JobConfigurationError(
-                f"this client belongs to the {self._runtime.name} event loop it was first used"
-                f" in; make one client per event loop"
-            )
-        return self._runtime
+        bound = self._runtime
+        if bound is not None and running_in(bound, self._loop):
+            return bound
+        current = current_runtime()
+        if bound is None:
+            self._runtime, self._loop = current, current.loop()
+            return current
+        raise JobConfigurationError(
+            f"this client belongs to the {bound.name} event loop it was first used"
+            f" in; make one client per event loop"
+        )
 
     async def run(self, protocol: Protocol[T]) -> T:
         """Perform `protocol`'s effects until it returns; return its result or raise its error.

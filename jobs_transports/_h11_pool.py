@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpcore
@@ -53,7 +54,7 @@ from ._h11_exchange import (
 )
 from ._h11_exchange import Connection as _Connection
 from ._h11_slots import AsyncioSlots, Slots, TrioSlots
-from ._h11_streams import AsyncioStream, Stream, TrioStream
+from ._h11_streams import AsyncioStream, Stream, trio_connect
 
 Connection = _Connection[Stream]
 
@@ -71,6 +72,8 @@ class H11Pool:
         self._requests: dict[InFlight[Stream], None] = {}
         self._slots: Slots | None = None
         self._trio = False
+        # The event loop's clock, once bound to it (asyncio's loop clock is this one).
+        self._clock: Callable[[], float] = time.monotonic
         self._closed = False
 
     @property
@@ -81,16 +84,12 @@ class H11Pool:
 
     def _bind(self) -> Slots:
         self._trio = sniffio.current_async_library() == "trio"
+        self._clock = trio.current_time if self._trio else asyncio.get_running_loop().time
         slots: Slots = (
             TrioSlots(self.max_connections) if self._trio else AsyncioSlots(self.max_connections)
         )
         self._slots = slots
         return slots
-
-    def _clock(self) -> float:
-        if self._trio:
-            return trio.current_time()
-        return asyncio.get_running_loop().time()
 
     async def request(
         self,
@@ -188,7 +187,7 @@ class H11Pool:
         timeout = self._timeout(timeouts, "connect", deadline, httpcore.ConnectTimeout)
         scheme, host, port = origin
         tls = (self._tls or default_tls_context()) if scheme == "https" else None
-        connect = TrioStream.connect if self._trio else AsyncioStream.connect
+        connect = trio_connect if self._trio else AsyncioStream.connect
         stream: Stream = await connect(host, port, tls, timeout)
         if self._closed:  # closed while this connection was being made
             stream.close()

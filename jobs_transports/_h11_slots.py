@@ -96,12 +96,12 @@ class TrioSlots:
         self._waiters: collections.OrderedDict[trio.lowlevel.Task, None] = collections.OrderedDict()
 
     async def acquire(self, timeout: float | None) -> None:
-        # Trio's checkpoint rule, in the order trio's own Semaphore keeps: a cancellation may
-        # end the call before the slot is taken, never after.
+        # A cancellation may end the call before the slot is taken, never after. A free slot is
+        # taken without a trip through the scheduler (trio's Semaphore makes one): the request
+        # makes that trip anyway when it waits for its response.
         await trio.lowlevel.checkpoint_if_cancelled()
         if self.free and not self._waiters:
             self.free -= 1
-            await trio.lowlevel.cancel_shielded_checkpoint()
             return
         task = trio.lowlevel.current_task()
         self._waiters[task] = None

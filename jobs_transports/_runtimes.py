@@ -22,6 +22,14 @@ class Runtime(Protocol):
 
     name: str
 
+    def loop(self) -> object:
+        """Return what identifies the running event loop of this library.
+
+        Raises:
+            RuntimeError: no event loop of this library runs in this thread.
+        """
+        ...
+
     async def sleep(self, seconds: float) -> None: ...
 
     def now(self) -> float: ...
@@ -35,6 +43,9 @@ class Runtime(Protocol):
 
 class AsyncioRuntime:
     name = "asyncio"
+
+    def loop(self) -> object:
+        return asyncio.get_running_loop()
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -57,6 +68,11 @@ class AsyncioRuntime:
 
 class TrioRuntime:
     name = "trio"
+
+    def loop(self) -> object:
+        import trio
+
+        return trio.lowlevel.current_trio_token()
 
     async def sleep(self, seconds: float) -> None:
         import trio
@@ -91,13 +107,8 @@ class TrioRuntime:
         return results
 
 
-def current_loop() -> object:
-    """Return what identifies the running event loop: the asyncio loop, or the trio run's token."""
-    if sniffio.current_async_library() == "trio":
-        import trio
-
-        return trio.lowlevel.current_trio_token()
-    return asyncio.get_running_loop()
+_ASYNCIO = AsyncioRuntime()
+_TRIO = TrioRuntime()
 
 
 def current_runtime() -> Runtime:
@@ -111,7 +122,16 @@ def current_runtime() -> Runtime:
     except sniffio.AsyncLibraryNotFoundError:
         raise JobConfigurationError("JobsClient must be used inside asyncio or trio") from None
     if library == "trio":
-        return TrioRuntime()
+        return _TRIO
     if library == "asyncio":
-        return AsyncioRuntime()
+        return _ASYNCIO
     raise JobConfigurationError(f"unsupported async library {library!r}: use asyncio or trio")
+
+
+def running_in(runtime: Runtime, loop: object) -> bool:
+    """Return True when `loop` (a `Runtime.loop` reading of `runtime`) is the running loop: what
+    a driver bound to it checks on each call, at less cost than finding the runtime anew."""
+    try:
+        return runtime.loop() is loop
+    except RuntimeError:  # another library runs, or none
+        return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import sqlite3
 import sys
@@ -35,6 +36,7 @@ from jobs_transports._http_executors import SyncHttp
 from jobs_transports._http_target import HttpTarget, Timeouts
 from jobs_transports._sync_driver import SyncDriver
 from tests.drivers.conftest import run_scenario
+from tests.drivers.reliability_fixtures import run_async
 from tests.drivers.uniform import Uniform
 from tests.virtual_time import VirtualTime
 
@@ -132,6 +134,26 @@ def test_an_async_client_belongs_to_one_event_loop() -> None:
         asyncio.run(get())
     with pytest.raises(JobConfigurationError, match="one client per event loop"):
         asyncio.run(get())
+
+
+@pytest.mark.parametrize(
+    ("first", "then"), [("asyncio", "trio"), ("trio", "trio"), ("trio", "asyncio")]
+)
+def test_an_async_client_belongs_to_one_event_loop_of_either_library(first: str, then: str) -> None:
+    """The bound driver's quick check of the running loop tells any other loop apart, of its own
+    library or of the other one."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = connect(base_url=f"http://127.0.0.1:{port}", retry=RetryPolicy(max_attempts=1))
+
+    async def get() -> None:
+        with contextlib.suppress(JobServerError):  # nobody listens: bound all the same
+            await client.get("Logic", "t1")
+
+    run_async(first, get)
+    with pytest.raises(JobConfigurationError, match=f"the {first} event loop"):
+        run_async(then, get)
 
 
 def test_clients_can_be_built_on_a_driver_alone(module_real_emu: jobs_emulator.Emulator) -> None:

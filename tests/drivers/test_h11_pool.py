@@ -22,6 +22,7 @@ from jobs_transports._h11_pool import H11Pool
 from jobs_transports._http_executors import AsyncHttp
 from jobs_transports._http_target import HttpTarget
 from tests.drivers.reliability_fixtures import RUNTIMES, run_async
+from tests.drivers.slow_server import SlowServer
 
 BURST = 1_000
 SLOTS = 10
@@ -225,5 +226,42 @@ def test_a_request_to_another_origin_keeps_the_idle_connections_of_the_first(
             assert survivor.is_idle()
             ports = {urlsplit(first).port, urlsplit(second).port}
             assert {c.origin[2] for c in pool.connections} == ports
+
+    run_async(runtime, main)
+
+
+BIG_BODY = b'{"payload": "' + b"x" * (32 << 20) + b'"}'
+"""More than the loopback's socket buffers hold: a send that has to wait for the reader."""
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_body_larger_than_the_socket_buffers_is_sent_whole(
+    fresh_real_emu: Emulator, runtime: str
+) -> None:
+    url = f"{fresh_real_emu.base_url}/v1alpha1/jobs"
+
+    async def main() -> None:
+        async with H11Pool(max_connections=SLOTS) as pool:
+            response = await pool.request("POST", url, content=BIG_BODY, extensions=TIMEOUTS)
+            assert 200 <= response.status < 500  # answered, whatever it made of the payload
+            assert_books_balanced(pool)
+
+    run_async(runtime, main)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_body_the_server_does_not_read_ends_at_the_write_timeout(
+    silent_server: SlowServer, runtime: str
+) -> None:
+    extensions = {"timeout": {**TIMEOUTS["timeout"], "write": 0.3}}
+
+    async def main() -> None:
+        async with H11Pool(max_connections=SLOTS) as pool:
+            with pytest.raises(httpcore.WriteTimeout):
+                await pool.request(
+                    "POST", silent_server.url, content=BIG_BODY, extensions=extensions
+                )
+            assert_books_balanced(pool)
+            assert pool.connections == []  # a connection left mid-request is never reused
 
     run_async(runtime, main)
