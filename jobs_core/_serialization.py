@@ -10,7 +10,8 @@ objects with a single key:
   and ``{"$float": "nan" | "inf" | "-inf"}``; strings, ints, finite floats, bools and None as
   themselves.
 
-An effect's `deadline` (and a request's `origin`) is left out when it is None.
+An effect's `deadline` (and a request's `origin`) is left out when it is None, its `persist`
+when it is false.
 
 A `Gather` is ``{"type": "Gather", "limit": n, "count": k}``: its sub-protocols are code, not
 data. Effects are only ever written (a replayer compares what a run emits, as JSON, with what was
@@ -164,9 +165,9 @@ _RECORDED = (
     RenewToken,
     SignAssertion,
 )
-# Fields added after cassettes existed: left out while they have their default (None), so
+# Fields added after cassettes existed: left out while they have their default (None, False), so
 # older cassettes still match.
-_OPTIONAL_FIELDS = ("deadline", "origin")
+_OPTIONAL_FIELDS = ("deadline", "origin", "persist")
 
 
 def _make_converter() -> cattrs.Converter:
