@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
@@ -15,11 +15,13 @@ from jobs_core import (
     Cassette,
     CassetteWriter,
     ClientConfig,
+    Completions,
     HttpRequest,
     HttpResponse,
     JobConfigurationError,
     JobServerError,
     JobTimeoutError,
+    ReasonerType,
     RefreshEndpoint,
     RenewToken,
     Replayer,
@@ -35,6 +37,7 @@ from jobs_core import (
 from jobs_core._retry import Deadline, send_http
 from jobs_core._serialization import effect_to_json
 from tests.core.replies import job_json, ok, response
+from tests.core.simulated_service import SimJob, SimulatedService
 from tests.core.simulated_time import SimulatedTime
 
 CONFIG = ClientConfig(http=True)
@@ -146,6 +149,45 @@ def test_a_wait_whose_token_was_refused_replays_from_its_cassette() -> None:
     replayer = Replayer(Cassette.parse(text))
     assert replayer.run(core.wait(CONFIG, "Predictive", "j1", timeout_s=60)).state == "COMPLETED"
     replayer.finish()
+
+
+class RefusingOnce(SimulatedService):
+    """A service that refuses the first request's token (401); it keeps every HTTP request and
+    every renewal asked for."""
+
+    def __init__(self, jobs: list[SimJob]) -> None:
+        super().__init__(jobs)
+        self.sent: list[HttpRequest] = []
+        self.renewals: list[RenewToken] = []
+
+    def answer_request(self, effect: Any) -> Any:
+        if isinstance(effect, RenewToken):
+            self.renewals.append(effect)
+            return None
+        if isinstance(effect, HttpRequest):
+            self.sent.append(effect)
+            if len(self.sent) == 1:
+                return HttpResponse(401)
+        return super().answer_request(effect)
+
+
+def first_done(ops: list[tuple[str, str]]) -> core.Protocol[Any]:
+    return Completions.open(CONFIG, ops, timeout_s=100).next_done()
+
+
+WAITS: dict[str, Callable[[list[tuple[str, str]]], core.Protocol[Any]]] = {
+    "wait": lambda ops: core.wait(CONFIG, *ops[0], timeout_s=100),
+    "wait_all": lambda ops: core.wait_all(CONFIG, ops, timeout_s=100),
+    "as_completed": first_done,
+}
+
+
+@pytest.mark.parametrize("call", WAITS)
+def test_every_wait_polls_and_renews_its_token_with_a_persistent_deadline(call: str) -> None:
+    service = RefusingOnce([SimJob(ReasonerType.PREDICTIVE, "j", 5.0)])
+    assert service.run(WAITS[call]([("Predictive", "j")])) is not None
+    assert service.renewals == [RenewToken(100.0, persist=True)]
+    assert {(r.deadline, r.persist) for r in service.sent} == {(100.0, True)}
 
 
 # --- the token exchange ------------------------------------------------------------------------
