@@ -144,8 +144,8 @@ def test_a_wait_whose_token_was_refused_replays_from_its_cassette() -> None:
     writer = CassetteWriter(CONFIG, text.append)
     wait = core.wait(CONFIG, "Predictive", "j1", timeout_s=60)
     assert Service().run(writer.record(wait)).state == "COMPLETED"
-    renewals = [json.loads(line)["effect"] for line in text[1:]]
-    assert {"type": "RenewToken", "deadline": 60.0, "persist": True} in renewals
+    effects = [json.loads(line)["effect"] for line in text[1:]]
+    assert {"type": "RenewToken", "deadline": 60.0, "persist": True} in effects
     replayer = Replayer(Cassette.parse(text))
     assert replayer.run(core.wait(CONFIG, "Predictive", "j1", timeout_s=60)).state == "COMPLETED"
     replayer.finish()
