@@ -43,6 +43,10 @@ class HttpRequest:
 
     With an `origin` (``scheme://host[:port]``, the account's host for a token exchange) the
     request goes there instead, and the driver adds no Direct Access credentials to it.
+
+    `persist` says the deadline is persistent (a poll's, see `jobs_core._retry.Deadline`): what
+    the driver runs beside the request first, an endpoint discovery or a token renewal, then
+    rides out transient failures until the deadline too.
     """
 
     method: str
@@ -51,6 +55,7 @@ class HttpRequest:
     body: bytes = b""
     deadline: float | None = None
     origin: str | None = None
+    persist: bool = False
 
 
 @attrs.frozen
@@ -118,10 +123,12 @@ class Gather:
 class RefreshEndpoint:
     """Ask the driver's endpoint provider for a fresh base URL; the reply is None.
 
-    `deadline` is that of the request found stale: the driver ends a rediscovery by then.
+    `deadline` and `persist` are those of the request found stale: the driver ends a
+    rediscovery by then and, when `persist`, has it ride out transient failures until then.
     """
 
     deadline: float | None = None
+    persist: bool = False
 
 
 @attrs.frozen
@@ -129,10 +136,12 @@ class RenewToken:
     """The service refused the Direct Access token (401): ask the client's token source for a
     new one before the one retry. The reply is None; a fixed token stays as it is.
 
-    `deadline` is that of the refused request: the driver ends a token exchange by then.
+    `deadline` and `persist` are those of the refused request: the driver ends a token exchange
+    by then and, when `persist`, has it ride out transient failures until then.
     """
 
     deadline: float | None = None
+    persist: bool = False
 
 
 @attrs.frozen

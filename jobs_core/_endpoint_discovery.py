@@ -11,8 +11,10 @@ import re
 
 import attrs
 
+from ._config import ClientConfig
 from ._effects import Now, Protocol, SqlFailure, SqlQuery, SqlRows
 from ._errors import JobServerError, JobTimeoutError
+from ._retry import Deadline, send_sql
 
 OPERATION = "service_endpoint"
 _PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
@@ -51,18 +53,28 @@ def parse_endpoint(rows: SqlRows) -> str:
     return (host if "://" in host else f"https://{host}").rstrip("/")
 
 
-def discover_endpoint(app: str, *, deadline: float | None = None) -> Protocol[str]:
+def discover_endpoint(
+    config: ClientConfig, app: str, *, deadline: float | None = None, persist: bool = False
+) -> Protocol[str]:
     """Return the protocol that asks `app` for its Direct Access base URL.
 
     `deadline` (on the `Now` clock) is that of the call that needs the endpoint: the statement
-    carries it, so the driver ends it by then.
+    carries it, so the driver ends it by then. When `persist` (the call polls, see
+    `jobs_core._retry.Deadline`) a lost connection or session is retried with `config`'s backoff
+    until the deadline; otherwise the statement is asked once.
 
     Raises:
         JobServerError: the statement failed, or its answer names no endpoint.
-        JobTimeoutError: the `deadline` passed before the answer came.
+        JobTimeoutError: the `deadline` passed before the answer came (naming the last failure,
+            when the failures were retried).
     """
+    query = attrs.evolve(endpoint_query(app), deadline=deadline)
     try:
-        rows: SqlRows = yield attrs.evolve(endpoint_query(app), deadline=deadline)
+        if deadline is not None and persist:
+            until = Deadline(deadline, persist=True)
+            rows = yield from send_sql(config, query, deadline=until)
+        else:
+            rows = yield query
     except SqlFailure as exc:
         late = deadline is not None and exc.connection_lost and (yield Now()) >= deadline
         cls = JobTimeoutError if late else JobServerError

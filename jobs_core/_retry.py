@@ -10,7 +10,9 @@ then retried; so is a Direct Access token the service refused (401). Requests to
 Given a `Deadline`, every request carries it (the driver ends the exchange by then) and no backoff
 sleeps past it: a backoff that would reach it sleeps what is left and ends with `JobTimeoutError`,
 naming the last failure. A persistent deadline (polling, which is idempotent) retries transient
-failures until it passes instead of for the policy's attempts.
+failures until it passes instead of for the policy's attempts; its requests say so
+(`HttpRequest.persist`, and the `RefreshEndpoint` and `RenewToken` they lead to), so that the
+endpoint discovery and token exchange a driver runs for them ride out failures until it as well.
 
 Every reply and failure is the server's (or the driver's) text: the client's secrets are masked
 in it as it arrives (see `jobs_core._secrets`), before anything can quote it.
@@ -135,7 +137,7 @@ def _refresh_endpoint(op: str, request: HttpRequest) -> Protocol[None]:
         op,
         describe_request(request),
     )
-    yield RefreshEndpoint(request.deadline)
+    yield RefreshEndpoint(request.deadline, request.persist)
 
 
 def send_http(
@@ -153,7 +155,7 @@ def send_http(
         JobTimeoutError: the `deadline` came before a retry was due.
     """
     if deadline is not None:
-        request = attrs.evolve(request, deadline=deadline.at)
+        request = attrs.evolve(request, deadline=deadline.at, persist=deadline.persist)
     retries: _Retries | None = None  # made on the first failure: most requests have none
     refreshed = renewed = False
     while True:
@@ -185,7 +187,7 @@ def send_http(
             continue
         if response.status == 401 and request.origin is None and not renewed:
             renewed = True
-            yield RenewToken(request.deadline)
+            yield RenewToken(request.deadline, request.persist)
             continue
         if response.status < 400:
             return response
@@ -198,11 +200,10 @@ def send_http(
         yield from retries.back_off(response, failures.retry_after_s(response))
 
 
-def run_sql(
+def send_sql(
     config: ClientConfig,
     query: SqlQuery,
     *,
-    kind: ReasonerType,
     creates: bool = False,
     deadline: Deadline | None = None,
 ) -> Protocol[SqlRows]:
@@ -210,8 +211,8 @@ def run_sql(
     `creates`; return its rows.
 
     Raises:
-        JobError: the statement failed (see `_failures.sql_failure_error`), or the connection
-            failures outlived the policy.
+        SqlFailure: the statement failed, or the connection failures outlived the policy (the
+            last failure, for the caller to say what it means).
         JobTimeoutError: the `deadline` came before a retry was due.
     """
     if deadline is not None:
@@ -224,7 +225,28 @@ def run_sql(
             scrub_failure(exc, config.masks)
             retryable = not creates and failures.is_lost_connection(exc)
             if not retryable or retries.exhausted():
-                raise failures.sql_failure_error(query.operation, kind, exc) from exc
+                raise
             yield from retries.back_off(exc)
             continue
         return scrub_rows(rows, config.masks)
+
+
+def run_sql(
+    config: ClientConfig,
+    query: SqlQuery,
+    *,
+    kind: ReasonerType,
+    creates: bool = False,
+    deadline: Deadline | None = None,
+) -> Protocol[SqlRows]:
+    """Run `query` as `send_sql` does; return its rows.
+
+    Raises:
+        JobError: the statement failed (see `_failures.sql_failure_error`), or the connection
+            failures outlived the policy.
+        JobTimeoutError: the `deadline` came before a retry was due.
+    """
+    try:
+        return (yield from send_sql(config, query, creates=creates, deadline=deadline))
+    except SqlFailure as exc:
+        raise failures.sql_failure_error(query.operation, kind, exc) from exc

@@ -10,7 +10,9 @@ objects with a single key:
   and ``{"$float": "nan" | "inf" | "-inf"}``; strings, ints, finite floats, bools and None as
   themselves.
 
-An effect's `deadline` (and a request's `origin`) is left out when it is None.
+An effect's `deadline` (and a request's `origin`) is left out when it is None. Its `persist` is
+never written: it only says how the endpoint discovery and token exchange a driver runs beside a
+call retry, and that work is not recorded; a replayed call persists as the recorded one did.
 
 A `Gather` is ``{"type": "Gather", "limit": n, "count": k}``: its sub-protocols are code, not
 data. Effects are only ever written (a replayer compares what a run emits, as JSON, with what was
@@ -167,6 +169,9 @@ _RECORDED = (
 # Fields added after cassettes existed: left out while they have their default (None), so
 # older cassettes still match.
 _OPTIONAL_FIELDS = ("deadline", "origin")
+# Fields that never reach a cassette (see the module's docstring): a cassette recorded before
+# they existed still matches.
+_UNRECORDED_FIELDS = ("persist",)
 
 
 def _make_converter() -> cattrs.Converter:
@@ -179,6 +184,8 @@ def _make_converter() -> cattrs.Converter:
         for field in attrs.fields(cls):
             if field.name in _OPTIONAL_FIELDS:
                 unstructure_overrides[field.name] = override(omit_if_default=True)
+            elif field.name in _UNRECORDED_FIELDS:
+                unstructure_overrides[field.name] = override(omit=True)
         structure_overrides: dict[str, Any] = {
             name: override(struct_hook=_FIELD_HOOKS[name][1]) for name in names
         }

@@ -140,13 +140,14 @@ def _number(claim: str, value: Any) -> float | None:
 
 
 def _ask(
-    config: ClientConfig, origin: str, endpoint: str, role: str | None, deadline: float | None
+    config: ClientConfig, origin: str, endpoint: str, role: str | None, deadline: Deadline | None
 ) -> Protocol[tuple[HttpResponse, float, str]]:
     assertion: str = yield SignAssertion()
+    # Read before the first attempt: after retries the token's expiry is counted early, never
+    # late, so it is at worst renewed sooner than needed.
     asked_at: float = yield Now()
     request = exchange_request(origin, endpoint, role, assertion)
-    bound = None if deadline is None else Deadline(deadline)
-    response = yield from send_http(config, request, op="token exchange", deadline=bound)
+    response = yield from send_http(config, request, op="token exchange", deadline=deadline)
     return response, asked_at, assertion
 
 
@@ -158,26 +159,32 @@ def exchange_token(
     *,
     app: str | None = None,
     deadline: float | None = None,
+    persist: bool = False,
 ) -> Protocol[AccessToken]:
     """Return the protocol that gets a token for `endpoint` from the account at `origin`.
 
     When the account answers that `endpoint` is stale and `app` is given, the endpoint is
     discovered again (once) and the token asked for the new one: the token's `endpoint` says which.
     `deadline` (on the `Now` clock) is that of the call that needs the token: its requests carry
-    it and their retries stop at it.
+    it and their retries stop at it. When `persist` (the call polls, see
+    `jobs_core._retry.Deadline`) they retry transient failures (429, 5xx, transport errors, a lost
+    SQL session) until the deadline rather than for `config`'s attempts; a refused key is never
+    retried.
 
     Raises:
         JobConfigurationError, JobServerError: as `parse_exchange`, or the account could not be
             reached, or the rediscovery failed.
-        JobTimeoutError: the `deadline` passed first.
+        JobTimeoutError: the `deadline` passed first (naming the last failure, when the failures
+            were retried).
     """
-    response, asked_at, assertion = yield from _ask(config, origin, endpoint, role, deadline)
+    bound = None if deadline is None else Deadline(deadline, persist)
+    response, asked_at, assertion = yield from _ask(config, origin, endpoint, role, bound)
     if (
         app is not None
         and response.status >= 400
         and failures.is_stale_endpoint(failures.response_text(response))
     ):
-        endpoint = yield from discover_endpoint(app, deadline=deadline)
-        response, asked_at, assertion = yield from _ask(config, origin, endpoint, role, deadline)
+        endpoint = yield from discover_endpoint(config, app, deadline=deadline, persist=persist)
+        response, asked_at, assertion = yield from _ask(config, origin, endpoint, role, bound)
     token = parse_exchange(response, asked_at=asked_at, assertion=assertion)
     return attrs.evolve(token, endpoint=endpoint)

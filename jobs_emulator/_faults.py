@@ -14,7 +14,8 @@ What each fault does:
 - `drop`: closes the connection without answering, either once the request head is read (the API
   never sees the request) or after the request was handled (its effect happens, no answer comes).
 - `respond`: answers a canned response instead of handling the request; `throttle` is a 429/5xx
-  burst with `Retry-After`, `stale_endpoint` a body saying the service behind the endpoint is gone.
+  burst with `Retry-After`, `stale_endpoint` a body saying the service behind the endpoint is gone,
+  `lost_session` (SQL statements by default) Snowflake's error for a session that no longer exists.
 - `truncate`: handles the request, sends the headers and half the body, then closes.
 - `malformed`: handles the request and answers its status with a body that is not valid JSON.
 - `close_idle_after(n)`: every keep-alive connection is closed by the server after its n-th
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 STALE_ENDPOINT_MESSAGE = (
     "could not find the service associated with endpoint; the endpoint may have been refreshed"
 )
+LOST_SESSION_CODE = "390111"
+LOST_SESSION_MESSAGE = "Session no longer exists.  New login required to access the service."
+QUERY_PATH = "/queries/v1/query-request"
 
 
 @attrs.frozen
@@ -160,6 +164,24 @@ class Faults:
     def stale_endpoint(self, status: int = 404, **target: Unpack[Target]) -> Rule:
         """Answer `status` with the stale-endpoint message; return the rule."""
         return self.respond(status, {"message": STALE_ENDPOINT_MESSAGE}, **target)
+
+    def lost_session(self, **target: Unpack[Target]) -> Rule:
+        """Fail matching requests (SQL statements unless `path` says otherwise) as Snowflake fails
+        a statement whose session no longer exists (error 390111, HTTP 200); return the rule.
+
+        The connector raises it with that error number; the session the emulator issued stays
+        valid, so the next statement runs as usual.
+        """
+        target.setdefault("path", QUERY_PATH)
+        code = LOST_SESSION_CODE
+        body = {
+            "success": False,
+            "code": code,
+            "message": LOST_SESSION_MESSAGE,
+            "data": {"errorCode": code, "sqlState": None, "queryId": None, "internalError": False},
+            "headers": None,
+        }
+        return self.respond(200, body, **target)
 
     def truncate(self, **target: Unpack[Target]) -> Rule:
         """Send half of the real body, then closes the connection; return the rule."""

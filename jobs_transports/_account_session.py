@@ -19,7 +19,9 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeAlias
 
 import anyio
 import attrs
@@ -27,11 +29,14 @@ import attrs
 from jobs_core import (
     AccessToken,
     ClientConfig,
+    HttpRequest,
     JobConfigurationError,
     JobServerError,
     JobTimeoutError,
     Now,
     Protocol,
+    RefreshEndpoint,
+    RenewToken,
     TransportError,
     discover_endpoint,
     exchange_token,
@@ -42,6 +47,12 @@ from ._endpoint_cache import EndpointCache
 from ._http_target import EndpointProvider, Headers
 
 log = logging.getLogger("jobs_transports.accounts")
+
+NeedsAccount: TypeAlias = HttpRequest | RefreshEndpoint | RenewToken
+"""The effects that may need the endpoint or token brought up to date, with the `deadline` and
+`persist` the update takes from them."""
+AccountUpdate: TypeAlias = Callable[[float | None, bool], Protocol[None]]
+"""`AccountSession.prepare`, `renew` or `rediscover`: given a deadline and whether it persists."""
 
 
 def checked_token(value: object, source: str) -> str:
@@ -172,12 +183,13 @@ class AccountSession:
         """Note, for this task, which endpoint and token its next request goes with."""
         _USED.set(_Used(self.endpoint, self._generation))
 
-    def prepare(self, deadline: float | None = None) -> Protocol[None]:
+    def prepare(self, deadline: float | None = None, persist: bool = False) -> Protocol[None]:
         """Return the protocol that makes sure there is an endpoint and a usable token.
 
         `deadline` is that of the request that needs them (on the driver's clock): the discovery
         and exchange end by then, with `JobTimeoutError`; without one, each of their requests is
-        bounded by the driver's own timeouts.
+        bounded by the driver's own timeouts. `persist` is the request's too: a poll's discovery
+        and exchange ride out transient failures until the deadline.
         """
         if self.endpoint is None and self._provider is not None:
             try:
@@ -191,18 +203,18 @@ class AccountSession:
                 self.endpoint = cached.endpoint
                 self._cached = True
             else:
-                yield from self._discover(deadline)
+                yield from self._discover(deadline, persist)
         now: float = yield Now()
         if self._token is None or not self._token.usable_at(now):
-            yield from self._renew(deadline)
+            yield from self._renew(deadline, persist)
 
-    def renew(self, deadline: float | None = None) -> Protocol[None]:
+    def renew(self, deadline: float | None = None, persist: bool = False) -> Protocol[None]:
         """Return the protocol that replaces a refused token, unless another call already did
-        (`deadline` as for `prepare`)."""
+        (`deadline` and `persist` as for `prepare`)."""
         used = _USED.get(None)
         if used is None or used.generation == self._generation:
             self._token = None
-        yield from self.prepare(deadline)
+        yield from self.prepare(deadline, persist)
 
     def distrusts(self, failure: TransportError) -> bool:
         """Return whether `failure`, of a request to the current endpoint, calls for discovering
@@ -211,20 +223,22 @@ class AccountSession:
         the service says when it is stale."""
         return self._cached and not failure.request_sent
 
-    def rediscover(self, deadline: float | None = None) -> Protocol[None]:
+    def rediscover(self, deadline: float | None = None, persist: bool = False) -> Protocol[None]:
         """Return the protocol that replaces a stale endpoint, unless another call already did
-        (`deadline` as for `prepare`)."""
+        (`deadline` and `persist` as for `prepare`)."""
         used = _USED.get(None)
         if used is None or used.endpoint == self.endpoint:
             if self._provider is not None:
                 self.endpoint = None  # asked of the provider again
                 self._token = None
             else:
-                yield from self._discover(deadline)
-        yield from self.prepare(deadline)
+                yield from self._discover(deadline, persist)
+        yield from self.prepare(deadline, persist)
 
-    def _discover(self, deadline: float | None) -> Protocol[None]:
-        endpoint = yield from discover_endpoint(self._app, deadline=deadline)
+    def _discover(self, deadline: float | None, persist: bool) -> Protocol[None]:
+        endpoint = yield from discover_endpoint(
+            self._config, self._app, deadline=deadline, persist=persist
+        )
         if endpoint != self.endpoint:
             self._token = None  # a token is valid for one endpoint
         self._replace_endpoint(endpoint)
@@ -236,7 +250,7 @@ class AccountSession:
         if self._cache is not None:
             self._cache.put(self._account, self._app, endpoint)
 
-    def _renew(self, deadline: float | None) -> Protocol[None]:
+    def _renew(self, deadline: float | None, persist: bool) -> Protocol[None]:
         assert self.endpoint is not None
         exchange = self._tokens.exchange
         if exchange is None:
@@ -249,6 +263,7 @@ class AccountSession:
                 exchange.role,
                 app=self._app,
                 deadline=deadline,
+                persist=persist,
             )
             try:
                 checked_token(token.value, f"the token exchange at {exchange.origin}")

@@ -24,7 +24,7 @@ from jobs_core import (
     TransportError,
 )
 
-from ._account_session import AccountSession, waited_past_deadline
+from ._account_session import AccountSession, AccountUpdate, NeedsAccount, waited_past_deadline
 from ._client_errors import JobClientClosedError
 from ._gateways import describe_backends
 from ._request_log import RequestLog
@@ -137,7 +137,7 @@ class AsyncDriver:
             account = self.account if effect.origin is None else None
             if account is not None:
                 if not account.is_ready(self._now(runtime)):
-                    await self._update_account(runtime, account.prepare, effect.deadline)
+                    await self._update_account(runtime, account.prepare, effect)
                 account.mark_used()
             time_left = self._time_left(runtime, effect.deadline)
             try:
@@ -147,7 +147,7 @@ class AsyncDriver:
                 if account is not None and account.distrusts(exc):
                     # A cached endpoint nobody answers at: find the current one; the protocol
                     # retries the request (it was never sent) at it.
-                    await self._update_account(runtime, account.rediscover, effect.deadline)
+                    await self._update_account(runtime, account.rediscover, effect)
                 raise
             return log.reply
         if isinstance(effect, SqlQuery):
@@ -167,13 +167,13 @@ class AsyncDriver:
             return await runtime.gather(jobs, effect.limit)
         if isinstance(effect, RefreshEndpoint):
             if self.account is not None:
-                await self._update_account(runtime, self.account.rediscover, effect.deadline)
+                await self._update_account(runtime, self.account.rediscover, effect)
             else:
                 self._need_http().target.refresh()
             return None
         if isinstance(effect, RenewToken):
             if self.account is not None:
-                await self._update_account(runtime, self.account.renew, effect.deadline)
+                await self._update_account(runtime, self.account.renew, effect)
             return None
         if isinstance(effect, SignAssertion):
             if self._signer is None:
@@ -190,20 +190,20 @@ class AsyncDriver:
     async def _update_account(
         self,
         runtime: Runtime,
-        update: Callable[[float | None], Protocol[None]],
-        deadline: float | None,
+        update: AccountUpdate,
+        effect: NeedsAccount,
     ) -> None:
         # One discovery or exchange at a time; whoever waited finds the state fresh. It carries
-        # the deadline of the effect that needs it, so it ends with the call like any request;
-        # so does the wait for another call's.
+        # the deadline (persistent or not) of the effect that needs it, so it ends with the call
+        # like any request; so does the wait for another call's.
         assert self.account is not None
-        time_left = self._time_left(runtime, deadline)
+        time_left = self._time_left(runtime, effect.deadline)
         with anyio.move_on_after(math.inf if time_left is None else time_left) as waiting:
             await self.account.async_lock.acquire()
         if waiting.cancelled_caught:
             raise waited_past_deadline()
         try:
-            await self._drive(runtime, update(deadline))
+            await self._drive(runtime, update(effect.deadline, effect.persist))
         finally:
             self.account.async_lock.release()
         self._need_http().target.refresh()  # the endpoint may have changed

@@ -23,7 +23,7 @@ from jobs_core import (
     TransportError,
 )
 
-from ._account_session import AccountSession, waited_past_deadline
+from ._account_session import AccountSession, AccountUpdate, NeedsAccount, waited_past_deadline
 from ._client_errors import JobClientClosedError
 from ._gateways import describe_backends
 from ._request_log import RequestLog
@@ -99,7 +99,7 @@ class SyncDriver:
             account = self.account if effect.origin is None else None
             if account is not None:
                 if not account.is_ready(self._clock()):
-                    self._update_account(account.prepare, effect.deadline)
+                    self._update_account(account.prepare, effect)
                 account.mark_used()
             try:
                 with RequestLog(effect, self._clock) as log:
@@ -108,7 +108,7 @@ class SyncDriver:
                 if account is not None and account.distrusts(exc):
                     # A cached endpoint nobody answers at: find the current one; the protocol
                     # retries the request (it was never sent) at it.
-                    self._update_account(account.rediscover, effect.deadline)
+                    self._update_account(account.rediscover, effect)
                 raise
             return log.reply
         if isinstance(effect, SqlQuery):
@@ -126,13 +126,13 @@ class SyncDriver:
             return [self._outcome(child) for child in effect.protocols]
         if isinstance(effect, RefreshEndpoint):
             if self.account is not None:
-                self._update_account(self.account.rediscover, effect.deadline)
+                self._update_account(self.account.rediscover, effect)
             else:
                 self._need_http().target.refresh()
             return None
         if isinstance(effect, RenewToken):
             if self.account is not None:
-                self._update_account(self.account.renew, effect.deadline)
+                self._update_account(self.account.renew, effect)
             return None
         if isinstance(effect, SignAssertion):
             if self._signer is None:
@@ -150,18 +150,16 @@ class SyncDriver:
     def _time_left(self, deadline: float | None) -> float | None:
         return None if deadline is None else deadline - self._clock()
 
-    def _update_account(
-        self, update: Callable[[float | None], Protocol[None]], deadline: float | None
-    ) -> None:
+    def _update_account(self, update: AccountUpdate, effect: NeedsAccount) -> None:
         # One discovery or exchange at a time; whoever waited finds the state fresh. It carries
-        # the deadline of the effect that needs it, so it ends with the call like any request;
-        # so does the wait for another call's.
+        # the deadline (persistent or not) of the effect that needs it, so it ends with the call
+        # like any request; so does the wait for another call's.
         assert self.account is not None
-        time_left = self._time_left(deadline)
+        time_left = self._time_left(effect.deadline)
         if not self.account.lock.acquire(timeout=-1 if time_left is None else max(time_left, 0)):
             raise waited_past_deadline()
         try:
-            self.run(update(deadline))
+            self.run(update(effect.deadline, effect.persist))
         finally:
             self.account.lock.release()
         self._need_http().target.refresh()  # the endpoint may have changed

@@ -52,7 +52,7 @@ def jwt(claims: dict[str, object]) -> str:
     ],
 )
 def test_discovery_asks_the_app_quoted_when_needed(app: str, text: str) -> None:
-    stepper = Stepper(discover_endpoint(app))
+    stepper = Stepper(discover_endpoint(CONFIG, app))
     assert stepper.start() == SqlQuery(text, (), "service_endpoint")
     assert stepper.send(SqlRows(("SERVICE_ENDPOINT",), (("abc.snowflakecomputing.app",),))) is None
     assert stepper.result == "https://abc.snowflakecomputing.app"
@@ -93,7 +93,7 @@ def test_no_endpoint_in_the_answer(rows: SqlRows) -> None:
 
 
 def test_a_failed_discovery_is_a_server_error() -> None:
-    stepper = Stepper(discover_endpoint("APP"))
+    stepper = Stepper(discover_endpoint(CONFIG, "APP"))
     stepper.start()
     with pytest.raises(JobServerError, match="finding the Direct Access endpoint of APP failed"):
         stepper.throw(SqlFailure("Unknown function", errno=2140))
@@ -236,7 +236,7 @@ def test_a_refresh_or_renewal_carries_the_deadline_of_the_request_that_needs_it(
 
 
 def test_a_discovery_carries_its_deadline_and_ends_by_it() -> None:
-    stepper = Stepper(discover_endpoint("APP", deadline=5.0))
+    stepper = Stepper(discover_endpoint(CONFIG, "APP", deadline=5.0))
     query = stepper.start()
     assert isinstance(query, SqlQuery)
     assert query.deadline == 5.0
@@ -246,7 +246,7 @@ def test_a_discovery_carries_its_deadline_and_ends_by_it() -> None:
 
 
 def test_a_lost_connection_before_the_deadline_is_a_server_error() -> None:
-    stepper = Stepper(discover_endpoint("APP", deadline=5.0))
+    stepper = Stepper(discover_endpoint(CONFIG, "APP", deadline=5.0))
     stepper.start()
     stepper.throw(SqlFailure("connection reset", connection_lost=True))
     with pytest.raises(JobServerError, match="connection reset"):

@@ -16,11 +16,16 @@ class SimulatedTime:
         self.sleeps: list[float] = []
 
     def run(self, protocol: core.Protocol[Any]) -> Any:
-        """Run `protocol` to its end and return its result (or raise its error)."""
+        """Run `protocol` to its end and return its result (or raise its error); an answer that
+        is an exception (a `TransportError`, a `SqlFailure`) is thrown into it."""
         try:
             effect = next(protocol)
             while True:
-                effect = protocol.send(self.answer(effect))
+                reply = self.answer(effect)
+                if isinstance(reply, Exception):
+                    effect = protocol.throw(reply)
+                else:
+                    effect = protocol.send(reply)
         except StopIteration as stop:
             return stop.value
 

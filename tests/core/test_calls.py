@@ -37,6 +37,11 @@ def _at(request: core.HttpRequest, deadline: float) -> core.HttpRequest:
     return attrs.evolve(request, deadline=deadline)
 
 
+def _polled(request: core.HttpRequest, deadline: float) -> core.HttpRequest:
+    """`request` as a wait polls with it: its deadline persists."""
+    return attrs.evolve(request, deadline=deadline, persist=True)
+
+
 def http_record(kind: ReasonerType, state: str = "RUNNING", **more: object) -> dict[str, object]:
     if kind.is_logic:
         return {"transaction": txn_json("x1", state=state, **more)}
@@ -283,7 +288,7 @@ def test_create_ready_marks_logic_abort_detached_and_waits() -> None:
     script = Script(
         (core.Now(), 0.0),
         (attrs.evolve(request, deadline=900.0), ok({"id": "t1"})),
-        (_at(http.build_get(kind, "t1"), 900.0), ok(txn_json("t1", state="COMPLETED"))),
+        (_polled(http.build_get(kind, "t1"), 900.0), ok(txn_json("t1", state="COMPLETED"))),
     )
     job = script.finish(core.create_ready(HTTP, "Logic", "e1", payload))
     assert (job.id, job.state) == ("t1", "COMPLETED")
@@ -296,7 +301,7 @@ def test_create_ready_errors_after_the_create_carry_the_new_job_id() -> None:
     script = Script(
         (core.Now(), 0.0),
         (_at(create, 900.0), ok({"id": "j7"})),
-        (_at(http.build_get(kind, "j7"), 900.0), response(403, {"message": "denied"})),
+        (_polled(http.build_get(kind, "j7"), 900.0), response(403, {"message": "denied"})),
     )
     with pytest.raises(JobServerError) as raised:
         script.finish(core.create_ready(config, "Predictive", "w", {}))
@@ -310,7 +315,7 @@ def test_create_ready_does_not_mark_jobs_abort_detached() -> None:
         (core.Now(), 0.0),
         (_at(request, 900.0), ok({"id": "j1"})),
         (
-            _at(http.build_get(kind, "j1"), 900.0),
+            _polled(http.build_get(kind, "j1"), 900.0),
             ok({"job": job_json("j1", "SOLVER", state="FAILED")}),
         ),
     )

@@ -32,7 +32,10 @@ ENDINGS = ("FAILED", "ABORTED", "CANCELED")
 
 
 def get_txn(state: str, deadline: float | None = None, **more: Any) -> tuple[Any, Any]:
-    request = attrs.evolve(http.build_get(KIND, "t1"), deadline=deadline)
+    # With a deadline, a wait's poll: the deadline persists.
+    request = attrs.evolve(
+        http.build_get(KIND, "t1"), deadline=deadline, persist=deadline is not None
+    )
     return (request, ok(txn_json(state=state, **more)))
 
 

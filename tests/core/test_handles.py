@@ -18,7 +18,10 @@ REF = OperationRef(id="t1", reasoner_type="Logic", name="r")
 
 
 def get_txn(state: str, deadline: float | None = None) -> tuple[Any, Any]:
-    request = attrs.evolve(http.build_get(KIND, "t1"), deadline=deadline)
+    # With a deadline, a wait's poll: the deadline persists.
+    request = attrs.evolve(
+        http.build_get(KIND, "t1"), deadline=deadline, persist=deadline is not None
+    )
     return (request, ok(txn_json(state=state)))
 
 

@@ -95,6 +95,16 @@ def test_stale_endpoint(fresh_manual_emu: Emulator, http: Http) -> None:
     assert http.call("GET", "/v1alpha1/jobs").status == 200
 
 
+def test_lost_session_fails_sql_statements_only(fresh_manual_emu: Emulator, http: Http) -> None:
+    rule = fresh_manual_emu.faults.lost_session(times=None)
+    reply = http.call("POST", "/queries/v1/query-request", {"sqlText": "select 1"})
+    assert reply.status == 200
+    assert (reply.json()["success"], reply.json()["code"]) == (False, "390111")
+    assert "Session no longer exists" in reply.json()["message"]
+    assert http.call("GET", "/v1alpha1/jobs").status == 200
+    assert rule.hits == 1
+
+
 def test_a_canned_raw_body(fresh_manual_emu: Emulator, http: Http) -> None:
     fresh_manual_emu.faults.respond(
         502, b"<html>bad gateway</html>", headers=(("Content-Type", "text/html"),)
