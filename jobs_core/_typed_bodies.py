@@ -113,26 +113,30 @@ def _job(item: Any, label: str) -> Job | None:
     )  # fmt: skip
 
 
-def _kind_of(item: Any, asked: ReasonerType, *, untyped: bool = True) -> ReasonerType | None:
-    """Return the type job object `item` names; one without a type is of the `asked` type when
-    `untyped`, of none otherwise."""
+def _kind_of(item: Any, asked: ReasonerType) -> ReasonerType | None:
+    """Return the type job object `item` names; one without a type is of the `asked` type."""
     spelled = item.type
-    if spelled is None or spelled == "":
-        return asked if untyped else None
-    return lookup_reasoner_type(spelled)
+    return asked if spelled is None or spelled == "" else lookup_reasoner_type(spelled)
 
 
 def jobs_from_list(kind: ReasonerType, body: bytes, *, untyped: bool) -> list[Job] | None:
     """Return the jobs of `kind` a successful list answer holds (those without a type too when
     `untyped`), or None when the general parser must read `body`."""
-    listed = _decode("transaction list" if kind.is_logic else "job list", body)
+    if kind.is_logic:
+        listed = _decode("transaction list", body)
+        return None if listed is None else _jobs(listed.transactions, "Logic")
+    listed = _decode("job list", body)
     if listed is None:
         return None
-    if kind.is_logic:
-        items = listed.transactions
-    else:
-        items = [item for item in listed.jobs if _kind_of(item, kind, untyped=untyped) is kind]
-    label = kind.label
+    wanted = []
+    for item in listed.jobs:
+        spelled = item.type
+        if untyped if spelled is None or spelled == "" else lookup_reasoner_type(spelled) is kind:
+            wanted.append(item)
+    return _jobs(wanted, kind.label)
+
+
+def _jobs(items: list[Any], label: str) -> list[Job] | None:
     jobs = []
     for item in items:
         job = _job(item, label)
