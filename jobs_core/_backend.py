@@ -152,13 +152,14 @@ def fetch_jobs(
 
 def _unique(items: list[T], job_of: Callable[[T], Job]) -> list[T]:
     """Return `items` without repeats of a (type, id), the first of each kept."""
-    seen: set[tuple[str, str]] = set()
+    # Ids by type rather than (type, id) tuples: no object per item for the garbage collector.
+    seen: dict[str, set[str]] = {}
     unique: list[T] = []
     for item in items:
         job = job_of(item)
-        key = (job.reasoner_type, job.id)
-        if key not in seen:
-            seen.add(key)
+        ids = seen.setdefault(job.reasoner_type, set())
+        if job.id not in ids:
+            ids.add(job.id)
             unique.append(item)
     return unique
 

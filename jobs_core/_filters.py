@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import attrs
 
@@ -71,19 +70,14 @@ class ListFilters:
 _NONE = ListFilters()
 
 
-def newest_first(items: Iterable[T], job_of: Callable[[T], Job]) -> list[T]:
-    """Return `items` by their job's `created_on`, newest first, those without a timestamp last
-    (both groups keep the order they came in for equal timestamps)."""
-    dated: list[tuple[dt.datetime, T]] = []
+def newest_first(items: Iterable[T], created_on: Callable[[T], dt.datetime | None]) -> list[T]:
+    """Return `items` by `created_on`, newest first, those without a timestamp last (both groups
+    keep the order they came in for equal timestamps)."""
+    dated: list[T] = []
     undated: list[T] = []
     for item in items:
-        created_on = job_of(item).created_on
-        if created_on is None:
-            undated.append(item)
-        else:
-            dated.append((created_on, item))
-    dated.sort(key=_first, reverse=True)
-    return [item for _, item in dated] + undated
-
-
-_first = operator.itemgetter(0)
+        (undated if created_on(item) is None else dated).append(item)
+    # Sorted by the key function itself, not by (timestamp, item) tuples: a list of thousands of
+    # jobs would make as many tuples for the garbage collector to scan.
+    dated.sort(key=cast(Callable[[T], dt.datetime], created_on), reverse=True)  # none is None
+    return dated + undated

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
@@ -73,10 +74,13 @@ class _Reads(Generic[T]):
     one: Callable[[ClientConfig, ReasonerType, str], Protocol[T | None]]
     many: Callable[..., Protocol[list[T]]]
     job_of: Callable[[T], Job]
+    created_on: Callable[[T], dt.datetime | None]
 
 
-_JOBS = _Reads[Job](fetch_job, fetch_jobs, lambda job: job)
-_RECORDS = _Reads[JobRecord](fetch_record, fetch_records, operator.attrgetter("job"))
+_JOBS = _Reads[Job](fetch_job, fetch_jobs, lambda job: job, operator.attrgetter("created_on"))
+_RECORDS = _Reads[JobRecord](
+    fetch_record, fetch_records, operator.attrgetter("job"), operator.attrgetter("job.created_on")
+)
 
 
 def _list(
@@ -116,5 +120,5 @@ def _page(
         # Each type's rows are cut at offset + limit: the merged page cannot need more of them.
         per_kind = None if limit is None else offset + limit
         found = yield from reads.many(config, kinds, filters, limit=per_kind, offset=0)
-    page = newest_first(filters.select(found, reads.job_of), reads.job_of)
+    page = newest_first(filters.select(found, reads.job_of), reads.created_on)
     return page[offset:] if limit is None else page[offset : offset + limit]

@@ -29,7 +29,9 @@ else:
     Stamp = str | int | None
     """A timestamp as the service sends it: ISO 8601 text or epoch milliseconds."""
 
-    class _JobObject(msgspec.Struct):
+    # Untracked by the garbage collector (`gc=False`): their fields are text, numbers and None,
+    # which make no cycles, and a list decodes thousands of them.
+    class _JobObject(msgspec.Struct, gc=False):
         id: str
         state: str
         worker_name: str
@@ -43,7 +45,7 @@ else:
         # Its presence sends a job object down the general path, which then describes it.
         read_only: msgspec.UnsetType = msgspec.UNSET
 
-    class _TransactionObject(msgspec.Struct):
+    class _TransactionObject(msgspec.Struct, gc=False):
         id: str
         state: str
         engine_name: str | None = None
