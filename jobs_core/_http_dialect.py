@@ -44,6 +44,8 @@ _TRANSACTIONS = "/v1alpha1/transactions"
 _ID_KEYS = ("id", "txn_id")
 _WRAPPERS = ("transaction", "txn", "data", "result")
 _LOGIC = ReasonerType.LOGIC
+_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+"""`json.dumps` with these options, made once: `dumps` makes an encoder per call."""
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 
 
@@ -68,7 +70,7 @@ def _encode(value: object) -> str:
         JobInvalidRequestError: `value` holds something JSON cannot represent (NaN included).
     """
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        return _COMPACT.encode(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise JobInvalidRequestError(f"payload must be JSON-serialisable: {exc}") from exc
 

@@ -34,6 +34,8 @@ _JOB_COLUMNS = (
     "ID, REASONER_TYPE, REASONER_NAME, STATE, CREATED_BY, CREATED_ON, FINISHED_AT, DURATION,"
     " PAYLOAD, TIMEOUT_MS, ABORT_REASON"
 )
+_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+"""`json.dumps` with these options, made once: `dumps` makes an encoder per call."""
 _ACTIVE = "STATE in ('CREATED','PENDING','RUNNING')"
 _DATABASE_KEYS = ("dbname", "database", "database_name")
 _CODE_KEYS = ("query", "raw_code", "code")
@@ -41,7 +43,7 @@ _CODE_KEYS = ("query", "raw_code", "code")
 
 def _json(name: str, value: object) -> str:
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        return _COMPACT.encode(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise JobInvalidRequestError(f"{name} must be JSON-serialisable: {exc}") from exc
 
