@@ -1,14 +1,18 @@
-"""Fixtures for the account tests: a clean home directory and RSA keys."""
+"""Fixtures for the account tests: a clean home directory, RSA keys, a key-pair login."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+import jobs_emulator
+from tests.accounts.accounts_setup import write_yaml
 
 PASSPHRASE = "correct horse battery staple"
 SECRET_TOKEN = "pat-5ecret-t0ken-value"
@@ -65,3 +69,12 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> KeyFiles:
     return KeyFiles(
         folder / "rsa_key.p8", folder / "rsa_key_enc.p8", public.decode(), plain.decode()
     )
+
+
+@pytest.fixture
+def key_pair_home(home: Path, emu: jobs_emulator.Emulator, keys: KeyFiles) -> Iterator[Path]:
+    """`home` with a raiconfig.yaml logging ALICE in with the plain private key to the module's
+    `emu` (faults cleared after the test)."""
+    write_yaml(home, emu, {"authenticator": "jwt", "private_key_path": str(keys.plain)}, "ALICE")
+    yield home
+    emu.faults.clear()

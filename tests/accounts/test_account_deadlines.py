@@ -20,7 +20,7 @@ import trio
 import jobs_emulator
 from jobs_core import JobTimeoutError
 from jobs_transports import connect, connect_sync
-from tests.accounts.accounts_setup import APP, write_yaml
+from tests.accounts.accounts_setup import APP
 from tests.accounts.conftest import KeyFiles
 
 TIMEOUT_S = 1.0
@@ -35,13 +35,6 @@ def emu(keys: KeyFiles) -> Iterator[jobs_emulator.Emulator]:
     users = {"ALICE": {"public_key": keys.public_pem}}
     with jobs_emulator.serve(app=APP, users=users, token_ttl_s=TTL_S) as emulator:
         yield emulator
-
-
-@pytest.fixture
-def key_pair_home(home: Path, emu: jobs_emulator.Emulator, keys: KeyFiles) -> Iterator[Path]:
-    write_yaml(home, emu, {"authenticator": "jwt", "private_key_path": str(keys.plain)}, "ALICE")
-    yield home
-    emu.faults.clear()
 
 
 def timed_wait(

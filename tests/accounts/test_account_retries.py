@@ -26,7 +26,7 @@ from jobs_core import (
     RetryPolicy,
 )
 from jobs_transports import connect, connect_sync
-from tests.accounts.accounts_setup import APP, write_yaml
+from tests.accounts.accounts_setup import APP
 from tests.accounts.conftest import KeyFiles
 
 FAST = RetryPolicy(max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.02)
@@ -45,13 +45,6 @@ def emu(keys: KeyFiles) -> Iterator[jobs_emulator.Emulator]:
     users = {"ALICE": {"public_key": keys.public_pem}}
     with jobs_emulator.serve(app=APP, users=users) as emulator:
         yield emulator
-
-
-@pytest.fixture
-def key_pair_home(home: Path, emu: jobs_emulator.Emulator, keys: KeyFiles) -> Iterator[Path]:
-    write_yaml(home, emu, {"authenticator": "jwt", "private_key_path": str(keys.plain)}, "ALICE")
-    yield home
-    emu.faults.clear()
 
 
 Outcome = tuple[Job | JobError, float]
