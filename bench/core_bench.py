@@ -73,12 +73,19 @@ def median_seconds(action: Callable[[], object], loops: int) -> float:
     return statistics.median(samples)
 
 
-def report(name: str, seconds: float, baseline: float, unit: str) -> None:
-    """Print one figure, in `unit` (µs or ms), with its ratio to the `json.loads` baseline."""
+def report(
+    name: str, seconds: float, baseline: float, unit: str, goal: float | None = None
+) -> None:
+    """Print one figure, in `unit` (µs or ms), with its ratio to the `json.loads` baseline, and
+    whether it is within `goal` (at most that ratio) when there is one."""
     scale = 1e6 if unit == "µs" else 1e3
+    ratio = seconds / baseline
+    verdict = (
+        "" if goal is None else f"  (goal <= {goal:.1f}x: {'ok' if ratio <= goal else 'ABOVE'})"
+    )
     print(
         f"{name:<44} {seconds * scale:>9.2f} {unit}"
-        f"   json.loads {baseline * scale:>8.2f} {unit}   ratio {seconds / baseline:>5.1f}x"
+        f"   json.loads {baseline * scale:>8.2f} {unit}   ratio {ratio:>5.2f}x{verdict}"
     )
 
 
@@ -105,7 +112,7 @@ def bench_get(kind: str, body: bytes) -> None:
 
     loops = 20_000
     baseline = median_seconds(lambda: json.loads(body), loops)
-    report(f"get {kind}: build + parse", median_seconds(one_get, loops), baseline, "µs")
+    report(f"get {kind}: build + parse", median_seconds(one_get, loops), baseline, "µs", goal=2.0)
 
 
 def bench_list() -> None:
