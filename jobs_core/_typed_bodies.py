@@ -26,7 +26,7 @@ try:
 except ImportError:  # pragma: no cover - the project's own environments install it
     _decoders: dict[str, Any] = {}
 else:
-    Stamp = str | int | None
+    _Stamp = str | int | None
     """A timestamp as the service sends it: ISO 8601 text or epoch milliseconds."""
 
     # Untracked by the garbage collector (`gc=False`): their fields are text, numbers and None,
@@ -37,8 +37,8 @@ else:
         worker_name: str
         type: str | None = None
         created_by: str | None = None
-        created_on: Stamp = None
-        finished_at: Stamp = None
+        created_on: _Stamp = None
+        finished_at: _Stamp = None
         duration: int | None = None
         timeout_ms: int | None = None  # not in a `Job`, but a bad one must fail the call
         abort_reason: str | None = None
@@ -52,8 +52,8 @@ else:
         database_name: str | None = None
         read_only: bool | None = None
         created_by: str | None = None
-        created_on: Stamp = None
-        finished_at: Stamp = None
+        created_on: _Stamp = None
+        finished_at: _Stamp = None
         duration: int | None = None
         abort_reason: str | None = None
 
