@@ -109,12 +109,22 @@ class AsyncDriver:
         # Only a close cancels this scope; a cancellation of the caller propagates past it.
         raise JobClientClosedError("the client was closed during this call")
 
-    async def _drive(self, runtime: Runtime, protocol: Protocol[T]) -> T:
+    async def _drive(
+        self,
+        runtime: Runtime,
+        protocol: Protocol[T],
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> T:
+        """Perform `protocol`'s effects, with `sleep` (when given) performing its `Sleep`s."""
         try:
             effect = next(protocol)
             while True:
                 try:
-                    reply = await self.perform(runtime, effect)
+                    if sleep is not None and isinstance(effect, Sleep):
+                        await sleep(effect.seconds)
+                        reply = None
+                    else:
+                        reply = await self.perform(runtime, effect)
                 except (TransportError, SqlFailure) as exc:
                     effect = protocol.throw(exc)
                 else:
@@ -195,18 +205,44 @@ class AsyncDriver:
     ) -> None:
         # One discovery or exchange at a time; whoever waited finds the state fresh. It carries
         # the deadline (persistent or not) of the effect that needs it, so it ends with the call
-        # like any request; so does the wait for another call's.
+        # like any request; so does the wait for another call's. Its backoff sleeps let go of
+        # the lock: a call riding out a failing account until a distant deadline must not hold
+        # up the others, which try on their own terms meanwhile.
         assert self.account is not None
-        time_left = self._time_left(runtime, effect.deadline)
+        lock = self.account.async_lock
+        held = await self._acquire(runtime, lock, effect.deadline)
+
+        async def sleep_unlocked(seconds: float) -> None:
+            nonlocal held
+            lock.release()
+            held = False
+            await (self._sleep or runtime.sleep)(seconds)
+            held = await self._acquire(runtime, lock, effect.deadline)
+
+        try:
+            await self._drive(runtime, update(effect.deadline, effect.persist), sleep_unlocked)
+        finally:
+            if held:
+                lock.release()
+        self._need_http().target.refresh()  # the endpoint may have changed
+
+    async def _acquire(self, runtime: Runtime, lock: anyio.Lock, deadline: float | None) -> bool:
+        """Take `lock`, waiting no later than `deadline`; return True.
+
+        Raises:
+            JobTimeoutError: the deadline passed first.
+        """
+        try:
+            lock.acquire_nowait()  # a free lock is taken even at the deadline, as a thread's is
+            return True
+        except anyio.WouldBlock:
+            pass
+        time_left = self._time_left(runtime, deadline)
         with anyio.move_on_after(math.inf if time_left is None else time_left) as waiting:
-            await self.account.async_lock.acquire()
+            await lock.acquire()
         if waiting.cancelled_caught:
             raise waited_past_deadline()
-        try:
-            await self._drive(runtime, update(effect.deadline, effect.persist))
-        finally:
-            self.account.async_lock.release()
-        self._need_http().target.refresh()  # the endpoint may have changed
+        return True
 
     async def _outcome(self, runtime: Runtime, protocol: Protocol[Any]) -> Any:
         try:

@@ -70,12 +70,20 @@ class SyncDriver:
         Raises:
             JobClientClosedError: the driver is closed, or was closed during the run.
         """
+        return self._run(protocol)
+
+    def _run(self, protocol: Protocol[T], sleep: Callable[[float], None] | None = None) -> T:
+        """`run`, with `sleep` (when given) performing the protocol's `Sleep`s."""
         try:
             effect = next(protocol)
             while True:
                 self._refuse_if_closed()
                 try:
-                    reply = self.perform(effect)
+                    if sleep is not None and isinstance(effect, Sleep):
+                        sleep(effect.seconds)
+                        reply = None
+                    else:
+                        reply = self.perform(effect)
                 except (TransportError, SqlFailure) as exc:
                     self._refuse_if_closed(exc)
                     effect = protocol.throw(exc)
@@ -153,16 +161,37 @@ class SyncDriver:
     def _update_account(self, update: AccountUpdate, effect: NeedsAccount) -> None:
         # One discovery or exchange at a time; whoever waited finds the state fresh. It carries
         # the deadline (persistent or not) of the effect that needs it, so it ends with the call
-        # like any request; so does the wait for another call's.
+        # like any request; so does the wait for another call's. Its backoff sleeps let go of
+        # the lock: a call riding out a failing account until a distant deadline must not hold
+        # up the others, which try on their own terms meanwhile.
         assert self.account is not None
-        time_left = self._time_left(effect.deadline)
-        if not self.account.lock.acquire(timeout=-1 if time_left is None else max(time_left, 0)):
-            raise waited_past_deadline()
+        lock = self.account.lock
+        held = self._acquire(lock, effect.deadline)
+
+        def sleep_unlocked(seconds: float) -> None:
+            nonlocal held
+            lock.release()
+            held = False
+            self._sleep(seconds)
+            held = self._acquire(lock, effect.deadline)
+
         try:
-            self.run(update(effect.deadline, effect.persist))
+            self._run(update(effect.deadline, effect.persist), sleep_unlocked)
         finally:
-            self.account.lock.release()
+            if held:
+                lock.release()
         self._need_http().target.refresh()  # the endpoint may have changed
+
+    def _acquire(self, lock: threading.Lock, deadline: float | None) -> bool:
+        """Take `lock`, waiting no later than `deadline`; return True.
+
+        Raises:
+            JobTimeoutError: the deadline passed first.
+        """
+        time_left = self._time_left(deadline)
+        if not lock.acquire(timeout=-1 if time_left is None else max(time_left, 0)):
+            raise waited_past_deadline()
+        return True
 
     def _outcome(self, protocol: Protocol[Any]) -> Any:
         try:

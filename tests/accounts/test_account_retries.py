@@ -9,11 +9,14 @@ pass quickly; timeouts here are bounds with a wide margin, not measurements.
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import trio
 
@@ -22,6 +25,7 @@ from jobs_core import (
     Job,
     JobConfigurationError,
     JobError,
+    JobServerError,
     JobTimeoutError,
     RetryPolicy,
 )
@@ -217,3 +221,58 @@ def test_a_wait_whose_discovery_never_recovers_ends_at_its_deadline_naming_it(
     outcome = create_then_wait(library, lose_sessions_for_good, fresh=True, timeout_s=SHORT_S)
     timed_out(outcome, "Session no longer exists")
     assert rules[0].hits > FAST.max_attempts
+
+
+# --- other calls meanwhile ---------------------------------------------------------------------
+
+
+def got(job: Job | None) -> Job:
+    assert job is not None
+    return job
+
+
+async def got_async(job: Awaitable[Job | None]) -> Job:
+    return got(await job)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_a_wait_riding_out_the_exchange_does_not_hold_up_a_get_on_the_same_client(
+    key_pair_home: Path, emu: jobs_emulator.Emulator, library: str
+) -> None:
+    """The wait retries the exchange until its distant deadline; between its attempts it lets go
+    of the client's account, so a `get` meanwhile tries the exchange on its own terms (the retry
+    policy's attempts) and fails at once, instead of waiting as long as the wait may."""
+    with connect_sync(retry=FAST) as creator:
+        job_id = creator.create("Predictive", "f", {"emulate": {"duration_s": 60}}).id
+    rule = emu.faults.throttle(503, retry_after=None, path="/oauth", times=None)
+    wait_s = 10.0
+    if library == "sync":
+        with connect_sync(retry=FAST) as client:
+            waiting = threading.Thread(
+                target=lambda: timed(lambda: client.wait("Predictive", job_id, timeout_s=wait_s))
+            )
+            waiting.start()
+            time.sleep(0.3)
+            error, elapsed = timed(lambda: got(client.get("Predictive", job_id)))
+        waiting.join(MARGIN_S)  # closing the client ended the wait
+        assert not waiting.is_alive()
+    else:
+
+        async def main() -> Outcome:
+            outcomes: list[Outcome] = []
+            async with connect(retry=FAST) as client, anyio.create_task_group() as tasks:
+                tasks.start_soon(
+                    functools.partial(client.wait, "Predictive", job_id, timeout_s=wait_s)
+                )
+                await anyio.sleep(0.3)
+                outcomes.append(
+                    await timed_async(lambda: got_async(client.get("Predictive", job_id)))
+                )
+                tasks.cancel_scope.cancel()
+            return outcomes[0]
+
+        error, elapsed = asyncio.run(main()) if library == "asyncio" else trio.run(main)
+    assert isinstance(error, JobServerError), error
+    assert "status=503" in str(error)
+    assert elapsed < MARGIN_S
+    assert rule.hits > FAST.max_attempts
