@@ -29,6 +29,7 @@ import binascii
 import datetime as dt
 import decimal
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,7 @@ from ._effects import (
 from ._errors import JobConfigurationError
 
 _FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+_TINY_OFFSET = re.compile(r"([+-])00:00:00\.(\d{6})$")
 
 
 def _body_to_json(body: bytes) -> Any:
@@ -105,6 +107,21 @@ def cell_to_json(cell: SqlCell) -> Any:
     return cell
 
 
+def _datetime_from_iso(text: str) -> dt.datetime:
+    """Return the datetime `isoformat` wrote as `text`.
+
+    `fromisoformat` reads an offset of under a second (``+00:00:00.000001``) as UTC: such an
+    offset is read here.
+    """
+    value = dt.datetime.fromisoformat(text)
+    tiny = _TINY_OFFSET.search(text)
+    if tiny is None or value.tzinfo is None:
+        return value
+    sign, microseconds = tiny.groups()
+    offset = dt.timedelta(microseconds=int(microseconds))
+    return value.replace(tzinfo=dt.timezone(-offset if sign == "-" else offset))
+
+
 def cell_from_json(value: Any) -> SqlCell:
     """Return the SQL parameter or cell `value` encodes (see `cell_to_json`).
 
@@ -117,7 +134,7 @@ def cell_from_json(value: Any) -> SqlCell:
         ((tag, text),) = value.items()
         if isinstance(text, str):
             if tag == "$datetime":
-                return dt.datetime.fromisoformat(text)
+                return _datetime_from_iso(text)
             if tag == "$date":
                 return dt.date.fromisoformat(text)
             if tag == "$decimal":

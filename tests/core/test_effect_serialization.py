@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from jobs_core._effects import (
@@ -126,6 +126,9 @@ def test_responses(reply: HttpResponse) -> None:
 
 
 @given(rows_)
+@example(  # an offset under a second, which `fromisoformat` alone reads as UTC
+    SqlRows(("",), ((dt.datetime(2000, 1, 1, tzinfo=dt.timezone(dt.timedelta(microseconds=1))),),))
+)
 def test_rows(reply: SqlRows) -> None:
     back = reply_from_json(through_text(reply_to_json(reply)))
     assert isinstance(back, SqlRows)
