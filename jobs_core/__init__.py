@@ -20,8 +20,9 @@ Modules, from the calls down to the wire, each one job:
   retry policy and a deadline), `_failures` (what an answer or failure means, both backends).
 - The wire: `_http_dialect` and `_sql_dialect` (a builder and a parser per call), `_records`
   (backend objects and rows into `JobRecord`s), `_typed_bodies` (the usual list and get bodies
-  straight into `Job`s, when msgspec is installed), `_json_decoding` (JSON as `json.loads` reads
-  it, through msgspec when installed), `_timestamps` (every timestamp shape).
+  straight into `Job`s, when msgspec is installed), `_json_text` (JSON encoded compactly, and
+  decoded as `json.loads` reads it, through msgspec when installed), `_timestamps` (every
+  timestamp shape).
 - Values: `_effects` (effects, replies, the failures drivers throw in), `_models` (`Job`,
   `JobExpanded`, `JobEvents`, `Operation`, `ReasonerType`), `_errors` (the `JobError` family,
   bounded excerpts of server text), `_secrets` (the client's secrets masked in all it produces).

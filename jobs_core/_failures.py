@@ -22,7 +22,7 @@ from ._errors import (
     JobServerError,
     clip,
 )
-from ._json_decoding import decode_json
+from ._json_text import decode_json
 from ._models import ReasonerType
 from ._timestamps import parse_http_date
 

@@ -10,7 +10,6 @@ User-Agent; the driver adds the base URL and the authentication. Parsers take th
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
@@ -24,6 +23,7 @@ from ._effects import Headers, HttpRequest, HttpResponse, Protocol
 from ._errors import JobInvalidRequestError, JobServerError, excerpt
 from ._failures import api_label, check_status, json_body, response_text
 from ._filters import ListFilters
+from ._json_text import encode_compact
 from ._models import Job, JobEvents, JobRecord, ReasonerType
 from ._reasoners import lookup_reasoner_type
 from ._records import artifacts_by_filename, job_events, record_from_http
@@ -44,8 +44,6 @@ _TRANSACTIONS = "/v1alpha1/transactions"
 _ID_KEYS = ("id", "txn_id")
 _WRAPPERS = ("transaction", "txn", "data", "result")
 _LOGIC = ReasonerType.LOGIC
-_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-"""`json.dumps` with these options, made once: `dumps` makes an encoder per call."""
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 
 
@@ -70,7 +68,7 @@ def _encode(value: object) -> str:
         JobInvalidRequestError: `value` holds something JSON cannot represent (NaN included).
     """
     try:
-        return _COMPACT.encode(value)
+        return encode_compact(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise JobInvalidRequestError(f"payload must be JSON-serialisable: {exc}") from exc
 
@@ -381,12 +379,8 @@ class HttpDialect:
     def get_job(self, kind: ReasonerType, job_id: str) -> Protocol[Job | None]:
         """Return the protocol that reads one job or transaction as a `Job` (None: there is
         none)."""
-        return self._get_job(kind, build_get(kind, job_id))
-
-    def _get_job(self, kind: ReasonerType, request: HttpRequest) -> Protocol[Job | None]:
-        # `_send` without its partial: the plain get is the call clients make most.
-        response = yield from send_http(self.config, request, op="get", deadline=self.deadline)
-        return parse_get_job(kind, response)
+        parse = functools.partial(parse_get_job, kind)
+        return self._send(build_get(kind, job_id), parse, op="get")
 
     def list_records(
         self,

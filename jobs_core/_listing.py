@@ -16,11 +16,10 @@ from ._errors import JobInvalidRequestError
 from ._expansions import expand
 from ._filters import ListFilters, newest_first
 from ._include import Include, parse_include
-from ._models import ACTIVE_STATES, TERMINAL_STATES, Job, JobRecord, ReasonerType
+from ._models import STATES, Job, JobRecord, ReasonerType
 from ._reasoners import parse_reasoner_type
 from ._validation import optional_int, optional_segment, optional_text, require_bool
 
-_STATES = ACTIVE_STATES | TERMINAL_STATES
 T = TypeVar("T")
 
 
@@ -48,9 +47,9 @@ def list_jobs(
     """
     kinds = tuple(ReasonerType) if reasoner_type is None else (parse_reasoner_type(reasoner_type),)
     state = optional_text("state", state)
-    if state is not None and state.upper() not in _STATES:
+    if state is not None and state.upper() not in STATES:
         raise JobInvalidRequestError(
-            f"Unknown state {state!r}. Expected one of: {', '.join(sorted(_STATES))}"
+            f"Unknown state {state!r}. Expected one of: {', '.join(sorted(STATES))}"
         )
     filters = ListFilters.of(
         job_id=optional_segment("job_id", job_id),

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from ._json_decoding import decode_json
+from ._json_text import decode_json
 
 _DISCRIMINATORS = {"Logic": "LOGIC", "Prescriptive": "SOLVER", "Predictive": "ML"}
 
@@ -44,6 +44,7 @@ class ReasonerType(enum.Enum):
 
 ACTIVE_STATES = frozenset({"CREATED", "PENDING", "RUNNING"})
 TERMINAL_STATES = frozenset({"COMPLETED", "FAILED", "CANCELED", "ABORTED"})
+STATES = ACTIVE_STATES | TERMINAL_STATES
 
 
 def is_terminal(state: str | None) -> bool:

@@ -20,7 +20,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from ._effects import SqlRows
 from ._errors import JobServerError, clip, excerpt
-from ._models import ACTIVE_STATES, TERMINAL_STATES, Job, JobEvents, JobRecord
+from ._models import STATES, Job, JobEvents, JobRecord
 from ._reasoners import ReasonerType, lookup_reasoner_type
 from ._timestamps import parse_timestamp
 
@@ -243,10 +243,21 @@ _SQL_TRANSACTION = _Shape(
 )
 
 
-_STATES = ACTIVE_STATES | TERMINAL_STATES
 _TEXT_OR_NONE = frozenset({str, type(None)})
 _INT_OR_NONE = frozenset({int, type(None)})
 _BOOL_OR_NONE = frozenset({bool, type(None)})
+
+
+def final_id_and_state(ident: object, state: object) -> bool:
+    """Return True when a record's id and state are usable as they are: text that is not blank,
+    and a state name in upper case (anything else is for the full parser to convert or refuse)."""
+    return (
+        type(ident) is str
+        and bool(ident)
+        and not ident.isspace()
+        and type(state) is str  # checked first: a list or a dict cannot be looked up in a set
+        and state in STATES
+    )
 
 
 def _fast_record(kind: ReasonerType, value: dict[str, Any]) -> JobRecord | None:
@@ -257,14 +268,11 @@ def _fast_record(kind: ReasonerType, value: dict[str, Any]) -> JobRecord | None:
     equal records, and bad input fails with the full parser's errors.
     """
     get = value.get
-    ident, state = get("id"), get("state")
+    ident: Any = get("id")  # text once checked below
+    state: Any = get("state")
     created_by, duration, abort_reason = get("created_by"), get("duration"), get("abort_reason")
     if (
-        type(ident) is not str
-        or not ident
-        or ident.isspace()
-        or type(state) is not str  # checked first: a list or a dict cannot be looked up in a set
-        or state not in _STATES
+        not final_id_and_state(ident, state)
         or type(created_by) not in _TEXT_OR_NONE
         or type(abort_reason) not in _TEXT_OR_NONE
         or type(duration) not in _INT_OR_NONE
@@ -275,7 +283,7 @@ def _fast_record(kind: ReasonerType, value: dict[str, Any]) -> JobRecord | None:
         finished_at = parse_timestamp(get("finished_at"))
     except JobServerError:
         return None
-    if kind is ReasonerType.LOGIC:
+    if kind.is_logic:
         name, model, read_only = get("engine_name"), get("database_name"), get("read_only")
         if (
             type(name) not in _TEXT_OR_NONE

@@ -8,7 +8,6 @@ Statements call the application's objects under `namespace` (``{app}.{schema}``,
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -19,7 +18,7 @@ from ._effects import Protocol, SqlCell, SqlQuery, SqlRows, SqlValue
 from ._errors import JobInvalidRequestError, JobServerError, excerpt
 from ._failures import api_label
 from ._filters import ListFilters
-from ._json_decoding import decode_json
+from ._json_text import decode_json, encode_compact
 from ._models import Job, JobEvents, JobRecord, ReasonerType
 from ._records import artifacts_by_filename, job_events, records_from_sql
 from ._retry import Deadline, run_sql
@@ -34,8 +33,6 @@ _JOB_COLUMNS = (
     "ID, REASONER_TYPE, REASONER_NAME, STATE, CREATED_BY, CREATED_ON, FINISHED_AT, DURATION,"
     " PAYLOAD, TIMEOUT_MS, ABORT_REASON"
 )
-_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-"""`json.dumps` with these options, made once: `dumps` makes an encoder per call."""
 _ACTIVE = "STATE in ('CREATED','PENDING','RUNNING')"
 _DATABASE_KEYS = ("dbname", "database", "database_name")
 _CODE_KEYS = ("query", "raw_code", "code")
@@ -43,7 +40,7 @@ _CODE_KEYS = ("query", "raw_code", "code")
 
 def _json(name: str, value: object) -> str:
     try:
-        return _COMPACT.encode(value)
+        return encode_compact(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise JobInvalidRequestError(f"{name} must be JSON-serialisable: {exc}") from exc
 

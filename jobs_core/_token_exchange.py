@@ -22,7 +22,7 @@ from ._config import ClientConfig
 from ._effects import HttpRequest, HttpResponse, Now, Protocol, SignAssertion
 from ._endpoint_discovery import discover_endpoint
 from ._errors import JobConfigurationError, JobServerError, clip
-from ._json_decoding import decode_json
+from ._json_text import decode_json
 from ._retry import Deadline, send_http
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -15,11 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import JobServerError
-from ._models import ACTIVE_STATES, TERMINAL_STATES, Job, ReasonerType
+from ._models import Job, ReasonerType
 from ._reasoners import lookup_reasoner_type
+from ._records import final_id_and_state
 from ._timestamps import parse_timestamp
-
-_STATES = ACTIVE_STATES | TERMINAL_STATES
 
 try:
     import msgspec
@@ -98,7 +97,7 @@ def _job(item: Any, label: str) -> Job | None:
     """Return job or transaction object `item` as a job of type `label`, or None when one of
     its values needs the general parser."""
     ident, state = item.id, item.state
-    if not ident or ident.isspace() or state not in _STATES:
+    if not final_id_and_state(ident, state):
         return None
     try:
         created_on = parse_timestamp(item.created_on)

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from jobs_core import HttpResponse, _json_decoding, _typed_bodies
+from jobs_core import HttpResponse, _json_text, _typed_bodies
 from jobs_core import _http_dialect as http
 from jobs_core._errors import JobError
-from jobs_core._json_decoding import decode_json
+from jobs_core._json_text import decode_json
 from jobs_core._reasoners import ReasonerType
 from tests.core.record_shapes import RECORDS
 
@@ -155,7 +155,7 @@ def test_without_msgspec_the_general_path_gives_the_same_jobs(
         for k, listed, got in responses
     ]
     monkeypatch.setattr(_typed_bodies, "_decoders", {})
-    monkeypatch.setattr(_json_decoding, "_fast_decode", None)
+    monkeypatch.setattr(_json_text, "_fast_decode", None)
     assert (
         _typed_bodies.jobs_from_list(ReasonerType.LOGIC, b'{"transactions": []}', untyped=True)
         is None
