@@ -210,14 +210,16 @@ class AsyncDriver:
         # up the others, which try on their own terms meanwhile.
         assert self.account is not None
         lock = self.account.async_lock
-        held = await self._acquire(runtime, lock, effect.deadline)
+        await self._acquire(runtime, lock, effect.deadline)
+        held = True
 
         async def sleep_unlocked(seconds: float) -> None:
             nonlocal held
             lock.release()
             held = False
             await (self._sleep or runtime.sleep)(seconds)
-            held = await self._acquire(runtime, lock, effect.deadline)
+            await self._acquire(runtime, lock, effect.deadline)
+            held = True
 
         try:
             await self._drive(runtime, update(effect.deadline, effect.persist), sleep_unlocked)
@@ -226,23 +228,23 @@ class AsyncDriver:
                 lock.release()
         self._need_http().target.refresh()  # the endpoint may have changed
 
-    async def _acquire(self, runtime: Runtime, lock: anyio.Lock, deadline: float | None) -> bool:
-        """Take `lock`, waiting no later than `deadline`; return True.
+    async def _acquire(self, runtime: Runtime, lock: anyio.Lock, deadline: float | None) -> None:
+        """Take `lock`, waiting no later than `deadline`.
 
         Raises:
             JobTimeoutError: the deadline passed first.
         """
         try:
             lock.acquire_nowait()  # a free lock is taken even at the deadline, as a thread's is
-            return True
         except anyio.WouldBlock:
             pass
+        else:
+            return
         time_left = self._time_left(runtime, deadline)
         with anyio.move_on_after(math.inf if time_left is None else time_left) as waiting:
             await lock.acquire()
         if waiting.cancelled_caught:
             raise waited_past_deadline()
-        return True
 
     async def _outcome(self, runtime: Runtime, protocol: Protocol[Any]) -> Any:
         try:

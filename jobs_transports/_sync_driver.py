@@ -166,14 +166,16 @@ class SyncDriver:
         # up the others, which try on their own terms meanwhile.
         assert self.account is not None
         lock = self.account.lock
-        held = self._acquire(lock, effect.deadline)
+        self._acquire(lock, effect.deadline)
+        held = True
 
         def sleep_unlocked(seconds: float) -> None:
             nonlocal held
             lock.release()
             held = False
             self._sleep(seconds)
-            held = self._acquire(lock, effect.deadline)
+            self._acquire(lock, effect.deadline)
+            held = True
 
         try:
             self._run(update(effect.deadline, effect.persist), sleep_unlocked)
@@ -182,8 +184,8 @@ class SyncDriver:
                 lock.release()
         self._need_http().target.refresh()  # the endpoint may have changed
 
-    def _acquire(self, lock: threading.Lock, deadline: float | None) -> bool:
-        """Take `lock`, waiting no later than `deadline`; return True.
+    def _acquire(self, lock: threading.Lock, deadline: float | None) -> None:
+        """Take `lock`, waiting no later than `deadline`.
 
         Raises:
             JobTimeoutError: the deadline passed first.
@@ -191,7 +193,6 @@ class SyncDriver:
         time_left = self._time_left(deadline)
         if not lock.acquire(timeout=-1 if time_left is None else max(time_left, 0)):
             raise waited_past_deadline()
-        return True
 
     def _outcome(self, protocol: Protocol[Any]) -> Any:
         try:
