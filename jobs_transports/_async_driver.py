@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -43,9 +44,16 @@ class AsyncDriver:
     """Runs protocols under the running event loop; SQL statements run in worker threads.
 
     The loop is detected on first use, and the driver (with its connection pool) stays bound to it.
-    Closing it from any task stops the runs in flight (each runs in a cancel scope that the
-    close cancels) with `JobClientClosedError`, and refuses new runs with it. `sleep` and `clock`
-    replace the loop's own (a close cancels a `sleep` of yours like any other await).
+    Closing it from any task stops the runs in flight with `JobClientClosedError`, and refuses new
+    runs with it. `sleep` and `clock` replace the loop's own (a close cancels a `sleep` of yours
+    like any other await).
+
+    How a close stops a run, as the sync driver's does: an HTTP exchange fails at once because
+    the close closes the pool (its connections and its queue of requests waiting for one), and
+    the run, seeing the driver closed, ends with `JobClientClosedError` instead of retrying. Every
+    other wait (a sleep, a statement, an account update, a `Gather`) runs in a cancel scope that
+    the close cancels. Exchanges take no scope: one per call costs a create in a burst of 1,000
+    about 6 µs (asyncio) to 9 µs (trio) of CPU, and the pool already ends them.
     """
 
     def __init__(
@@ -67,7 +75,7 @@ class AsyncDriver:
         self._runtime: Runtime | None = None
         self._loop: object = None
         self._closed = False
-        self._runs: set[anyio.CancelScope] = set()
+        self._waits: set[anyio.CancelScope] = set()
 
     @property
     def runtime(self) -> Runtime:
@@ -98,16 +106,7 @@ class AsyncDriver:
         if self._closed:
             protocol.close()
             raise JobClientClosedError("this client is closed: make a new one")
-        runtime = self.runtime
-        scope = anyio.CancelScope()
-        self._runs.add(scope)
-        try:
-            with scope:
-                return await self._drive(runtime, protocol)
-        finally:
-            self._runs.discard(scope)
-        # Only a close cancels this scope; a cancellation of the caller propagates past it.
-        raise JobClientClosedError("the client was closed during this call")
+        return await self._drive(self.runtime, protocol)
 
     async def _drive(
         self,
@@ -119,13 +118,15 @@ class AsyncDriver:
         try:
             effect = next(protocol)
             while True:
+                self._refuse_if_closed()
                 try:
                     if sleep is not None and isinstance(effect, Sleep):
-                        await sleep(effect.seconds)
+                        await self._closable(sleep(effect.seconds))
                         reply = None
                     else:
                         reply = await self.perform(runtime, effect)
                 except (TransportError, SqlFailure) as exc:
+                    self._refuse_if_closed(exc)  # the close failed it: no retry, no wrong error
                     effect = protocol.throw(exc)
                 else:
                     effect = protocol.send(reply)
@@ -135,31 +136,62 @@ class AsyncDriver:
         finally:
             protocol.close()
 
+    def _refuse_if_closed(self, cause: Exception | None = None) -> None:
+        if self._closed:
+            raise JobClientClosedError("the client was closed during this call") from cause
+
+    async def _closable(self, wait: Awaitable[T]) -> T:
+        """Return what awaiting `wait` returns, unless the driver is closed meanwhile.
+
+        Raises:
+            JobClientClosedError: the driver was closed before or during the wait.
+        """
+        scope = anyio.CancelScope()
+        self._waits.add(scope)
+        try:
+            with scope:
+                if self._closed:  # closed just now, before this scope could be cancelled
+                    scope.cancel()
+                return await wait
+        finally:
+            self._waits.discard(scope)
+            if inspect.iscoroutine(wait):
+                wait.close()  # never started when the scope was cancelled first: no warning
+        # Only a close cancels this scope; a cancellation of the caller propagates past it.
+        raise JobClientClosedError("the client was closed during this call")
+
     async def perform(self, runtime: Runtime, effect: Effect) -> Any:
         """Perform one effect and return its reply.
 
         Raises:
             TransportError, SqlFailure: the I/O failed (to be thrown into the protocol).
             JobConfigurationError: the effect needs a backend this driver does not have.
+            JobClientClosedError: the driver was closed during a wait other than an exchange.
         """
         if isinstance(effect, HttpRequest):
             http = self._need_http()
             account = self.account if effect.origin is None else None
             if account is not None:
                 if not account.is_ready(self._now(runtime)):
-                    await self._update_account(runtime, account.prepare, effect)
+                    await self._closable(self._update_account(runtime, account.prepare, effect))
                 account.mark_used()
             time_left = self._time_left(runtime, effect.deadline)
             try:
                 with RequestLog(effect, runtime.now) as log:
                     log.reply = await http.send(effect, time_left)
             except TransportError as exc:
-                if account is not None and account.distrusts(exc):
+                if account is not None and account.distrusts(exc) and not self._closed:
                     # A cached endpoint nobody answers at: find the current one; the protocol
                     # retries the request (it was never sent) at it.
-                    await self._update_account(runtime, account.rediscover, effect)
+                    await self._closable(self._update_account(runtime, account.rediscover, effect))
                 raise
             return log.reply
+        if isinstance(effect, Now):
+            return self._now(runtime)
+        return await self._closable(self._perform_wait(runtime, effect))
+
+    async def _perform_wait(self, runtime: Runtime, effect: Effect) -> Any:
+        """Perform one effect other than an HTTP exchange or `Now` (see `perform`)."""
         if isinstance(effect, SqlQuery):
             if self.sql is None:
                 raise JobConfigurationError("this client has no SQL connection")
@@ -170,8 +202,6 @@ class AsyncDriver:
         if isinstance(effect, Sleep):
             await (self._sleep or runtime.sleep)(effect.seconds)
             return None
-        if isinstance(effect, Now):
-            return self._now(runtime)
         if isinstance(effect, Gather):
             jobs = [lambda child=child: self._outcome(runtime, child) for child in effect.protocols]
             return await runtime.gather(jobs, effect.limit)
@@ -264,7 +294,7 @@ class AsyncDriver:
         """Stop the runs in flight; release the connection pool and any SQL connection this
         driver opened."""
         self._closed = True
-        for scope in self._runs:
+        for scope in self._waits:
             scope.cancel()
         try:
             if self.http is not None:

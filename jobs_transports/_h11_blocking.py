@@ -17,7 +17,8 @@ as the async one (`_h11_pool`, whose pure parts `_h11_exchange` it shares).
   and read the whole response (however slowly it trickles in); ``extensions["limit"]`` bounds the
   whole exchange. Each socket operation gets what is left.
 - `close` (from any thread) refuses new requests, fails the waits for a slot, and shuts every
-  socket down, which wakes a thread blocked reading it: the requests in flight stop at once.
+  socket down, connecting ones included, which wakes a thread blocked on it: the requests in
+  flight stop at once.
 """
 
 from __future__ import annotations
@@ -58,6 +59,56 @@ def _why(exc: OSError) -> str:
     return str(exc) or type(exc).__name__
 
 
+class Connects:
+    """The sockets connecting now, for `close` to shut down from another thread: nothing else
+    wakes a thread blocked in `connect`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self._closed = False
+
+    def open(self, host: str, port: int, timeout: float | None) -> socket.socket:
+        """Return a socket connected to `host`:`port`, trying each of its addresses in turn (as
+        `socket.create_connection` does) within `timeout` each.
+
+        Raises:
+            OSError: no address answered, or `close` was called.
+        """
+        failure: OSError = ConnectionAbortedError(POOL_CLOSED)
+        for family, kind, proto, _, address in socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        ):
+            sock = socket.socket(family, kind, proto)
+            with self._lock:
+                if self._closed:
+                    sock.close()
+                    break
+                self._sockets.add(sock)
+            try:
+                sock.settimeout(timeout)
+                sock.connect(address)
+            except OSError as exc:
+                sock.close()
+                failure = exc
+                continue
+            finally:
+                with self._lock:
+                    self._sockets.discard(sock)
+            return sock
+        raise failure
+
+    def close(self) -> None:
+        """Shut down every socket connecting now (their `connect` fails), and refuse to open
+        more."""
+        with self._lock:
+            self._closed = True
+            connecting = list(self._sockets)
+        for sock in connecting:
+            with contextlib.suppress(OSError):  # connected or failed meanwhile: closed later
+                sock.shutdown(socket.SHUT_RDWR)
+
+
 class SocketStream:
     """One blocking connection: a TCP socket, wrapped in TLS for https."""
 
@@ -66,16 +117,22 @@ class SocketStream:
 
     @classmethod
     def connect(
-        cls, host: str, port: int, tls: ssl.SSLContext | None, timeout: float | None
+        cls,
+        connects: Connects,
+        host: str,
+        port: int,
+        tls: ssl.SSLContext | None,
+        timeout: float | None,
     ) -> SocketStream:
-        """Return a stream connected to `host`:`port` (TLS when `tls` is given) within `timeout`.
+        """Return a stream connected to `host`:`port` (TLS when `tls` is given) within `timeout`,
+        opened by `connects`.
 
         Raises:
             httpcore.ConnectTimeout, httpcore.ConnectError: no connection.
         """
         sock: socket.socket | None = None
         try:
-            sock = socket.create_connection((host, port), timeout=timeout)
+            sock = connects.open(host, port, timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if tls is not None:
                 sock = tls.wrap_socket(sock, server_hostname=host)  # handshake within `timeout`
@@ -178,6 +235,7 @@ class BlockingPool:
         self.max_connections = max_connections
         self._tls = tls
         self._slots = BlockingSlots(max_connections)
+        self._connects = Connects()
         # Guards `_idle`, `_requests`, the connections they hold and `_closed`.
         self._lock = threading.Lock()
         self._idle: list[Connection] = []
@@ -291,7 +349,9 @@ class BlockingPool:
         timeout = _timeout(timeouts, "connect", deadline, httpcore.ConnectTimeout)
         scheme, host, port = origin
         tls = (self._tls or default_tls_context()) if scheme == "https" else None
-        connection = Connection(origin, SocketStream.connect(host, port, tls, timeout))
+        connection = Connection(
+            origin, SocketStream.connect(self._connects, host, port, tls, timeout)
+        )
         with self._lock:
             closed = self._closed
             if not closed:
@@ -321,6 +381,7 @@ class BlockingPool:
         """Close every connection, stopping the requests in flight in any thread; refuse new
         requests."""
         self._slots.close()
+        self._connects.close()
         with self._lock:
             self._closed = True
             held = [r.connection for r in self._requests if r.connection is not None]

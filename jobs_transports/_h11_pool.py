@@ -18,6 +18,10 @@ Cancellation-safe by construction rather than by guards:
   cancellation at any await, a timeout, an error) closes it, without awaiting anything;
 - nothing else holds a connection: no background task, no queue of requests to scan.
 
+`aclose` ends every request in flight at once, which is how closing a client stops its calls:
+waits for a slot and connects fail with `ConnectError`, exchanges with a read or write error
+(their connections closed under them).
+
 `request` takes httpcore's arguments and raises httpcore's exception types, so the async driver
 treats both alike. Its ``extensions["timeout"]`` bound the phases as `Timeouts` says: connect,
 write and pool each, read the whole response (however slowly it trickles in); an optional
@@ -33,6 +37,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import anyio
 import httpcore
 import sniffio
 import trio
@@ -71,6 +76,7 @@ class H11Pool:
         self._idle: list[Connection] = []
         self._requests: dict[InFlight[Stream], None] = {}
         self._slots: Slots | None = None
+        self._connecting: set[anyio.CancelScope] = set()
         self._trio = False
         # The event loop's clock, once bound to it (asyncio's loop clock is this one).
         self._clock: Callable[[], float] = time.monotonic
@@ -188,9 +194,17 @@ class H11Pool:
         scheme, host, port = origin
         tls = (self._tls or default_tls_context()) if scheme == "https" else None
         connect = trio_connect if self._trio else AsyncioStream.connect
-        stream: Stream = await connect(host, port, tls, timeout)
+        # A close ends a connect at once, as it ends every other wait in here (a connect is the
+        # one wait that no closed stream or slot queue ends): the pool cancels this scope.
+        with anyio.CancelScope() as connecting:
+            self._connecting.add(connecting)
+            try:
+                stream: Stream = await connect(host, port, tls, timeout)
+            finally:
+                self._connecting.discard(connecting)
         if self._closed:  # closed while this connection was being made
-            stream.close()
+            if not connecting.cancelled_caught:
+                stream.close()
             raise httpcore.ConnectError(POOL_CLOSED)
         return Connection(origin, stream)
 
@@ -215,6 +229,8 @@ class H11Pool:
         self._closed = True
         if self._slots is not None:
             self._slots.close()
+        for connecting in self._connecting:
+            connecting.cancel()
         for connection in self.connections:
             connection.close()
         self._idle.clear()

@@ -1,17 +1,19 @@
 """Closing a client stops what is in flight, on the sync, asyncio and trio drivers.
 
 The sync client is closed from another thread, the async ones from another task, while a call
-runs: a `wait` on a job that runs for a minute, or a `get` that a server never answers. The call
-ends at once with `JobClientClosedError`, later calls are refused with it, and no connection stays
-open (pytest turns an unclosed socket's `ResourceWarning` into a failure).
+runs: a `wait` on a job that runs for a minute, a `get` or a `create` that a server never answers,
+a connect that a server never accepts. The call ends at once with `JobClientClosedError`, later
+calls are refused with it, and no connection stays open (pytest turns an unclosed socket's
+`ResourceWarning` into a failure).
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -104,10 +106,36 @@ def test_closing_stops_a_wait(
     no_connection_left(client)
 
 
-def test_closing_stops_an_exchange_in_flight(driver: str, silent_server: SlowServer) -> None:
-    def call(client: Any) -> Any:
-        return client.get("Predictive", "j1")
+CALLS: dict[str, Call] = {
+    "get": lambda client: client.get("Predictive", "j1"),
+    # A create's failed exchange is not retried (it may have reached the server): the close must
+    # still be what the call reports, not the failed exchange.
+    "create": lambda client: client.create("Predictive", "forecaster", {}),
+}
 
+
+@pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
+def test_closing_stops_an_exchange_in_flight(
+    driver: str, silent_server: SlowServer, call: Call
+) -> None:
     client = close_during(driver, {"base_url": silent_server.url}, call)
+    refuses_new_calls(client)
+    no_connection_left(client)
+
+
+@pytest.fixture
+def unaccepting_server() -> Iterator[str]:
+    """The base URL of a server whose backlog is full: a new connect there waits until it times
+    out (Linux drops the handshake rather than refusing it)."""
+    with socket.socket() as server, socket.socket() as filler:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        filler.connect(server.getsockname())  # takes the one place in the backlog
+        host, port = server.getsockname()
+        yield f"http://{host}:{port}"
+
+
+def test_closing_stops_a_connect_in_flight(driver: str, unaccepting_server: str) -> None:
+    client = close_during(driver, {"base_url": unaccepting_server}, CALLS["get"])
     refuses_new_calls(client)
     no_connection_left(client)
