@@ -8,7 +8,12 @@ import re
 
 from ._errors import JobServerError
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_UTC = dt.timezone.utc
+# Bound once: the fast path below runs twice per job of a list, and each module and class
+# attribute lookup it saves is a fifth of its cost.
+_from_iso = dt.datetime.fromisoformat
+_from_stamp = dt.datetime.fromtimestamp
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _MS_THRESHOLD = 10_000_000_000
 """Epoch numbers at or above this are milliseconds (1e10 s would be the year 2286)."""
 _EPOCH_LIMIT = 10**15
@@ -62,22 +67,22 @@ def parse_timestamp(value: object) -> dt.datetime | None:
     # first steps as the full parsers below, without their generality.
     if type(value) is str and value[4:5] == "-" and value[7:8] == "-":
         try:
-            parsed = dt.datetime.fromisoformat(value)
+            parsed = _from_iso(value)
         except ValueError:
             pass
         else:
-            if parsed.tzinfo is dt.timezone.utc:
+            if parsed.tzinfo is _UTC:
                 return parsed
             if parsed.tzinfo is None:
-                return _in_utc(parsed)
+                return _naive_text_in_utc(value, parsed)
     elif type(value) is int and _MS_THRESHOLD <= value < _FAST_MS_LIMIT:
-        return dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
+        return _from_stamp(value / 1000, _UTC)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             return _in_utc(value)
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(_UTC)
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+        return dt.datetime(value.year, value.month, value.day, tzinfo=_UTC)
     if isinstance(value, str):
         return _parse_text(value)
     if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
@@ -85,12 +90,26 @@ def parse_timestamp(value: object) -> dt.datetime | None:
     raise JobServerError(f"Unparseable timestamp {value!r}")
 
 
+def _naive_text_in_utc(text: str, naive: dt.datetime) -> dt.datetime:
+    """Return `naive`, which `datetime.fromisoformat` read from `text`, as the aware UTC time.
+
+    `text` is read again with ``+00:00`` appended, a third of the cost of building the datetime
+    anew (SQL rows and transactions send naive times). Only a result in UTC is taken: a bare
+    date with an offset after it reads as a naive time on every Python version.
+    """
+    try:
+        aware = _from_iso(text + "+00:00")
+    except ValueError:
+        return _in_utc(naive)
+    return aware if aware.tzinfo is _UTC else _in_utc(naive)
+
+
 def _in_utc(naive: dt.datetime) -> dt.datetime:
     """Return the naive UTC time `naive` as an aware one (built anew: `replace(tzinfo=...)` costs
     twice as much, and naive times arrive in every SQL row; UTC has no repeated hour to `fold`)."""
     return dt.datetime(
         naive.year, naive.month, naive.day, naive.hour, naive.minute, naive.second,
-        naive.microsecond, dt.timezone.utc,
+        naive.microsecond, _UTC,
     )  # fmt: skip
 
 
@@ -115,7 +134,7 @@ def _parse_text(value: str) -> dt.datetime | None:
 
 def _from_match(match: re.Match[str], value: str) -> dt.datetime:
     year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
-    tz = dt.timezone.utc
+    tz = _UTC
     try:
         if sign is not None:
             offset = dt.timedelta(hours=int(off_h), minutes=int(off_m or 0))
@@ -131,7 +150,7 @@ def _from_match(match: re.Match[str], value: str) -> dt.datetime:
             int(fraction[:6].ljust(6, "0")) if fraction else 0,
             tzinfo=tz,
         )
-        return parsed if tz is dt.timezone.utc else parsed.astimezone(dt.timezone.utc)
+        return parsed if tz is _UTC else parsed.astimezone(_UTC)
     except (ValueError, OverflowError) as exc:
         raise JobServerError(f"Unparseable timestamp {value!r}: {exc}") from exc
 
@@ -174,7 +193,7 @@ def parse_http_date(value: str) -> dt.datetime | None:
     full_year = int(year) if len(year) == 4 else int(year) + (2000 if int(year) <= 68 else 1900)
     try:
         return dt.datetime(
-            full_year, number, int(day), int(hour), int(minute), int(second), tzinfo=dt.timezone.utc
+            full_year, number, int(day), int(hour), int(minute), int(second), tzinfo=_UTC
         )
     except ValueError:
         return None

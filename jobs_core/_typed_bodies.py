@@ -130,9 +130,14 @@ def jobs_from_list(kind: ReasonerType, body: bytes, *, untyped: bool) -> list[Jo
     if listed is None:
         return None
     wanted = []
+    # Whether each spelling of a type is `kind`, looked up once: a list spells a few types.
+    keeps: dict[str | None, bool] = {None: untyped, "": untyped}
     for item in listed.jobs:
         spelled = item.type
-        if untyped if spelled is None or spelled == "" else lookup_reasoner_type(spelled) is kind:
+        keep = keeps.get(spelled)
+        if keep is None:
+            keep = keeps[spelled] = lookup_reasoner_type(spelled) is kind
+        if keep:
             wanted.append(item)
     return _jobs(wanted, kind.label)
 

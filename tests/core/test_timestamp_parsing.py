@@ -6,7 +6,7 @@ import datetime as dt
 import decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from jobs_core._errors import JobServerError
@@ -113,6 +113,23 @@ def test_iso_round_trip(value: dt.datetime) -> None:
     assert parse_timestamp(aware.isoformat()) == aware
     assert parse_timestamp(value.isoformat(sep=" ")) == aware
     assert parse_timestamp(value) == aware
+
+
+@given(
+    st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30)),
+    st.sampled_from(["T", " "]),
+    st.sampled_from(["auto", "hours", "minutes", "seconds", "milliseconds", "microseconds"]),
+    st.booleans(),
+)
+@example(dt.datetime(2024, 5, 1), "T", "auto", True)  # a bare date: "2024-05-01"
+def test_naive_text_is_read_as_utc(
+    value: dt.datetime, separator: str, timespec: str, date_only: bool
+) -> None:
+    # Whatever text `fromisoformat` reads as a naive time is that time in UTC, on every Python.
+    text = value.date().isoformat() if date_only else value.isoformat(separator, timespec)
+    naive = dt.datetime.fromisoformat(text)
+    assert parse_timestamp(text) == naive.replace(tzinfo=UTC)
+    assert parse_timestamp(text).tzinfo is UTC  # type: ignore[union-attr]
 
 
 @given(st.integers(min_value=-(6 * 10**10), max_value=10**14))
