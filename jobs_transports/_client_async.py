@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Generator, Iterable
+from collections.abc import AsyncIterator, Coroutine, Generator, Iterable
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -63,9 +63,11 @@ class JobsClient(ClientBase[JobsGateway]):
         self._calls = itertools.count()
         self._closed = _closed
 
-    async def _run(self, protocol: core.Protocol[T]) -> T:
+    def _run(self, protocol: core.Protocol[T]) -> Coroutine[Any, Any, T]:
+        # Returns the gateway's run for the caller to await rather than awaiting it here: one
+        # coroutine less per call, which a burst of calls keeps alive by the thousand.
         self._refuse_if_closed(protocol)
-        return await self._driver.run(protocol)
+        return self._driver.run(protocol)
 
     async def aclose(self) -> None:
         """Close the client: stop the calls in flight, release the connection pool and any SQL

@@ -3,7 +3,7 @@ driver's) and the async one (`_h11_pool`, asyncio and trio) differ only in how t
 
 A pooled connection, a request in flight, a whole response; the bytes of a request and the
 reading of a response from h11's events; a URL split into origin and target; and the time a
-phase of an exchange may take. Failures are httpcore's exception types, which `transport_errors`
+phase of an exchange may take. Failures are httpcore's exception types, which `as_transport_error`
 translates for the core.
 """
 

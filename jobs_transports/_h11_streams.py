@@ -2,7 +2,7 @@
 
 Each stream sends, receives with a timeout, and closes at once without awaiting anything, so
 that closing can never be cut short by a cancellation. Failures are httpcore's exception types
-(`ConnectError`, `ReadTimeout`...), which `transport_errors` already translates for the core.
+(`ConnectError`, `ReadTimeout`...), which `as_transport_error` already translates for the core.
 """
 
 from __future__ import annotations

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import httpcore
 
 from jobs_core import TransportError
@@ -13,18 +10,19 @@ from jobs_core import TransportError
 # never start a second job.
 _NOT_SENT = (httpcore.ConnectError, httpcore.ConnectTimeout, httpcore.PoolTimeout)
 _TIMEOUTS = (httpcore.TimeoutException,)
-_TRANSPORT = (httpcore.NetworkError, httpcore.TimeoutException, httpcore.RemoteProtocolError)
+
+TRANSPORT_ERRORS = (httpcore.NetworkError, httpcore.TimeoutException, httpcore.RemoteProtocolError)
+"""httpcore's failures that mean no response came, which `as_transport_error` translates.
+
+Caught with a plain ``except`` around each exchange (not a context manager, which costs two
+objects and a generator step per call)."""
 
 
-@contextlib.contextmanager
-def transport_errors() -> Iterator[None]:
-    """Re-raise httpcore's network, timeout and remote-protocol errors as `TransportError`."""
-    try:
-        yield
-    except _TRANSPORT as exc:
-        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        raise TransportError(
-            message,
-            request_sent=not isinstance(exc, _NOT_SENT),
-            timeout=isinstance(exc, _TIMEOUTS),
-        ) from exc
+def as_transport_error(exc: Exception) -> TransportError:
+    """Return `exc`, one of `TRANSPORT_ERRORS`, as the core's `TransportError`."""
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return TransportError(
+        message,
+        request_sent=not isinstance(exc, _NOT_SENT),
+        timeout=isinstance(exc, _TIMEOUTS),
+    )

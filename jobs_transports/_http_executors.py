@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from jobs_core import HttpRequest, HttpResponse, TransportError
 
 from ._h11_blocking import BlockingPool
-from ._http_errors import transport_errors
+from ._http_errors import TRANSPORT_ERRORS, as_transport_error
 from ._http_target import HttpTarget
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class SyncHttp:
             TransportError: no response was received (``timeout=True``: not in time).
         """
         extensions = _extensions(self._extensions, self.target, time_left)
-        with transport_errors():
+        try:
             raw = self._pool.request(
                 request.method,
                 self.target.url(request),
@@ -78,6 +78,8 @@ class SyncHttp:
                 content=request.body or None,
                 extensions=extensions,
             )
+        except TRANSPORT_ERRORS as exc:
+            raise as_transport_error(exc) from exc
         return _response(raw)
 
     def close(self) -> None:
@@ -109,7 +111,7 @@ class AsyncHttp:
             TransportError: no response was received (``timeout=True``: not in time).
         """
         extensions = _extensions(self._extensions, self.target, time_left)
-        with transport_errors():
+        try:
             raw = await self._pool.request(
                 request.method,
                 self.target.url(request),
@@ -117,6 +119,8 @@ class AsyncHttp:
                 content=request.body or None,
                 extensions=extensions,
             )
+        except TRANSPORT_ERRORS as exc:
+            raise as_transport_error(exc) from exc
         return _response(raw)
 
     async def aclose(self) -> None:

@@ -30,6 +30,8 @@ class RequestLog:
     ``with RequestLog(effect, clock) as log: log.reply = send(effect)``
     """
 
+    __slots__ = ("_clock", "_started", "reply", "request")
+
     def __init__(self, request: HttpRequest | SqlQuery, clock: Callable[[], float]) -> None:
         self.request = request
         self.reply: HttpResponse | SqlRows | None = None
