@@ -37,6 +37,7 @@ import httpcore
 from ._h11_exchange import (
     NO_TIMEOUTS,
     POOL_CLOSED,
+    CheckedHeaders,
     InFlight,
     Origin,
     RequestLine,
@@ -236,6 +237,7 @@ class BlockingPool:
         self._tls = tls
         self._slots = BlockingSlots(max_connections)
         self._connects = Connects()
+        self._checked = CheckedHeaders()
         # Guards `_idle`, `_requests`, the connections they hold and `_closed`.
         self._lock = threading.Lock()
         self._idle: list[Connection] = []
@@ -283,7 +285,9 @@ class BlockingPool:
                 return self._exchange(
                     flight,
                     connection,
-                    request_bytes(connection.h11, method, authority, target, headers, content),
+                    request_bytes(
+                        connection.h11, self._checked, method, authority, target, headers, content
+                    ),
                     timeouts,
                     deadline,
                 )

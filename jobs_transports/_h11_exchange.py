@@ -104,8 +104,48 @@ class Response:
         self.content = content
 
 
+class CheckedHeaders:
+    """The header lists a pool has sent, in the form h11 checked them in, each checked once.
+
+    h11 checks every name and value of every request against the HTTP grammar, which is half the
+    cost of writing a request, and takes a list it already checked (an event's `headers`) as it
+    is. A client sends the same few lists again and again (its Host, content type and
+    credentials; the Content-Length of its bodies), so each is kept, keyed by its text: at most
+    `LIMIT` of them, all dropped when one more comes.
+    """
+
+    LIMIT = 256
+
+    def __init__(self) -> None:
+        self._checked: dict[tuple[tuple[str, str], ...], Any] = {}
+
+    def request(self, method: str, target: str, head: list[tuple[str, str]]) -> h11.Request:
+        """Return h11's request for `method`, `target` and header list `head`.
+
+        Raises:
+            h11.LocalProtocolError: h11 refused the request (a bad header, say).
+        """
+        key = tuple(head)
+        try:
+            checked = self._checked.get(key)
+        except TypeError:  # a header given as a list, not a pair: unhashable, checked each time
+            return h11.Request(method=method, target=target, headers=head)
+        if checked is not None:
+            return h11.Request(method=method, target=target, headers=checked)
+        request = h11.Request(method=method, target=target, headers=head)
+        if len(self._checked) >= self.LIMIT:
+            self._checked.clear()
+        self._checked[key] = request.headers
+        return request
+
+
+_END = h11.EndOfMessage()
+"""The end of every request body (h11's events are immutable: one serves every request)."""
+
+
 def request_bytes(
     state: h11.Connection,
+    checked: CheckedHeaders,
     method: str,
     authority: str,
     target: str,
@@ -113,7 +153,7 @@ def request_bytes(
     content: bytes | None,
 ) -> bytes:
     """Return the bytes of one request on `state` (a `Host` header first, a `Content-Length` for
-    a body that has none).
+    a body that has none), its headers checked by h11 through `checked`.
 
     Raises:
         httpcore.LocalProtocolError: h11 refused the request (a bad header, say).
@@ -122,10 +162,10 @@ def request_bytes(
     if content and not any(k.lower() == "content-length" for k, _ in headers):
         head.append(("Content-Length", str(len(content))))
     try:
-        data = state.send(h11.Request(method=method, target=target, headers=head))
+        data = state.send(checked.request(method, target, head))
         if content:
             data += state.send(h11.Data(data=content))
-        return data + state.send(h11.EndOfMessage())
+        return data + state.send(_END)
     except h11.LocalProtocolError as exc:
         raise httpcore.LocalProtocolError(str(exc)) from exc
 

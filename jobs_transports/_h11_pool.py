@@ -45,6 +45,7 @@ import trio
 from ._h11_exchange import (
     NO_TIMEOUTS,
     POOL_CLOSED,
+    CheckedHeaders,
     InFlight,
     Origin,
     RequestLine,
@@ -77,6 +78,7 @@ class H11Pool:
         self._requests: dict[InFlight[Stream], None] = {}
         self._slots: Slots | None = None
         self._connecting: set[anyio.CancelScope] = set()
+        self._checked = CheckedHeaders()
         self._trio = False
         # The event loop's clock, once bound to it (asyncio's loop clock is this one).
         self._clock: Callable[[], float] = time.monotonic
@@ -158,7 +160,10 @@ class H11Pool:
         done = False
         try:
             response = await self._send_and_receive(
-                connection, request_bytes(connection.h11, method, *request), timeouts, deadline
+                connection,
+                request_bytes(connection.h11, self._checked, method, *request),
+                timeouts,
+                deadline,
             )
             done = True
         finally:
