@@ -239,12 +239,12 @@ def describe_connection(
     account = backends.account
     if account is None:
         if backends.base_url is None and backends.snowflake is None:
-            return "no configuration found: no JOBS_* variables and no configuration file"
-        lines = ["source         JOBS_* environment variables"]
+            return f"{'source':<14} no configuration found: no JOBS_* variables and no file"
+        lines = [f"{'source':<14} JOBS_* environment variables"]
         if backends.base_url is not None:
-            lines.append(f"backend        Direct Access at {backends.base_url} (JOBS_BASE_URL)")
+            lines.append(f"{'backend':<14} Direct Access at {backends.base_url} (JOBS_BASE_URL)")
         if backends.snowflake is not None:
-            lines.append(f"backend        SQL API, application {backends.app} (JOBS_SNOWFLAKE)")
+            lines.append(f"{'backend':<14} SQL API, application {backends.app} (JOBS_SNOWFLAKE)")
         return "\n".join(lines)
     try:
         with_credentials(account)
