@@ -1,7 +1,7 @@
 """From what `connect()` was given to the backends it builds: arguments, environment, or files.
 
 Backend arguments (`base_url`, `sql_connection`, `snowflake`) are used as they are. Without them,
-the `JOBS_*` variables the `jobs` command reads (``JOBS_BASE_URL``, ``JOBS_TOKEN``,
+the `JOBS_*` variables the `jobs-client` command reads (``JOBS_BASE_URL``, ``JOBS_TOKEN``,
 ``JOBS_SNOWFLAKE``, ``JOBS_APP``) stand for the same arguments; without those, the configuration
 files are read (`_account_config`). Everything that can be checked is checked here, before any
 I/O: keys are loaded, token files read.
