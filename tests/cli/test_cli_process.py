@@ -16,6 +16,7 @@ from jobs_core import ReasonerTypeName
 from jobs_transports import connect_sync
 from jobs_transports.cli._arguments import ENVIRONMENT
 
+
 def start(emu: jobs_emulator.Emulator, *args: str, program: str = "jobs") -> subprocess.Popen[str]:
     """Start the installed script `program` (one of the names the command is installed under)."""
     environment = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT.values()}
@@ -66,7 +67,9 @@ def test_a_closed_pipe_ends_quietly(module_real_emu: jobs_emulator.Emulator) -> 
 
 # Shells run a `jobs` builtin in place of the `jobs` script: the command says how to go on under
 # the name it was run as, and `jobs-client` is the one a shell reaches.
-@pytest.mark.parametrize(("command", "program"), [("wait", "jobs"), ("create --wait", "jobs-client")])
+@pytest.mark.parametrize(
+    ("command", "program"), [("wait", "jobs"), ("create --wait", "jobs-client")]
+)
 def test_ctrl_c_says_the_job_is_still_running(
     module_real_emu: jobs_emulator.Emulator, command: str, program: str
 ) -> None:
