@@ -91,7 +91,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--default-user", default=DEFAULT_USER, help="user when no tokens")
     parser.add_argument("--app", default=DEFAULT_APP, help="application name for SQL")
-    parser.add_argument("--clock", choices=("real", "manual"), default="real")
+    parser.add_argument(
+        "--clock",
+        choices=("real", "manual"),
+        default="real",
+        help="real time, or a clock at 2026-01-01T00:00:00Z that moves only when asked to "
+        "(POST /_emulator/clock/advance)",
+    )
     parser.add_argument(
         "--user",
         action="append",

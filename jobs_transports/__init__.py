@@ -14,7 +14,7 @@ mapping) over `_h11_blocking` (the sync pool) and `_h11_pool` + `_h11_streams` +
 `_sql_executor` (DB-API), `_account_config` + `_config_files` (the account as users configure
 it), `_account_wiring` (from arguments, environment or files to backends), `_account_session` +
 `_key_pair` + `_endpoint_cache` (the Direct Access endpoint and tokens: discovered, signed,
-cached, renewed), `_cassettes` (record and replay files), `cli` (the `jobs` command),
+cached, renewed), `_cassettes` (record and replay files), `cli` (the `jobs-client` command),
 `pytest_plugin` (the `jobs_cassette` fixture).
 """
 

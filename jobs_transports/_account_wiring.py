@@ -1,7 +1,7 @@
 """From what `connect()` was given to the backends it builds: arguments, environment, or files.
 
 Backend arguments (`base_url`, `sql_connection`, `snowflake`) are used as they are. Without them,
-the `JOBS_*` variables the `jobs` command reads (``JOBS_BASE_URL``, ``JOBS_TOKEN``,
+the `JOBS_*` variables the `jobs-client` command reads (``JOBS_BASE_URL``, ``JOBS_TOKEN``,
 ``JOBS_SNOWFLAKE``, ``JOBS_APP``) stand for the same arguments; without those, the configuration
 files are read (`_account_config`). Everything that can be checked is checked here, before any
 I/O: keys are loaded, token files read.
@@ -239,12 +239,12 @@ def describe_connection(
     account = backends.account
     if account is None:
         if backends.base_url is None and backends.snowflake is None:
-            return "no configuration found: no JOBS_* variables and no configuration file"
-        lines = ["source         JOBS_* environment variables"]
+            return f"{'source':<14} no configuration found: no JOBS_* variables and no file"
+        lines = [f"{'source':<14} JOBS_* environment variables"]
         if backends.base_url is not None:
-            lines.append(f"backend        Direct Access at {backends.base_url} (JOBS_BASE_URL)")
+            lines.append(f"{'backend':<14} Direct Access at {backends.base_url} (JOBS_BASE_URL)")
         if backends.snowflake is not None:
-            lines.append(f"backend        SQL API, application {backends.app} (JOBS_SNOWFLAKE)")
+            lines.append(f"{'backend':<14} SQL API, application {backends.app} (JOBS_SNOWFLAKE)")
         return "\n".join(lines)
     try:
         with_credentials(account)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from jobs_core import ReasonerType, __version__
 
@@ -17,6 +19,18 @@ ENVIRONMENT = {
     "app": "JOBS_APP",
 }
 """The option each environment variable stands in for, when the option is not given."""
+
+PROGRAMS = ("jobs-client", "jobs")
+"""The names the command is installed under. Shells run a `jobs` builtin of their own in place of
+a program of that name, so at a prompt it is `jobs-client`."""
+
+
+def program() -> str:
+    """Return the name the command was run as, which its usage, messages and the commands it
+    suggests use: one of `PROGRAMS`, or `jobs` when `main()` is called some other way."""
+    name = Path(sys.argv[0]).stem
+    return name if name in PROGRAMS else "jobs"
+
 
 _GLOBAL_DEFAULTS: dict[str, object] = {
     "output": "table",
@@ -31,8 +45,8 @@ _GLOBAL_DEFAULTS: dict[str, object] = {
 }
 
 _TYPES = ", ".join(kind.value for kind in ReasonerType)
-_EPILOG = f"""\
-reasoner types: {_TYPES} (also spelled SOLVER for Prescriptive, ML for Predictive).
+_EPILOG = """\
+reasoner types: {types} (also spelled SOLVER for Prescriptive, ML for Predictive).
 units: --timeout, --poll and --grace in seconds; --timeout-mins in minutes; JSON durations in
 milliseconds, table durations in seconds; timestamps ISO-8601.
 payload: JSON text, @FILE to read it from a file, or - to read it from stdin.
@@ -45,10 +59,10 @@ environment (read when the option is not given):
   JOBS_SNOWFLAKE  --snowflake: the Snowflake connector's keyword arguments, as JSON
   JOBS_APP        --app: the application name for the SQL API
   Without any of these, the configuration is looked up in the files the RelationalAI and Snowflake
-  tools use (see `jobs config`).
+  tools use (see `{program} config`).
 
 exit status:
-{help_table()}
+{exits}
 """
 
 
@@ -160,14 +174,15 @@ def _include_option(command: argparse.ArgumentParser) -> None:
 def parser() -> argparse.ArgumentParser:
     """Return the parser of the `jobs` command line."""
     parent = _global_options()
+    name = program()
     top = argparse.ArgumentParser(
-        prog="jobs",
+        prog=name,
         description="Start, follow and cancel Logic, Prescriptive and Predictive jobs.",
-        epilog=_EPILOG,
+        epilog=_EPILOG.format(types=_TYPES, program=name, exits=help_table()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[parent],
     )
-    top.add_argument("--version", action="version", version=f"jobs {__version__}")
+    top.add_argument("--version", action="version", version=f"{name} {__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser(

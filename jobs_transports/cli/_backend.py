@@ -16,7 +16,7 @@ from typing import Any
 from jobs_core import JobConfigurationError, is_secret_setting
 
 from .._account_wiring import describe_connection
-from ._arguments import ENVIRONMENT
+from ._arguments import ENVIRONMENT, program
 
 _FILE_OPTIONS = ("profile", "connection", "config_file")
 _BACKEND_VARIABLES = ("base_url", "snowflake")
@@ -106,6 +106,6 @@ def refused_credential(args: argparse.Namespace) -> str:
     if token is not None:
         return f"the token from {token[1]} was refused; set a valid one with --token or JOBS_TOKEN"
     return (
-        "the credentials of the configuration were refused (see `jobs config`); "
+        f"the credentials of the configuration were refused (see `{program()} config`); "
         "set a token with --token or JOBS_TOKEN, or choose another --profile or --connection"
     )

@@ -20,8 +20,9 @@ from jobs_core import (
 )
 
 from .._client_sync import JobsClientSync
+from ._arguments import program
 from ._exits import Exit, for_final_state
-from ._output import dumps, emit, print_events, print_jobs, print_record
+from ._output import dumps, emit, note, print_events, print_jobs, print_record
 from ._progress import Progress
 
 
@@ -30,12 +31,13 @@ def still_running(kind: str, job_id: str, resume: str | None = None) -> str:
 
     `resume` is the continuation token where a reader of the job's events stopped.
     """
-    follow = f"jobs wait {kind} {job_id}"
+    name = program()
+    follow = f"{name} wait {kind} {job_id}"
     if resume:
-        follow = f"jobs events {kind} {job_id} --follow --continuation-token {resume}"
+        follow = f"{name} events {kind} {job_id} --follow --continuation-token {resume}"
     return (
         f"{kind} job {job_id} is still running.\n"
-        f"  follow it: {follow}\n  cancel it: jobs cancel {kind} {job_id}"
+        f"  follow it: {follow}\n  cancel it: {name} cancel {kind} {job_id}"
     )
 
 
@@ -149,13 +151,13 @@ def _waited(
                 f"{kind} job {job_id} not found (not seen before --timeout {args.timeout:g}s "
                 "ended the wait)"
             ) from exc
-        print(f"jobs: {exc}; {still_running(kind, job_id)}", file=sys.stderr)
+        note(f"{exc}; {still_running(kind, job_id)}")
         return Exit.TIMED_OUT
     print_jobs([job], as_json=_as_json(args), single=True)
     status = for_final_state(job.state)
     if status is not Exit.OK:
         reason = f": {job.abort_reason}" if job.abort_reason else ""
-        print(f"jobs: {kind} job {job_id} ended {job.state}{reason}", file=sys.stderr)
+        note(f"{kind} job {job_id} ended {job.state}{reason}")
     return status
 
 
@@ -177,9 +179,7 @@ def _events(client: JobsClientSync, args: argparse.Namespace) -> Exit:
     if _as_json(args):
         emit(dumps({"continuation_token": token}))
     elif token:
-        print(
-            f"jobs: continuation token {token} (resume with --continuation-token)", file=sys.stderr
-        )
+        note(f"continuation token {token} (resume with --continuation-token)")
     return Exit.OK
 
 
@@ -202,7 +202,7 @@ def _create(client: JobsClientSync, args: argparse.Namespace) -> Exit:
     kind = op.metadata["reasoner_type"]
     if args.wait:
         # Before waiting, so the id is known even if the wait is interrupted or fails.
-        print(f"jobs: created {kind} job {op.id}", file=sys.stderr, flush=True)
+        note(f"created {kind} job {op.id}")
         # The job exists: however long it takes to become visible, it is not "not found".
         return _waited(client, args, op.id, grace_s=None)
     if _as_json(args):

@@ -40,7 +40,7 @@ MEANINGS = {
     Exit.NOT_FOUND: "no such job (wait: not seen within --grace seconds, or within --timeout "
     "if that ends first)",
     Exit.INTERRUPTED: "interrupted (Ctrl-C); a job being waited for keeps running",
-    Exit.BROKEN_PIPE: "the reader of the output went away (e.g. `jobs list | head -1`)",
+    Exit.BROKEN_PIPE: "the reader of the output went away (as when piped into `head -1`)",
 }
 
 _BY_STATE = {

@@ -18,7 +18,7 @@ from ._arguments import parse
 from ._backend import connect_arguments, describe, refused_credential
 from ._commands import COMMANDS, Interrupted
 from ._exits import Exit, for_error
-from ._output import print_record
+from ._output import note, print_record
 
 _OPTION_NAMES = {
     "reasoner_type": "REASONER_TYPE",
@@ -116,7 +116,7 @@ def _error(args: argparse.Namespace, exc: JobError) -> Exit:
     status = for_error(exc)
     if isinstance(exc, JobServerError) and exc.status in (401, 403):
         message = f"{message}\n  {refused_credential(args)}"
-    print(f"jobs: {message}", file=sys.stderr)
+    note(message)
     return status
 
 
@@ -139,10 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JobError as exc:
         return _error(args, exc)
     except Interrupted as exc:
-        print(f"jobs: interrupted; {exc.advice}", file=sys.stderr)
+        note(f"interrupted; {exc.advice}")
         return Exit.INTERRUPTED
     except KeyboardInterrupt:
-        print("jobs: interrupted", file=sys.stderr)
+        note("interrupted")
         return Exit.INTERRUPTED
     except BrokenPipeError:
         _silence_stdout()

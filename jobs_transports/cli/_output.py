@@ -1,4 +1,5 @@
-"""What `jobs` prints on stdout: JSON documents and lines, or tables people read.
+"""What `jobs` prints on stdout: JSON documents and lines, or tables people read; and its notes
+on stderr.
 
 JSON shapes (stable): a single job is one object with the fields of `Job` (and those `--include`
 asked for); a list is ``{"jobs": [...]}``; events are JSON lines ``{"event": {...}}`` ended by
@@ -19,6 +20,8 @@ import attrs
 
 from jobs_core import Job
 
+from ._arguments import program
+
 _COLUMNS = (
     "id",
     "reasoner_type",
@@ -33,6 +36,11 @@ _JOB_FIELDS = frozenset(field.name for field in attrs.fields(Job))
 _INCLUDED = ("details", "events", "artifacts", "problems", "raw")
 _CELL_WIDTH = 40
 """Longer cells (an abort reason, an included payload) are cut here; JSON has them whole."""
+
+
+def note(message: str) -> None:
+    """Print `message` on stderr after the name the program was run as, as all its notes are."""
+    print(f"{program()}: {message}", file=sys.stderr, flush=True)
 
 
 def job_document(job: Job) -> dict[str, Any]:

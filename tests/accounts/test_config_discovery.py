@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -272,6 +273,24 @@ def test_describe_says_what_and_why_without_secrets(home: Path, keys: KeyFiles) 
         assert expected in text
     assert PASSPHRASE not in text
     assert PASSPHRASE not in repr(loaded())
+
+
+@pytest.mark.parametrize("setup", ["nothing", "variables", "file", "file with a problem"])
+def test_describe_is_one_what_and_why_per_line_whatever_was_found(
+    home: Path, keys: KeyFiles, monkeypatch: pytest.MonkeyPatch, setup: str
+) -> None:
+    # `jobs config --json` makes a {what: why} object of these lines.
+    if setup == "variables":
+        monkeypatch.setenv("JOBS_BASE_URL", "http://127.0.0.1:9")
+        monkeypatch.setenv("JOBS_SNOWFLAKE", '{"account": "acc"}')
+    elif setup.startswith("file"):
+        key = keys.plain if setup == "file" else home / "nokey"
+        write(home / ".rai" / "raiconfig.yaml", YAML.format(key=key, passphrase="", password=""))
+    lines = describe_connection().splitlines()
+    assert lines
+    for line in lines:
+        assert re.fullmatch(r"[a-z]+ {2,}\S.*", line), line
+    assert any(line.startswith("problem ") for line in lines) == (setup == "file with a problem")
 
 
 def test_every_authenticator_goes_to_the_connector_over_sql(home: Path) -> None:

@@ -381,6 +381,19 @@ def test_config_names_the_options_that_chose(
     assert not _KEYWORD_NAMED.search(out), out
 
 
+def test_config_with_nothing_configured_says_so(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for variable in ("RAI_CONFIG_FILE_PATH", "SNOWFLAKE_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    assert main(["config", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "source": "no configuration found: no JOBS_* variables and no file"
+    }
+
+
 def test_config_prints_what_it_can_then_the_key_problem_and_exits_2(
     capsys: Capture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -16,14 +16,13 @@ from jobs_core import ReasonerTypeName
 from jobs_transports import connect_sync
 from jobs_transports.cli._arguments import ENVIRONMENT
 
-JOBS = str(Path(sys.executable).with_name("jobs"))
 
-
-def start(emu: jobs_emulator.Emulator, *args: str) -> subprocess.Popen[str]:
+def start(emu: jobs_emulator.Emulator, *args: str, program: str = "jobs") -> subprocess.Popen[str]:
+    """Start the installed script `program` (one of the names the command is installed under)."""
     environment = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT.values()}
     environment["JOBS_BASE_URL"] = emu.base_url
     return subprocess.Popen(
-        [JOBS, *args],
+        [str(Path(sys.executable).with_name(program)), *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -66,18 +65,24 @@ def test_a_closed_pipe_ends_quietly(module_real_emu: jobs_emulator.Emulator) -> 
     assert err == ""
 
 
-@pytest.mark.parametrize("command", ["wait", "create --wait"])
+# Shells run a `jobs` builtin in place of the `jobs` script: the command says how to go on under
+# the name it was run as, and `jobs-client` is the one a shell reaches.
+@pytest.mark.parametrize(
+    ("command", "program"), [("wait", "jobs"), ("create --wait", "jobs-client")]
+)
 def test_ctrl_c_says_the_job_is_still_running(
-    module_real_emu: jobs_emulator.Emulator, command: str
+    module_real_emu: jobs_emulator.Emulator, command: str, program: str
 ) -> None:
     payload = {"emulate": {"duration_s": 60}}
     if command == "wait":
         with connect_sync(base_url=module_real_emu.base_url) as client:
             job_id = client.create("Prescriptive", "w", payload).id
-        process = start(module_real_emu, "wait", "Prescriptive", job_id, "--timeout", "30")
+        process = start(
+            module_real_emu, "wait", "Prescriptive", job_id, "--timeout", "30", program=program
+        )
     else:
         args = ("create", "Prescriptive", "w", json.dumps(payload), "--wait", "--timeout", "30")
-        process = start(module_real_emu, *args)
+        process = start(module_real_emu, *args, program=program)
     assert process.stderr is not None
     first = process.stderr.readline()
     if command != "wait":
@@ -88,11 +93,20 @@ def test_ctrl_c_says_the_job_is_still_running(
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130
     assert out == ""
-    assert f"interrupted; Prescriptive job {job_id} is still running." in err
-    assert f"jobs wait Prescriptive {job_id}" in err
-    assert f"jobs cancel Prescriptive {job_id}" in err
+    assert f"{program}: interrupted; Prescriptive job {job_id} is still running." in err
+    assert f"follow it: {program} wait Prescriptive {job_id}\n" in err
+    assert f"cancel it: {program} cancel Prescriptive {job_id}\n" in err
     assert "Traceback" not in err
     assert state_of(module_real_emu, "Prescriptive", job_id) in ("CREATED", "PENDING", "RUNNING")
+
+
+def test_the_help_names_the_program_as_it_was_run(module_real_emu: jobs_emulator.Emulator) -> None:
+    process = start(module_real_emu, "--help", program="jobs-client")
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert out.startswith("usage: jobs-client ")
+    assert "(see `jobs-client config`)" in out
+    assert "jobs " not in out.replace("jobs-client ", "")
 
 
 def test_importing_the_library_does_not_load_the_command_line() -> None:

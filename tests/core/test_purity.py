@@ -31,3 +31,19 @@ def test_importing_jobs_core_adds_no_io_module() -> None:
 
 def test_the_check_notices_a_forbidden_import() -> None:
     assert "socket" in _forbidden_after("import jobs_core, socket")
+
+
+def _packages_after(imports: str) -> set[str]:
+    """Return the top-level modules outside the standard library loaded by `imports`."""
+    code = f"import sys\n{imports}\nprint(' '.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    tops = {name.split(".")[0] for name in out.stdout.split()}
+    return {name for name in tops if name not in sys.stdlib_module_names and name != "__main__"}
+
+
+def test_importing_jobs_core_loads_no_package_but_attrs_cattrs_and_msgspec() -> None:
+    # What a user's `import jobs_core` costs: its dependencies and theirs, nothing the drivers use.
+    allowed = _packages_after("import attrs, cattrs, cattrs.gen, cattrs.errors, msgspec.json")
+    modules = [f"jobs_core.{m.stem}" for m in sorted(Path(jobs_core.__file__).parent.glob("_*.py"))]
+    assert _packages_after(f"import {', '.join(modules)}") - allowed == {"jobs_core"}
+    assert "yaml" in _packages_after("import jobs_core, yaml") - allowed

@@ -23,6 +23,7 @@ from jobs_core import (
     JobServerError,
     Protocol,
     RetryPolicy,
+    is_secret_setting,
 )
 from jobs_emulator import ManualClock
 from jobs_transports import (
@@ -165,6 +166,23 @@ def test_clients_can_be_built_on_a_driver_alone(module_real_emu: jobs_emulator.E
     assert JobsClient(AsyncDriver(), config).config is config  # the seed's positional form
     with pytest.raises(JobConfigurationError):
         JobsClientSync(SyncDriver())
+
+
+def test_the_emulators_own_login_is_masked_nowhere_in_what_it_reports(
+    module_real_emu: jobs_emulator.Emulator,
+) -> None:
+    # A client masks its secrets wherever a reply holds them: the emulator's default password
+    # must not be part of anything else it reports, or the records it sends come back garbled.
+    kwargs = module_real_emu.snowflake
+    secrets = [str(v) for k, v in kwargs.items() if is_secret_setting(k)]
+    reported = [str(v) for k, v in kwargs.items() if not is_secret_setting(k)]
+    reported += [module_real_emu.app, module_real_emu.base_url, jobs_emulator.DEFAULT_USER]
+    assert secrets
+    assert [(s, r) for s in secrets for r in reported if s in r] == []
+    payload = {"database": "d", "query": "q", "headers": {"emulate": {"duration_s": 0}}}
+    with connect_sync(snowflake=kwargs, app=module_real_emu.app) as client:
+        job = client.create_ready("Logic", "e", payload, timeout_s=30)
+    assert job.created_by == jobs_emulator.DEFAULT_USER
 
 
 class NothingThere:
