@@ -35,6 +35,7 @@ from typing import Any
 import httpcore
 
 from ._h11_exchange import (
+    EXCHANGE_ERRORS,
     NO_TIMEOUTS,
     POOL_CLOSED,
     InFlight,
@@ -364,8 +365,22 @@ class BlockingPool:
     def _send_and_receive(
         self, connection: Connection, data: bytes, timeouts: Timeouts, deadline: float | None
     ) -> Response:
-        stream = connection.stream
-        stream.send(data, _timeout(timeouts, "write", deadline, httpcore.WriteTimeout))
+        try:
+            connection.stream.send(
+                data, _timeout(timeouts, "write", deadline, httpcore.WriteTimeout)
+            )
+        except httpcore.WriteError:
+            # The server may have answered before taking the whole request (a 413), then closed
+            # the connection: its answer is still there to read. The connection is never reused.
+            connection.h11.send_failed()
+            with contextlib.suppress(*EXCHANGE_ERRORS):
+                return self._receive(connection, timeouts, deadline)
+            raise  # no answer: the write's failure says what went wrong
+        return self._receive(connection, timeouts, deadline)
+
+    def _receive(
+        self, connection: Connection, timeouts: Timeouts, deadline: float | None
+    ) -> Response:
         # `read` bounds the whole response: each read gets what is left of it.
         read = timeouts.get("read")
         if read is not None:
@@ -374,7 +389,7 @@ class BlockingPool:
         reader = ResponseReader(connection.h11)
         while (response := reader.response()) is None:
             timeout = _timeout(NO_TIMEOUTS, "read", deadline, httpcore.ReadTimeout)
-            connection.h11.receive_data(stream.receive(timeout))
+            connection.h11.receive_data(connection.stream.receive(timeout))
         return response
 
     def close(self) -> None:

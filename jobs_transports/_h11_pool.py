@@ -32,6 +32,7 @@ of the response.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -43,6 +44,7 @@ import sniffio
 import trio
 
 from ._h11_exchange import (
+    EXCHANGE_ERRORS,
     NO_TIMEOUTS,
     POOL_CLOSED,
     InFlight,
@@ -211,8 +213,21 @@ class H11Pool:
     async def _send_and_receive(
         self, connection: Connection, data: bytes, timeouts: Timeouts, deadline: float | None
     ) -> Response:
-        stream = connection.stream
-        await stream.send(data, self._timeout(timeouts, "write", deadline, httpcore.WriteTimeout))
+        write = self._timeout(timeouts, "write", deadline, httpcore.WriteTimeout)
+        try:
+            await connection.stream.send(data, write)
+        except httpcore.WriteError:
+            # The server may have answered before taking the whole request (a 413), then closed
+            # the connection: its answer is still there to read. The connection is never reused.
+            connection.h11.send_failed()
+            with contextlib.suppress(*EXCHANGE_ERRORS):
+                return await self._receive(connection, timeouts, deadline)
+            raise  # no answer: the write's failure says what went wrong
+        return await self._receive(connection, timeouts, deadline)
+
+    async def _receive(
+        self, connection: Connection, timeouts: Timeouts, deadline: float | None
+    ) -> Response:
         # `read` bounds the whole response: each read gets what is left of it.
         read = timeouts.get("read")
         if read is not None:
@@ -221,7 +236,7 @@ class H11Pool:
         reader = ResponseReader(connection.h11)
         while (response := reader.response()) is None:
             timeout = self._timeout(NO_TIMEOUTS, "read", deadline, httpcore.ReadTimeout)
-            connection.h11.receive_data(await stream.receive(timeout))
+            connection.h11.receive_data(await connection.stream.receive(timeout))
         return response
 
     async def aclose(self) -> None:
