@@ -310,6 +310,11 @@ class TrioTlsStream:
         raise httpcore.ReadTimeout()
 
     def reusable(self) -> bool:
+        # `SSLStream` reads what the socket holds, and hands it out a TLS record per receive: the
+        # records past a response wait in its buffers, where no public attribute shows them.
+        stream = self._stream
+        if stream._incoming.pending or stream._ssl_object.pending():
+            return False
         return self._socket.fileno() != -1 and not self._socket.is_readable()
 
     def close(self) -> None:

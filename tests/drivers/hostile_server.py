@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Sequence
 
@@ -101,9 +102,12 @@ class HostileServer:
     `answers[n]`, the last one once they run out. `accepted` counts connections, `requests`
     requests read, `sent` the bytes sent."""
 
-    def __init__(self, answers: Sequence[Answer], *, early: bool = False) -> None:
+    def __init__(
+        self, answers: Sequence[Answer], *, early: bool = False, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.answers = list(answers)
         self.early = early
+        self.tls = tls
         self.accepted = 0
         self.requests = 0
         self.sent = 0
@@ -116,7 +120,7 @@ class HostileServer:
     @property
     def url(self) -> str:
         host, port = self._listener.getsockname()
-        return f"http://{host}:{port}"
+        return f"https://localhost:{port}" if self.tls else f"http://{host}:{port}"
 
     def _accept(self) -> None:
         while not self.stopping.is_set():
@@ -132,22 +136,30 @@ class HostileServer:
             thread.start()
 
     def _serve(self, connection: socket.socket) -> None:
-        with connection, contextlib.suppress(OSError):  # OSError: the client closed it
+        # OSError: the client closed the connection (or its TLS handshake failed).
+        with contextlib.ExitStack() as stack, contextlib.suppress(OSError):
+            stack.enter_context(connection)
             connection.settimeout(HOLD_S)
-            buffered = b""
-            while not self.stopping.is_set():
-                while b"\r\n\r\n" not in buffered:
-                    data = connection.recv(65_536)
-                    if not data or len(buffered) > 1 << 20:
-                        return
-                    buffered += data
-                head, _, buffered = buffered.partition(b"\r\n\r\n")
-                if not self.early:
-                    buffered = self._skip_body(connection, head, buffered)
-                answer = self.answers[min(self.requests, len(self.answers) - 1)]
-                self.requests += 1
-                if not answer(Exchange(self, connection, head)):
+            if self.tls is not None:
+                tls = self.tls.wrap_socket(connection, server_side=True)
+                connection = stack.enter_context(tls)
+            self._exchanges(connection)
+
+    def _exchanges(self, connection: socket.socket) -> None:
+        buffered = b""
+        while not self.stopping.is_set():
+            while b"\r\n\r\n" not in buffered:
+                data = connection.recv(65_536)
+                if not data or len(buffered) > 1 << 20:
                     return
+                buffered += data
+            head, _, buffered = buffered.partition(b"\r\n\r\n")
+            if not self.early:
+                buffered = self._skip_body(connection, head, buffered)
+            answer = self.answers[min(self.requests, len(self.answers) - 1)]
+            self.requests += 1
+            if not answer(Exchange(self, connection, head)):
+                return
 
     @staticmethod
     def _skip_body(connection: socket.socket, head: bytes, buffered: bytes) -> bytes:

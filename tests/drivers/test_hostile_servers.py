@@ -9,6 +9,9 @@ never reused, and the same client serves its next call.
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
+import ssl
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -16,10 +19,13 @@ from typing import Any
 
 import pytest
 import trio
+import trustme
 
 from jobs_core import Job, JobError, JobServerError, RetryPolicy, TransportError
 from jobs_transports import Timeouts
+from jobs_transports._h11_blocking import BlockingPool
 from jobs_transports._h11_exchange import MAX_RESPONSE_BYTES
+from jobs_transports._h11_pool import H11Pool
 from tests.drivers.conftest import run_scenario
 from tests.drivers.hostile_server import (
     JOB_ID,
@@ -29,7 +35,7 @@ from tests.drivers.hostile_server import (
     job_answer,
     raw,
 )
-from tests.drivers.reliability_fixtures import FAST_RETRY
+from tests.drivers.reliability_fixtures import FAST_RETRY, run_async
 from tests.drivers.uniform import Uniform
 
 ONE_TRY = RetryPolicy(max_attempts=1)
@@ -43,11 +49,11 @@ where the client stopped reading."""
 
 @pytest.fixture
 def serve() -> Iterator[Any]:
-    """`serve(*answers, early=False)`: a `HostileServer` stopped at the end of the test."""
+    """`serve(*answers, **options)`: a `HostileServer` stopped at the end of the test."""
     servers: list[HostileServer] = []
 
-    def start(*answers: Answer, early: bool = False) -> HostileServer:
-        servers.append(HostileServer(answers, early=early))
+    def start(*answers: Answer, **options: Any) -> HostileServer:
+        servers.append(HostileServer(answers, **options))
         return servers[-1]
 
     yield start
@@ -180,6 +186,45 @@ def test_bytes_arriving_on_an_idle_connection_are_never_read_as_the_next_answer(
     first, second = two_gets(driver, server, pause_s=0.5)
     assert_job(first)
     assert_job(second, "j-second")
+    assert server.accepted == 2
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def test_over_tls_records_past_a_response_are_never_read_as_the_next_answer(
+    driver: str, serve: Any, ca: trustme.CA
+) -> None:
+    """The answer and a second one in two TLS records of one TCP segment: the second waits in
+    the TLS layer's buffers, not the socket's. On the pools themselves: the public API trusts
+    only the system's certificates."""
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+
+    def two_records(exchange: Exchange) -> bool:
+        exchange.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        exchange.send(job_answer())
+        exchange.send(SECOND_ANSWER)
+        exchange.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+        return True
+
+    server = serve(two_records, raw(job_answer("j-second")), tls=server_context)
+    url = f"{server.url}/v1alpha1/jobs/ML/{JOB_ID}"
+    if driver == "sync":
+        with BlockingPool(tls=client_context) as pool:
+            bodies = [pool.request("GET", url).content for _ in range(2)]
+    else:
+
+        async def main() -> list[bytes]:
+            async with H11Pool(tls=client_context) as pool:
+                return [(await pool.request("GET", url)).content for _ in range(2)]
+
+        bodies = run_async(driver, main)
+    assert [json.loads(body)["job"]["id"] for body in bodies] == [JOB_ID, "j-second"]
     assert server.accepted == 2
 
 
