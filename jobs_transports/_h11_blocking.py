@@ -11,8 +11,9 @@ as the async one (`_h11_pool`, whose pure parts `_h11_exchange` it shares).
 - A request holds a slot from start to end (at most `max_connections` at once; the wait for one
   is bounded by the pool timeout); `finally` gives it back.
 - A connection belongs to one request at a time, and goes back to the idle list only when that
-  request read its response to the end and h11 is ready for the next one; any other ending (an
-  error, a timeout, a KeyboardInterrupt) closes it.
+  request read its response to the end, nothing came after it, and h11 is ready for the next
+  one; any other ending (an error, a timeout, a KeyboardInterrupt) closes it. A response body is
+  at most `MAX_RESPONSE_BYTES` (see `_h11_exchange`).
 - Time limits as in `_h11_pool`: ``extensions["timeout"]`` bounds connect, write and pool each,
   and read the whole response (however slowly it trickles in); ``extensions["limit"]`` bounds the
   whole exchange. Each socket operation gets what is left.

@@ -2,9 +2,10 @@
 driver's) and the async one (`_h11_pool`, asyncio and trio) differ only in how they wait.
 
 A pooled connection, a request in flight, a whole response; the bytes of a request and the
-reading of a response from h11's events; a URL split into origin and target; and the time a
-phase of an exchange may take. Failures are httpcore's exception types, which `as_transport_error`
-translates for the core.
+reading of a response from h11's events (its body capped at `MAX_RESPONSE_BYTES`); a URL split
+into origin and target; and the time a phase of an exchange may take. Failures are httpcore's
+exception types (and `ResponseTooLarge`, one of them), which `as_transport_error` translates for
+the core.
 """
 
 from __future__ import annotations

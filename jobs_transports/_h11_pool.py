@@ -14,8 +14,9 @@ the transport's callbacks (asyncio) or the socket (trio), a FIFO of slots, no ta
 Cancellation-safe by construction rather than by guards:
 - a request holds a slot (`_h11_slots`) from start to end; `finally` gives it back;
 - a connection belongs to one request at a time, and goes back to the idle list only when that
-  request read its response to the end and h11 is ready for the next one; any other ending (a
-  cancellation at any await, a timeout, an error) closes it, without awaiting anything;
+  request read its response to the end, nothing came after it, and h11 is ready for the next
+  one; any other ending (a cancellation at any await, a timeout, an error) closes it, without
+  awaiting anything;
 - nothing else holds a connection: no background task, no queue of requests to scan.
 
 `aclose` ends every request in flight at once, which is how closing a client stops its calls:
