@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import ssl
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 import certifi
@@ -186,7 +186,7 @@ class ResponseReader:
                         raise ResponseTooLarge(_too_large("grew"))
                 elif type(event) is h11.Response:
                     self.status, self.headers = event.status_code, event.headers.raw_items()
-                    _check_length(event.headers)
+                    _check_length(self.headers)
                 elif type(event) is h11.EndOfMessage:
                     return Response(self.status, self.headers, b"".join(self.chunks))
                 elif type(event) is h11.ConnectionClosed:
@@ -202,15 +202,18 @@ class ResponseReader:
         return "Server disconnected without sending a response."
 
 
-def _check_length(headers: Iterable[tuple[bytes, bytes]]) -> None:
-    """Refuse a response whose `Content-Length` (h11 checked it is a number, its name lower-cased)
-    passes the cap.
+def _check_length(headers: list[tuple[bytes, bytes]]) -> None:
+    """Refuse a response whose `Content-Length` (a number: h11 checked it) passes the cap.
 
     Raises:
         ResponseTooLarge: it does.
     """
-    for name, value in headers:
-        if name == b"content-length" and int(value) > MAX_RESPONSE_BYTES:
+    for name, value in headers:  # as received: the list is at hand, h11's lower-cased view slower
+        if (
+            len(name) == 14
+            and name.lower() == b"content-length"
+            and int(value) > MAX_RESPONSE_BYTES
+        ):
             raise ResponseTooLarge(_too_large(f"was announced as {int(value)} bytes"))
 
 
