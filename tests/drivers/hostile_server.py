@@ -60,11 +60,12 @@ class Exchange:
         self.connection.sendall(data)
         self.server.sent += len(data)
 
-    def stream(self, head: bytes, *, chunked: bool = False) -> None:
-        """Send `head`, then body bytes (as chunks when `chunked`) until the client stops
-        reading, `STREAM_LIMIT` is reached or the server stops."""
+    def stream(self, head: bytes, *, chunked: bool = False, piece: bytes = _PIECE) -> None:
+        """Send `head`, then `piece` after `piece` (as chunks when `chunked`) until the client
+        stops reading, `STREAM_LIMIT` is reached or the server stops."""
         self.send(head)
-        piece = b"%x\r\n%s\r\n" % (len(_PIECE), _PIECE) if chunked else _PIECE
+        if chunked:
+            piece = b"%x\r\n%s\r\n" % (len(piece), piece)
         while self.server.sent < STREAM_LIMIT and not self.server.stopping.is_set():
             self.send(piece)
 

@@ -402,12 +402,22 @@ def test_an_early_answer_from_a_server_that_stops_reading_ends_at_the_write_time
     assert time.monotonic() - started < LIMIT_S + MARGIN_S
 
 
-def test_a_server_that_never_answers_ends_at_the_read_timeout(driver: str, serve: Any) -> None:
-    def silent(exchange: Exchange) -> bool:
-        exchange.hold()
-        return False
+def endless_informational(exchange: Exchange) -> bool:
+    """Informational responses, one after another, and never the response itself."""
+    exchange.stream(b"", piece=b"HTTP/1.1 102 Processing\r\n\r\n" * 1000)
+    return False
 
-    server = serve(silent)
+
+def silent(exchange: Exchange) -> bool:
+    exchange.hold()
+    return False
+
+
+@pytest.mark.parametrize("answer", [silent, endless_informational])
+def test_a_server_that_never_answers_ends_at_the_read_timeout(
+    driver: str, serve: Any, answer: Answer
+) -> None:
+    server = serve(answer)
 
     async def scenario(client: Uniform) -> Any:
         return await client.get("Predictive", JOB_ID)
