@@ -160,9 +160,14 @@ def test_a_body_within_the_cap_is_read_whole(driver: str, serve: Any) -> None:
 SECOND_ANSWER = job_answer("j-unasked")
 
 
-@pytest.mark.parametrize(
-    "extra", [SECOND_ANSWER, b"garbage\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Le"]
-)
+EXTRA = {
+    "a second response": SECOND_ANSWER,
+    "garbage": b"garbage\r\n\r\n",
+    "half a head": b"HTTP/1.1 200 OK\r\nContent-Le",
+}
+
+
+@pytest.mark.parametrize("extra", EXTRA.values(), ids=EXTRA.keys())
 def test_bytes_after_a_response_are_never_read_as_the_next_answer(
     driver: str, serve: Any, extra: bytes
 ) -> None:
