@@ -166,13 +166,18 @@ class TransportError(Exception):
 
     `request_sent` is False only when the failure certainly happened before any byte of the
     request could reach the server (connect errors), which is what makes a `create` safe to retry.
+    `too_large` says the response was refused for its size (larger than the driver accepts): the
+    same request would meet the same answer, so it is never retried.
     """
 
-    def __init__(self, message: str, *, request_sent: bool, timeout: bool = False) -> None:
+    def __init__(
+        self, message: str, *, request_sent: bool, timeout: bool = False, too_large: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.request_sent = request_sent
         self.timeout = timeout
+        self.too_large = too_large
 
 
 class SqlFailure(Exception):

@@ -1,11 +1,12 @@
 """Sending one request or statement under the retry policy.
 
 Which failures are retried (`_failures` says which are which): 429 and 5xx answers, transport
-errors, and lost SQL connections or sessions. A
-`create` is retried only when that cannot start a second job: on 429 (the service refused it), or
-when the request never left (connect errors). A stale Direct Access endpoint is refreshed once,
-then retried; so is a Direct Access token the service refused (401). Requests to another origin
-(a token exchange) are not Direct Access requests: neither rule applies to them.
+errors (but a response too large to accept: it would come back as large), and lost SQL
+connections or sessions. A `create` is retried only when that cannot start a second job: on 429
+(the service refused it), or when the request never left (connect errors). A stale Direct Access
+endpoint is refreshed once, then retried; so is a Direct Access token the service refused (401).
+Requests to another origin (a token exchange) are not Direct Access requests: neither rule
+applies to them.
 
 Given a `Deadline`, every request carries it (the driver ends the exchange by then) and no backoff
 sleeps past it: a backoff that would reach it sleeps what is left and ends with `JobTimeoutError`,
@@ -167,7 +168,7 @@ def send_http(
                 refreshed = True
                 yield from _refresh_endpoint(op, request)
                 continue
-            safe = not creates or not exc.request_sent
+            safe = not exc.too_large and (not creates or not exc.request_sent)
             retries = retries or _Retries(config, op, request, deadline)
             if not safe or retries.exhausted():
                 raise JobServerError(

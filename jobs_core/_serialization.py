@@ -317,12 +317,14 @@ def reply_from_json(value: Any) -> Reply:
 def failure_to_json(failure: TransportError | SqlFailure) -> dict[str, Any]:
     """Return a failure a driver throws into a protocol as a JSON object."""
     if isinstance(failure, TransportError):
-        return {
+        recorded = {
             "type": "TransportError",
             "message": failure.message,
             "request_sent": failure.request_sent,
             "timeout": failure.timeout,
         }
+        # Added after cassettes existed: written only when set, as an effect's optional fields.
+        return {**recorded, "too_large": True} if failure.too_large else recorded
     return {
         "type": "SqlFailure",
         "message": failure.message,
@@ -345,6 +347,7 @@ def failure_from_json(value: Any) -> TransportError | SqlFailure:
                 _typed(value, "message", str),
                 request_sent=_typed(value, "request_sent", bool),
                 timeout=_typed(value, "timeout", bool),
+                too_large="too_large" in value and _typed(value, "too_large", bool),
             )
         if kind == "SqlFailure":
             errno = value.get("errno")

@@ -11,8 +11,9 @@ as the async one (`_h11_pool`, whose pure parts `_h11_exchange` it shares).
 - A request holds a slot from start to end (at most `max_connections` at once; the wait for one
   is bounded by the pool timeout); `finally` gives it back.
 - A connection belongs to one request at a time, and goes back to the idle list only when that
-  request read its response to the end and h11 is ready for the next one; any other ending (an
-  error, a timeout, a KeyboardInterrupt) closes it.
+  request read its response to the end, nothing came after it, and h11 is ready for the next
+  one; any other ending (an error, a timeout, a KeyboardInterrupt) closes it. A response body is
+  at most `MAX_RESPONSE_BYTES` (see `_h11_exchange`).
 - Time limits as in `_h11_pool`: ``extensions["timeout"]`` bounds connect, write and pool each,
   and read the whole response (however slowly it trickles in); ``extensions["limit"]`` bounds the
   whole exchange. Each socket operation gets what is left.
@@ -35,6 +36,7 @@ from typing import Any
 import httpcore
 
 from ._h11_exchange import (
+    EXCHANGE_ERRORS,
     NO_TIMEOUTS,
     POOL_CLOSED,
     CheckedHeaders,
@@ -368,8 +370,22 @@ class BlockingPool:
     def _send_and_receive(
         self, connection: Connection, data: bytes, timeouts: Timeouts, deadline: float | None
     ) -> Response:
-        stream = connection.stream
-        stream.send(data, _timeout(timeouts, "write", deadline, httpcore.WriteTimeout))
+        try:
+            connection.stream.send(
+                data, _timeout(timeouts, "write", deadline, httpcore.WriteTimeout)
+            )
+        except httpcore.WriteError:
+            # The server may have answered before taking the whole request (a 413), then closed
+            # the connection: its answer is still there to read. The connection is never reused.
+            connection.h11.send_failed()
+            with contextlib.suppress(*EXCHANGE_ERRORS):
+                return self._receive(connection, timeouts, deadline)
+            raise  # no answer: the write's failure says what went wrong
+        return self._receive(connection, timeouts, deadline)
+
+    def _receive(
+        self, connection: Connection, timeouts: Timeouts, deadline: float | None
+    ) -> Response:
         # `read` bounds the whole response: each read gets what is left of it.
         read = timeouts.get("read")
         if read is not None:
@@ -378,7 +394,7 @@ class BlockingPool:
         reader = ResponseReader(connection.h11)
         while (response := reader.response()) is None:
             timeout = _timeout(NO_TIMEOUTS, "read", deadline, httpcore.ReadTimeout)
-            connection.h11.receive_data(stream.receive(timeout))
+            connection.h11.receive_data(connection.stream.receive(timeout))
         return response
 
     def close(self) -> None:

@@ -2,9 +2,10 @@
 driver's) and the async one (`_h11_pool`, asyncio and trio) differ only in how they wait.
 
 A pooled connection, a request in flight, a whole response; the bytes of a request and the
-reading of a response from h11's events; a URL split into origin and target; and the time a
-phase of an exchange may take. Failures are httpcore's exception types, which `as_transport_error`
-translates for the core.
+reading of a response from h11's events (its body capped at `MAX_RESPONSE_BYTES`); a URL split
+into origin and target; and the time a phase of an exchange may take. Failures are httpcore's
+exception types (and `ResponseTooLarge`, one of them), which `as_transport_error` translates for
+the core.
 """
 
 from __future__ import annotations
@@ -25,6 +26,19 @@ Timeouts = Mapping[str, float | None]
 NO_TIMEOUTS: Timeouts = {}
 
 _PORTS = {"http": 80, "https": 443}
+
+MAX_RESPONSE_BYTES = 64 << 20
+"""The largest response body the pools accept (64 MiB; a list of 10,000 jobs is about 5 MB).
+A body announced larger is refused at its head, one growing larger stops being read: either
+way the request fails with `ResponseTooLarge` and its connection is closed."""
+
+
+class ResponseTooLarge(httpcore.RemoteProtocolError):
+    """The response body is larger than `MAX_RESPONSE_BYTES`."""
+
+
+EXCHANGE_ERRORS = (httpcore.NetworkError, httpcore.TimeoutException, httpcore.RemoteProtocolError)
+"""What the network or the server may make an exchange raise."""
 
 
 class Closable(Protocol):
@@ -59,9 +73,18 @@ class Connection(Generic[S]):
         return self.closed
 
     def is_reusable(self) -> bool:
-        """True when its last exchange ended with a whole response and h11 can start another."""
+        """True when its last exchange ended with a whole response, nothing came after it, and
+        h11 can start another.
+
+        Bytes past a response (a second response, garbage) would be read as the answer to the
+        next request: the connection is out of step with the server, and is not reused.
+        """
         state = self.h11
-        return state.our_state is h11.DONE and state.their_state is h11.DONE
+        return (
+            state.our_state is h11.DONE
+            and state.their_state is h11.DONE
+            and not state.trailing_data[0]
+        )
 
     def close(self) -> None:
         """Close it now (nothing waited for, so no cancellation can interrupt it)."""
@@ -171,20 +194,23 @@ def request_bytes(
 
 
 class ResponseReader:
-    """Turns the h11 events of one response into a `Response`."""
+    """Turns the h11 events of one response into a `Response` (informational 1xx responses
+    skipped), refusing a body larger than `MAX_RESPONSE_BYTES`."""
 
-    __slots__ = ("chunks", "headers", "state", "status")
+    __slots__ = ("chunks", "headers", "size", "state", "status")
 
     def __init__(self, state: h11.Connection) -> None:
         self.state = state
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.chunks: list[bytes] = []
+        self.size = 0
 
     def response(self) -> Response | None:
         """Return the whole response once h11 has parsed it; None while it needs more bytes.
 
         Raises:
+            ResponseTooLarge: its body is announced or grows larger than `MAX_RESPONSE_BYTES`.
             httpcore.RemoteProtocolError: the server closed early or broke the protocol.
         """
         state = self.state
@@ -195,19 +221,47 @@ class ResponseReader:
                     return None
                 if type(event) is h11.Data:
                     self.chunks.append(event.data)
+                    self.size += len(event.data)
+                    if self.size > MAX_RESPONSE_BYTES:
+                        raise ResponseTooLarge(_too_large("grew"))
                 elif type(event) is h11.Response:
                     self.status, self.headers = event.status_code, event.headers.raw_items()
+                    _check_length(self.headers)
                 elif type(event) is h11.EndOfMessage:
                     return Response(self.status, self.headers, b"".join(self.chunks))
                 elif type(event) is h11.ConnectionClosed:
                     raise httpcore.RemoteProtocolError(self._disconnected())
         except h11.RemoteProtocolError as exc:
-            raise httpcore.RemoteProtocolError(self._disconnected()) from exc
+            if state.trailing_data[1] or not str(exc):  # the server closed the connection
+                raise httpcore.RemoteProtocolError(self._disconnected()) from exc
+            raise httpcore.RemoteProtocolError(f"the server broke HTTP/1.1: {exc}") from exc
 
     def _disconnected(self) -> str:
         if self.status:
             return "Server disconnected before the end of the response."
         return "Server disconnected without sending a response."
+
+
+def _check_length(headers: list[tuple[bytes, bytes]]) -> None:
+    """Refuse a response whose `Content-Length` (a number: h11 checked it) passes the cap.
+
+    Raises:
+        ResponseTooLarge: it does.
+    """
+    for name, value in headers:  # as received: the list is at hand, h11's lower-cased view slower
+        if (
+            len(name) == 14
+            and name.lower() == b"content-length"
+            and int(value) > MAX_RESPONSE_BYTES
+        ):
+            raise ResponseTooLarge(_too_large(f"was announced as {int(value)} bytes"))
+
+
+def _too_large(how: str) -> str:
+    return (
+        f"the response body {how}, larger than the client accepts"
+        f" ({MAX_RESPONSE_BYTES} bytes, MAX_RESPONSE_BYTES)"
+    )
 
 
 def phase_timeout(

@@ -14,8 +14,9 @@ the transport's callbacks (asyncio) or the socket (trio), a FIFO of slots, no ta
 Cancellation-safe by construction rather than by guards:
 - a request holds a slot (`_h11_slots`) from start to end; `finally` gives it back;
 - a connection belongs to one request at a time, and goes back to the idle list only when that
-  request read its response to the end and h11 is ready for the next one; any other ending (a
-  cancellation at any await, a timeout, an error) closes it, without awaiting anything;
+  request read its response to the end, nothing came after it, and h11 is ready for the next
+  one; any other ending (a cancellation at any await, a timeout, an error) closes it, without
+  awaiting anything;
 - nothing else holds a connection: no background task, no queue of requests to scan.
 
 `aclose` ends every request in flight at once, which is how closing a client stops its calls:
@@ -32,6 +33,7 @@ of the response.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -43,6 +45,7 @@ import sniffio
 import trio
 
 from ._h11_exchange import (
+    EXCHANGE_ERRORS,
     NO_TIMEOUTS,
     POOL_CLOSED,
     CheckedHeaders,
@@ -216,8 +219,21 @@ class H11Pool:
     async def _send_and_receive(
         self, connection: Connection, data: bytes, timeouts: Timeouts, deadline: float | None
     ) -> Response:
-        stream = connection.stream
-        await stream.send(data, self._timeout(timeouts, "write", deadline, httpcore.WriteTimeout))
+        write = self._timeout(timeouts, "write", deadline, httpcore.WriteTimeout)
+        try:
+            await connection.stream.send(data, write)
+        except httpcore.WriteError:
+            # The server may have answered before taking the whole request (a 413), then closed
+            # the connection: its answer is still there to read. The connection is never reused.
+            connection.h11.send_failed()
+            with contextlib.suppress(*EXCHANGE_ERRORS):
+                return await self._receive(connection, timeouts, deadline)
+            raise  # no answer: the write's failure says what went wrong
+        return await self._receive(connection, timeouts, deadline)
+
+    async def _receive(
+        self, connection: Connection, timeouts: Timeouts, deadline: float | None
+    ) -> Response:
         # `read` bounds the whole response: each read gets what is left of it.
         read = timeouts.get("read")
         if read is not None:
@@ -226,7 +242,7 @@ class H11Pool:
         reader = ResponseReader(connection.h11)
         while (response := reader.response()) is None:
             timeout = self._timeout(NO_TIMEOUTS, "read", deadline, httpcore.ReadTimeout)
-            connection.h11.receive_data(await stream.receive(timeout))
+            connection.h11.receive_data(await connection.stream.receive(timeout))
         return response
 
     async def aclose(self) -> None:

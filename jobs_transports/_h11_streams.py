@@ -8,16 +8,21 @@ that closing can never be cut short by a cancellation. Failures are httpcore's e
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import ssl
 import sys
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpcore
 import trio
 
 # Bytes asked for per receive: a whole response of this API fits in one read.
 _READ_SIZE = 65_536
+# Bytes an asyncio stream holds before its transport stops reading until `receive` takes them: a
+# server flooding a connection no request reads (an idle one) fills the kernel's buffers, not
+# this process's memory.
+_HIGH_WATER = 4 * _READ_SIZE
 _FOREVER = float("inf")
 _SOCKET_ERRORS = (OSError, trio.ClosedResourceError)
 
@@ -71,7 +76,10 @@ class AsyncioStream(asyncio.Protocol):
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
+        # The transport's socket (an asyncio `TransportSocket`): `reusable` looks at it.
+        self._socket: Any = None
         self._chunks: list[bytes] = []
+        self._buffered = 0
         self._closed = False
         self._error: Exception | None = None
         self._waiter: asyncio.Future[None] | None = None
@@ -106,9 +114,13 @@ class AsyncioStream(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        self._socket = transport.get_extra_info("socket")
 
     def data_received(self, data: bytes) -> None:
         self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered >= _HIGH_WATER and self._transport is not None:
+            self._transport.pause_reading()
         self._wake()
 
     def eof_received(self) -> bool:
@@ -158,6 +170,9 @@ class AsyncioStream(asyncio.Protocol):
         if self._chunks:
             data = b"".join(self._chunks)
             self._chunks.clear()
+            if self._buffered >= _HIGH_WATER and self._transport is not None:
+                self._transport.resume_reading()
+            self._buffered = 0
             return data
         if self._error is not None:
             raise httpcore.ReadError(self._why_closed())
@@ -168,7 +183,11 @@ class AsyncioStream(asyncio.Protocol):
 
     def reusable(self) -> bool:
         transport = self._transport
-        return not (self._closed or self._chunks or transport is None or transport.is_closing())
+        if self._closed or self._chunks or transport is None or transport.is_closing():
+            return False
+        # Bytes the event loop has not read yet (it may not have run since they came) count too.
+        readable, _, _ = select.select([self._socket], [], [], 0)
+        return not readable
 
     def close(self) -> None:
         self._closed = True
@@ -291,6 +310,11 @@ class TrioTlsStream:
         raise httpcore.ReadTimeout()
 
     def reusable(self) -> bool:
+        # `SSLStream` reads what the socket holds, and hands it out a TLS record per receive: the
+        # records past a response wait in its buffers, where no public attribute shows them.
+        stream = self._stream
+        if stream._incoming.pending or stream._ssl_object.pending():
+            return False
         return self._socket.fileno() != -1 and not self._socket.is_readable()
 
     def close(self) -> None:

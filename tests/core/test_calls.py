@@ -25,7 +25,7 @@ from jobs_core import (
 from jobs_core import _http_dialect as http
 from jobs_core import _sql_dialect as sql
 from jobs_core._filters import ListFilters
-from jobs_core._retry import jitter_source, request_key
+from jobs_core._retry import Deadline, jitter_source, request_key, send_http
 from tests.core.replies import HTTP, HYBRID, SQL, job_json, job_row, ok, response, txn_json, txn_row
 from tests.core.script import Script
 
@@ -120,6 +120,20 @@ def test_reads_retry_transient_statuses_then_succeed(status: int) -> None:
         (request, ok(http_record(kind))),
     )
     assert script.finish(core.get(HTTP, "Prescriptive", "x1")).state == "RUNNING"
+
+
+@pytest.mark.parametrize("persist", [False, True])
+def test_a_response_too_large_is_never_retried(persist: bool) -> None:
+    """The same request would meet the same answer: not even a persistent deadline repeats it."""
+    request = http.build_get(ReasonerType.PREDICTIVE, "x1")
+    deadline = Deadline(at=1e9, persist=persist)
+    sent = attrs.evolve(request, deadline=deadline.at, persist=persist)
+    refused = TransportError("too large", request_sent=True, too_large=True)
+    script = Script((sent, refused))
+    with pytest.raises(JobServerError, match="too large") as raised:
+        script.finish(send_http(HTTP, request, op="get", deadline=deadline))
+    assert raised.value.__cause__ is refused
+    assert script.effects == [sent]
 
 
 def test_retry_after_seconds_is_honoured() -> None:

@@ -193,6 +193,18 @@ def test_a_deadline_is_recorded_only_when_set_so_older_cassettes_still_match() -
     assert effect_from_json(old) == HttpRequest("GET", "/x")
 
 
+def test_a_failure_is_too_large_only_when_recorded_so_older_cassettes_still_read() -> None:
+    refused = TransportError("too large", request_sent=True, too_large=True)
+    assert failure_to_json(refused)["too_large"] is True
+    plain = failure_to_json(TransportError("reset", request_sent=True))
+    assert "too_large" not in plain
+    back = failure_from_json(plain)
+    assert isinstance(back, TransportError)
+    assert not back.too_large
+    with pytest.raises(ValueError, match="too_large"):
+        failure_from_json({**plain, "too_large": "yes"})
+
+
 def test_gather_results_are_not_recorded() -> None:
     with pytest.raises(TypeError):
         reply_to_json([1, 2])
@@ -200,7 +212,13 @@ def test_gather_results_are_not_recorded() -> None:
 
 @given(
     st.one_of(
-        st.builds(TransportError, st.text(), request_sent=st.booleans(), timeout=st.booleans()),
+        st.builds(
+            TransportError,
+            st.text(),
+            request_sent=st.booleans(),
+            timeout=st.booleans(),
+            too_large=st.booleans(),
+        ),
         st.builds(
             SqlFailure,
             st.text(),
