@@ -311,9 +311,12 @@ class TrioTlsStream:
 
     def reusable(self) -> bool:
         # `SSLStream` reads what the socket holds, and hands it out a TLS record per receive: the
-        # records past a response wait in its buffers, where no public attribute shows them.
+        # records past a response wait in its buffer of incoming bytes, which no public attribute
+        # shows (its `pending()` counts only decrypted bytes). Should a trio release rename that
+        # private buffer, the connection is not reused: slower, never out of step.
         stream = self._stream
-        if stream._incoming.pending or stream._ssl_object.pending():
+        incoming = getattr(stream, "_incoming", None)
+        if incoming is None or incoming.pending or stream.pending():
             return False
         return self._socket.fileno() != -1 and not self._socket.is_readable()
 

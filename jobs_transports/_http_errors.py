@@ -6,23 +6,20 @@ import httpcore
 
 from jobs_core import TransportError
 
-from ._h11_exchange import EXCHANGE_ERRORS, ResponseTooLarge
+from ._h11_exchange import ResponseTooLarge
 
 # Failures that happen before a byte of the request could reach the server: retrying them can
 # never start a second job.
 _NOT_SENT = (httpcore.ConnectError, httpcore.ConnectTimeout, httpcore.PoolTimeout)
 _TIMEOUTS = (httpcore.TimeoutException,)
 
-TRANSPORT_ERRORS = EXCHANGE_ERRORS
-"""httpcore's failures that mean no response came, which `as_transport_error` translates.
-
-Caught with a plain ``except`` around each exchange (not a context manager, which costs two
-objects and a generator step per call)."""
-
 
 def as_transport_error(exc: Exception) -> TransportError:
-    """Return `exc`, one of `TRANSPORT_ERRORS`, as the core's `TransportError` (`too_large` for
-    the pools' `ResponseTooLarge`)."""
+    """Return `exc`, one of the pools' `EXCHANGE_ERRORS` (what means no response came), as the
+    core's `TransportError` (`too_large` for the pools' `ResponseTooLarge`).
+
+    The executors catch those with a plain ``except`` around each exchange, not a context
+    manager, which costs two objects and a generator step per call."""
     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return TransportError(
         message,

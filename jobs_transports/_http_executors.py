@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from jobs_core import HttpRequest, HttpResponse, TransportError
 
 from ._h11_blocking import BlockingPool
-from ._http_errors import TRANSPORT_ERRORS, as_transport_error
+from ._h11_exchange import EXCHANGE_ERRORS
+from ._http_errors import as_transport_error
 from ._http_target import HttpTarget
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class SyncHttp:
                 content=request.body or None,
                 extensions=extensions,
             )
-        except TRANSPORT_ERRORS as exc:
+        except EXCHANGE_ERRORS as exc:
             raise as_transport_error(exc) from exc
         return _response(raw)
 
@@ -119,7 +120,7 @@ class AsyncHttp:
                 content=request.body or None,
                 extensions=extensions,
             )
-        except TRANSPORT_ERRORS as exc:
+        except EXCHANGE_ERRORS as exc:
             raise as_transport_error(exc) from exc
         return _response(raw)
 
