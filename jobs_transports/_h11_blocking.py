@@ -25,7 +25,6 @@ as the async one (`_h11_pool`, whose pure parts `_h11_exchange` it shares).
 from __future__ import annotations
 
 import contextlib
-import select
 import socket
 import ssl
 import threading
@@ -53,6 +52,7 @@ from ._h11_exchange import (
     split_url,
 )
 from ._h11_exchange import Connection as _Connection
+from ._socket_readiness import is_readable
 
 # Bytes asked for per receive: a whole response of this API fits in one read.
 _READ_SIZE = 65_536
@@ -183,8 +183,7 @@ class SocketStream:
         sock = self._socket
         if sock.fileno() == -1:
             return False
-        readable, _, _ = select.select([sock], [], [], 0)
-        return not readable
+        return not is_readable(sock)
 
     def close(self) -> None:
         """Shut the socket down (waking a thread blocked on it), then close it."""

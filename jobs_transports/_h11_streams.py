@@ -8,7 +8,6 @@ that closing can never be cut short by a cancellation. Failures are httpcore's e
 from __future__ import annotations
 
 import asyncio
-import select
 import socket
 import ssl
 import sys
@@ -16,6 +15,8 @@ from typing import Any, Protocol
 
 import httpcore
 import trio
+
+from ._socket_readiness import is_readable
 
 # Bytes asked for per receive: a whole response of this API fits in one read.
 _READ_SIZE = 65_536
@@ -186,8 +187,7 @@ class AsyncioStream(asyncio.Protocol):
         if self._closed or self._chunks or transport is None or transport.is_closing():
             return False
         # Bytes the event loop has not read yet (it may not have run since they came) count too.
-        readable, _, _ = select.select([self._socket], [], [], 0)
-        return not readable
+        return not is_readable(self._socket)
 
     def close(self) -> None:
         self._closed = True
