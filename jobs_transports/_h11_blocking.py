@@ -20,15 +20,19 @@ as the async one (`_h11_pool`, whose pure parts `_h11_exchange` it shares).
 - `close` (from any thread) refuses new requests, fails the waits for a slot, and shuts every
   socket down, connecting ones included, which wakes a thread blocked on it: the requests in
   flight stop at once.
+- The child of a fork lets go of the parent's connections and opens its own: one connection
+  used by two processes would hand each the other's answers.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -191,6 +195,11 @@ class SocketStream:
             self._socket.shutdown(socket.SHUT_RDWR)
         self._socket.close()
 
+    def let_go(self) -> None:
+        """Close this process's descriptor of the socket without shutting the connection down:
+        another process holding it (the parent of a fork) keeps using it."""
+        self._socket.close()
+
 
 Connection = _Connection[SocketStream]
 
@@ -244,6 +253,7 @@ class BlockingPool:
         self._idle: list[Connection] = []
         self._requests: dict[InFlight[SocketStream], None] = {}
         self._closed = False
+        _POOLS.add(self)
 
     @property
     def connections(self) -> list[Connection]:
@@ -396,6 +406,26 @@ class BlockingPool:
             connection.h11.receive_data(connection.stream.receive(timeout))
         return response
 
+    def _start_afresh(self) -> None:
+        """In the child of a fork: let go of the parent's connections and start again.
+
+        A connection both processes used would hand one process the answers to the other's
+        requests, so the child opens its own; it lets go of the parent's without shutting them
+        down, which would end them for the parent too. The locks and slots are new: a thread of
+        the parent may have held them at the fork, and it does not exist in the child.
+        """
+        held = [r.connection for r in self._requests if r.connection is not None]
+        for connection in self._idle + held:
+            connection.stream.let_go()
+        self._lock = threading.Lock()
+        self._slots = BlockingSlots(self.max_connections)
+        self._connects = Connects()
+        self._idle = []
+        self._requests = {}
+        if self._closed:
+            self._slots.close()
+            self._connects.close()
+
     def close(self) -> None:
         """Close every connection, stopping the requests in flight in any thread; refuse new
         requests."""
@@ -421,3 +451,16 @@ def _timeout(
     timeouts: Timeouts, phase: str, deadline: float | None, error: type[Exception]
 ) -> float | None:
     return phase_timeout(time.monotonic, timeouts.get(phase), phase, deadline, error)
+
+
+_POOLS: weakref.WeakSet[BlockingPool] = weakref.WeakSet()
+"""Every pool alive in this process, for `_after_fork` to start afresh."""
+
+
+def _after_fork() -> None:
+    for pool in list(_POOLS):
+        pool._start_afresh()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork)
