@@ -13,11 +13,10 @@ import contextlib
 import json
 import socket
 import ssl
-import threading
 from collections.abc import Callable, Sequence
 
-HOLD_S = 10.0
-"""How long the server holds a connection at most: far longer than any limit the tests set."""
+from tests.drivers.loopback_server import HOLD_S, LoopbackServer
+
 STREAM_LIMIT = 512 << 20
 """The most bytes one streamed body sends: far past the client's cap."""
 _PIECE = b"x" * 65_536
@@ -98,7 +97,7 @@ def raw(data: bytes, *, keep: bool = True) -> Answer:
     return answer
 
 
-class HostileServer:
+class HostileServer(LoopbackServer):
     """Answers the n-th request it reads (counting from 0, over all connections) with
     `answers[n]`, the last one once they run out. `accepted` counts connections, `requests`
     requests read, `sent` the bytes sent."""
@@ -109,34 +108,19 @@ class HostileServer:
         self.answers = list(answers)
         self.early = early
         self.tls = tls
-        self.accepted = 0
         self.requests = 0
         self.sent = 0
-        self.stopping = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.1)
-        self._threads = [threading.Thread(target=self._accept, daemon=True)]
-        self._threads[0].start()
+        super().__init__()
 
     @property
     def url(self) -> str:
-        host, port = self._listener.getsockname()
-        return f"https://localhost:{port}" if self.tls else f"http://{host}:{port}"
+        return (
+            super().url.replace("http://127.0.0.1", "https://localhost")
+            if self.tls
+            else super().url
+        )
 
-    def _accept(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                connection, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:  # the listener was closed
-                return
-            self.accepted += 1
-            thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, connection: socket.socket) -> None:
+    def serve(self, connection: socket.socket) -> None:
         # OSError: the client closed the connection (or its TLS handshake failed).
         with contextlib.ExitStack() as stack, contextlib.suppress(OSError):
             stack.enter_context(connection)
@@ -175,9 +159,3 @@ class HostileServer:
                 break
             buffered += data
         return buffered[length:]
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self._listener.close()
-        for thread in list(self._threads):
-            thread.join(HOLD_S)

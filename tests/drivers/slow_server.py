@@ -1,20 +1,18 @@
 """A loopback HTTP server that answers too slowly: it hangs mid-response, or trickles it.
 
-Every wait in it is bounded (`HOLD_S`) and ends at once when the fixture stops it, so a client
-that does not give up in time makes its test slow and failing, never hanging.
+Every wait in it is bounded (`HOLD_S`, see `loopback_server`).
 """
 
 from __future__ import annotations
 
 import socket
-import threading
 
-HOLD_S = 10.0
-"""How long the server holds a response at most: far longer than any limit the tests set."""
+from tests.drivers.loopback_server import HOLD_S, LoopbackServer
+
 TRICKLE_INTERVAL_S = 0.25
 
 
-class SlowServer:
+class SlowServer(LoopbackServer):
     """Reads each request, then answers as `mode` says.
 
     ``"hang"``: the headers and 10 of the 100 body bytes they announce, then nothing.
@@ -24,32 +22,9 @@ class SlowServer:
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.1)
-        self._threads = [threading.Thread(target=self._accept, daemon=True)]
-        self._threads[0].start()
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        host, port = self._listener.getsockname()
-        return f"http://{host}:{port}"
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:  # the listener was closed
-                return
-            self.accepted += 1
-            thread = threading.Thread(target=self._answer, args=(connection,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _answer(self, connection: socket.socket) -> None:
+    def serve(self, connection: socket.socket) -> None:
         with connection:
             connection.settimeout(HOLD_S)
             try:
@@ -63,20 +38,14 @@ class SlowServer:
                     connection.sendall(
                         b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"{" * 10
                     )
-                    self._stop.wait(HOLD_S)
+                    self.stopping.wait(HOLD_S)
                 elif self.mode == "trickle":
                     connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n")
                     for _ in range(40):
-                        if self._stop.wait(TRICKLE_INTERVAL_S):
+                        if self.stopping.wait(TRICKLE_INTERVAL_S):
                             return
                         connection.sendall(b" ")
                 else:
-                    self._stop.wait(HOLD_S)
+                    self.stopping.wait(HOLD_S)
             except OSError:  # the client gave up and closed the connection
                 return
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._listener.close()
-        for thread in list(self._threads):
-            thread.join(HOLD_S)

@@ -35,7 +35,8 @@ from jobs_transports._http_target import HttpTarget
 from jobs_transports._sql_executor import SqlExecutor
 from jobs_transports._sync_driver import SyncDriver
 from tests.drivers.conftest import run_scenario
-from tests.drivers.slow_server import HOLD_S, SlowServer
+from tests.drivers.loopback_server import HOLD_S
+from tests.drivers.slow_server import SlowServer
 from tests.drivers.uniform import Uniform
 
 MARGIN_S = 2.0
