@@ -9,6 +9,12 @@ on the server's thread. Keep-alive as HTTP/1.1 says (an HTTP/1.0 client or `Conn
 gets `Connection: close` and a close); `Expect: 100-continue` gets its interim answer; a `HEAD` is
 answered as its `GET` without the body; bytes that are not HTTP get a 400 and a close.
 
+A client cannot make the server hold more than the limits below (docs/emulator.md, "Limits"): a
+body, URL or header block over its cap is refused (413, 414, 431) as soon as it passes the cap,
+never buffered past it; and the server reads no further ahead of its answers than a few requests,
+nor while the client leaves the answers unread (asyncio's flow control pauses reading), so a
+client that pipelines without reading only fills its own socket.
+
 Answers are written byte for byte as h11 wrote them when it carried this server (the golden-bytes
 test holds them to it): httptools parses in C and the answer is one formatted string, which cost a
 third of the CPU per request of trio + h11 (bench/emulator_rate.py).
@@ -35,6 +41,29 @@ _log = logging.getLogger("jobs_emulator")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _BODILESS = frozenset({204, 304})
 
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""The largest request body (declared by `Content-Length` or received chunked); more is a 413."""
+MAX_URL_BYTES = 8 * 1024
+"""The longest request target (path and query, as sent); longer is a 414."""
+MAX_HEADER_FIELDS = 100
+"""The most header fields in a request; more is a 431."""
+MAX_HEADER_BYTES = 64 * 1024
+"""The most bytes of header names and values in a request; more is a 431."""
+READ_AHEAD_REQUESTS = 16
+"""How many requests may wait for their answers before the server stops reading the connection."""
+READ_AHEAD_BYTES = 1024 * 1024
+"""How many body bytes of waiting requests the server holds before it stops reading."""
+LINGER_S = 10.0
+"""How long a connection that got a refusal still reads (and drops) what its client sends."""
+
+_READ_SIZE = 16 * 1024
+"""The most bytes one read takes from a connection: it bounds the requests one read can queue."""
+_HEAD_GUARD = MAX_URL_BYTES + MAX_HEADER_BYTES + 2 * _READ_SIZE
+"""The bytes after which a head that has not ended is refused (431). A head is counted a read at a
+time, from the read it starts in, so the count overshoots by at most a read; a second read's worth
+covers the request line's and header lines' syntax. A head within the limits never reaches it; it
+stops a header line that never ends, which httptools would otherwise accumulate without bound."""
+
 
 class Server:
     """The server: requests routed by path prefix to handlers, with faults applied."""
@@ -48,6 +77,9 @@ class Server:
         self.faults = faults
         self.connections: set[Connection] = set()
         """The open connections, so that stopping the server can close them."""
+        # Every connection reads into this one buffer and parses it before the read returns, so
+        # idle connections hold no buffer; the server's connections all run on one loop.
+        self.read_buffer = memoryview(bytearray(_READ_SIZE))
 
     def protocol(self, port: int) -> Connection:
         """Return the protocol for a new connection on the local `port`."""
@@ -76,6 +108,8 @@ class _Exchange:
     keep_alive: bool = True
     expects_continue: bool = False
     chunks: list[bytes] = attrs.field(factory=list)
+    received: int = 0
+    """Bytes of body received so far."""
     complete: bool = False
     delayed: bool = False
 
@@ -87,13 +121,23 @@ class _Exchange:
 
 
 @attrs.frozen
-class _Unparsable:
-    """Bytes that are not HTTP, where the next request should have been."""
+class _Refusal:
+    """Where the next request should have been: bytes that are not HTTP, or a request over a
+    limit. It is answered with `status` and `message`, and the connection closes."""
 
-    reason: str
+    status: int
+    message: str
 
 
-class Connection(asyncio.Protocol):
+class _Refused(Exception):
+    """Raised in a parser callback to stop parsing: the request is refused with `refusal`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.refusal = _Refusal(status, message)
+
+
+class Connection(asyncio.BufferedProtocol):
     """One client connection: requests parsed as they arrive and answered in order."""
 
     def __init__(self, server: Server, port: int) -> None:
@@ -101,11 +145,21 @@ class Connection(asyncio.Protocol):
         self._port = port
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
-        self._queue: collections.deque[_Exchange | _Unparsable] = collections.deque()
+        self._queue: collections.deque[_Exchange | _Refusal] = collections.deque()
+        self._waiting_bytes = 0
+        """Body bytes of the complete requests in the queue."""
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
+        self._header_bytes = 0
+        self._head_read: int | None = None
+        """Bytes read since the head being parsed began (at most a read too many), or `None`
+        between heads."""
         self._reading: _Exchange | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._linger: asyncio.TimerHandle | None = None
+        self._refused = False
+        self._writing_paused = False
+        self._reading_paused = False
         self._served = 0
 
     # -- asyncio -------------------------------------------------------------------------
@@ -117,19 +171,46 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.connections.discard(self)
+        if self._linger is not None:
+            self._linger.cancel()
         # A request waiting out a delay is still handled when the delay ends (`_resume`), as by
         # a server that has read it; what came after it is not.
         while len(self._queue) > (0 if self._timer is None else 1):
             self._queue.pop()
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._server.read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self._refused:
+            return  # what follows a refusal is read and dropped while the connection lingers
         try:
-            self._parser.feed_data(data)
+            self._parser.feed_data(self._server.read_buffer[:nbytes])
+            if self._head_read is not None:
+                self._head_read += nbytes
+                if self._head_read > _HEAD_GUARD:
+                    raise _Refused(431, "request headers too large: the head does not end")
+        except _Refused as exc:
+            self._refuse(exc.refusal)
         except httptools.HttpParserUpgrade:
-            self._queue.append(_Unparsable("protocol upgrades are not supported"))
+            self._refuse(_Refusal(400, "bad request: protocol upgrades are not supported"))
         except httptools.HttpParserError as exc:
-            self._queue.append(_Unparsable(str(exc) or exc.__class__.__name__))
-        self._answer_what_is_ready()
+            if isinstance(exc.__context__, _Refused):
+                self._refuse(exc.__context__.refusal)
+            else:
+                if exc.__context__ is not None:  # a callback failed: a bug, not the client's
+                    _log.error("parsing failed", exc_info=exc.__context__)
+                self._refuse(_Refusal(400, f"bad request: {exc or exc.__class__.__name__}"))
+        self._serve_queue()
+
+    def pause_writing(self) -> None:
+        # The client is not reading its answers: answer no more until it does (`_pace_reading`
+        # stops reading too), so its answers wait in its socket, not in this process.
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        self._serve_queue()
 
     def abort(self) -> None:
         """Close the connection now, whatever it was doing."""
@@ -141,19 +222,38 @@ class Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._url = b""
         self._headers = []
+        self._header_bytes = 0
+        self._head_read = 0
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        if len(self._url) > MAX_URL_BYTES:
+            raise _Refused(414, f"request URL too long: more than {MAX_URL_BYTES} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
+        self._header_bytes += len(name) + len(value)
+        if len(self._headers) > MAX_HEADER_FIELDS or self._header_bytes > MAX_HEADER_BYTES:
+            raise _Refused(
+                431,
+                f"request headers too large: more than {MAX_HEADER_FIELDS} fields"
+                f" or {MAX_HEADER_BYTES} bytes",
+            )
 
     def on_headers_complete(self) -> None:
-        target = urlsplit(self._url.decode("latin-1"))
-        method = self._parser.get_method().decode("ascii")
+        self._head_read = None
         headers = {
             name.decode("latin-1").lower(): value.decode("latin-1") for name, value in self._headers
         }
+        declared = headers.get("content-length")
+        # httptools accepts only digits there, and a second, different length is an error.
+        if declared is not None and int(declared) > MAX_BODY_BYTES:
+            raise _Refused(413, f"request body too large: more than {MAX_BODY_BYTES} bytes")
+        try:
+            target = urlsplit(self._url.decode("latin-1"))
+        except ValueError:  # e.g. `//[` is an unclosed IPv6 authority
+            raise _Refused(400, "bad request: the request target is not a URL") from None
+        method = self._parser.get_method().decode("ascii")
         head_only = method == "HEAD"
         request = Request(
             # A HEAD is answered as its GET would be, without the body (RFC 9110 §9.3.2).
@@ -174,13 +274,18 @@ class Connection(asyncio.Protocol):
         self._queue.append(exchange)
 
     def on_body(self, body: bytes) -> None:
-        assert self._reading is not None
-        self._reading.chunks.append(body)
+        exchange = self._reading
+        assert exchange is not None
+        exchange.received += len(body)
+        if exchange.received > MAX_BODY_BYTES:
+            raise _Refused(413, f"request body too large: more than {MAX_BODY_BYTES} bytes")
+        exchange.chunks.append(body)
 
     def on_message_complete(self) -> None:
         exchange = self._reading
         assert exchange is not None
         exchange.complete = True
+        self._waiting_bytes += exchange.received
         # As h11 did: keep-alive only with HTTP/1.1 peers that did not ask to close.
         http_11 = self._parser.get_http_version() == "1.1"
         exchange.keep_alive = http_11 and self._parser.should_keep_alive()
@@ -188,19 +293,51 @@ class Connection(asyncio.Protocol):
 
     # -- answering -----------------------------------------------------------------------
 
+    def _refuse(self, refusal: _Refusal) -> None:
+        """Queue `refusal` in place of the request being read, and read no more requests."""
+        self._refused = True
+        if self._reading is not None:  # it is the last one queued
+            self._queue.pop()
+            self._reading = None
+        self._queue.append(refusal)
+
+    def _serve_queue(self) -> None:
+        self._answer_what_is_ready()
+        self._pace_reading()
+
+    def _pace_reading(self) -> None:
+        """Read the connection only while its answers are being taken and few requests wait."""
+        transport = self._transport
+        assert transport is not None
+        backlogged = (
+            self._writing_paused
+            or len(self._queue) > READ_AHEAD_REQUESTS
+            or self._waiting_bytes > READ_AHEAD_BYTES
+        )
+        if backlogged is not self._reading_paused:
+            self._reading_paused = backlogged
+            if backlogged:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
+
     def _answer_what_is_ready(self) -> None:
-        """Answer the queued requests in order until one must wait (for its body or a delay)."""
+        """Answer the queued requests in order until one must wait (for its body or a delay) or
+        the client is not taking its answers."""
         transport = self._transport
         assert transport is not None, "data before connection_made"
         try:
-            while self._queue and self._timer is None and not transport.is_closing():
+            while (
+                self._queue
+                and self._timer is None
+                and not self._writing_paused
+                and not transport.is_closing()
+            ):
                 exchange = self._queue[0]
-                if isinstance(exchange, _Unparsable):
+                if isinstance(exchange, _Refusal):
                     self._queue.clear()
-                    body = {"message": f"bad request: {exchange.reason}"}
-                    answer = attrs.evolve(Response.json(400, body), close=True)
-                    transport.write(_encode(answer, head_only=False, keep_alive=False))
-                    transport.close()
+                    self._waiting_bytes = 0
+                    self._answer_refusal(exchange)
                     return
                 if isinstance(exchange.fault, Drop) and exchange.fault.before_request:
                     transport.close()
@@ -216,10 +353,26 @@ class Connection(asyncio.Protocol):
                     self._timer = loop.call_later(exchange.fault.seconds, self._resume)
                     return
                 self._queue.popleft()
+                self._waiting_bytes -= exchange.received
                 self._answer(exchange)
         except Exception:  # one broken connection must not end the server that carries the rest
             _log.exception("connection failed")
             transport.close()
+
+    def _answer_refusal(self, refusal: _Refusal) -> None:
+        """Answer `refusal`, then close once the client has read it (or `LINGER_S` passed).
+
+        Closing with the client's bytes unread would reset the connection, and a client still
+        writing its body (most write the whole request before they read) would never see the
+        answer: so the server shuts its sending side and drops what still comes.
+        """
+        transport = self._transport
+        assert transport is not None
+        answer = Response.json(refusal.status, {"message": refusal.message})
+        transport.write(_encode(answer, head_only=False, keep_alive=False))
+        transport.write_eof()
+        loop = asyncio.get_running_loop()
+        self._linger = loop.call_later(LINGER_S, transport.close)
 
     def _resume(self) -> None:
         self._timer = None
@@ -230,7 +383,7 @@ class Connection(asyncio.Protocol):
             assert isinstance(exchange, _Exchange)
             self._server.dispatch(exchange.whole_request())
             return
-        self._answer_what_is_ready()
+        self._serve_queue()
 
     def _answer(self, exchange: _Exchange) -> None:
         transport = self._transport

@@ -94,6 +94,43 @@ class Http:
         return str(reply["transaction"]["id"])
 
 
+def read_raw_response(sock: socket.socket, buffer: bytes = b"") -> tuple[bytes, bytes]:
+    """Return one whole response read from `sock` after `buffer` (head and `Content-Length`
+    body), and the bytes after it. Raise `AssertionError` if the server closes first."""
+    for _ in range(100_000):
+        end = buffer.find(b"\r\n\r\n")
+        if end >= 0:
+            lines = buffer[:end].decode("latin-1").split("\r\n")[1:]
+            fields = dict(line.split(": ", 1) for line in lines)
+            length = int(next(v for k, v in fields.items() if k.lower() == "content-length"))
+            total = end + 4 + length
+            if len(buffer) >= total:
+                return buffer[:total], buffer[total:]
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed mid-response: {buffer[:200]!r}"
+        buffer += chunk
+    raise AssertionError("the response never ended")
+
+
+def read_to_end(sock: socket.socket) -> bytes:
+    """Return everything `sock` receives until the server closes (within 1,024 reads)."""
+    received = b""
+    for _ in range(1024):
+        chunk = sock.recv(65536)
+        if not chunk:
+            return received
+        received += chunk
+    raise AssertionError("the server never closed")
+
+
+def reply_of(answer: bytes) -> Reply:
+    """Return the `Reply` of one raw response (its head and body)."""
+    head, body = answer.split(b"\r\n\r\n", 1)
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    fields = (line.split(": ", 1) for line in lines)
+    return Reply(int(status_line.split(" ")[1]), {k.lower(): v for k, v in fields}, body)
+
+
 class RawConnection:
     """One keep-alive socket driven by an h11 client, for what a pool would hide from a test."""
 

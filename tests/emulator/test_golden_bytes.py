@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import pytest
 
 from jobs_emulator import Emulator, serve
+from tests.emulator.loopback_http import read_raw_response
 
 GOLDEN = Path(__file__).with_name("golden_responses.json")
 JOB = "00000000-0000-4000-8000-000000000001"
@@ -69,23 +70,6 @@ CONVERSATION: list[bytes] = [
 """One keep-alive connection; the last request asks the server to close it."""
 
 
-def _read_response(sock: socket.socket, buffer: bytes) -> tuple[bytes, bytes]:
-    """Return one whole response (head and Content-Length body) and what follows it."""
-    for _ in range(10_000):
-        end = buffer.find(b"\r\n\r\n")
-        if end >= 0:
-            lines = buffer[:end].decode("latin-1").split("\r\n")[1:]
-            fields = dict(line.split(": ", 1) for line in lines)
-            length = int(next(v for k, v in fields.items() if k.lower() == "content-length"))
-            total = end + 4 + length
-            if len(buffer) >= total:
-                return buffer[:total], buffer[total:]
-        chunk = sock.recv(65536)
-        assert chunk, f"the server closed mid-response: {buffer!r}"
-        buffer += chunk
-    raise AssertionError("the response never ended")
-
-
 def converse(emu: Emulator) -> list[str]:
     """Return the raw answers to the conversation, each as latin-1 text."""
     answers: list[str] = []
@@ -93,7 +77,7 @@ def converse(emu: Emulator) -> list[str]:
         buffer = b""
         for request in CONVERSATION:
             sock.sendall(request)
-            answer, buffer = _read_response(sock, buffer)
+            answer, buffer = read_raw_response(sock, buffer)
             answers.append(answer.decode("latin-1"))
         assert sock.recv(1) == b"", "the server kept a connection the client asked to close"
     return answers
