@@ -1,18 +1,20 @@
-"""Requests a careless or hostile client sends: bodies nested 100,000 deep, HEAD, encoded `/`.
+"""Requests a careless or hostile client sends: bodies nested 100,000 deep, HEAD, encoded `/`,
+bytes that are not UTF-8 or not a valid URL, framing HTTP forbids, requests after a close.
 
 Each is answered as a clean 4xx (or a SQL error), the connection and the server carry on, and
-nothing is logged as a crash.
+nothing is logged as a crash. (Requests over the server's caps: test_hostile_clients.py.)
 """
 
 from __future__ import annotations
 
 import json
+import socket
 from urllib.parse import quote
 
 import pytest
 
 from jobs_emulator import Emulator
-from tests.emulator.loopback_http import Http, RawConnection
+from tests.emulator.loopback_http import Http, RawConnection, read_to_end, reply_of
 
 DEEP = "[" * 100_000
 
@@ -88,3 +90,125 @@ def test_an_encoded_slash_stays_inside_its_segment(http: Http) -> None:
     whole = http.ok("GET", f"/v1alpha1/jobs/ML/{quote(job_id, safe='')}")
     assert whole["job"]["id"] == job_id
     assert http.ok("GET", f"/v1alpha1/jobs/%4DL/{job_id}")["job"]["id"] == job_id
+
+
+def _exchange(emu: Emulator, data: bytes) -> bytes:
+    """Send `data` on a connection of its own; return all the server sent until it closed."""
+    with socket.create_connection((emu.host, emu.port), timeout=10) as sock:
+        sock.sendall(data)
+        return read_to_end(sock)
+
+
+def _get(target: bytes, *fields: bytes) -> bytes:
+    return b"\r\n".join([b"GET " + target + b" HTTP/1.1", b"Host: e", *fields, b"", b""])
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_get(b"/v1alpha1/jobs/\xff\xfe"), "bad request: Invalid char in url path"),
+        (_get(b"//[x/"), "bad request: the request target is not a URL"),
+        (_get(b"/v1alpha1/jobs", b"Content-Length: 1", b"Content-Length: 2"), "Duplicate"),
+        (_get(b"/v1alpha1/jobs", b"Content-Length: +1"), "Invalid character in Content-Length"),
+        (_get(b"/v1alpha1/jobs", b"Content-Length: " + b"9" * 30), "Content-Length overflow"),
+        (
+            _get(b"/v1alpha1/jobs", b"Transfer-Encoding: chunked", b"Content-Length: 1") + b"0",
+            "Content-Length can't be present with Transfer-Encoding",
+        ),
+        (
+            _get(b"/v1alpha1/jobs", b"Transfer-Encoding: chunked") + b"f" * 20 + b"\r\n",
+            "Chunk size overflow",
+        ),
+        (b"GET /v1alpha1/jobs HTTP/1.1\nHost: e\n\n", "Expected CRLF after version"),
+    ],
+    ids=[
+        "raw non-UTF-8 URL",
+        "unclosed IPv6 authority",
+        "two lengths",
+        "signed length",
+        "huge length",
+        "length and chunked",
+        "huge chunk",
+        "bare LF",
+    ],
+)
+def test_framing_http_forbids_is_a_400_and_a_close(
+    fresh_manual_emu: Emulator,
+    http: Http,
+    caplog: pytest.LogCaptureFixture,
+    data: bytes,
+    message: str,
+) -> None:
+    reply = reply_of(_exchange(fresh_manual_emu, data))
+    assert reply.status == 400
+    assert message in reply.json()["message"]
+    assert reply.headers["connection"] == "close"
+    assert "failed" not in caplog.text
+    assert http.call("GET", "/v1alpha1/jobs").status == 200
+
+
+@pytest.mark.parametrize(
+    ("target", "status", "answer"),
+    [
+        (b"/v1alpha1/jobs/ML/%ff%fe", 404, {"message": "job \ufffd\ufffd not found"}),
+        (b"/v1alpha1/jobs/ML/%", 404, {"message": "job % not found"}),
+        (b"/v1alpha1/jobs/ML/%zz", 404, {"message": "job %zz not found"}),
+        (b"/v1alpha1/jobs?limit=%zz&x=%ff", 200, {"jobs": []}),
+    ],
+)
+def test_bad_percent_encoding_is_taken_as_sent_or_replaced(
+    fresh_manual_emu: Emulator, target: bytes, status: int, answer: object
+) -> None:
+    reply = reply_of(_exchange(fresh_manual_emu, _get(target, b"Connection: close")))
+    assert (reply.status, reply.json()) == (status, answer)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1alpha1/jobs",
+        "/v1alpha1/transactions",
+        "/_emulator/scripts",
+        "/session/v1/login-request",
+        "/queries/v1/query-request",
+        "/oauth/token",
+    ],
+)
+def test_a_body_that_is_not_utf8_is_a_bad_request(
+    http: Http, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    reply = http.call("POST", path, b'{"a": "\xff\xfe"}')
+    assert reply.status == 400, reply.body[:200]
+    assert "failed" not in caplog.text
+
+
+def test_a_header_value_that_is_not_utf8_is_read_as_latin1(fresh_manual_emu: Emulator) -> None:
+    data = _get(b"/v1alpha1/jobs", b"X-Odd: \xff\xfe", b"Connection: close")
+    assert reply_of(_exchange(fresh_manual_emu, data)).status == 200
+
+
+def test_a_body_on_a_get_is_read_as_its_body_not_as_the_next_request(
+    fresh_manual_emu: Emulator,
+) -> None:
+    smuggled = b"POST /v1alpha1/jobs HTTP/1.1\r\nHost: e\r\nContent-Length: 2\r\n\r\n{}"
+    data = _get(b"/v1alpha1/jobs", b"Content-Length: %d" % len(smuggled)) + smuggled
+    data += _get(b"/v1alpha1/transactions", b"Connection: close")
+    answers = _exchange(fresh_manual_emu, data)
+    assert answers.count(b"HTTP/1.1 ") == 2
+    assert answers.endswith(b'{"transactions": []}')
+
+
+@pytest.mark.parametrize(
+    "first",
+    [_get(b"/v1alpha1/jobs", b"Connection: close"), b"GET /v1alpha1/jobs HTTP/1.0\r\n\r\n"],
+    ids=["Connection: close", "HTTP/1.0"],
+)
+def test_nothing_after_a_request_that_closes_is_handled(
+    fresh_manual_emu: Emulator, first: bytes
+) -> None:
+    body = json.dumps(Http.job_body()).encode()
+    create = b"POST /v1alpha1/jobs HTTP/1.1\r\nHost: e\r\nContent-Length: %d\r\n\r\n" % len(body)
+    answers = _exchange(fresh_manual_emu, first + create + body)
+    assert answers.count(b"HTTP/1.1 ") == 1
+    assert reply_of(answers).json() == {"jobs": []}
+    assert fresh_manual_emu.engine.list_jobs() == []
