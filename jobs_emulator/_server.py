@@ -195,11 +195,13 @@ class Connection(asyncio.BufferedProtocol):
         except httptools.HttpParserUpgrade:
             self._refuse(_Refusal(400, "bad request: protocol upgrades are not supported"))
         except httptools.HttpParserError as exc:
-            if isinstance(exc.__context__, _Refused):
-                self._refuse(exc.__context__.refusal)
+            cause = exc.__context__  # what a callback raised
+            if isinstance(cause, _Refused):
+                self._refuse(cause.refusal)
+            elif cause is not None:  # the emulator's bug, not the client's: as a handler crash
+                _log.error("parsing failed", exc_info=cause)
+                self._refuse(_Refusal(500, f"emulator error: {cause!r}"))
             else:
-                if exc.__context__ is not None:  # a callback failed: a bug, not the client's
-                    _log.error("parsing failed", exc_info=exc.__context__)
                 self._refuse(_Refusal(400, f"bad request: {exc or exc.__class__.__name__}"))
         self._serve_queue()
 
@@ -360,11 +362,11 @@ class Connection(asyncio.BufferedProtocol):
             transport.close()
 
     def _answer_refusal(self, refusal: _Refusal) -> None:
-        """Answer `refusal`, then close once the client has read it (or `LINGER_S` passed).
+        """Answer `refusal`, then close when the client closes its side, or `LINGER_S` later.
 
         Closing with the client's bytes unread would reset the connection, and a client still
         writing its body (most write the whole request before they read) would never see the
-        answer: so the server shuts its sending side and drops what still comes.
+        answer: so the server shuts its sending side only, and drops what still comes.
         """
         transport = self._transport
         assert transport is not None

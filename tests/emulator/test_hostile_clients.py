@@ -233,6 +233,25 @@ def test_a_header_line_that_never_ends_is_refused(fresh_manual_emu: Emulator) ->
     _still_serving(fresh_manual_emu)
 
 
+def test_a_refused_connection_lingers_only_so_long(
+    fresh_manual_emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("jobs_emulator._server.LINGER_S", 0.05)
+    with _connect(fresh_manual_emu) as sock:
+        sock.sendall(_head(f"GET /{'a' * MAX_URL_BYTES} HTTP/1.1"))
+        assert read_to_end(sock).startswith(b"HTTP/1.1 414 ")
+        # The server drops what still comes, until it closes: then a send is refused.
+        refused: OSError | None = None
+        for _ in range(1000):
+            try:
+                sock.sendall(b"more")
+            except OSError as exc:
+                refused = exc
+                break
+            time.sleep(0.01)
+    assert isinstance(refused, ConnectionResetError | BrokenPipeError)
+
+
 # -- pipelining ----------------------------------------------------------------------------
 
 

@@ -96,6 +96,24 @@ def test_a_handler_crash_is_a_500_and_the_server_lives_on(
     assert http.call("GET", "/v1alpha1/transactions").status == 200
 
 
+def test_a_crash_while_parsing_is_a_500_and_ends_only_its_connection(
+    fresh_manual_emu: Emulator,
+    http: Http,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def explode(method: str, path: str) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(fresh_manual_emu.faults, "take", explode)
+    reply = http.call("GET", "/v1alpha1/jobs")
+    assert (reply.status, reply.headers["connection"]) == (500, "close")
+    assert "kaboom" in reply.json()["message"]
+    assert "parsing failed" in caplog.text
+    monkeypatch.undo()
+    assert http.call("GET", "/v1alpha1/transactions").status == 200
+
+
 def test_snowflake_paths_go_to_the_sql_api(http: Http) -> None:
     for path in ["/queries/v1/abort-request", "/telemetry/send", "/session/heartbeat"]:
         assert http.call("POST", path, {}).json()["success"] is True
