@@ -206,7 +206,7 @@ class Connection(asyncio.BufferedProtocol):
         self._serve_queue()
 
     def pause_writing(self) -> None:
-        # The client is not reading its answers: answer no more until it does (`_pace_reading`
+        # The client is not reading its answers: answer no more until it does (`_serve_queue`
         # stops reading too), so its answers wait in its socket, not in this process.
         self._writing_paused = True
 
@@ -304,13 +304,8 @@ class Connection(asyncio.BufferedProtocol):
         self._queue.append(refusal)
 
     def _serve_queue(self) -> None:
+        """Answer what is ready; read on only while the answers are taken and few requests wait."""
         self._answer_what_is_ready()
-        self._pace_reading()
-
-    def _pace_reading(self) -> None:
-        """Read the connection only while its answers are being taken and few requests wait."""
-        transport = self._transport
-        assert transport is not None
         backlogged = (
             self._writing_paused
             or len(self._queue) > READ_AHEAD_REQUESTS
@@ -318,6 +313,8 @@ class Connection(asyncio.BufferedProtocol):
         )
         if backlogged is not self._reading_paused:
             self._reading_paused = backlogged
+            transport = self._transport
+            assert transport is not None
             if backlogged:
                 transport.pause_reading()
             else:

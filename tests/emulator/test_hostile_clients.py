@@ -45,10 +45,10 @@ def paces(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, bool]]:
     """What each connection held whenever it decided whether to read on: (requests queued,
     bytes of answers in its write buffer, whether it stopped reading)."""
     seen: list[tuple[int, int, bool]] = []
-    pace = Connection._pace_reading
+    serve = Connection._serve_queue
 
     def spy(connection: Connection) -> None:
-        pace(connection)
+        serve(connection)
         transport = connection._transport
         assert transport is not None
         seen.append(
@@ -59,7 +59,7 @@ def paces(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, bool]]:
             )
         )
 
-    monkeypatch.setattr(Connection, "_pace_reading", spy)
+    monkeypatch.setattr(Connection, "_serve_queue", spy)
     return seen
 
 
