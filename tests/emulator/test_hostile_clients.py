@@ -149,6 +149,27 @@ def test_a_chunked_body_over_the_cap_is_refused_without_buffering_past_it(
     _still_serving(fresh_manual_emu)
 
 
+def test_a_body_in_one_byte_chunks_costs_its_bytes_not_an_object_per_chunk(
+    fresh_manual_emu: Emulator,
+) -> None:
+    job = _big_job("w", 200_000)
+    body = json.dumps(job).encode()
+    wire = _head("POST /v1alpha1/jobs HTTP/1.1", "Transfer-Encoding: chunked")
+    wire += b"".join(b"1\r\n%c\r\n" % byte for byte in body) + b"0\r\n\r\n"
+    tracemalloc.start()
+    try:
+        with _connect(fresh_manual_emu) as sock:
+            sock.sendall(wire)
+            reply = reply_of(read_raw_response(sock)[0])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert reply.status == 200
+    assert fresh_manual_emu.engine.get(reply.json()["id"]).payload == job["payload"]
+    # An object per chunk would be 40 bytes per byte of body: 8 MB.
+    assert peak < 10 * len(body)
+
+
 def test_expect_100_continue_with_a_body_over_the_cap_gets_the_413_instead(
     fresh_manual_emu: Emulator,
 ) -> None:
