@@ -4,12 +4,12 @@
         client = connect_sync(base_url=emu.base_url)   # or snowflake=emu.snowflake, app=emu.app
 
 The manual is docs/emulator.md: `serve()` and the `jobs-emulator` command, scripting jobs, time,
-users and tokens, endpoint discovery and `move_direct_access()`, faults.
+users and tokens, endpoint discovery and `move_direct_access()`, faults, limits.
 
 Modules, each one job:
 
 - `_serve`: `serve()` and `Emulator`, the server run by an asyncio loop in a background thread.
-- `_server`: HTTP/1.1 (httptools parsing) over asyncio, routing, faults.
+- `_server`: HTTP/1.1 (httptools parsing) over asyncio, routing, faults, the limits on clients.
 - `_messages`: the `Request` and `Response` handlers see; JSON parsing of what callers send.
 - `_direct_access`: the Direct Access API over the engine.
 - `_snowflake_api`: the Snowflake wire API (logins, queries) the connector talks to.

@@ -1,7 +1,7 @@
 """The HTTP/1.1 server (asyncio protocols + httptools) that carries every API on its ports.
 
 One protocol object per connection: httptools parses the bytes as they arrive (Content-Length
-and chunked bodies of any size, pipelined requests), each whole request is checked against the
+and chunked bodies, pipelined requests), each whole request is checked against the
 fault rules, routed by path prefix and answered with the handler's `Response`, in the order the
 requests came: `/v1alpha1/...` → Direct Access, `/_emulator/...` → the admin API, `/oauth/...` →
 the token exchange, anything else → the Snowflake wire API. Handlers are plain functions that run
@@ -11,9 +11,9 @@ answered as its `GET` without the body; bytes that are not HTTP get a 400 and a 
 
 A client cannot make the server hold more than the limits below (docs/emulator.md, "Limits"): a
 body, URL or header block over its cap is refused (413, 414, 431) as soon as it passes the cap,
-never buffered past it; and the server reads no further ahead of its answers than a few requests,
-nor while the client leaves the answers unread (asyncio's flow control pauses reading), so a
-client that pipelines without reading only fills its own socket.
+never buffered past it; and the server reads no further ahead of its answers than a few requests
+(or what one read holds), nor while the client leaves the answers unread (asyncio's flow control
+pauses reading), so a client that pipelines without reading only fills its own socket.
 
 Answers are written byte for byte as h11 wrote them when it carried this server (the golden-bytes
 test holds them to it): httptools parses in C and the answer is one formatted string, which cost a
