@@ -59,10 +59,11 @@ LINGER_S = 10.0
 _READ_SIZE = 16 * 1024
 """The most bytes one read takes from a connection: it bounds the requests one read can queue."""
 _HEAD_GUARD = MAX_URL_BYTES + MAX_HEADER_BYTES + 2 * _READ_SIZE
-"""The bytes after which a head that has not ended is refused (431). A head is counted a read at a
-time, from the read it starts in, so the count overshoots by at most a read; a second read's worth
-covers the request line's and header lines' syntax. A head within the limits never reaches it; it
-stops a header line that never ends, which httptools would otherwise accumulate without bound."""
+"""The bytes after which a head (or a chunk's size line, or trailer fields) that has not ended is
+refused (431). It is counted a read at a time, from the read it starts in, so the count overshoots
+by at most a read; a second read's worth covers the syntax of the request line and header lines.
+A head within the limits never reaches it; it stops a header line that never ends, which
+httptools would otherwise accumulate without bound."""
 
 
 class Server:
@@ -278,6 +279,7 @@ class Connection(asyncio.BufferedProtocol):
     def on_body(self, body: bytes) -> None:
         exchange = self._reading
         assert exchange is not None
+        self._head_read = None
         held = exchange.body
         if len(held) + len(body) > MAX_BODY_BYTES:
             raise _Refused(413, f"request body too large: more than {MAX_BODY_BYTES} bytes")
@@ -289,6 +291,14 @@ class Connection(asyncio.BufferedProtocol):
             gathered = bytearray(held)
             gathered += body
             exchange.body = gathered
+
+    def on_chunk_header(self) -> None:
+        # Until the chunk's data comes, or through the trailer fields after the last chunk (which
+        # count with the headers), httptools may hold what arrives: it is counted as a head is.
+        self._head_read = 0
+
+    def on_chunk_complete(self) -> None:
+        self._head_read = None
 
     def on_message_complete(self) -> None:
         exchange = self._reading
