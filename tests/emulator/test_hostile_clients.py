@@ -14,6 +14,7 @@ import socket
 import time
 import tracemalloc
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 import pytest
 
@@ -24,6 +25,7 @@ from jobs_emulator._server import (
     MAX_HEADER_BYTES,
     MAX_HEADER_FIELDS,
     MAX_URL_BYTES,
+    READ_AHEAD_BYTES,
     READ_AHEAD_REQUESTS,
     Connection,
 )
@@ -40,11 +42,23 @@ def no_crash_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     assert "failed" not in caplog.text
 
 
+class Pace(NamedTuple):
+    """What a connection held when it decided whether to read on."""
+
+    queued: int
+    """Requests read and not yet answered."""
+    waiting: int
+    """Body bytes of those requests."""
+    buffered: int
+    """Bytes of answers in its write buffer."""
+    paused: bool
+    """Whether it stopped reading."""
+
+
 @pytest.fixture
-def paces(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, bool]]:
-    """What each connection held whenever it decided whether to read on: (requests queued,
-    bytes of answers in its write buffer, whether it stopped reading)."""
-    seen: list[tuple[int, int, bool]] = []
+def paces(monkeypatch: pytest.MonkeyPatch) -> list[Pace]:
+    """What each connection held whenever it decided whether to read on."""
+    seen: list[Pace] = []
     serve = Connection._serve_queue
 
     def spy(connection: Connection) -> None:
@@ -52,8 +66,9 @@ def paces(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, bool]]:
         transport = connection._transport
         assert transport is not None
         seen.append(
-            (
+            Pace(
                 len(connection._queue),
+                connection._waiting_bytes,
                 transport.get_write_buffer_size(),
                 connection._reading_paused,
             )
@@ -301,7 +316,7 @@ def test_a_refused_connection_lingers_only_so_long(
 
 
 def test_a_client_that_pipelines_without_reading_fills_only_its_socket(
-    fresh_manual_emu: Emulator, http: Http, paces: list[tuple[int, int, bool]]
+    fresh_manual_emu: Emulator, http: Http, paces: list[Pace]
 ) -> None:
     job_id = http.ok("POST", "/v1alpha1/jobs", _big_job("w", 100_000))["id"]
     request = _head(f"GET /v1alpha1/jobs/ML/{job_id} HTTP/1.1")
@@ -309,7 +324,7 @@ def test_a_client_that_pipelines_without_reading_fills_only_its_socket(
     with _connect(fresh_manual_emu) as sock:
         sock.sendall(request * count)
         deadline = time.monotonic() + 30
-        while not any(paused for _, _, paused in paces):
+        while not any(pace.paused for pace in paces):
             assert time.monotonic() < deadline, "the server never stopped reading"
             time.sleep(0.01)
         # Now the client reads: every answer comes, in order.
@@ -321,12 +336,12 @@ def test_a_client_that_pipelines_without_reading_fills_only_its_socket(
             assert reply.json()["job"]["id"] == job_id
             sizes.add(len(answer))
     (size,) = sizes
-    assert max(buffered for _, buffered, _ in paces) <= HIGH_WATER + size
-    assert max(queued for queued, _, _ in paces) <= READ_AHEAD_REQUESTS + _READ_SIZE // len(request)
+    assert max(pace.buffered for pace in paces) <= HIGH_WATER + size
+    assert max(pace.queued for pace in paces) <= READ_AHEAD_REQUESTS + _READ_SIZE // len(request)
 
 
 def test_pipelined_requests_behind_a_delay_are_read_ahead_only_so_far(
-    fresh_manual_emu: Emulator, paces: list[tuple[int, int, bool]]
+    fresh_manual_emu: Emulator, paces: list[Pace]
 ) -> None:
     fresh_manual_emu.faults.delay(0.3, times=1)
     requests = [_head(f"GET /v1alpha1/jobs/ML/job-{n} HTTP/1.1") for n in range(1000)]
@@ -336,9 +351,30 @@ def test_pipelined_requests_behind_a_delay_are_read_ahead_only_so_far(
         for n in range(len(requests)):
             answer, buffer = read_raw_response(sock, buffer)
             assert reply_of(answer).json() == {"message": f"job job-{n} not found"}
-    assert any(paused for _, _, paused in paces), "the delay never held the reading back"
+    assert any(pace.paused for pace in paces), "the delay never held the reading back"
     shortest = min(len(request) for request in requests)
-    assert max(queued for queued, _, _ in paces) <= READ_AHEAD_REQUESTS + _READ_SIZE // shortest
+    assert max(pace.queued for pace in paces) <= READ_AHEAD_REQUESTS + _READ_SIZE // shortest
+
+
+def test_pipelined_bodies_behind_a_delay_are_read_ahead_only_so_far(
+    fresh_manual_emu: Emulator, paces: list[Pace]
+) -> None:
+    fresh_manual_emu.faults.delay(0.3, times=1)
+    body = b"x" * 300_000
+    requests = [
+        _head(f"GET /v1alpha1/jobs/ML/job-{n} HTTP/1.1", f"Content-Length: {len(body)}") + body
+        for n in range(12)
+    ]
+    with _connect(fresh_manual_emu) as sock:
+        sock.sendall(b"".join(requests))
+        buffer = b""
+        for n in range(len(requests)):
+            answer, buffer = read_raw_response(sock, buffer)
+            assert reply_of(answer).json() == {"message": f"job job-{n} not found"}
+    # Fewer requests than READ_AHEAD_REQUESTS held the reading back: their bodies did.
+    assert any(pace.paused for pace in paces), "the delay never held the reading back"
+    assert max(pace.queued for pace in paces) < READ_AHEAD_REQUESTS
+    assert max(pace.waiting for pace in paces) <= READ_AHEAD_BYTES + len(body)
 
 
 def test_interleaved_half_requests_on_two_connections_each_get_their_own_answer(
