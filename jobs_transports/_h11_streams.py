@@ -131,6 +131,7 @@ class AsyncioStream(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        self._transport = None  # gone: asyncio's transport fails if aborted after this
         if exc is not None and self._error is None:
             self._error = exc
         self._wake()

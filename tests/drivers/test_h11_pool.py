@@ -7,6 +7,7 @@ Every test ends by checking the pool's books: all slots free, no request registe
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from jobs_core import HttpRequest, TransportError
 from jobs_emulator import Emulator
 from jobs_transports import Timeouts
 from jobs_transports._h11_pool import H11Pool
+from jobs_transports._h11_streams import AsyncioStream
 from jobs_transports._http_executors import AsyncHttp
 from jobs_transports._http_target import HttpTarget
 from tests.drivers.reliability_fixtures import RUNTIMES, run_async
@@ -265,3 +267,34 @@ def test_a_body_the_server_does_not_read_ends_at_the_write_timeout(
             assert pool.connections == []  # a connection left mid-request is never reused
 
     run_async(runtime, main)
+
+
+def test_closing_a_stream_whose_transport_asyncio_already_closed_is_harmless() -> None:
+    # A server that answers early, shuts its side and then drains the upload: asyncio closes the
+    # transport once its write buffer empties, and aborting it after that failed inside asyncio
+    # (an AttributeError, not a transport error) when the pool closed the connection.
+    async def scenario() -> None:
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            host, port = listener.getsockname()
+            stream = await AsyncioStream.connect(host, port, None, 5.0)
+            server, _ = await asyncio.get_running_loop().run_in_executor(None, listener.accept)
+            with server:
+                # More than the kernel buffers hold: the rest waits in asyncio's write buffer.
+                sending = asyncio.ensure_future(stream.send(b"x" * (8 << 20), 5.0))
+                await asyncio.sleep(0.05)
+                server.shutdown(socket.SHUT_WR)  # asyncio closes the transport, once flushed
+                await asyncio.sleep(0.05)
+                await asyncio.get_running_loop().run_in_executor(None, drain, server)
+                await sending  # the buffer drained: asyncio lets go of the transport next
+                await asyncio.sleep(0.05)
+            stream.close()
+            with pytest.raises(httpcore.WriteError):
+                await stream.send(b"more", 1.0)
+
+    asyncio.run(scenario())
+
+
+def drain(connection: socket.socket) -> None:
+    connection.settimeout(5.0)
+    while connection.recv(1 << 20):
+        pass
