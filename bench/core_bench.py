@@ -62,30 +62,41 @@ TRANSACTION = {
 }
 
 
-def median_seconds(action: Callable[[], object], loops: int) -> float:
-    """Return the median over `REPEATS` runs of the time one call of `action` takes."""
-    samples = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        for _ in range(loops):
-            action()
-        samples.append((time.perf_counter() - start) / loops)
-    return statistics.median(samples)
+class Timed:
+    """One call's time of an action and of its baseline (medians over `REPEATS` alternating
+    runs), and the median of the runs' ratios: measured in turns, so a change in the machine's
+    speed during the figure moves both sides alike."""
+
+    def __init__(
+        self, action: Callable[[], object], baseline: Callable[[], object], loops: int
+    ) -> None:
+        actions, baselines = [], []
+        for _ in range(REPEATS):
+            baselines.append(_seconds_per_call(baseline, loops))
+            actions.append(_seconds_per_call(action, loops))
+        self.seconds = statistics.median(actions)
+        self.baseline = statistics.median(baselines)
+        self.ratio = statistics.median(a / b for a, b in zip(actions, baselines, strict=True))
 
 
-def report(
-    name: str, seconds: float, baseline: float, unit: str, goal: float | None = None
-) -> None:
+def _seconds_per_call(action: Callable[[], object], loops: int) -> float:
+    start = time.perf_counter()
+    for _ in range(loops):
+        action()
+    return (time.perf_counter() - start) / loops
+
+
+def report(name: str, timed: Timed, unit: str, goal: float | None = None) -> None:
     """Print one figure, in `unit` (µs or ms), with its ratio to the `json.loads` baseline, and
     whether it is within `goal` (at most that ratio) when there is one."""
     scale = 1e6 if unit == "µs" else 1e3
-    ratio = seconds / baseline
+    ratio = timed.ratio
     verdict = (
         "" if goal is None else f"  (goal <= {goal:.1f}x: {'ok' if ratio <= goal else 'ABOVE'})"
     )
     print(
-        f"{name:<44} {seconds * scale:>9.2f} {unit}"
-        f"   json.loads {baseline * scale:>8.2f} {unit}   ratio {ratio:>5.2f}x{verdict}"
+        f"{name:<44} {timed.seconds * scale:>9.2f} {unit}"
+        f"   json.loads {timed.baseline * scale:>8.2f} {unit}   ratio {ratio:>5.2f}x{verdict}"
     )
 
 
@@ -111,8 +122,8 @@ def bench_get(kind: str, body: bytes) -> None:
         return answered(get(CONFIG, kind, "01b2c3d4-0000-4000-8000-000000000001"), response)
 
     loops = 20_000
-    baseline = median_seconds(lambda: json.loads(body), loops)
-    report(f"get {kind}: build + parse", median_seconds(one_get, loops), baseline, "µs", goal=2.0)
+    timed = Timed(one_get, lambda: json.loads(body), loops)
+    report(f"get {kind}: build + parse", timed, "µs", goal=2.0)
 
 
 def bench_list() -> None:
@@ -125,11 +136,10 @@ def bench_list() -> None:
         return jobs
 
     wanted = len(listed())
-    baseline = median_seconds(lambda: json.loads(body), 1)
-    jobs = median_seconds(listed, 1)
+    timed = Timed(listed, lambda: json.loads(body), 1)
     print(f"list of {LIST_SIZE:,} jobs ({len(body) / 1e6:.1f} MB, {wanted:,} of the asked type):")
-    report("  list -> Jobs, newest first", jobs, baseline, "ms")
-    print(f"  per job kept: {jobs / wanted * 1e6:.2f} µs")
+    report("  list -> Jobs, newest first", timed, "ms")
+    print(f"  per job kept: {timed.seconds / wanted * 1e6:.2f} µs")
 
 
 POLICIES = {
