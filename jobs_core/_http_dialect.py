@@ -344,7 +344,7 @@ class _ListParser(Interface[T]):
     def __call__(self, kind: ReasonerType, response: HttpResponse, *, untyped: bool) -> list[T]: ...
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # made per call: see `HttpRequest`
 class HttpDialect:
     """The calls over the Direct Access API, sent under `config`'s retry policy.
 

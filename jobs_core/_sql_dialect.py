@@ -347,7 +347,7 @@ def _jobs_of_list(kind: ReasonerType, rows: SqlRows) -> list[Job]:
     return [record.job for record in parse_list(kind, rows)]
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # made per call: see `HttpRequest`
 class SqlDialect:
     """The calls over the SQL API of the application `config` names, run under its retry policy.
 
