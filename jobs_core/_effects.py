@@ -60,7 +60,7 @@ class HttpRequest:
     persist: bool = False
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # made per exchange: see `HttpRequest`
 class HttpResponse:
     """The reply to `HttpRequest`: whatever status the server answered, 5xx included."""
 
