@@ -340,17 +340,23 @@ def test_a_client_that_pipelines_without_reading_fills_only_its_socket(
     assert max(pace.queued for pace in paces) <= READ_AHEAD_REQUESTS + _READ_SIZE // len(request)
 
 
-def test_pipelined_requests_behind_a_delay_are_read_ahead_only_so_far(
-    fresh_manual_emu: Emulator, paces: list[Pace]
-) -> None:
-    fresh_manual_emu.faults.delay(0.3, times=1)
-    requests = [_head(f"GET /v1alpha1/jobs/ML/job-{n} HTTP/1.1") for n in range(1000)]
-    with _connect(fresh_manual_emu) as sock:
+def pipeline_lookups_of_missing_jobs(emu: Emulator, requests: list[bytes]) -> None:
+    """Send `requests` (the n-th looks up ``job-n``, which does not exist) at once on one
+    connection, then read their answers: each must be the n-th's own, in order."""
+    with _connect(emu) as sock:
         sock.sendall(b"".join(requests))
         buffer = b""
         for n in range(len(requests)):
             answer, buffer = read_raw_response(sock, buffer)
             assert reply_of(answer).json() == {"message": f"job job-{n} not found"}
+
+
+def test_pipelined_requests_behind_a_delay_are_read_ahead_only_so_far(
+    fresh_manual_emu: Emulator, paces: list[Pace]
+) -> None:
+    fresh_manual_emu.faults.delay(0.3, times=1)
+    requests = [_head(f"GET /v1alpha1/jobs/ML/job-{n} HTTP/1.1") for n in range(1000)]
+    pipeline_lookups_of_missing_jobs(fresh_manual_emu, requests)
     assert any(pace.paused for pace in paces), "the delay never held the reading back"
     shortest = min(len(request) for request in requests)
     assert max(pace.queued for pace in paces) <= READ_AHEAD_REQUESTS + _READ_SIZE // shortest
@@ -365,12 +371,7 @@ def test_pipelined_bodies_behind_a_delay_are_read_ahead_only_so_far(
         _head(f"GET /v1alpha1/jobs/ML/job-{n} HTTP/1.1", f"Content-Length: {len(body)}") + body
         for n in range(12)
     ]
-    with _connect(fresh_manual_emu) as sock:
-        sock.sendall(b"".join(requests))
-        buffer = b""
-        for n in range(len(requests)):
-            answer, buffer = read_raw_response(sock, buffer)
-            assert reply_of(answer).json() == {"message": f"job job-{n} not found"}
+    pipeline_lookups_of_missing_jobs(fresh_manual_emu, requests)
     # Fewer requests than READ_AHEAD_REQUESTS held the reading back: their bodies did.
     assert any(pace.paused for pace in paces), "the delay never held the reading back"
     assert max(pace.queued for pace in paces) < READ_AHEAD_REQUESTS
