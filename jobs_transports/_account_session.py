@@ -44,6 +44,7 @@ from jobs_core import (
 
 from ._account_config import TokenProvider
 from ._endpoint_cache import EndpointCache
+from ._fork_safety import start_afresh_after_fork
 from ._http_target import EndpointProvider, Headers
 
 log = logging.getLogger("jobs_transports.accounts")
@@ -159,6 +160,12 @@ class AccountSession:
         self._generation = 0
         self.lock = threading.Lock()
         self.async_lock = anyio.Lock()
+        start_afresh_after_fork(self)
+
+    def start_afresh(self) -> None:
+        """In the child of a fork: a new lock (a thread of the parent, renewing the token at the
+        fork, held the old one and does not exist here). The endpoint and token stay valid."""
+        self.lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"AccountSession(endpoint={self.endpoint!r}, renewals={self._generation})"

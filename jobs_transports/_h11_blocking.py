@@ -27,17 +27,16 @@ as the async one (`_h11_pool`, whose pure parts `_h11_exchange` it shares).
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import ssl
 import threading
 import time
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpcore
 
+from ._fork_safety import start_afresh_after_fork
 from ._h11_exchange import (
     EXCHANGE_ERRORS,
     NO_TIMEOUTS,
@@ -253,7 +252,7 @@ class BlockingPool:
         self._idle: list[Connection] = []
         self._requests: dict[InFlight[SocketStream], None] = {}
         self._closed = False
-        _POOLS.add(self)
+        start_afresh_after_fork(self)
 
     @property
     def connections(self) -> list[Connection]:
@@ -406,7 +405,7 @@ class BlockingPool:
             connection.h11.receive_data(connection.stream.receive(timeout))
         return response
 
-    def _start_afresh(self) -> None:
+    def start_afresh(self) -> None:
         """In the child of a fork: let go of the parent's connections and start again.
 
         A connection both processes used would hand one process the answers to the other's
@@ -451,16 +450,3 @@ def _timeout(
     timeouts: Timeouts, phase: str, deadline: float | None, error: type[Exception]
 ) -> float | None:
     return phase_timeout(time.monotonic, timeouts.get(phase), phase, deadline, error)
-
-
-_POOLS: weakref.WeakSet[BlockingPool] = weakref.WeakSet()
-"""Every pool alive in this process, for `_after_fork` to start afresh."""
-
-
-def _after_fork() -> None:
-    for pool in list(_POOLS):
-        pool._start_afresh()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_after_fork)

@@ -3,7 +3,8 @@ with fork, or a pre-forking server): each process gets its own answers.
 
 A keep-alive connection both processes wrote to would hand one the answer to the other's request.
 The child lets go of the connections it inherited, without shutting them down, and opens its
-own; the parent's stay its own and open.
+own; the parent's stay its own and open. A lock a thread of the parent held at the fork (the
+pool's, the account session's) is new in the child, where that thread does not exist.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import sys
 import pytest
 
 import jobs_emulator
+from jobs_core import ClientConfig
 from jobs_transports import connect_sync
+from jobs_transports._account_session import AccountSession, TokenSource
 from tests.drivers.conftest import client_options
 
 pytestmark = [
@@ -32,7 +35,8 @@ def test_a_forked_child_uses_connections_of_its_own(
         pool = client.gateway.http.pool  # type: ignore[attr-defined]
         (parent_connection,) = pool.connections
 
-        pid = os.fork()
+        with pool._lock:  # as if another thread were picking a connection at the fork
+            pid = os.fork()
         if pid == 0:  # the child: report through the exit status, never return into pytest
             status = 1
             try:
@@ -52,3 +56,18 @@ def test_a_forked_child_uses_connections_of_its_own(
         assert job is not None
         assert job.id == job_id
         assert pool.connections == [parent_connection]
+
+
+def test_a_forked_child_gets_a_lock_of_its_own_for_its_account() -> None:
+    session = AccountSession(ClientConfig(http=True), TokenSource(fixed="t"), account="a", app="A")
+    with session.lock:  # as if another thread were renewing the token at the fork
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                if session.lock.acquire(timeout=5):
+                    status = 0
+            finally:
+                os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
