@@ -7,11 +7,13 @@ Every test ends by checking the pool's books: all slots free, no request registe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import httpcore
 import pytest
 import trio
@@ -298,3 +300,138 @@ def drain(connection: socket.socket) -> None:
     connection.settimeout(5.0)
     while connection.recv(1 << 20):
         pass
+
+
+POOL_TIMEOUTS_S = (0.6, 0.3, 0.9, 0.3, 0.6, 0.3)
+"""The pool timeouts of the requests queued behind the held slots, in the order they queue: a
+later one may run out first."""
+LATE_S = 0.5
+"""How late a pool timeout may end, on a loaded machine."""
+
+
+def waiting_for_a_slot(timeout: float) -> dict[str, Any]:
+    return {"timeout": {"connect": 5.0, "read": 10.0, "write": 5.0, "pool": timeout}}
+
+
+@pytest.mark.parametrize("cancelled", [None, 0, 2], ids=["none", "the-first", "the-third"])
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_requests_waiting_for_a_slot_end_at_their_own_pool_timeout(
+    silent_server: SlowServer, runtime: str, cancelled: int | None
+) -> None:
+    # Two requests hold the slots (the server never answers); the others queue, each with its
+    # own pool timeout, and one of them may be cancelled meanwhile: every other one still ends
+    # with `PoolTimeout`, neither early nor much later than its own timeout.
+    url = f"{silent_server.url}/v1alpha1/jobs/ML/j1"
+
+    async def main() -> tuple[list[Any], list[float]]:
+        clock = trio.current_time if runtime == "trio" else asyncio.get_running_loop().time
+        async with H11Pool(max_connections=2) as pool:
+            holding = [lambda: pool.request("GET", url, extensions=waiting_for_a_slot(5.0))] * 2
+            ended = [0.0] * len(POOL_TIMEOUTS_S)
+            started = clock()
+
+            async def wait_for_a_slot(index: int) -> Any:
+                await sleep(runtime, 0.05 + 0.01 * index)  # queue in order, behind the holders
+                try:
+                    return await pool.request(
+                        "GET", url, extensions=waiting_for_a_slot(POOL_TIMEOUTS_S[index])
+                    )
+                finally:
+                    ended[index] = clock() - started - 0.05 - 0.01 * index
+
+            async def cancel_one() -> None:
+                await sleep(runtime, 0.2)  # every request queued by now
+                assert cancelled is not None
+                scopes[cancelled].cancel()
+
+            scopes = [anyio.CancelScope() for _ in POOL_TIMEOUTS_S]
+
+            def scoped(index: int) -> Callable[[], Awaitable[Any]]:
+                async def call() -> Any:
+                    with scopes[index]:
+                        return await wait_for_a_slot(index)
+                    return "cancelled"
+
+                return call
+
+            waiters = [scoped(index) for index in range(len(POOL_TIMEOUTS_S))]
+            extra = [] if cancelled is None else [cancel_one]
+            async with anyio.create_task_group() as holders_group:
+                for hold in holding:
+                    holders_group.start_soon(swallow, hold)
+                results = await at_once(runtime, [*waiters, *extra])
+                holders_group.cancel_scope.cancel()
+            assert_pool_empty(pool)
+            return results[: len(POOL_TIMEOUTS_S)], ended
+
+    results, ended = run_async(runtime, main)
+    for index, (result, timeout) in enumerate(zip(results, POOL_TIMEOUTS_S, strict=True)):
+        if index == cancelled:
+            assert result == "cancelled"
+            continue
+        assert isinstance(result, httpcore.PoolTimeout), (index, result)
+        assert timeout - 0.05 <= ended[index] < timeout + LATE_S, (index, ended[index])
+
+
+async def swallow(call: Callable[[], Awaitable[Any]]) -> None:
+    with contextlib.suppress(Exception):
+        await call()
+
+
+async def sleep(runtime: str, seconds: float) -> None:
+    await (trio.sleep(seconds) if runtime == "trio" else asyncio.sleep(seconds))
+
+
+def assert_pool_empty(pool: H11Pool, slots: int = 2) -> None:
+    assert pool._slots is not None
+    assert pool._slots.free == slots
+    assert list(pool._requests) == []
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_requests_still_waiting_end_at_their_pool_timeout_after_the_first_is_served(
+    silent_server: SlowServer, runtime: str
+) -> None:
+    # One slot. Its holder gives up after 0.3 s (read timeout); the first waiter then takes the
+    # slot and hangs for 5 s; the three behind it must still end at their own 0.8 s, not when
+    # the slot next comes free (under trio, the first waiter was the one watching the clock).
+    url = f"{silent_server.url}/v1alpha1/jobs/ML/j1"
+
+    def limits(pool_s: float, read_s: float) -> dict[str, Any]:
+        return {"timeout": {"connect": 5.0, "read": read_s, "write": 5.0, "pool": pool_s}}
+
+    async def main() -> tuple[list[Any], list[float]]:
+        clock = trio.current_time if runtime == "trio" else asyncio.get_running_loop().time
+        async with H11Pool(max_connections=1) as pool:
+            started = clock()
+            ended: list[float] = []
+
+            def queued(index: int, pool_s: float, read_s: float) -> Callable[[], Awaitable[Any]]:
+                async def call() -> Any:
+                    await sleep(runtime, 0.02 * index)  # in this order
+                    try:
+                        return await pool.request("GET", url, extensions=limits(pool_s, read_s))
+                    finally:
+                        ended.append(clock() - started)
+
+                return call
+
+            calls = [queued(0, 5.0, 0.3), queued(1, 5.0, 5.0)]
+            calls += [queued(index, 0.8, 5.0) for index in range(2, 5)]
+            first_four: list[Any] = []
+
+            async def all_but_the_hanging_one() -> None:
+                first_four.extend(await at_once(runtime, [calls[0], *calls[2:]]))
+                nursery_scope.cancel()  # stop the one holding the slot for 5 s
+
+            with anyio.CancelScope() as nursery_scope:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(swallow, calls[1])
+                    group.start_soon(all_but_the_hanging_one)
+            assert_pool_empty(pool, slots=1)
+            return first_four, sorted(ended)
+
+    results, ended = run_async(runtime, main)
+    assert isinstance(results[0], httpcore.ReadTimeout), results[0]
+    assert all(isinstance(result, httpcore.PoolTimeout) for result in results[1:]), results
+    assert max(ended) < 0.8 + 0.08 + LATE_S, ended  # the last queued at 0.08 s
