@@ -39,10 +39,11 @@ _AS_WRITTEN = {
 
 def lookup_reasoner_type(value: object) -> ReasonerType | None:
     """Return the type `value` spells (any casing, surrounding spaces ignored), or None."""
-    if isinstance(value, ReasonerType):
-        return value
-    if not isinstance(value, str):
-        return None
+    if type(value) is not str:  # plain text first: what every call and every record brings
+        if isinstance(value, ReasonerType):
+            return value
+        if not isinstance(value, str):
+            return None
     return _AS_WRITTEN.get(value) or _BY_SPELLING.get(value.strip().upper())
 
 
