@@ -26,7 +26,7 @@ from jobs_core import (
 )
 
 from ._account_session import AccountSession, AccountUpdate, NeedsAccount, waited_past_deadline
-from ._client_errors import JobClientClosedError
+from ._client_errors import CLOSED, CLOSED_DURING_CALL, JobClientClosedError
 from ._gateways import describe_backends
 from ._request_log import RequestLog
 from ._runtimes import Runtime, current_runtime, running_in
@@ -110,7 +110,7 @@ class AsyncDriver:
         """
         if self._closed:
             protocol.close()
-            raise JobClientClosedError("this client is closed: make a new one")
+            raise JobClientClosedError(CLOSED)
         return self._drive(self.runtime, protocol)
 
     async def _drive(
@@ -143,7 +143,7 @@ class AsyncDriver:
 
     def _refuse_if_closed(self, cause: Exception | None = None) -> None:
         if self._closed:
-            raise JobClientClosedError("the client was closed during this call") from cause
+            raise JobClientClosedError(CLOSED_DURING_CALL) from cause
 
     async def _closable(self, wait: Awaitable[T]) -> T:
         """Return what awaiting `wait` returns, unless the driver is closed meanwhile.
@@ -163,7 +163,7 @@ class AsyncDriver:
             if inspect.iscoroutine(wait):
                 wait.close()  # never started when the scope was cancelled first: no warning
         # Only a close cancels this scope; a cancellation of the caller propagates past it.
-        raise JobClientClosedError("the client was closed during this call")
+        raise JobClientClosedError(CLOSED_DURING_CALL)
 
     async def perform(self, runtime: Runtime, effect: Effect) -> Any:
         """Perform one effect and return its reply.

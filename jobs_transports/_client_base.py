@@ -23,7 +23,7 @@ from jobs_core import (
 
 from ._async_driver import AsyncDriver
 from ._cassettes import RecordingAsync, RecordingSync, ReplayAsync, ReplaySync
-from ._client_errors import JobClientClosedError
+from ._client_errors import CLOSED, JobClientClosedError
 from ._gateways import JobsGateway, JobsGatewaySync
 from ._sync_driver import SyncDriver
 
@@ -64,7 +64,7 @@ class ClientBase(Generic[G]):
         """Raise `JobClientClosedError` (closing `protocol`) once the client is closed."""
         if self._closed:
             protocol.close()
-            raise JobClientClosedError("this client is closed: make a new one")
+            raise JobClientClosedError(CLOSED)
 
 
 class HandleBase:

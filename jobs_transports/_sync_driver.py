@@ -24,7 +24,7 @@ from jobs_core import (
 )
 
 from ._account_session import AccountSession, AccountUpdate, NeedsAccount, waited_past_deadline
-from ._client_errors import JobClientClosedError
+from ._client_errors import CLOSED_DURING_CALL, JobClientClosedError
 from ._gateways import describe_backends
 from ._request_log import RequestLog
 from ._sql_executor import SqlExecutor
@@ -153,7 +153,7 @@ class SyncDriver:
 
     def _refuse_if_closed(self, cause: Exception | None = None) -> None:
         if self._closed.is_set():
-            raise JobClientClosedError("the client was closed during this call") from cause
+            raise JobClientClosedError(CLOSED_DURING_CALL) from cause
 
     def _time_left(self, deadline: float | None) -> float | None:
         return None if deadline is None else deadline - self._clock()
