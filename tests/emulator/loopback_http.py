@@ -186,8 +186,13 @@ class RawConnection:
         return self.receive()
 
     def closed_by_server(self) -> bool:
-        """Return whether the server has closed its side (the next read is end-of-file)."""
-        return self.socket.recv(1) == b""
+        """Return whether the server has closed the connection: the next read is end-of-file, or
+        a reset (a connection aborted before the server read all that came on it, as a stopping
+        server aborts a request it has not read yet, is reset rather than ended)."""
+        try:
+            return self.socket.recv(1) == b""
+        except ConnectionResetError:
+            return True
 
     def close(self) -> None:
         self.socket.close()
