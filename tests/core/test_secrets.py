@@ -202,3 +202,27 @@ def test_a_secret_added_while_the_client_runs_is_masked_by_every_configuration()
 def _ask() -> core.Protocol[Any]:
     reply = yield HttpRequest("GET", "/v1alpha1/jobs", ())
     return reply
+
+
+@pytest.mark.parametrize(
+    ("in_body", "in_header"), [(True, False), (False, True), (True, True)], ids=str
+)
+def test_a_secret_in_the_body_alone_or_in_one_header_alone_is_masked(
+    in_body: bool, in_header: bool
+) -> None:
+    created_by = TOKEN if in_body else "alice"
+    body = json.dumps({"transaction": txn_json("t1", created_by=created_by)}).encode()
+    headers = (("Content-Type", "application/json"), ("X-Echo", TOKEN if in_header else "hi"))
+    response = HttpResponse(200, headers, body)
+    masked = core._secrets.scrub_response(response, HTTP.masks)
+    assert TOKEN not in repr(masked)
+    assert (REDACTED in masked.body.decode()) is in_body
+    assert (masked.headers[1][1] == REDACTED) is in_header
+    assert masked.headers[0] == headers[0]
+    job = run(core.get(HTTP, "Logic", "t1"), lambda effect: response, [0.0])
+    assert job.created_by == (REDACTED if in_body else "alice")
+
+
+def test_a_response_that_quotes_no_secret_is_passed_on_as_it_is() -> None:
+    response = HttpResponse(200, (("X-Echo", "hi"),), json.dumps(txn_json("t1")).encode())
+    assert core._secrets.scrub_response(response, HTTP.masks) is response
