@@ -28,9 +28,10 @@ def get(
     """
     kind = parse_reasoner_type(reasoner_type)
     job_id = require_segment("job_id", job_id)
-    wanted = parse_include(include, (kind,))
-    if not wanted:
+    if include is None:
         return fetch_job(config, kind, job_id)
+    # Given at all, even empty, `include=` makes the call return a `JobExpanded`.
+    wanted = parse_include(include, (kind,))
     return _get(config, fetch_record(config, kind, job_id), wanted)
 
 
