@@ -7,9 +7,8 @@ picks one and returns the protocol its method builds eagerly, so a request that 
 
 from __future__ import annotations
 
-import functools
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, TypeVar
 from typing import Protocol as Interface
 
@@ -127,10 +126,8 @@ def fetch_records(
     every request and its retries (see `send_http`).
     """
     records: list[JobRecord] = []
-    dialects = functools.partial(dialect_for, config, deadline=deadline)
-    for dialect, group in itertools.groupby(kinds, key=dialects):
-        protocol = dialect.list_records(tuple(group), filters, limit=limit, offset=offset)
-        records += yield from protocol
+    for dialect, group in _by_dialect(config, kinds, deadline):
+        records += yield from dialect.list_records(group, filters, limit=limit, offset=offset)
     return _unique(records, lambda record: record.job)
 
 
@@ -145,9 +142,18 @@ def fetch_jobs(
     """Return the protocol that lists as `fetch_records` does, as `Job`s: for calls that need
     nothing but the jobs, the fast way."""
     jobs: list[Job] = []
-    for dialect, group in itertools.groupby(kinds, key=functools.partial(dialect_for, config)):
-        jobs += yield from dialect.list_jobs(tuple(group), filters, limit=limit, offset=offset)
+    for dialect, group in _by_dialect(config, kinds, None):
+        jobs += yield from dialect.list_jobs(group, filters, limit=limit, offset=offset)
     return _unique(jobs, lambda job: job)
+
+
+def _by_dialect(
+    config: ClientConfig, kinds: tuple[ReasonerType, ...], deadline: Deadline | None
+) -> Iterator[tuple[Dialect, tuple[ReasonerType, ...]]]:
+    """Yield each run of `kinds` that one backend serves, with the dialect that serves it."""
+    for _, run in itertools.groupby(kinds, key=config.backend_for):
+        group = tuple(run)
+        yield dialect_for(config, group[0], deadline=deadline), group
 
 
 def _unique(items: list[T], job_of: Callable[[T], Job]) -> list[T]:

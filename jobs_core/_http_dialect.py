@@ -16,8 +16,6 @@ from typing import Any, ClassVar, TypeVar
 from typing import Protocol as Interface
 from urllib.parse import quote
 
-import attrs
-
 from ._config import USER_AGENT, ClientConfig
 from ._effects import Headers, HttpRequest, HttpResponse, Protocol
 from ._errors import JobInvalidRequestError, JobServerError, excerpt
@@ -27,7 +25,7 @@ from ._json_text import encode_compact
 from ._models import Job, JobEvents, JobRecord, ReasonerType
 from ._reasoners import lookup_reasoner_type
 from ._records import artifacts_by_filename, job_events, record_from_http
-from ._retry import Deadline, send_http
+from ._retry import Deadline, as_received, send_http
 from ._typed_bodies import job_from_get, jobs_from_list
 from ._validation import DOT_SEGMENTS
 
@@ -344,19 +342,22 @@ class _ListParser(Interface[T]):
     def __call__(self, kind: ReasonerType, response: HttpResponse, *, untyped: bool) -> list[T]: ...
 
 
-@attrs.frozen(slots=False)  # made per call: see `HttpRequest`
 class HttpDialect:
-    """The calls over the Direct Access API, sent under `config`'s retry policy.
+    """The calls over the Direct Access API, sent under `config`'s retry policy, each request
+    bounded by `deadline` (see `send_http`).
 
     Each method builds its request at once (so a request that cannot be built fails before any
     effect) and returns the protocol that sends it and parses the final response.
     """
 
-    config: ClientConfig
-    deadline: Deadline | None = None
-    """Bounds every request the protocols of this dialect send (see `send_http`)."""
+    # A plain class: one is made per call, in half the time of an attrs class.
+    __slots__ = ("config", "deadline")
     applies_filters: ClassVar[bool] = False
     """The service lists everything: the caller filters, sorts and slices."""
+
+    def __init__(self, config: ClientConfig, deadline: Deadline | None = None) -> None:
+        self.config = config
+        self.deadline = deadline
 
     def _send(
         self,
@@ -366,10 +367,9 @@ class HttpDialect:
         op: str,
         creates: bool = False,
     ) -> Protocol[T]:
-        response = yield from send_http(
-            self.config, request, op=op, creates=creates, deadline=self.deadline
+        return send_http(
+            self.config, request, parse, op=op, creates=creates, deadline=self.deadline
         )
-        return parse(response)
 
     def get(self, kind: ReasonerType, job_id: str) -> Protocol[JobRecord | None]:
         """Return the protocol that reads one job or transaction (None: there is none)."""
@@ -417,7 +417,7 @@ class HttpDialect:
             first = request not in answers
             if first:
                 answers[request] = yield from send_http(
-                    self.config, request, op="list", deadline=self.deadline
+                    self.config, request, as_received, op="list", deadline=self.deadline
                 )
             found += parse(kind, answers[request], untyped=first)
         return found

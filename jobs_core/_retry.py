@@ -22,6 +22,8 @@ in it as it arrives (see `jobs_core._secrets`), before anything can quote it.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import TypeVar
 
 import attrs
 
@@ -44,6 +46,8 @@ from ._errors import JobServerError, JobTimeoutError, clip
 from ._logs import CORE_LOGGER, describe_outcome, describe_request
 from ._models import ReasonerType
 from ._secrets import scrub_failure, scrub_response, scrub_rows
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -141,15 +145,23 @@ def _refresh_endpoint(op: str, request: HttpRequest) -> Protocol[None]:
     yield RefreshEndpoint(request.deadline, request.persist)
 
 
+def as_received(response: HttpResponse) -> HttpResponse:
+    """Return `response` as it is: the `parse` of `send_http` for callers that read it later."""
+    return response
+
+
 def send_http(
     config: ClientConfig,
     request: HttpRequest,
+    parse: Callable[[HttpResponse], T],
     *,
     op: str,
     creates: bool = False,
     deadline: Deadline | None = None,
-) -> Protocol[HttpResponse]:
-    """Send `request`, retrying transient failures; return the last response, whatever its status.
+) -> Protocol[T]:
+    """Send `request`, retrying transient failures; return what `parse` makes of the last
+    response, whatever its status (parsed here rather than by a generator around this one: one
+    frame fewer for every step of every call).
 
     Raises:
         JobServerError: a transport failure that the policy does not retry, or that outlived it.
@@ -191,13 +203,13 @@ def send_http(
             yield RenewToken(request.deadline, request.persist)
             continue
         if response.status < 400:
-            return response
+            return parse(response)
         retryable = failures.is_transient_status(response.status) and (
             not creates or response.status == 429
         )
         retries = retries or _Retries(config, op, request, deadline)
         if not retryable or retries.exhausted():
-            return response
+            return parse(response)
         yield from retries.back_off(response, failures.retry_after_s(response))
 
 

@@ -11,8 +11,6 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
-import attrs
-
 from ._config import ClientConfig
 from ._effects import Protocol, SqlCell, SqlQuery, SqlRows, SqlValue
 from ._errors import JobInvalidRequestError, JobServerError, excerpt
@@ -347,24 +345,23 @@ def _jobs_of_list(kind: ReasonerType, rows: SqlRows) -> list[Job]:
     return [record.job for record in parse_list(kind, rows)]
 
 
-@attrs.frozen(slots=False)  # made per call: see `HttpRequest`
 class SqlDialect:
-    """The calls over the SQL API of the application `config` names, run under its retry policy.
+    """The calls over the SQL API of the application `config` names, run under its retry policy,
+    each statement bounded by `deadline` (see `run_sql`).
 
     Each method builds its statement at once (so a statement that cannot be built fails before
     any effect) and returns the protocol that runs it and parses its rows.
     """
 
-    config: ClientConfig
-    deadline: Deadline | None = None
-    """Bounds every statement the protocols of this dialect run (see `run_sql`)."""
-    namespace: str = attrs.field(init=False)
+    # A plain class, as `HttpDialect`: one is made per call.
+    __slots__ = ("config", "deadline", "namespace")
     applies_filters: ClassVar[bool] = True
     """Each statement filters, sorts and slices: its rows are the answer."""
 
-    @namespace.default
-    def _namespace(self) -> str:
-        return self.config.sql_namespace
+    def __init__(self, config: ClientConfig, deadline: Deadline | None = None) -> None:
+        self.config = config
+        self.deadline = deadline
+        self.namespace = config.sql_namespace
 
     def _run(
         self,

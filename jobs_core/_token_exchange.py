@@ -23,7 +23,7 @@ from ._effects import HttpRequest, HttpResponse, Now, Protocol, SignAssertion
 from ._endpoint_discovery import discover_endpoint
 from ._errors import JobConfigurationError, JobServerError, clip
 from ._json_text import decode_json
-from ._retry import Deadline, send_http
+from ._retry import Deadline, as_received, send_http
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_PATH = "/oauth/token"
@@ -147,7 +147,9 @@ def _ask(
     # late, so it is at worst renewed sooner than needed.
     asked_at: float = yield Now()
     request = exchange_request(origin, endpoint, role, assertion)
-    response = yield from send_http(config, request, op="token exchange", deadline=deadline)
+    response = yield from send_http(
+        config, request, as_received, op="token exchange", deadline=deadline
+    )
     return response, asked_at, assertion
 
 

@@ -30,7 +30,7 @@ from jobs_core import (
     exchange_token,
     parse_endpoint,
 )
-from jobs_core._retry import Deadline, send_http
+from jobs_core._retry import Deadline, as_received, send_http
 from jobs_core._serialization import effect_to_json
 
 CONFIG = ClientConfig(http=True, retry=RetryPolicy(max_attempts=2))
@@ -177,7 +177,7 @@ def test_a_token_is_renewed_shortly_before_it_expires(
 
 
 def test_a_401_renews_the_token_once() -> None:
-    stepper = Stepper(send_http(CONFIG, HttpRequest("GET", "/jobs"), op="get"))
+    stepper = Stepper(send_http(CONFIG, HttpRequest("GET", "/jobs"), as_received, op="get"))
     request = stepper.start()
     assert stepper.send(HttpResponse(401)) == RenewToken()
     assert stepper.send(None) == request
@@ -225,7 +225,7 @@ def test_an_exchange_that_finds_the_endpoint_stale_rediscovers_it_once() -> None
 
 def test_a_refresh_or_renewal_carries_the_deadline_of_the_request_that_needs_it() -> None:
     stepper = Stepper(
-        send_http(CONFIG, HttpRequest("GET", "/jobs"), op="get", deadline=Deadline(9))
+        send_http(CONFIG, HttpRequest("GET", "/jobs"), as_received, op="get", deadline=Deadline(9))
     )
     assert stepper.start() == HttpRequest("GET", "/jobs", deadline=9)
     assert stepper.send(HttpResponse(401)) == RenewToken(deadline=9)

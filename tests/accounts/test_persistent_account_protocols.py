@@ -35,7 +35,7 @@ from jobs_core import (
     discover_endpoint,
     exchange_token,
 )
-from jobs_core._retry import Deadline, send_http
+from jobs_core._retry import Deadline, as_received, send_http
 from jobs_core._serialization import effect_to_json
 from tests.core.replies import job_json, ok, response
 from tests.core.simulated_service import SimJob, SimulatedService
@@ -109,7 +109,9 @@ def exchange(*, persist: bool, deadline: float = DEADLINE) -> core.Protocol[core
 
 def test_a_polls_renewal_and_refresh_say_its_deadline_persists() -> None:
     polling = Deadline(9, persist=True)
-    stepper = Stepper(send_http(CONFIG, HttpRequest("GET", "/jobs"), op="get", deadline=polling))
+    stepper = Stepper(
+        send_http(CONFIG, HttpRequest("GET", "/jobs"), as_received, op="get", deadline=polling)
+    )
     assert stepper.start() == HttpRequest("GET", "/jobs", deadline=9, persist=True)
     assert stepper.send(HttpResponse(401)) == RenewToken(9, persist=True)
     stepper.send(None)

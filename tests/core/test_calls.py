@@ -25,7 +25,7 @@ from jobs_core import (
 from jobs_core import _http_dialect as http
 from jobs_core import _sql_dialect as sql
 from jobs_core._filters import ListFilters
-from jobs_core._retry import Deadline, jitter_source, request_key, send_http
+from jobs_core._retry import Deadline, as_received, jitter_source, request_key, send_http
 from tests.core.replies import HTTP, HYBRID, SQL, job_json, job_row, ok, response, txn_json, txn_row
 from tests.core.script import Script
 
@@ -131,7 +131,7 @@ def test_a_response_too_large_is_never_retried(persist: bool) -> None:
     refused = TransportError("too large", request_sent=True, too_large=True)
     script = Script((sent, refused))
     with pytest.raises(JobServerError, match="too large") as raised:
-        script.finish(send_http(HTTP, request, op="get", deadline=deadline))
+        script.finish(send_http(HTTP, request, as_received, op="get", deadline=deadline))
     assert raised.value.__cause__ is refused
     assert script.effects == [sent]
 
