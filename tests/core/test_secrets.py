@@ -226,3 +226,14 @@ def test_a_secret_in_the_body_alone_or_in_one_header_alone_is_masked(
 def test_a_response_that_quotes_no_secret_is_passed_on_as_it_is() -> None:
     response = HttpResponse(200, (("X-Echo", "hi"),), json.dumps(txn_json("t1")).encode())
     assert core._secrets.scrub_response(response, HTTP.masks) is response
+
+
+def test_rows_are_masked_cell_by_cell_and_passed_on_as_they_are_when_none_holds_a_secret() -> None:
+    clean = core.SqlRows(("ID", "BY", "N"), (("j1", "alice", 1), ("j2", None, 2)))
+    assert core._secrets.scrub_rows(clean, HTTP.masks) is clean
+    leaky = core.SqlRows(clean.columns, (*clean.rows, ("j3", f"by {TOKEN}", 3)))
+    masked = core._secrets.scrub_rows(leaky, HTTP.masks)
+    assert masked.rows == (*clean.rows, ("j3", f"by {REDACTED}", 3))
+    # A secret made of two cells side by side is in no cell: nothing is masked.
+    split = core.SqlRows(("A", "B"), ((TOKEN[:6], TOKEN[6:]),))
+    assert core._secrets.scrub_rows(split, HTTP.masks).rows == split.rows
