@@ -101,6 +101,13 @@ def report(name: str, timed: Timed, unit: str, goal: float | None = None) -> Non
 
 
 CONFIG = ClientConfig(http=True)
+TOKEN = (
+    "eyJraWQiOiIxMjM0NTYiLCJhbGciOiJFUzI1NiJ9.eyJwIjoiMTIzNDU2OjEyMzQ1NiIsImlzcyI6IlNGOjEwMDEi"
+    "LCJleHAiOjE3NjQxNzE2MDB9.n2Q4m7GZk1cXv0bYt8Hq5sWfJxR3uLpDaE6yNcKoVzM"
+)
+"""A programmatic access token's shape: what a Direct Access client holds, and masks in every
+response (see `jobs_core._secrets`)."""
+HOLDING_A_TOKEN = ClientConfig(http=True, secrets=(TOKEN,))
 
 
 def answered(protocol: Protocol[Any], response: HttpResponse) -> Any:
@@ -114,16 +121,17 @@ def answered(protocol: Protocol[Any], response: HttpResponse) -> Any:
     raise AssertionError("the protocol asked for a second effect")
 
 
-def bench_get(kind: str, body: bytes) -> None:
-    """Time a whole `get` (request built, answer parsed into a `Job`) against `json.loads`."""
+def bench_get(kind: str, body: bytes, config: ClientConfig, client: str) -> None:
+    """Time a whole `get` (arguments checked, request built, answer parsed into a `Job`) by a
+    `client` configured as `config` against `json.loads`."""
     response = HttpResponse(200, (("Content-Type", "application/json"),), body)
 
     def one_get() -> object:
-        return answered(get(CONFIG, kind, "01b2c3d4-0000-4000-8000-000000000001"), response)
+        return answered(get(config, kind, "01b2c3d4-0000-4000-8000-000000000001"), response)
 
     loops = 20_000
     timed = Timed(one_get, lambda: json.loads(body), loops)
-    report(f"get {kind}: build + parse", timed, "µs", goal=2.0)
+    report(f"  {kind}, {client}", timed, "µs", goal=2.0)
 
 
 def bench_list() -> None:
@@ -191,8 +199,14 @@ def bench_polling() -> None:
 
 def main() -> None:
     """Run every benchmark of the core and print the figures."""
-    bench_get("Predictive", json.dumps({"job": job_object(1)}).encode())
-    bench_get("Logic", json.dumps({"transaction": TRANSACTION}).encode())
+    print("get: build + parse")
+    bodies = {
+        "Predictive": json.dumps({"job": job_object(1)}).encode(),
+        "Logic": json.dumps({"transaction": TRANSACTION}).encode(),
+    }
+    for config, client in ((CONFIG, "no secrets"), (HOLDING_A_TOKEN, "holding a token")):
+        for kind, body in bodies.items():
+            bench_get(kind, body, config, client)
     bench_list()
     bench_polling()
 
