@@ -17,7 +17,7 @@ import attrs
 
 from jobs_core import JobConfigurationError, is_secret_setting
 
-from ._config_files import Section, Shape, find_file, read_section
+from ._config_files import RENAMED, Section, Shape, find_file, read_section
 
 DEFAULT_APP = "RELATIONALAI"
 TokenProvider = Callable[[], str]
@@ -46,13 +46,6 @@ _CONNECTOR_AUTHENTICATORS = {
     "oauth": "oauth",
     "oauth_authorization_code": "OAUTH_AUTHORIZATION_CODE",
     "oauth_client_credentials": "OAUTH_CLIENT_CREDENTIALS",
-}
-# Older spellings -> current names.
-_RENAMED = {
-    "private_key_file": "private_key_path",
-    "private_key_file_pwd": "private_key_passphrase",
-    "use_direct_access": "direct_access",
-    "rai_app_name": "app",
 }
 _TEXT_FIELDS = (
     "account", "user", "role", "warehouse", "database", "host", "protocol", "app",
@@ -176,7 +169,7 @@ _FIELDS = (*_TEXT_FIELDS, *_CREDENTIAL_FIELDS, "port", "direct_access")
 
 
 def _typed(section: Section, key: str, value: Any, cls: type[Any]) -> Any:
-    secret = is_secret_setting(_RENAMED.get(key, key))
+    secret = is_secret_setting(RENAMED.get(key, key))
     if secret and cls is str and isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # a numeric passphrase, as TOML and YAML read it unquoted
     if cls is int and isinstance(value, str) and value.isdigit():
@@ -192,7 +185,7 @@ def _typed(section: Section, key: str, value: Any, cls: type[Any]) -> Any:
 def _settings(section: Section) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     for key, value in section.settings.items():
-        name = _RENAMED.get(key, key)
+        name = RENAMED.get(key, key)
         if value is None or (name in settings and key != name):
             continue  # the current spelling wins over the older one
         if name in _TEXT_FIELDS or name in _CREDENTIAL_FIELDS:
@@ -211,7 +204,7 @@ def _connector_extras(section: Section) -> dict[str, Any]:
         for key, value in section.settings.items()
         if key not in _NOT_FOR_THE_CONNECTOR
         and (key in _CONNECTOR_PARAMETERS or snowflake_file)
-        and _RENAMED.get(key, key) not in _FIELDS
+        and RENAMED.get(key, key) not in _FIELDS
         and key != "endpoint_cache"
     }
 

@@ -30,6 +30,15 @@ if TYPE_CHECKING:
     import yaml
 
 
+RENAMED = {
+    "private_key_file": "private_key_path",
+    "private_key_file_pwd": "private_key_passphrase",
+    "use_direct_access": "direct_access",
+    "rai_app_name": "app",
+}
+"""Older spellings of settings -> their current names."""
+
+
 class Shape(enum.Enum):
     """Which of the file formats a file is written in."""
 
@@ -173,7 +182,14 @@ def _table(value: Any, where: str) -> dict[str, Any]:
 
 
 def _merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
+    """Return `base` with `overlay` over it, table by table; a setting `overlay` writes in one
+    spelling replaces the one `base` writes in another."""
+    overridden = {RENAMED.get(key, key) for key in overlay}
+    merged = {
+        key: value
+        for key, value in base.items()
+        if key in overlay or RENAMED.get(key, key) not in overridden
+    }
     for key, value in overlay.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value)
@@ -289,11 +305,25 @@ def _snowflake(
             (connection, "connection argument"),
             (env.get("SNOWFLAKE_DEFAULT_CONNECTION_NAME"), "SNOWFLAKE_DEFAULT_CONNECTION_NAME"),
             (document.get("default_connection_name"), "default_connection_name"),
+            (_default_in_config_toml(found), "default_connection_name in config.toml"),
             ("default" if "default" in connections else None, "the connection named default"),
         ),
         where,
     )
     return Section(found, connections[chosen[0]], None, "", *chosen)
+
+
+def _default_in_config_toml(found: Found) -> Any:
+    """Return the ``default_connection_name`` of the config.toml beside `found`, a
+    connections.toml (where Snowflake's connector reads it), or None.
+
+    Raises:
+        JobConfigurationError: that config.toml cannot be read or parsed.
+    """
+    config = found.path.with_name("config.toml")
+    if found.shape is not Shape.SNOWFLAKE_CONNECTIONS or not config.is_file():
+        return None
+    return read_document(config, Shape.SNOWFLAKE_CONFIG).get("default_connection_name")
 
 
 _READERS = {

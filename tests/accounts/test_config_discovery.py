@@ -353,3 +353,71 @@ def test_a_connector_older_than_5_is_not_given_the_logout_setting(
     account = load_account_config(config_file=path)
     assert account is not None
     assert "enable_server_session_keep_alive_auto_detection" not in account.connector_kwargs()
+
+
+@pytest.mark.parametrize(
+    ("default", "override", "field", "expected"),
+    [
+        ('private_key_path = "/top.p8"', 'private_key_file = "/profile.p8"', "private_key_path",
+         "/profile.p8"),
+        ('private_key_file = "/top.p8"', 'private_key_path = "/profile.p8"', "private_key_path",
+         "/profile.p8"),
+        ('private_key_passphrase = "top-pass"', 'private_key_file_pwd = "profile-pass"',
+         "private_key_passphrase", "profile-pass"),
+        ("direct_access = true", "use_direct_access = false", "direct_access", False),
+        ('app = "TOP_APP"', 'rai_app_name = "PROFILE_APP"', "app", "PROFILE_APP"),
+    ],
+)  # fmt: skip
+def test_a_profile_overrides_a_default_whatever_the_spellings(
+    home: Path, default: str, override: str, field: str, expected: object
+) -> None:
+    write(
+        home / ".rai" / "raiconfig.toml",
+        f"""\
+        account = "acc"
+        user = "U"
+        authenticator = "programmatic_access_token"
+        token = "a-token"
+        {default}
+
+        [profile.default]
+        {override}
+        """,
+    )
+    assert getattr(loaded(), field) == expected
+
+
+def test_a_yaml_connection_overrides_a_top_level_default_whatever_the_spellings(
+    home: Path,
+) -> None:
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        """\
+        private_key_path: /top.p8
+        connections:
+          sf: {account: acc, user: u, authenticator: jwt, private_key_file: /connection.p8}
+        """,
+    )
+    assert loaded().private_key_path == "/connection.p8"
+
+
+def test_snowflake_default_connection_name_in_config_toml(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Snowflake's connector reads default_connection_name from config.toml, beside
+    # connections.toml (which then holds only the connections).
+    write(
+        home / ".snowflake" / "connections.toml",
+        """\
+        [one]
+        account = "one-account"
+        [two]
+        account = "two-account"
+        """,
+    )
+    write(home / ".snowflake" / "config.toml", 'default_connection_name = "two"\n')
+    config = loaded()
+    assert (config.connection, config.account) == ("two", "two-account")
+    assert "default_connection_name in config.toml" in config.describe()
+    monkeypatch.setenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME", "one")
+    assert loaded().account == "one-account"
