@@ -101,19 +101,25 @@ class TokenSource:
     file: Path | None = None
     provider: TokenProvider | None = None
     exchange: KeyPairExchange | None = None
+    where: str = ""
+    """The configuration file, profile and connection that name `file`, for messages."""
 
     def read(self) -> str:
         """Return the current token of a fixed value, file or callable.
 
         Raises:
-            JobConfigurationError: it cannot be read or cannot go in a header.
+            JobConfigurationError: it cannot be read or cannot go in a header (naming `where`).
         """
         if self.file is not None:
+            source = f"token_file_path {self.file}" + (f" ({self.where})" if self.where else "")
             try:
                 text = self.file.expanduser().read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise JobConfigurationError(f"token_file_path: cannot read {self.file}") from exc
-            return checked_token(text, f"token_file_path {self.file}")
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise JobConfigurationError(f"{source}: cannot read it: {reason}") from exc
+            except UnicodeDecodeError as exc:
+                raise JobConfigurationError(f"{source}: not UTF-8 text") from exc
+            return checked_token(text, source)
         if self.provider is not None:
             try:
                 value = self.provider()

@@ -146,6 +146,37 @@ def test_a_token_that_cannot_go_in_a_header(home: Path, keys: KeyFiles, bad: str
     assert f"token_file_path {token_file}" in message
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "No such file or directory"),
+        ("folder", "Is a directory"),
+        (b"", "is empty"),
+        (b"\n\n  \n", "is empty"),
+        (b"\xff\xfe token", "not UTF-8 text"),
+    ],
+)
+@pytest.mark.parametrize("direct_access", [True, False])
+def test_a_token_file_that_cannot_be_used_is_named_with_its_connection(
+    home: Path, keys: KeyFiles, content: bytes | str | None, reason: str, direct_access: bool
+) -> None:
+    token_file = home / "pat.txt"
+    if content == "folder":
+        token_file.mkdir()
+    elif isinstance(content, bytes):
+        token_file.write_bytes(content)
+    path = rai_yaml(
+        home,
+        f"account: acc\nuser: a\nauthenticator: programmatic_access_token\n"
+        f"token_file_path: {token_file}\n",
+        extra=f"direct_access: {str(direct_access).lower()}\n",
+    )
+    message = refused(keys)
+    assert f"{path}, connection 'sf'" in message
+    assert f"token_file_path {token_file}" in message
+    assert reason in message
+
+
 def test_a_token_callable_that_gives_what_cannot_go_in_a_header(home: Path) -> None:
     # The callable is asked on the first request: the token is checked before it is sent.
     with (
