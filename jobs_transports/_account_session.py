@@ -45,7 +45,7 @@ from jobs_core import (
 from ._account_config import TokenProvider
 from ._endpoint_cache import EndpointCache
 from ._fork_safety import start_afresh_after_fork
-from ._http_target import EndpointProvider, Headers
+from ._http_target import EndpointProvider, Headers, checked_base_url
 
 log = logging.getLogger("jobs_transports.accounts")
 
@@ -252,12 +252,25 @@ class AccountSession:
         endpoint = yield from discover_endpoint(
             self._config, self._app, deadline=deadline, persist=persist
         )
-        if endpoint != self.endpoint:
-            self._token = None  # a token is valid for one endpoint
         self._replace_endpoint(endpoint)
 
     def _replace_endpoint(self, endpoint: str) -> None:
+        """Make the discovered `endpoint` the current one, and cache it.
+
+        Raises:
+            JobServerError: `endpoint` is not a usable base URL (the application's answer, not
+                the user's configuration); the state and the cache are left as they were.
+        """
+        try:
+            endpoint = checked_base_url(endpoint)
+        except JobConfigurationError as exc:
+            raise JobServerError(
+                f"the application {self._app} answered a Direct Access endpoint that is not a "
+                f"usable base URL: {exc}"
+            ) from exc
         log.debug("discovered the endpoint of %s/%s: %s", self._account, self._app, endpoint)
+        if endpoint != self.endpoint:
+            self._token = None  # a token is valid for one endpoint
         self.endpoint = endpoint
         self._cached = False
         if self._cache is not None:

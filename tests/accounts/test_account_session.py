@@ -76,3 +76,20 @@ def test_only_a_cached_endpoint_that_cannot_be_reached_is_doubted_and_only_once(
     assert cached is not None
     assert cached.endpoint == "http://ep.host"
     assert not session.distrusts(refused)  # a discovered endpoint: the retries decide
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["ftp://ep.host", "http://a b", "http://[::1", "h\u00e9.example", "http://ep.host:99999"],
+)
+def test_a_discovered_endpoint_that_is_no_base_url_is_the_service_s_fault_and_not_cached(
+    tmp_path: Path, answer: str
+) -> None:
+    cache = EndpointCache(tmp_path / "endpoints.json")
+    session = AccountSession(CONFIG, TokenSource(fixed="t"), account="acc", app="APP", cache=cache)
+    stepper = Stepper(session.prepare())
+    assert isinstance(stepper.start(), SqlQuery)
+    with pytest.raises(JobServerError, match="APP answered a Direct Access endpoint that is not"):
+        stepper.send(SqlRows(("SERVICE_ENDPOINT",), ((answer,),)))
+    assert session.endpoint is None
+    assert not cache.path.exists()
