@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -197,6 +198,15 @@ def _settings(section: Section) -> dict[str, Any]:
     return settings
 
 
+_PATH_FIELDS = ("private_key_path", "token_file_path")
+
+
+def _beside(section: Section, path: str) -> str:
+    """Return `path`, a file setting of `section`, with ``~`` expanded and, when relative, taken
+    from the folder of the file that names it (found from a folder below it, as it may be)."""
+    return str(section.found.path.parent / Path(path).expanduser())
+
+
 def _connector_extras(section: Section) -> dict[str, Any]:
     snowflake_file = section.found.shape in (Shape.SNOWFLAKE_CONNECTIONS, Shape.SNOWFLAKE_CONFIG)
     return {
@@ -272,6 +282,9 @@ def _build(
     section: Section, overrides: Mapping[str, Any], explicit: Mapping[str, Any]
 ) -> AccountConfig:
     from_file = _settings(section)
+    for name in _PATH_FIELDS:
+        if isinstance(from_file.get(name), str) and from_file[name]:
+            from_file[name] = _beside(section, from_file[name])
     env_section = attrs.evolve(section, settings=overrides)
     settings = {**from_file, **_settings(env_section), **explicit}
     where = section.where()

@@ -421,3 +421,32 @@ def test_snowflake_default_connection_name_in_config_toml(
     assert "default_connection_name in config.toml" in config.describe()
     monkeypatch.setenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME", "one")
     assert loaded().account == "one-account"
+
+
+@pytest.mark.parametrize("shape", ["raiconfig.toml", "raiconfig.yaml"])
+def test_relative_key_and_token_paths_are_relative_to_their_file(
+    home: Path, keys: KeyFiles, shape: str
+) -> None:
+    project = Path.cwd().parent  # the file is found from a folder below it
+    key = project / "keys" / "rsa_key.p8"
+    key.parent.mkdir()
+    key.write_bytes(keys.plain.read_bytes())
+    write(project / "keys" / "pat", f"{SECRET_TOKEN}\n")
+    settings = {
+        "account": "acc",
+        "user": "U",
+        "authenticator": "jwt",
+        "private_key_file": "keys/rsa_key.p8",
+        "token_file_path": "./keys/pat",
+    }
+    if shape == "raiconfig.toml":
+        text = "".join(f'{name} = "{value}"\n' for name, value in settings.items())
+    else:
+        text = "connections:\n  sf:\n" + "".join(f"    {k}: {v}\n" for k, v in settings.items())
+    write(project / shape, text)
+    config = loaded()
+    assert config.private_key_path == str(key)
+    assert config.token_file_path == str(project / "keys" / "pat")
+    assert "problem" not in describe_connection()  # the key loads from the working directory
+    write(project / shape, text.replace("keys/rsa_key.p8", "~/rsa_key.p8"))
+    assert loaded().private_key_path == str(home / "rsa_key.p8")
