@@ -165,7 +165,16 @@ def read_document(path: Path, shape: Shape) -> dict[str, Any]:
         document = {}
     if not isinstance(document, dict):
         raise JobConfigurationError(f"{path}: expected a mapping of settings at the top level")
-    return document
+    return _named_by_text(document)
+
+
+def _named_by_text(table: dict[Any, Any]) -> dict[str, Any]:
+    """Return `table` with the keys of its tables as text, as TOML has them: YAML reads the
+    connection and profile names ``1`` or ``2024`` as numbers, which arguments name as text."""
+    return {
+        str(key): _named_by_text(value) if isinstance(value, dict) else value
+        for key, value in table.items()
+    }
 
 
 def _yaml_position(exc: yaml.YAMLError) -> str:
@@ -222,14 +231,15 @@ def _pick_connection(
     chosen: tuple[tuple[Any, str], ...],
     where: str,
 ) -> tuple[str, str]:
-    for name, why in chosen:
-        if name:
+    for given, why in chosen:
+        if given is not None and given != "":
+            name = str(given)  # a YAML default_connection: 1 names the connection "1"
             if name not in connections:
                 known = ", ".join(map(repr, connections)) or "none"
                 raise JobConfigurationError(
                     f"{where}: no connection {name!r} (named by {why}); connections: {known}"
                 )
-            return str(name), why
+            return name, why
     if len(connections) == 1:
         return next(iter(connections)), "the only connection in the file"
     if not connections:

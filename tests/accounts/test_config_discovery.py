@@ -450,3 +450,26 @@ def test_relative_key_and_token_paths_are_relative_to_their_file(
     assert "problem" not in describe_connection()  # the key loads from the working directory
     write(project / shape, text.replace("keys/rsa_key.p8", "~/rsa_key.p8"))
     assert loaded().private_key_path == str(home / "rsa_key.p8")
+
+
+def test_yaml_connections_and_profiles_named_by_numbers(home: Path) -> None:
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        """\
+        default_connection: 1
+        active_profile: 2024
+        connections:
+          1: {account: one, password: x}
+          2: {account: two, password: x}
+        profiles:
+          2024: {connections: {1: {role: R2024}}}
+        """,
+    )
+    config = loaded()
+    assert (config.connection, config.account, config.profile, config.role) == (
+        "1",
+        "one",
+        "2024",
+        "R2024",
+    )
+    assert loaded(connection="2").account == "two"
