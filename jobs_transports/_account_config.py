@@ -19,6 +19,7 @@ import attrs
 from jobs_core import JobConfigurationError, is_secret_setting
 
 from ._config_files import RENAMED, Section, Shape, find_file, read_section
+from ._http_target import checked_base_url
 
 DEFAULT_APP = "RELATIONALAI"
 TokenProvider = Callable[[], str]
@@ -383,16 +384,43 @@ def _backend_why(direct: bool, from_file: Mapping[str, Any], shape: Shape) -> st
     return f"Direct Access (direct_access from {source}), SQL API to find the endpoint"
 
 
+def _check_address(config: AccountConfig) -> None:
+    """Check that the account's address (its host overrides, or its name) can be reached, as the
+    token exchange and the Snowflake connector need it.
+
+    Raises:
+        JobConfigurationError: a port out of range, a protocol other than http(s), or a host or
+            account name that makes no URL.
+    """
+    where = config.where
+    if config.port is not None and not 1 <= config.port <= 65535:
+        raise JobConfigurationError(f"{where}: port: must be from 1 to 65535, not {config.port}")
+    if config.protocol is not None and config.protocol.lower() not in ("https", "http"):
+        raise JobConfigurationError(
+            f"{where}: protocol: must be https or http, not {config.protocol!r}"
+        )
+    try:
+        checked_base_url(config.account_origin)
+    except JobConfigurationError as exc:
+        field, value = ("host", config.host) if config.host else ("account", config.account)
+        reason = str(exc).removeprefix("base_url ")
+        raise JobConfigurationError(
+            f"{where}: {field}: {value!r} is not a usable address: {reason}"
+        ) from exc
+
+
 def check(config: AccountConfig) -> None:
     """Check that `config` can work, without any I/O but reading local files it names.
 
     Raises:
-        JobConfigurationError: a missing account or user, a key-pair login without a key, a
-            token login without a token, or an interactive login over Direct Access.
+        JobConfigurationError: a missing account or user, an account address that cannot work
+            (see `_check_address`), a key-pair login without a key, a token login without a
+            token, or an interactive login over Direct Access.
     """
     where = config.where
     if not config.account:
         raise JobConfigurationError(f"{where}: account: missing (the Snowflake account name)")
+    _check_address(config)
     if config.authenticator == "jwt" and not config.private_key_path:
         raise JobConfigurationError(
             f"{where}: private_key_path: missing (the key-pair authenticator needs a key)"

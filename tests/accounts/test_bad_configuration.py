@@ -211,6 +211,35 @@ def test_a_config_file_that_does_not_exist(home: Path, keys: KeyFiles) -> None:
     assert "config_file argument" in refused(keys, config_file=home / "missing.yaml")
 
 
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ("port: 99999\n", "port: must be from 1 to 65535, not 99999"),
+        ("port: 0\n", "port: must be from 1 to 65535, not 0"),
+        ("port: -1\n", "port: must be from 1 to 65535, not -1"),
+        ("protocol: ftp\n", "protocol: must be https or http, not 'ftp'"),
+        ("host: 'a b/c'\n", "host: 'a b/c' is not a usable address"),
+        ("host: h\u00e9.example\n", "is not a usable address"),
+        ("host: 'h?x'\n", "is not a usable address"),
+    ],
+)
+@pytest.mark.parametrize("direct_access", [True, False])
+def test_an_account_address_that_cannot_work(
+    home: Path, keys: KeyFiles, settings: str, problem: str, direct_access: bool
+) -> None:
+    rai_yaml(
+        home,
+        f"account: acc\nuser: a\nauthenticator: jwt\nprivate_key_path: {keys.plain}\n{settings}",
+        extra=f"direct_access: {str(direct_access).lower()}\n",
+    )
+    assert problem in refused(keys)
+
+
+def test_an_account_name_that_makes_no_address(home: Path, keys: KeyFiles) -> None:
+    rai_yaml(home, f"account: my account\nuser: a\npassword: {PASSWORD}\n", extra="")
+    assert "account: 'my account' is not a usable address" in refused(keys)
+
+
 def test_a_mistyped_field(home: Path, keys: KeyFiles) -> None:
     rai_yaml(home, f"account: acc\nuser: a\npassword: [{PASSWORD}]\n", extra="")
     message = refused(keys)
