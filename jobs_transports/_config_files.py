@@ -11,7 +11,9 @@ each choice, for `_account_config` to check and type.
 from __future__ import annotations
 
 import enum
+import logging
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +30,8 @@ else:  # pragma: no cover (exercised on 3.10 only)
 
 if TYPE_CHECKING:
     import yaml
+
+log = logging.getLogger("jobs_transports.accounts")
 
 
 RENAMED = {
@@ -88,12 +92,24 @@ def _shape_of(path: Path) -> Shape:
     return Shape.RAI_TOML
 
 
+def _is_file(path: Path) -> bool:
+    """Return whether `path` is a file; one that cannot be looked at (a folder on the way that
+    the user may not search) is not, with a warning: the search goes on, as Snowflake's does."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        log.warning("%s: cannot be looked at (%s); skipped", path, exc.strerror)
+        return False
+
+
 def _upwards(names: tuple[str, ...], home_dir: Path) -> Path | None:
     cwd = Path.cwd()
     for folder in (cwd, *cwd.parents, home_dir):
         for name in names:
             candidate = folder / name
-            if candidate.is_file():
+            if _is_file(candidate):
                 return candidate
     return None
 
@@ -110,8 +126,11 @@ def find_file(config_file: str | os.PathLike[str] | None, env: Mapping[str, str]
     ):
         if given:
             path = Path(given).expanduser()
-            if not path.is_file():
-                raise JobConfigurationError(f"{why}: {path} is not a file")
+            try:
+                if not stat.S_ISREG(path.stat().st_mode):
+                    raise JobConfigurationError(f"{why}: {path} is not a file")
+            except OSError as exc:
+                raise JobConfigurationError(f"{why}: {path}: {exc.strerror}") from exc
             return Found(path, _shape_of(path), why)
     rai_home = Path.home() / ".rai"
     for names in (("raiconfig.yaml", "raiconfig.yml"), ("raiconfig.toml",)):
@@ -125,7 +144,7 @@ def find_file(config_file: str | os.PathLike[str] | None, env: Mapping[str, str]
         ("config.toml", Shape.SNOWFLAKE_CONFIG),
     ):
         candidate = snowflake_home / name
-        if candidate.is_file() and (
+        if _is_file(candidate) and (
             shape is Shape.SNOWFLAKE_CONNECTIONS or _has_connections(candidate)
         ):
             return Found(candidate, shape, f"no raiconfig file; Snowflake's {name} is used")
@@ -331,7 +350,7 @@ def _default_in_config_toml(found: Found) -> Any:
         JobConfigurationError: that config.toml cannot be read or parsed.
     """
     config = found.path.with_name("config.toml")
-    if found.shape is not Shape.SNOWFLAKE_CONNECTIONS or not config.is_file():
+    if found.shape is not Shape.SNOWFLAKE_CONNECTIONS or not _is_file(config):
         return None
     return read_document(config, Shape.SNOWFLAKE_CONFIG).get("default_connection_name")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import re
 import textwrap
 from pathlib import Path
@@ -473,3 +475,24 @@ def test_yaml_connections_and_profiles_named_by_numbers(home: Path) -> None:
         "R2024",
     )
     assert loaded(connection="2").account == "two"
+
+
+def test_a_folder_that_cannot_be_searched_is_skipped_with_a_warning(
+    home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    locked = home / ".rai"  # searched for raiconfig.yaml before any raiconfig.toml
+    write(locked / "raiconfig.yaml", "connections: {a: {account: locked, password: x}}\n")
+    write(Path.cwd() / "raiconfig.toml", 'account = "here"\npassword = "x"\n')
+    stat = Path.stat
+
+    def refused_in_locked(path: Path, *, follow_symlinks: bool = True) -> Any:
+        if path.parent == locked:  # as for a user without search permission on ~/.rai
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return stat(path, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(Path, "stat", refused_in_locked)
+    with caplog.at_level(logging.WARNING, "jobs_transports"):
+        assert loaded().account == "here"
+    assert f"{locked / 'raiconfig.yaml'}: cannot be looked at (Permission denied)" in caplog.text
+    with pytest.raises(JobConfigurationError, match="Permission denied"):
+        loaded(config_file=locked / "raiconfig.yaml")
