@@ -232,18 +232,30 @@ def _authenticator(written: str | None, where: str) -> str:
     return name
 
 
+_SWITCH_VALUES = {"1": True, "true": True, "yes": True, "on": True}
+_SWITCH_VALUES |= {"0": False, "false": False, "no": False, "off": False}
+
+
 def _environment(env: Mapping[str, str]) -> dict[str, Any]:
-    """The `JOBS_*` variables that refine a file's settings, as settings."""
-    names = (
-        ("JOBS_TOKEN", "token"),
-        ("JOBS_APP", "app"),
+    """Return the `JOBS_*` variables that refine a file's settings, as settings.
+
+    Raises:
+        JobConfigurationError: ``JOBS_DIRECT_ACCESS`` or ``JOBS_ENDPOINT_CACHE`` is not a switch
+            (1/0, true/false, yes/no, on/off): a typo must not quietly choose another backend.
+    """
+    names = (("JOBS_TOKEN", "token"), ("JOBS_APP", "app"))
+    settings: dict[str, Any] = {key: env[variable] for variable, key in names if env.get(variable)}
+    for variable, key in (
         ("JOBS_DIRECT_ACCESS", "direct_access"),
         ("JOBS_ENDPOINT_CACHE", "endpoint_cache"),
-    )
-    settings: dict[str, Any] = {key: env[variable] for variable, key in names if env.get(variable)}
-    for key in ("direct_access", "endpoint_cache"):
-        if key in settings:
-            settings[key] = settings[key].strip().lower() in ("1", "true", "yes", "on")
+    ):
+        written = env.get(variable, "").strip()
+        if written:
+            if written.lower() not in _SWITCH_VALUES:
+                raise JobConfigurationError(
+                    f"{variable}: must be 1/0, true/false, yes/no or on/off, not {written!r}"
+                )
+            settings[key] = _SWITCH_VALUES[written.lower()]
     return settings
 
 

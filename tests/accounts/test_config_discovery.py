@@ -496,3 +496,20 @@ def test_a_folder_that_cannot_be_searched_is_skipped_with_a_warning(
     assert f"{locked / 'raiconfig.yaml'}: cannot be looked at (Permission denied)" in caplog.text
     with pytest.raises(JobConfigurationError, match="Permission denied"):
         loaded(config_file=locked / "raiconfig.yaml")
+
+
+@pytest.mark.parametrize("variable", ["JOBS_DIRECT_ACCESS", "JOBS_ENDPOINT_CACHE"])
+def test_switch_variables_are_switches(
+    home: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        "connections: {a: {account: acc, user: u, authenticator: oauth, token: t-1234}}\n",
+    )
+    setting = variable.removeprefix("JOBS_").lower()
+    for written, value in (("1", True), (" Yes ", True), ("on", True), ("FALSE", False)):
+        monkeypatch.setenv(variable, written)
+        assert getattr(loaded(), setting) is value
+    monkeypatch.setenv(variable, "ture")
+    with pytest.raises(JobConfigurationError, match=f"{variable}: must be 1/0.*not 'ture'"):
+        loaded()
