@@ -202,9 +202,18 @@ def _settings(section: Section) -> dict[str, Any]:
 _PATH_FIELDS = ("private_key_path", "token_file_path")
 
 
-def _beside(section: Section, path: str) -> str:
-    """Return `path`, a file setting of `section`, with ``~`` expanded and, when relative, taken
-    from the folder of the file that names it (found from a folder below it, as it may be)."""
+def _beside(section: Section, name: str, path: str) -> str:
+    """Return `path`, the file setting `name` of `section`, with ``~`` expanded and, when
+    relative, taken from the folder of the file that names it (found from a folder below it).
+
+    Raises:
+        JobConfigurationError: `path` is a PEM key or several lines, pasted where its file's path
+            belongs (not shown: it is a secret).
+    """
+    if "-----BEGIN" in path or "\n" in path:
+        raise JobConfigurationError(
+            f"{section.where()}: {name}: holds a key or token itself, not the path of its file"
+        )
     return str(section.found.path.parent / Path(path).expanduser())
 
 
@@ -297,7 +306,7 @@ def _build(
     from_file = _settings(section)
     for name in _PATH_FIELDS:
         if isinstance(from_file.get(name), str) and from_file[name]:
-            from_file[name] = _beside(section, from_file[name])
+            from_file[name] = _beside(section, name, from_file[name])
     env_section = attrs.evolve(section, settings=overrides)
     settings = {**from_file, **_settings(env_section), **explicit}
     where = section.where()

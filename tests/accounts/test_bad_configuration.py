@@ -3,6 +3,7 @@ field, and never showing a secret."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,17 @@ def test_unknown_authenticator(home: Path, keys: KeyFiles) -> None:
 def test_unreadable_key(home: Path, keys: KeyFiles) -> None:
     rai_yaml(home, f"account: acc\nuser: a\nauthenticator: jwt\nprivate_key_path: {home}/nokey\n")
     assert "private_key_path: cannot read" in refused(keys)
+
+
+@pytest.mark.parametrize("field", ["private_key_path", "private_key_file", "token_file_path"])
+def test_a_key_pasted_where_its_path_belongs_is_not_shown(
+    home: Path, keys: KeyFiles, field: str
+) -> None:
+    login = "jwt" if "key" in field else "programmatic_access_token"
+    pem = json.dumps(keys.private_pem)
+    rai_yaml(home, f"account: acc\nuser: a\nauthenticator: {login}\n{field}: {pem}\n")
+    named = "private_key_path" if field == "private_key_file" else field  # the current name
+    assert f"{named}: holds a key or token itself" in refused(keys)  # which shows no key line
 
 
 def test_wrong_passphrase(home: Path, keys: KeyFiles) -> None:
