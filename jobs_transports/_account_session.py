@@ -113,7 +113,7 @@ class TokenSource:
         if self.file is not None:
             source = f"token_file_path {self.file}" + (f" ({self.where})" if self.where else "")
             try:
-                text = self.file.expanduser().read_text(encoding="utf-8")
+                text = self.file.expanduser().read_text(encoding="utf-8-sig")  # skips a BOM
             except OSError as exc:
                 reason = exc.strerror or type(exc).__name__
                 raise JobConfigurationError(f"{source}: cannot read it: {reason}") from exc

@@ -162,7 +162,7 @@ def read_document(path: Path, shape: Shape) -> dict[str, Any]:
         JobConfigurationError: unreadable, a syntax error (with its line), or not a mapping.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a leading BOM is no key
     except (OSError, UnicodeDecodeError) as exc:
         raise JobConfigurationError(f"{path}: cannot be read: {exc}") from exc
     if shape is Shape.RAI_YAML:

@@ -513,3 +513,18 @@ def test_switch_variables_are_switches(
     monkeypatch.setenv(variable, "ture")
     with pytest.raises(JobConfigurationError, match=f"{variable}: must be 1/0.*not 'ture'"):
         loaded()
+
+
+def test_files_saved_with_a_byte_order_mark(home: Path) -> None:
+    # Windows editors may start a UTF-8 file with U+FEFF.
+    token_file = home / "pat.txt"
+    token_file.write_text(f"\ufeff{SECRET_TOKEN}\r\n", encoding="utf-8")
+    write(
+        home / ".rai" / "raiconfig.toml",
+        f'\ufeffaccount = "acc"\nuser = "U"\nauthenticator = "programmatic_access_token"\n'
+        f'token_file_path = "{token_file}"\n',
+    )
+    assert loaded().account == "acc"
+    with connect_sync() as client:  # over the SQL API: the connector is given the token read
+        assert client is not None
+    assert "problem" not in describe_connection()
