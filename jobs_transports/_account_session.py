@@ -219,7 +219,7 @@ class AccountSession:
                 yield from self._discover(deadline, persist)
         now: float = yield Now()
         if self._token is None or not self._token.usable_at(now):
-            yield from self._renew(deadline, persist)
+            yield from self._renew_or_keep(deadline, persist)
 
     def renew(self, deadline: float | None = None, persist: bool = False) -> Protocol[None]:
         """Return the protocol that replaces a refused token, unless another call already did
@@ -275,6 +275,22 @@ class AccountSession:
         self._cached = False
         if self._cache is not None:
             self._cache.put(self._account, self._app, endpoint)
+
+    def _renew_or_keep(self, deadline: float | None, persist: bool) -> Protocol[None]:
+        """Renew the token; when that fails on the account's side while the token held is only
+        due for renewal, not yet expired (nor refused, nor for another endpoint), keep it: it
+        was renewed ahead of time so that a failure there is not the call's."""
+        held = self._token
+        try:
+            yield from self._renew(deadline, persist)
+        except JobServerError as exc:
+            if held is None or self._token is not held or held.expired_at((yield Now())):
+                raise
+            log.warning(
+                "renewing the Direct Access token failed; the current token is used until it "
+                "expires: %s",
+                exc,
+            )
 
     def _renew(self, deadline: float | None, persist: bool) -> Protocol[None]:
         assert self.endpoint is not None
