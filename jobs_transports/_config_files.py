@@ -187,13 +187,23 @@ def read_document(path: Path, shape: Shape) -> dict[str, Any]:
     return _named_by_text(document)
 
 
-def _named_by_text(table: dict[Any, Any]) -> dict[str, Any]:
+def _named_by_text(
+    table: dict[Any, Any], done: dict[int, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Return `table` with the keys of its tables as text, as TOML has them: YAML reads the
-    connection and profile names ``1`` or ``2024`` as numbers, which arguments name as text."""
-    return {
-        str(key): _named_by_text(value) if isinstance(value, dict) else value
-        for key, value in table.items()
-    }
+    connection and profile names ``1`` or ``2024`` as numbers, which arguments name as text.
+
+    A table YAML shares between anchors is converted once, and one holding itself still does
+    (`done`: the tables converted so far, by identity).
+    """
+    done = {} if done is None else done
+    if id(table) in done:
+        return done[id(table)]
+    named: dict[str, Any] = {}
+    done[id(table)] = named
+    for key, value in table.items():
+        named[str(key)] = _named_by_text(value, done) if isinstance(value, dict) else value
+    return named
 
 
 def _yaml_position(exc: yaml.YAMLError) -> str:

@@ -528,3 +528,16 @@ def test_files_saved_with_a_byte_order_mark(home: Path) -> None:
     with connect_sync() as client:  # over the SQL API: the connector is given the token read
         assert client is not None
     assert "problem" not in describe_connection()
+
+
+def test_yaml_anchors_shared_and_recursive(home: Path) -> None:
+    # 10**11 tables if each alias were a copy; one table holding itself.
+    levels = ["level0: &l0 {a: 1}"] + [
+        f"level{n}: &l{n} {{{', '.join(f'k{k}: *l{n - 1}' for k in range(10))}}}"
+        for n in range(1, 12)
+    ]
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        "\n".join(levels) + "\nconnections:\n  a: &c {account: acc, password: x, again: *c}\n",
+    )
+    assert loaded().account == "acc"
