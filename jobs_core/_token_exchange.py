@@ -45,6 +45,10 @@ class AccessToken:
     lifetime_s: float | None = None
     endpoint: str | None = None
 
+    def expired_at(self, now: float) -> bool:
+        """Return whether the token has run out at `now` (never, when its expiry is not known)."""
+        return self.expires_at is not None and now >= self.expires_at
+
     def usable_at(self, now: float) -> bool:
         """Return whether the token can still be sent at `now` (it is not due for renewal)."""
         if self.expires_at is None or self.lifetime_s is None:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import importlib.metadata
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
 
 from jobs_core import JobConfigurationError, is_secret_setting
 
-from ._config_files import Section, Shape, find_file, read_section
+from ._config_files import RENAMED, Section, Shape, find_file, read_section
+from ._http_target import checked_base_url
 
 DEFAULT_APP = "RELATIONALAI"
 TokenProvider = Callable[[], str]
@@ -46,13 +48,6 @@ _CONNECTOR_AUTHENTICATORS = {
     "oauth": "oauth",
     "oauth_authorization_code": "OAUTH_AUTHORIZATION_CODE",
     "oauth_client_credentials": "OAUTH_CLIENT_CREDENTIALS",
-}
-# Older spellings -> current names.
-_RENAMED = {
-    "private_key_file": "private_key_path",
-    "private_key_file_pwd": "private_key_passphrase",
-    "use_direct_access": "direct_access",
-    "rai_app_name": "app",
 }
 _TEXT_FIELDS = (
     "account", "user", "role", "warehouse", "database", "host", "protocol", "app",
@@ -176,7 +171,7 @@ _FIELDS = (*_TEXT_FIELDS, *_CREDENTIAL_FIELDS, "port", "direct_access")
 
 
 def _typed(section: Section, key: str, value: Any, cls: type[Any]) -> Any:
-    secret = is_secret_setting(_RENAMED.get(key, key))
+    secret = is_secret_setting(RENAMED.get(key, key))
     if secret and cls is str and isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # a numeric passphrase, as TOML and YAML read it unquoted
     if cls is int and isinstance(value, str) and value.isdigit():
@@ -192,7 +187,7 @@ def _typed(section: Section, key: str, value: Any, cls: type[Any]) -> Any:
 def _settings(section: Section) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     for key, value in section.settings.items():
-        name = _RENAMED.get(key, key)
+        name = RENAMED.get(key, key)
         if value is None or (name in settings and key != name):
             continue  # the current spelling wins over the older one
         if name in _TEXT_FIELDS or name in _CREDENTIAL_FIELDS:
@@ -204,6 +199,24 @@ def _settings(section: Section) -> dict[str, Any]:
     return settings
 
 
+_PATH_FIELDS = ("private_key_path", "token_file_path")
+
+
+def _beside(section: Section, name: str, path: str) -> str:
+    """Return `path`, the file setting `name` of `section`, with ``~`` expanded and, when
+    relative, taken from the folder of the file that names it (found from a folder below it).
+
+    Raises:
+        JobConfigurationError: `path` is a PEM key or several lines, pasted where its file's path
+            belongs (not shown: it is a secret).
+    """
+    if "-----BEGIN" in path or "\n" in path:
+        raise JobConfigurationError(
+            f"{section.where()}: {name}: holds a key or token itself, not the path of its file"
+        )
+    return str(section.found.path.parent / Path(path).expanduser())
+
+
 def _connector_extras(section: Section) -> dict[str, Any]:
     snowflake_file = section.found.shape in (Shape.SNOWFLAKE_CONNECTIONS, Shape.SNOWFLAKE_CONFIG)
     return {
@@ -211,7 +224,7 @@ def _connector_extras(section: Section) -> dict[str, Any]:
         for key, value in section.settings.items()
         if key not in _NOT_FOR_THE_CONNECTOR
         and (key in _CONNECTOR_PARAMETERS or snowflake_file)
-        and _RENAMED.get(key, key) not in _FIELDS
+        and RENAMED.get(key, key) not in _FIELDS
         and key != "endpoint_cache"
     }
 
@@ -228,18 +241,30 @@ def _authenticator(written: str | None, where: str) -> str:
     return name
 
 
+_SWITCH_VALUES = {"1": True, "true": True, "yes": True, "on": True}
+_SWITCH_VALUES |= {"0": False, "false": False, "no": False, "off": False}
+
+
 def _environment(env: Mapping[str, str]) -> dict[str, Any]:
-    """The `JOBS_*` variables that refine a file's settings, as settings."""
-    names = (
-        ("JOBS_TOKEN", "token"),
-        ("JOBS_APP", "app"),
+    """Return the `JOBS_*` variables that refine a file's settings, as settings.
+
+    Raises:
+        JobConfigurationError: ``JOBS_DIRECT_ACCESS`` or ``JOBS_ENDPOINT_CACHE`` is not a switch
+            (1/0, true/false, yes/no, on/off): a typo must not quietly choose another backend.
+    """
+    names = (("JOBS_TOKEN", "token"), ("JOBS_APP", "app"))
+    settings: dict[str, Any] = {key: env[variable] for variable, key in names if env.get(variable)}
+    for variable, key in (
         ("JOBS_DIRECT_ACCESS", "direct_access"),
         ("JOBS_ENDPOINT_CACHE", "endpoint_cache"),
-    )
-    settings: dict[str, Any] = {key: env[variable] for variable, key in names if env.get(variable)}
-    for key in ("direct_access", "endpoint_cache"):
-        if key in settings:
-            settings[key] = settings[key].strip().lower() in ("1", "true", "yes", "on")
+    ):
+        written = env.get(variable, "").strip()
+        if written:
+            if written.lower() not in _SWITCH_VALUES:
+                raise JobConfigurationError(
+                    f"{variable}: must be 1/0, true/false, yes/no or on/off, not {written!r}"
+                )
+            settings[key] = _SWITCH_VALUES[written.lower()]
     return settings
 
 
@@ -279,6 +304,9 @@ def _build(
     section: Section, overrides: Mapping[str, Any], explicit: Mapping[str, Any]
 ) -> AccountConfig:
     from_file = _settings(section)
+    for name in _PATH_FIELDS:
+        if isinstance(from_file.get(name), str) and from_file[name]:
+            from_file[name] = _beside(section, name, from_file[name])
     env_section = attrs.evolve(section, settings=overrides)
     settings = {**from_file, **_settings(env_section), **explicit}
     where = section.where()
@@ -377,16 +405,43 @@ def _backend_why(direct: bool, from_file: Mapping[str, Any], shape: Shape) -> st
     return f"Direct Access (direct_access from {source}), SQL API to find the endpoint"
 
 
+def _check_address(config: AccountConfig) -> None:
+    """Check that the account's address (its host overrides, or its name) can be reached, as the
+    token exchange and the Snowflake connector need it.
+
+    Raises:
+        JobConfigurationError: a port out of range, a protocol other than http(s), or a host or
+            account name that makes no URL.
+    """
+    where = config.where
+    if config.port is not None and not 1 <= config.port <= 65535:
+        raise JobConfigurationError(f"{where}: port: must be from 1 to 65535, not {config.port}")
+    if config.protocol is not None and config.protocol.lower() not in ("https", "http"):
+        raise JobConfigurationError(
+            f"{where}: protocol: must be https or http, not {config.protocol!r}"
+        )
+    try:
+        checked_base_url(config.account_origin)
+    except JobConfigurationError as exc:
+        field, value = ("host", config.host) if config.host else ("account", config.account)
+        reason = str(exc).removeprefix("base_url ")
+        raise JobConfigurationError(
+            f"{where}: {field}: {value!r} is not a usable address: {reason}"
+        ) from exc
+
+
 def check(config: AccountConfig) -> None:
     """Check that `config` can work, without any I/O but reading local files it names.
 
     Raises:
-        JobConfigurationError: a missing account or user, a key-pair login without a key, a
-            token login without a token, or an interactive login over Direct Access.
+        JobConfigurationError: a missing account or user, an account address that cannot work
+            (see `_check_address`), a key-pair login without a key, a token login without a
+            token, or an interactive login over Direct Access.
     """
     where = config.where
     if not config.account:
         raise JobConfigurationError(f"{where}: account: missing (the Snowflake account name)")
+    _check_address(config)
     if config.authenticator == "jwt" and not config.private_key_path:
         raise JobConfigurationError(
             f"{where}: private_key_path: missing (the key-pair authenticator needs a key)"

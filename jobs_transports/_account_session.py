@@ -45,7 +45,7 @@ from jobs_core import (
 from ._account_config import TokenProvider
 from ._endpoint_cache import EndpointCache
 from ._fork_safety import start_afresh_after_fork
-from ._http_target import EndpointProvider, Headers
+from ._http_target import EndpointProvider, Headers, checked_base_url
 
 log = logging.getLogger("jobs_transports.accounts")
 
@@ -101,19 +101,25 @@ class TokenSource:
     file: Path | None = None
     provider: TokenProvider | None = None
     exchange: KeyPairExchange | None = None
+    where: str = ""
+    """The configuration file, profile and connection that name `file`, for messages."""
 
     def read(self) -> str:
         """Return the current token of a fixed value, file or callable.
 
         Raises:
-            JobConfigurationError: it cannot be read or cannot go in a header.
+            JobConfigurationError: it cannot be read or cannot go in a header (naming `where`).
         """
         if self.file is not None:
+            source = f"token_file_path {self.file}" + (f" ({self.where})" if self.where else "")
             try:
-                text = self.file.expanduser().read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise JobConfigurationError(f"token_file_path: cannot read {self.file}") from exc
-            return checked_token(text, f"token_file_path {self.file}")
+                text = self.file.expanduser().read_text(encoding="utf-8-sig")  # skips a BOM
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise JobConfigurationError(f"{source}: cannot read it: {reason}") from exc
+            except UnicodeDecodeError as exc:
+                raise JobConfigurationError(f"{source}: not UTF-8 text") from exc
+            return checked_token(text, source)
         if self.provider is not None:
             try:
                 value = self.provider()
@@ -213,7 +219,7 @@ class AccountSession:
                 yield from self._discover(deadline, persist)
         now: float = yield Now()
         if self._token is None or not self._token.usable_at(now):
-            yield from self._renew(deadline, persist)
+            yield from self._renew_or_keep(deadline, persist)
 
     def renew(self, deadline: float | None = None, persist: bool = False) -> Protocol[None]:
         """Return the protocol that replaces a refused token, unless another call already did
@@ -246,16 +252,45 @@ class AccountSession:
         endpoint = yield from discover_endpoint(
             self._config, self._app, deadline=deadline, persist=persist
         )
-        if endpoint != self.endpoint:
-            self._token = None  # a token is valid for one endpoint
         self._replace_endpoint(endpoint)
 
     def _replace_endpoint(self, endpoint: str) -> None:
+        """Make the discovered `endpoint` the current one, and cache it.
+
+        Raises:
+            JobServerError: `endpoint` is not a usable base URL (the application's answer, not
+                the user's configuration); the state and the cache are left as they were.
+        """
+        try:
+            endpoint = checked_base_url(endpoint)
+        except JobConfigurationError as exc:
+            raise JobServerError(
+                f"the application {self._app} answered a Direct Access endpoint that is not a "
+                f"usable base URL: {exc}"
+            ) from exc
         log.debug("discovered the endpoint of %s/%s: %s", self._account, self._app, endpoint)
+        if endpoint != self.endpoint:
+            self._token = None  # a token is valid for one endpoint
         self.endpoint = endpoint
         self._cached = False
         if self._cache is not None:
             self._cache.put(self._account, self._app, endpoint)
+
+    def _renew_or_keep(self, deadline: float | None, persist: bool) -> Protocol[None]:
+        """Renew the token; when that fails on the account's side while the token held is only
+        due for renewal, not yet expired (nor refused, nor for another endpoint), keep it: it
+        was renewed ahead of time so that a failure there is not the call's."""
+        held = self._token
+        try:
+            yield from self._renew(deadline, persist)
+        except JobServerError as exc:
+            if held is None or self._token is not held or held.expired_at((yield Now())):
+                raise
+            log.warning(
+                "renewing the Direct Access token failed; the current token is used until it "
+                "expires: %s",
+                exc,
+            )
 
     def _renew(self, deadline: float | None, persist: bool) -> Protocol[None]:
         assert self.endpoint is not None

@@ -160,7 +160,7 @@ def _token_source(account: AccountConfig) -> TokenSource:
     if account.token is not None:
         return TokenSource(fixed=account.token)
     assert account.token_file_path is not None
-    return TokenSource(file=Path(account.token_file_path))
+    return TokenSource(file=Path(account.token_file_path), where=account.where)
 
 
 def account_session(

@@ -11,7 +11,9 @@ each choice, for `_account_config` to check and type.
 from __future__ import annotations
 
 import enum
+import logging
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +30,17 @@ else:  # pragma: no cover (exercised on 3.10 only)
 
 if TYPE_CHECKING:
     import yaml
+
+log = logging.getLogger("jobs_transports.accounts")
+
+
+RENAMED = {
+    "private_key_file": "private_key_path",
+    "private_key_file_pwd": "private_key_passphrase",
+    "use_direct_access": "direct_access",
+    "rai_app_name": "app",
+}
+"""Older spellings of settings -> their current names."""
 
 
 class Shape(enum.Enum):
@@ -79,12 +92,24 @@ def _shape_of(path: Path) -> Shape:
     return Shape.RAI_TOML
 
 
+def _is_file(path: Path) -> bool:
+    """Return whether `path` is a file; one that cannot be looked at (a folder on the way that
+    the user may not search) is not, with a warning: the search goes on, as Snowflake's does."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        log.warning("%s: cannot be looked at (%s); skipped", path, exc.strerror)
+        return False
+
+
 def _upwards(names: tuple[str, ...], home_dir: Path) -> Path | None:
     cwd = Path.cwd()
     for folder in (cwd, *cwd.parents, home_dir):
         for name in names:
             candidate = folder / name
-            if candidate.is_file():
+            if _is_file(candidate):
                 return candidate
     return None
 
@@ -101,8 +126,11 @@ def find_file(config_file: str | os.PathLike[str] | None, env: Mapping[str, str]
     ):
         if given:
             path = Path(given).expanduser()
-            if not path.is_file():
-                raise JobConfigurationError(f"{why}: {path} is not a file")
+            try:
+                if not stat.S_ISREG(path.stat().st_mode):
+                    raise JobConfigurationError(f"{why}: {path} is not a file")
+            except OSError as exc:
+                raise JobConfigurationError(f"{why}: {path}: {exc.strerror}") from exc
             return Found(path, _shape_of(path), why)
     rai_home = Path.home() / ".rai"
     for names in (("raiconfig.yaml", "raiconfig.yml"), ("raiconfig.toml",)):
@@ -116,7 +144,7 @@ def find_file(config_file: str | os.PathLike[str] | None, env: Mapping[str, str]
         ("config.toml", Shape.SNOWFLAKE_CONFIG),
     ):
         candidate = snowflake_home / name
-        if candidate.is_file() and (
+        if _is_file(candidate) and (
             shape is Shape.SNOWFLAKE_CONNECTIONS or _has_connections(candidate)
         ):
             return Found(candidate, shape, f"no raiconfig file; Snowflake's {name} is used")
@@ -134,7 +162,7 @@ def read_document(path: Path, shape: Shape) -> dict[str, Any]:
         JobConfigurationError: unreadable, a syntax error (with its line), or not a mapping.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a leading BOM is no key
     except (OSError, UnicodeDecodeError) as exc:
         raise JobConfigurationError(f"{path}: cannot be read: {exc}") from exc
     if shape is Shape.RAI_YAML:
@@ -156,7 +184,26 @@ def read_document(path: Path, shape: Shape) -> dict[str, Any]:
         document = {}
     if not isinstance(document, dict):
         raise JobConfigurationError(f"{path}: expected a mapping of settings at the top level")
-    return document
+    return _named_by_text(document)
+
+
+def _named_by_text(
+    table: dict[Any, Any], done: dict[int, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Return `table` with the keys of its tables as text, as TOML has them: YAML reads the
+    connection and profile names ``1`` or ``2024`` as numbers, which arguments name as text.
+
+    A table YAML shares between anchors is converted once, and one holding itself still does
+    (`done`: the tables converted so far, by identity).
+    """
+    done = {} if done is None else done
+    if id(table) in done:
+        return done[id(table)]
+    named: dict[str, Any] = {}
+    done[id(table)] = named
+    for key, value in table.items():
+        named[str(key)] = _named_by_text(value, done) if isinstance(value, dict) else value
+    return named
 
 
 def _yaml_position(exc: yaml.YAMLError) -> str:
@@ -173,7 +220,14 @@ def _table(value: Any, where: str) -> dict[str, Any]:
 
 
 def _merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
+    """Return `base` with `overlay` over it, table by table; a setting `overlay` writes in one
+    spelling replaces the one `base` writes in another."""
+    overridden = {RENAMED.get(key, key) for key in overlay}
+    merged = {
+        key: value
+        for key, value in base.items()
+        if key in overlay or RENAMED.get(key, key) not in overridden
+    }
     for key, value in overlay.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value)
@@ -206,14 +260,15 @@ def _pick_connection(
     chosen: tuple[tuple[Any, str], ...],
     where: str,
 ) -> tuple[str, str]:
-    for name, why in chosen:
-        if name:
+    for given, why in chosen:
+        if given is not None and given != "":
+            name = str(given)  # a YAML default_connection: 1 names the connection "1"
             if name not in connections:
                 known = ", ".join(map(repr, connections)) or "none"
                 raise JobConfigurationError(
                     f"{where}: no connection {name!r} (named by {why}); connections: {known}"
                 )
-            return str(name), why
+            return name, why
     if len(connections) == 1:
         return next(iter(connections)), "the only connection in the file"
     if not connections:
@@ -289,11 +344,25 @@ def _snowflake(
             (connection, "connection argument"),
             (env.get("SNOWFLAKE_DEFAULT_CONNECTION_NAME"), "SNOWFLAKE_DEFAULT_CONNECTION_NAME"),
             (document.get("default_connection_name"), "default_connection_name"),
+            (_default_in_config_toml(found), "default_connection_name in config.toml"),
             ("default" if "default" in connections else None, "the connection named default"),
         ),
         where,
     )
     return Section(found, connections[chosen[0]], None, "", *chosen)
+
+
+def _default_in_config_toml(found: Found) -> Any:
+    """Return the ``default_connection_name`` of the config.toml beside `found`, a
+    connections.toml (where Snowflake's connector reads it), or None.
+
+    Raises:
+        JobConfigurationError: that config.toml cannot be read or parsed.
+    """
+    config = found.path.with_name("config.toml")
+    if found.shape is not Shape.SNOWFLAKE_CONNECTIONS or not _is_file(config):
+        return None
+    return read_document(config, Shape.SNOWFLAKE_CONFIG).get("default_connection_name")
 
 
 _READERS = {

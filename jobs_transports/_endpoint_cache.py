@@ -32,8 +32,10 @@ log = logging.getLogger("jobs_transports.accounts")
 
 
 def default_path(env: Mapping[str, str]) -> Path:
-    """Return the cache file: `RAI_ENDPOINT_FILE`, else ``~/.rai/endpoints.json``."""
-    return Path(env.get("RAI_ENDPOINT_FILE") or Path.home() / ".rai" / "endpoints.json")
+    """Return the cache file: `RAI_ENDPOINT_FILE` (``~`` expanded), else ~/.rai/endpoints.json."""
+    return Path(
+        env.get("RAI_ENDPOINT_FILE") or Path.home() / ".rai" / "endpoints.json"
+    ).expanduser()
 
 
 @attrs.frozen
@@ -89,11 +91,23 @@ class EndpointCache:
             accounts = data[account] = {}
         accounts[app] = {"endpoint": endpoint, "cached_at": time.time()}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(
-                "w", dir=self.path.parent, delete=False, suffix=".tmp", encoding="utf-8"
-            ) as file:
-                json.dump(data, file, indent=2)
-            os.replace(file.name, self.path)
+            self._write(data)
         except OSError as exc:
             log.debug("endpoint cache %s not written: %s", self.path, exc)
+
+    def _write(self, data: dict[str, Any]) -> None:
+        """Replace the file with `data` at once (readable by its owner only), or leave it as it
+        was: the temporary file is removed when the replacement fails.
+
+        Raises:
+            OSError: the folder or the file cannot be written.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                json.dump(data, file, indent=2)
+            os.replace(temporary, self.path)
+        except BaseException:
+            os.unlink(temporary)
+            raise

@@ -15,20 +15,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from jobs_core import JobConfigurationError, Secrets
 
 ASSERTION_LIFETIME_S = 3600
+_OPENSSH = b"-----BEGIN OPENSSH PRIVATE KEY-----"
 
 
 def load_private_key(path: str, passphrase: str | None, where: str) -> RSAPrivateKey:
     """Return the RSA private key in PEM or DER file `path`, decrypted with `passphrase`.
 
     Raises:
-        JobConfigurationError: the file cannot be read, is not an RSA private key, or cannot be
-            decrypted with `passphrase` (or needs one). The passphrase is never shown.
+        JobConfigurationError: the file cannot be read, is not an RSA private key in PEM or DER
+            (an OpenSSH key says how to convert it), or cannot be decrypted with `passphrase` (or
+            needs one). The passphrase is never shown.
     """
     file = Path(path).expanduser()
     try:
@@ -37,25 +41,46 @@ def load_private_key(path: str, passphrase: str | None, where: str) -> RSAPrivat
         raise JobConfigurationError(
             f"{where}: private_key_path: cannot read {file}: {exc.strerror}"
         ) from exc
-    password = passphrase.encode("utf-8") if passphrase else None
-    load = (
-        serialization.load_pem_private_key
-        if data.lstrip().startswith(b"-----")
-        else serialization.load_der_private_key
-    )
+    if data.lstrip().startswith(_OPENSSH):
+        raise JobConfigurationError(
+            f"{where}: private_key_path: {file}: an OpenSSH key, which Snowflake does not take: "
+            f"convert a copy to PKCS#8 with `ssh-keygen -p -m PKCS8 -f COPY`"
+        )
     try:
-        key = load(data, password=password)
+        key = _load(data, passphrase)
     except TypeError as exc:
         # cryptography says whether a passphrase was missing or superfluous.
         raise JobConfigurationError(
             f"{where}: private_key_passphrase: {file}: {_passphrase_problem(passphrase)}"
         ) from exc
-    except ValueError as exc:
-        what = "the passphrase does not decrypt it" if passphrase else "not a private key"
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        # The same ValueError says "wrong passphrase" and "not a key": only an encrypted key
+        # (refused without a passphrase) can have a wrong one.
+        what = "not a private key (PEM or DER)"
+        if passphrase and _is_encrypted(data):
+            what = "the passphrase does not decrypt it, or its cipher is not supported"
         raise JobConfigurationError(f"{where}: private_key_path: {file}: {what}") from exc
     if not isinstance(key, RSAPrivateKey):
         raise JobConfigurationError(f"{where}: private_key_path: {file}: not an RSA key")
     return key
+
+
+def _load(data: bytes, passphrase: str | None) -> PrivateKeyTypes:
+    password = passphrase.encode("utf-8") if passphrase else None
+    if data.lstrip().startswith(b"-----"):
+        return serialization.load_pem_private_key(data, password=password)
+    return serialization.load_der_private_key(data, password=password)
+
+
+def _is_encrypted(data: bytes) -> bool:
+    """Return whether `data` is a private key that cannot be loaded without a passphrase."""
+    try:
+        _load(data, None)
+    except TypeError:
+        return True
+    except (ValueError, UnsupportedAlgorithm):
+        pass
+    return False
 
 
 def _passphrase_problem(passphrase: str | None) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ from jobs_core import (
     HttpResponse,
     JobServerError,
     Now,
+    Protocol,
+    RetryPolicy,
     SignAssertion,
     SqlQuery,
     SqlRows,
@@ -76,3 +81,61 @@ def test_only_a_cached_endpoint_that_cannot_be_reached_is_doubted_and_only_once(
     assert cached is not None
     assert cached.endpoint == "http://ep.host"
     assert not session.distrusts(refused)  # a discovered endpoint: the retries decide
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["ftp://ep.host", "http://a b", "http://[::1", "h\u00e9.example", "http://ep.host:99999"],
+)
+def test_a_discovered_endpoint_that_is_no_base_url_is_the_service_s_fault_and_not_cached(
+    tmp_path: Path, answer: str
+) -> None:
+    cache = EndpointCache(tmp_path / "endpoints.json")
+    session = AccountSession(CONFIG, TokenSource(fixed="t"), account="acc", app="APP", cache=cache)
+    stepper = Stepper(session.prepare())
+    assert isinstance(stepper.start(), SqlQuery)
+    with pytest.raises(JobServerError, match="APP answered a Direct Access endpoint that is not"):
+        stepper.send(SqlRows(("SERVICE_ENDPOINT",), ((answer,),)))
+    assert session.endpoint is None
+    assert not cache.path.exists()
+
+
+def _token_living(issued: int, expires: int) -> bytes:
+    """An exchanged token: a JWT whose claims say when it was issued and when it expires."""
+    claims = json.dumps({"iat": issued, "exp": expires}).encode()
+    return b"e30." + base64.urlsafe_b64encode(claims).rstrip(b"=") + b".sig"
+
+
+def _exchange(protocol: Protocol[None], now: float, answer: HttpResponse) -> None:
+    """Step `protocol` (a session's `prepare` or `renew`) at `now` through a token exchange
+    answered `answer`."""
+    stepper = Stepper(protocol)
+    assert stepper.start() == Now()
+    assert stepper.send(now) == SignAssertion()
+    assert stepper.send("x.y.z") == Now()
+    assert isinstance(stepper.send(now), HttpRequest)
+    after = stepper.send(answer)
+    if after == Now():  # a failed renewal reads the clock to tell whether the token expired
+        after = stepper.send(now)
+    assert after is None
+
+
+def test_a_failed_early_renewal_keeps_the_token_until_it_expires(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = ClientConfig(http=True, retry=RetryPolicy(max_attempts=1))
+    session = AccountSession(config, KEY_PAIR, endpoint=lambda: "https://ep.host")
+    _exchange(session.prepare(), 0.0, HttpResponse(200, (), _token_living(0, 600)))
+    first = session.credentials()
+    unavailable = HttpResponse(503, (), b"try later")
+    with caplog.at_level(logging.WARNING, "jobs_transports"):
+        _exchange(session.prepare(), 580.0, unavailable)  # due for renewal, not yet expired
+    assert session.credentials() == first
+    assert "the current token is used until it expires" in caplog.text
+    with pytest.raises(JobServerError, match="status=503"):
+        _exchange(session.prepare(), 600.0, unavailable)  # expired: nothing to fall back on
+    _exchange(session.prepare(), 600.0, HttpResponse(200, (), _token_living(600, 1200)))
+    session.mark_used()
+    with pytest.raises(JobServerError, match="status=503"):
+        _exchange(session.renew(), 1180.0, unavailable)  # refused: never sent again
+    assert session.credentials() == ()

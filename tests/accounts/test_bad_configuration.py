@@ -3,6 +3,7 @@ field, and never showing a secret."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,17 @@ def test_unknown_authenticator(home: Path, keys: KeyFiles) -> None:
 def test_unreadable_key(home: Path, keys: KeyFiles) -> None:
     rai_yaml(home, f"account: acc\nuser: a\nauthenticator: jwt\nprivate_key_path: {home}/nokey\n")
     assert "private_key_path: cannot read" in refused(keys)
+
+
+@pytest.mark.parametrize("field", ["private_key_path", "private_key_file", "token_file_path"])
+def test_a_key_pasted_where_its_path_belongs_is_not_shown(
+    home: Path, keys: KeyFiles, field: str
+) -> None:
+    login = "jwt" if "key" in field else "programmatic_access_token"
+    pem = json.dumps(keys.private_pem)
+    rai_yaml(home, f"account: acc\nuser: a\nauthenticator: {login}\n{field}: {pem}\n")
+    named = "private_key_path" if field == "private_key_file" else field  # the current name
+    assert f"{named}: holds a key or token itself" in refused(keys)  # which shows no key line
 
 
 def test_wrong_passphrase(home: Path, keys: KeyFiles) -> None:
@@ -146,6 +158,37 @@ def test_a_token_that_cannot_go_in_a_header(home: Path, keys: KeyFiles, bad: str
     assert f"token_file_path {token_file}" in message
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "No such file or directory"),
+        ("folder", "Is a directory"),
+        (b"", "is empty"),
+        (b"\n\n  \n", "is empty"),
+        (b"\xff\xfe token", "not UTF-8 text"),
+    ],
+)
+@pytest.mark.parametrize("direct_access", [True, False])
+def test_a_token_file_that_cannot_be_used_is_named_with_its_connection(
+    home: Path, keys: KeyFiles, content: bytes | str | None, reason: str, direct_access: bool
+) -> None:
+    token_file = home / "pat.txt"
+    if content == "folder":
+        token_file.mkdir()
+    elif isinstance(content, bytes):
+        token_file.write_bytes(content)
+    path = rai_yaml(
+        home,
+        f"account: acc\nuser: a\nauthenticator: programmatic_access_token\n"
+        f"token_file_path: {token_file}\n",
+        extra=f"direct_access: {str(direct_access).lower()}\n",
+    )
+    message = refused(keys)
+    assert f"{path}, connection 'sf'" in message
+    assert f"token_file_path {token_file}" in message
+    assert reason in message
+
+
 def test_a_token_callable_that_gives_what_cannot_go_in_a_header(home: Path) -> None:
     # The callable is asked on the first request: the token is checked before it is sent.
     with (
@@ -178,6 +221,35 @@ def test_file_choices_do_not_mix_with_backend_arguments(home: Path, keys: KeyFil
 
 def test_a_config_file_that_does_not_exist(home: Path, keys: KeyFiles) -> None:
     assert "config_file argument" in refused(keys, config_file=home / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ("port: 99999\n", "port: must be from 1 to 65535, not 99999"),
+        ("port: 0\n", "port: must be from 1 to 65535, not 0"),
+        ("port: -1\n", "port: must be from 1 to 65535, not -1"),
+        ("protocol: ftp\n", "protocol: must be https or http, not 'ftp'"),
+        ("host: 'a b/c'\n", "host: 'a b/c' is not a usable address"),
+        ("host: h\u00e9.example\n", "is not a usable address"),
+        ("host: 'h?x'\n", "is not a usable address"),
+    ],
+)
+@pytest.mark.parametrize("direct_access", [True, False])
+def test_an_account_address_that_cannot_work(
+    home: Path, keys: KeyFiles, settings: str, problem: str, direct_access: bool
+) -> None:
+    rai_yaml(
+        home,
+        f"account: acc\nuser: a\nauthenticator: jwt\nprivate_key_path: {keys.plain}\n{settings}",
+        extra=f"direct_access: {str(direct_access).lower()}\n",
+    )
+    assert problem in refused(keys)
+
+
+def test_an_account_name_that_makes_no_address(home: Path, keys: KeyFiles) -> None:
+    rai_yaml(home, f"account: my account\nuser: a\npassword: {PASSWORD}\n", extra="")
+    assert "account: 'my account' is not a usable address" in refused(keys)
 
 
 def test_a_mistyped_field(home: Path, keys: KeyFiles) -> None:

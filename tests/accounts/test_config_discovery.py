@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import re
 import textwrap
 from pathlib import Path
@@ -353,3 +355,189 @@ def test_a_connector_older_than_5_is_not_given_the_logout_setting(
     account = load_account_config(config_file=path)
     assert account is not None
     assert "enable_server_session_keep_alive_auto_detection" not in account.connector_kwargs()
+
+
+@pytest.mark.parametrize(
+    ("default", "override", "field", "expected"),
+    [
+        ('private_key_path = "/top.p8"', 'private_key_file = "/profile.p8"', "private_key_path",
+         "/profile.p8"),
+        ('private_key_file = "/top.p8"', 'private_key_path = "/profile.p8"', "private_key_path",
+         "/profile.p8"),
+        ('private_key_passphrase = "top-pass"', 'private_key_file_pwd = "profile-pass"',
+         "private_key_passphrase", "profile-pass"),
+        ("direct_access = true", "use_direct_access = false", "direct_access", False),
+        ('app = "TOP_APP"', 'rai_app_name = "PROFILE_APP"', "app", "PROFILE_APP"),
+    ],
+)  # fmt: skip
+def test_a_profile_overrides_a_default_whatever_the_spellings(
+    home: Path, default: str, override: str, field: str, expected: object
+) -> None:
+    write(
+        home / ".rai" / "raiconfig.toml",
+        f"""\
+        account = "acc"
+        user = "U"
+        authenticator = "programmatic_access_token"
+        token = "a-token"
+        {default}
+
+        [profile.default]
+        {override}
+        """,
+    )
+    assert getattr(loaded(), field) == expected
+
+
+def test_a_yaml_connection_overrides_a_top_level_default_whatever_the_spellings(
+    home: Path,
+) -> None:
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        """\
+        private_key_path: /top.p8
+        connections:
+          sf: {account: acc, user: u, authenticator: jwt, private_key_file: /connection.p8}
+        """,
+    )
+    assert loaded().private_key_path == "/connection.p8"
+
+
+def test_snowflake_default_connection_name_in_config_toml(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Snowflake's connector reads default_connection_name from config.toml, beside
+    # connections.toml (which then holds only the connections).
+    write(
+        home / ".snowflake" / "connections.toml",
+        """\
+        [one]
+        account = "one-account"
+        [two]
+        account = "two-account"
+        """,
+    )
+    write(home / ".snowflake" / "config.toml", 'default_connection_name = "two"\n')
+    config = loaded()
+    assert (config.connection, config.account) == ("two", "two-account")
+    assert "default_connection_name in config.toml" in config.describe()
+    monkeypatch.setenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME", "one")
+    assert loaded().account == "one-account"
+
+
+@pytest.mark.parametrize("shape", ["raiconfig.toml", "raiconfig.yaml"])
+def test_relative_key_and_token_paths_are_relative_to_their_file(
+    home: Path, keys: KeyFiles, shape: str
+) -> None:
+    project = Path.cwd().parent  # the file is found from a folder below it
+    key = project / "keys" / "rsa_key.p8"
+    key.parent.mkdir()
+    key.write_bytes(keys.plain.read_bytes())
+    write(project / "keys" / "pat", f"{SECRET_TOKEN}\n")
+    settings = {
+        "account": "acc",
+        "user": "U",
+        "authenticator": "jwt",
+        "private_key_file": "keys/rsa_key.p8",
+        "token_file_path": "./keys/pat",
+    }
+    if shape == "raiconfig.toml":
+        text = "".join(f'{name} = "{value}"\n' for name, value in settings.items())
+    else:
+        text = "connections:\n  sf:\n" + "".join(f"    {k}: {v}\n" for k, v in settings.items())
+    write(project / shape, text)
+    config = loaded()
+    assert config.private_key_path == str(key)
+    assert config.token_file_path == str(project / "keys" / "pat")
+    assert "problem" not in describe_connection()  # the key loads from the working directory
+    write(project / shape, text.replace("keys/rsa_key.p8", "~/rsa_key.p8"))
+    assert loaded().private_key_path == str(home / "rsa_key.p8")
+
+
+def test_yaml_connections_and_profiles_named_by_numbers(home: Path) -> None:
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        """\
+        default_connection: 1
+        active_profile: 2024
+        connections:
+          1: {account: one, password: x}
+          2: {account: two, password: x}
+        profiles:
+          2024: {connections: {1: {role: R2024}}}
+        """,
+    )
+    config = loaded()
+    assert (config.connection, config.account, config.profile, config.role) == (
+        "1",
+        "one",
+        "2024",
+        "R2024",
+    )
+    assert loaded(connection="2").account == "two"
+
+
+def test_a_folder_that_cannot_be_searched_is_skipped_with_a_warning(
+    home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    locked = home / ".rai"  # searched for raiconfig.yaml before any raiconfig.toml
+    write(locked / "raiconfig.yaml", "connections: {a: {account: locked, password: x}}\n")
+    write(Path.cwd() / "raiconfig.toml", 'account = "here"\npassword = "x"\n')
+    stat = Path.stat
+
+    def refused_in_locked(path: Path, *, follow_symlinks: bool = True) -> Any:
+        if path.parent == locked:  # as for a user without search permission on ~/.rai
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return stat(path, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(Path, "stat", refused_in_locked)
+    with caplog.at_level(logging.WARNING, "jobs_transports"):
+        assert loaded().account == "here"
+    assert f"{locked / 'raiconfig.yaml'}: cannot be looked at (Permission denied)" in caplog.text
+    with pytest.raises(JobConfigurationError, match="Permission denied"):
+        loaded(config_file=locked / "raiconfig.yaml")
+
+
+@pytest.mark.parametrize("variable", ["JOBS_DIRECT_ACCESS", "JOBS_ENDPOINT_CACHE"])
+def test_switch_variables_are_switches(
+    home: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        "connections: {a: {account: acc, user: u, authenticator: oauth, token: t-1234}}\n",
+    )
+    setting = variable.removeprefix("JOBS_").lower()
+    for written, value in (("1", True), (" Yes ", True), ("on", True), ("FALSE", False)):
+        monkeypatch.setenv(variable, written)
+        assert getattr(loaded(), setting) is value
+    monkeypatch.setenv(variable, "ture")
+    with pytest.raises(JobConfigurationError, match=f"{variable}: must be 1/0.*not 'ture'"):
+        loaded()
+
+
+def test_files_saved_with_a_byte_order_mark(home: Path) -> None:
+    # Windows editors may start a UTF-8 file with U+FEFF.
+    token_file = home / "pat.txt"
+    token_file.write_text(f"\ufeff{SECRET_TOKEN}\r\n", encoding="utf-8")
+    write(
+        home / ".rai" / "raiconfig.toml",
+        f'\ufeffaccount = "acc"\nuser = "U"\nauthenticator = "programmatic_access_token"\n'
+        f'token_file_path = "{token_file}"\n',
+    )
+    assert loaded().account == "acc"
+    with connect_sync() as client:  # over the SQL API: the connector is given the token read
+        assert client is not None
+    assert "problem" not in describe_connection()
+
+
+def test_yaml_anchors_shared_and_recursive(home: Path) -> None:
+    # 10**11 tables if each alias were a copy; one table holding itself.
+    levels = ["level0: &l0 {a: 1}"] + [
+        f"level{n}: &l{n} {{{', '.join(f'k{k}: *l{n - 1}' for k in range(10))}}}"
+        for n in range(1, 12)
+    ]
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        "\n".join(levels) + "\nconnections:\n  a: &c {account: acc, password: x, again: *c}\n",
+    )
+    assert loaded().account == "acc"

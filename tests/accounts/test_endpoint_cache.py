@@ -74,6 +74,15 @@ def test_the_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_path({}) == tmp_path / ".rai" / "endpoints.json"
     assert default_path({"RAI_ENDPOINT_FILE": "/x/e.json"}) == Path("/x/e.json")
+    assert default_path({"RAI_ENDPOINT_FILE": "~/e.json"}) == tmp_path / "e.json"
+
+
+def test_a_cache_that_cannot_be_replaced_leaves_no_temporary_file(tmp_path: Path) -> None:
+    cache = EndpointCache(tmp_path / "endpoints.json")
+    cache.path.mkdir()  # a folder where the file should be: os.replace fails
+    for _ in range(3):
+        cache.put("acc", "APP", "https://x")
+    assert list(tmp_path.iterdir()) == [cache.path]
 
 
 @pytest.fixture(scope="module")
