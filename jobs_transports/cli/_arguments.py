@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from jobs_core import ReasonerType, __version__
 
@@ -97,6 +99,24 @@ _poll = _seconds_option(lambda v: 0 < v < 20, "above 0 and below 20")
 _grace = _seconds_option(lambda v: v >= 0, ">= 0")
 _positive = _count_option(1)
 _non_negative = _count_option(0)
+
+
+def json_object(text: str, source: str) -> dict[str, Any]:
+    """Return the JSON object `text` holds; `source` names where it came from in messages.
+
+    Raises:
+        ValueError: `text` is not JSON (or nests too deeply to be read), or not a JSON object;
+            the message names `source` and never quotes the text (it may hold a password).
+    """
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{source} is not JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"{source} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{source} must be a JSON object, not {type(value).__name__}")
+    return value
 
 
 def _global_options() -> argparse.ArgumentParser:

@@ -9,14 +9,13 @@ the variables that name a backend (JOBS_BASE_URL, JOBS_SNOWFLAKE) are not read.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any
 
 from jobs_core import JobConfigurationError, is_secret_setting
 
 from .._account_wiring import describe_connection
-from ._arguments import ENVIRONMENT, program
+from ._arguments import ENVIRONMENT, json_object, program
 
 _FILE_OPTIONS = ("profile", "connection", "config_file")
 _BACKEND_VARIABLES = ("base_url", "snowflake")
@@ -53,12 +52,9 @@ def connect_arguments(args: argparse.Namespace) -> dict[str, Any]:
 def _connector_arguments(args: argparse.Namespace) -> dict[str, Any]:
     text, source = _chosen(args)["snowflake"]
     try:
-        arguments = json.loads(text)
+        return json_object(text, source)
     except ValueError as exc:
-        raise JobConfigurationError(f"{source} is not JSON: {exc}") from None
-    if not isinstance(arguments, dict):
-        raise JobConfigurationError(f"{source} must be a JSON object of connector arguments")
-    return arguments
+        raise JobConfigurationError(f"{exc} (the connector's keyword arguments)") from None
 
 
 def describe(args: argparse.Namespace) -> dict[str, Any]:

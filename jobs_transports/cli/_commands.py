@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from jobs_core import (
 )
 
 from .._client_sync import JobsClientSync
-from ._arguments import program
+from ._arguments import json_object, program
 from ._exits import Exit, for_final_state
 from ._output import dumps, emit, note, print_events, print_jobs, print_record
 from ._progress import Progress
@@ -65,27 +64,39 @@ def _as_json(args: argparse.Namespace) -> bool:
 def read_payload(text: str) -> dict[str, Any]:
     """Return the payload PAYLOAD gives: JSON text, ``@FILE``, or ``-`` for stdin.
 
+    A file and stdin are read as bytes and must be UTF-8 (a byte-order mark is allowed): text
+    that is not would otherwise reach the service with its bad bytes escaped.
+
     Raises:
-        JobInvalidRequestError: the file cannot be read, or the text is not a JSON object.
+        JobInvalidRequestError: the file or stdin cannot be read, is not UTF-8, or does not hold
+            a JSON object.
     """
     source = "PAYLOAD"
     if text == "-":
-        source, text = "PAYLOAD from stdin", sys.stdin.read()
+        source, text = _read_text(None)
     elif text.startswith("@"):
-        source = f"PAYLOAD file {text[1:]}"
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise JobInvalidRequestError(f"cannot read {source}: {exc.strerror}") from None
+        source, text = _read_text(Path(text[1:]))
     try:
-        payload = json.loads(text)
+        return json_object(text, source)
     except ValueError as exc:
-        raise JobInvalidRequestError(f"{source} is not JSON: {exc}") from None
-    if not isinstance(payload, dict):
+        raise JobInvalidRequestError(str(exc)) from None
+
+
+def _read_text(path: Path | None) -> tuple[str, str]:
+    """Return what names the file at `path` (None: stdin) in messages, and its text."""
+    source = "PAYLOAD from stdin" if path is None else f"PAYLOAD file {path}"
+    if path is None and sys.stdin is None:
+        raise JobInvalidRequestError("PAYLOAD - reads stdin, which is closed")
+    try:
+        data = sys.stdin.buffer.read() if path is None else path.read_bytes()
+    except OSError as exc:
+        raise JobInvalidRequestError(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        return source, data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
         raise JobInvalidRequestError(
-            f"{source} must be a JSON object, not {type(payload).__name__}"
-        )
-    return payload
+            f"{source} is not UTF-8 text (byte {exc.start + 1} is not)"
+        ) from None
 
 
 def _list(client: JobsClientSync, args: argparse.Namespace) -> Exit:

@@ -159,7 +159,7 @@ def test_payload_from_a_file_and_from_stdin(
     payload = tmp_path / "payload.json"
     payload.write_text(script(duration_s=0.1))
     assert jobs(module_real_emu, "create", "Predictive", "from-file", f"@{payload}", "--wait") == 0
-    monkeypatch.setattr("sys.stdin", io.StringIO(script(duration_s=0.1)))
+    monkeypatch.setattr("sys.stdin", stdin(script(duration_s=0.1).encode()))
     assert jobs(module_real_emu, "create", "Predictive", "from-stdin", "-", "--wait") == 0
     capsys.readouterr()
 
@@ -169,6 +169,63 @@ def test_payload_from_a_file_and_from_stdin(
     assert "PAYLOAD must be a JSON object, not list" in capsys.readouterr().err
     assert jobs(module_real_emu, "create", "Predictive", "w", "{not json") == 2
     assert "PAYLOAD is not JSON" in capsys.readouterr().err
+
+
+def stdin(data: bytes) -> io.TextIOWrapper:
+    """Return a standard input that holds `data`, as a process sees it (text over bytes)."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape")
+
+
+DEEP = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+
+@pytest.mark.parametrize(
+    ("source", "data", "said"),
+    [
+        ("file", b'{"a": "\xff"}', "PAYLOAD file {path} is not UTF-8 text"),
+        ("stdin", b'{"a": "\xff"}', "PAYLOAD from stdin is not UTF-8 text"),
+        ("file", DEEP.encode(), "PAYLOAD file {path} is not JSON: nested too deeply"),
+        ("stdin", DEEP.encode(), "PAYLOAD from stdin is not JSON: nested too deeply"),
+        ("text", DEEP, "PAYLOAD is not JSON: nested too deeply"),
+        ("closed stdin", None, "PAYLOAD - reads stdin, which is closed"),
+    ],
+)  # fmt: skip
+def test_a_payload_that_cannot_be_read_as_json_exits_2_before_any_request(
+    capsys: Capture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    data: bytes | str | None,
+    said: str,
+) -> None:
+    path = tmp_path / "payload.json"
+    argument = "-"
+    if source == "file":
+        assert isinstance(data, bytes)
+        path.write_bytes(data)
+        argument = f"@{path}"
+    elif source == "text":
+        assert isinstance(data, str)
+        argument = data
+    else:
+        assert not isinstance(data, str)
+        monkeypatch.setattr("sys.stdin", None if data is None else stdin(data))
+    # Port 9 (discard) on loopback: a request would fail with status 1, not 2.
+    assert main(["create", "Predictive", "w", argument, "--base-url", "http://127.0.0.1:9"]) == 2
+    assert said.format(path=path) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variable", [False, True])
+def test_snowflake_arguments_nested_too_deeply_exit_2(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch, variable: bool
+) -> None:
+    if variable:
+        monkeypatch.setenv("JOBS_SNOWFLAKE", DEEP)
+        assert main(["list"]) == 2
+        assert "JOBS_SNOWFLAKE is not JSON: nested too deeply" in capsys.readouterr().err
+    else:
+        assert main(["list", "--snowflake", DEEP]) == 2
+        assert "--snowflake is not JSON: nested too deeply" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
