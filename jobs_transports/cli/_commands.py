@@ -21,7 +21,7 @@ from jobs_core import (
 from .._client_sync import JobsClientSync
 from ._arguments import json_object, program
 from ._exits import Exit, for_final_state
-from ._output import dumps, emit, note, print_events, print_jobs, print_record
+from ._output import emit, emit_json, note, print_events, print_jobs, print_record
 from ._progress import Progress
 
 
@@ -188,7 +188,7 @@ def _events(client: JobsClientSync, args: argparse.Namespace) -> Exit:
         raise Interrupted(advice) from None
     token = events.continuation_token
     if _as_json(args):
-        emit(dumps({"continuation_token": token}))
+        emit_json({"continuation_token": token})
     elif token:
         note(f"continuation token {token} (resume with --continuation-token)")
     return Exit.OK

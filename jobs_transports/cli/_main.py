@@ -18,7 +18,7 @@ from ._arguments import parse
 from ._backend import connect_arguments, describe, refused_credential
 from ._commands import COMMANDS, Interrupted
 from ._exits import Exit, for_error
-from ._output import note, print_record
+from ._output import OutputError, note, print_record
 
 _OPTION_NAMES = {
     "reasoner_type": "REASONER_TYPE",
@@ -121,9 +121,14 @@ def _error(args: argparse.Namespace, exc: JobError) -> Exit:
 
 
 def _silence_stdout() -> None:
-    # The reader went away: later writes (and the flush at exit) must not raise again.
+    # The reader went away or the output failed: later writes (and the flush at exit) must not
+    # raise again.
+    try:
+        stdout = sys.stdout.fileno()
+    except (OSError, ValueError):  # main() called with a stdout of no file: nothing to flush
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, stdout)
     os.close(devnull)
 
 
@@ -147,3 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return Exit.BROKEN_PIPE
+    except OutputError as exc:
+        _silence_stdout()
+        note(str(exc))
+        return Exit.ERROR

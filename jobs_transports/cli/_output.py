@@ -6,6 +6,11 @@ asked for); a list is ``{"jobs": [...]}``; events are JSON lines ``{"event": {..
 ``{"continuation_token": ...}``. Timestamps are ISO-8601 strings everywhere, durations integer
 milliseconds. Tables show every field of a job but the long ones, cut to a readable width; JSON
 keeps every value whole.
+
+Names and messages come from the service and the command line, so nothing printed may steer the
+terminal: characters it would act on (control characters, escapes, bidi overrides) are written
+escaped, as ``\x1b`` in text and ``\u001b`` in JSON. Text the output's encoding cannot hold is
+escaped the same way (JSON then is all ASCII), rather than failing half-way through a table.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 import attrs
 
@@ -38,9 +43,24 @@ _CELL_WIDTH = 40
 """Longer cells (an abort reason, an included payload) are cut here; JSON has them whole."""
 
 
+class OutputError(Exception):
+    """Writing to stdout failed (a full disk, a lost terminal); the message says why."""
+
+
+def printable(text: str) -> str:
+    """Return `text` with each character a terminal would act on but a line break (control
+    and format characters: escapes, carriage returns, bidi overrides) as its escape: ``\x1b``."""
+    if text.isprintable():
+        return text
+    return "\n".join(
+        "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in line)
+        for line in text.split("\n")
+    )
+
+
 def note(message: str) -> None:
     """Print `message` on stderr after the name the program was run as, as all its notes are."""
-    print(f"{program()}: {message}", file=sys.stderr, flush=True)
+    _write(sys.stderr, _encodable(sys.stderr, printable(f"{program()}: {message}")))
 
 
 def job_document(job: Job) -> dict[str, Any]:
@@ -52,9 +72,15 @@ def job_document(job: Job) -> dict[str, Any]:
     }
 
 
-def dumps(document: Any) -> str:
-    """Return `document` as JSON text (timestamps anywhere in it as ISO-8601)."""
-    return json.dumps(document, ensure_ascii=False, default=_iso)
+def dumps(document: Any, *, ascii_only: bool = False) -> str:
+    """Return `document` as JSON text (timestamps anywhere in it as ISO-8601), with no character
+    a terminal would act on (see `printable`); all ASCII if `ascii_only`."""
+    text = json.dumps(document, ensure_ascii=ascii_only, default=_iso)
+    if text.isprintable():
+        return text
+    # json.dumps escapes C0 controls only; DEL, C1 controls and format characters, which in JSON
+    # text can only be inside strings, get the \u escapes that mean the same there.
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
 
 
 def _iso(value: Any) -> Any:
@@ -64,15 +90,47 @@ def _iso(value: Any) -> Any:
 
 
 def emit(text: str) -> None:
-    """Print one line on stdout, now (so a closed pipe is noticed where it happens)."""
-    print(text, file=sys.stdout, flush=True)
+    """Print `text` (a line people read) on stdout, now, shown as `printable` says.
+
+    Raises:
+        BrokenPipeError: the reader went away (noticed here, as it is flushed at once).
+        OutputError: stdout failed otherwise.
+    """
+    _write(sys.stdout, _encodable(sys.stdout, printable(text)))
+
+
+def emit_json(document: Any) -> None:
+    """Print `document` as one line of JSON on stdout, now; raises as `emit` does."""
+    text = dumps(document)
+    if _encodable(sys.stdout, text) != text:
+        text = dumps(document, ascii_only=True)
+    _write(sys.stdout, text)
+
+
+def _encodable(stream: TextIO, text: str) -> str:
+    """Return `text` with what the encoding of `stream` cannot hold escaped (\u2603)."""
+    encoding = stream.encoding or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    return text
+
+
+def _write(stream: TextIO, text: str) -> None:
+    try:
+        print(text, file=stream, flush=True)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write the output: {exc.strerror or exc}") from exc
 
 
 def print_jobs(jobs: Sequence[Job], *, as_json: bool, single: bool) -> None:
     """Print `jobs`: one object when `single`, else the list shape; or a table."""
     documents = [job_document(job) for job in jobs]
     if as_json:
-        emit(dumps(documents[0] if single else {"jobs": documents}))
+        emit_json(documents[0] if single else {"jobs": documents})
         return
     extra = [key for key in _INCLUDED if any(key in d for d in documents)]
     for line in table([*_COLUMNS, *extra], [_cells(d) for d in documents]):
@@ -82,7 +140,7 @@ def print_jobs(jobs: Sequence[Job], *, as_json: bool, single: bool) -> None:
 def print_record(record: Mapping[str, Any], *, as_json: bool) -> None:
     """Print a result that is not a job (a created id, a cancellation, a configuration)."""
     if as_json:
-        emit(dumps(dict(record)))
+        emit_json(dict(record))
         return
     width = max((len(key) for key in record), default=0)
     for key, value in record.items():
@@ -105,7 +163,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else dumps(value)
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     return text if len(text) <= _CELL_WIDTH else text[: _CELL_WIDTH - 1] + "…"
 
 
@@ -131,4 +189,4 @@ def print_events(events: Iterable[dict[str, Any]], *, as_json: bool) -> None:
     With `as_json` each is wrapped as ``{"event": ...}``, so the final token line is told apart.
     """
     for event in events:
-        emit(dumps({"event": event} if as_json else event))
+        emit_json({"event": event} if as_json else event)

@@ -7,6 +7,8 @@ import time
 
 from jobs_core import Job
 
+from ._output import printable
+
 _CLEAR_LINE = "\r\x1b[2K"
 
 
@@ -19,14 +21,14 @@ class Progress:
     """
 
     def __init__(self, label: str) -> None:
-        self._label = label
+        self._label = printable(label)
         self._tty = sys.stderr.isatty()
         self._started = time.monotonic()
         self._last: str | None = None
         self._drawn = False
 
     def __call__(self, job: Job | None) -> None:
-        state = job.state if job is not None else "not visible yet"
+        state = printable(job.state) if job is not None else "not visible yet"
         if self._tty:
             waited = time.monotonic() - self._started
             sys.stderr.write(f"{_CLEAR_LINE}{self._label}: {state} ({waited:.0f}s)")

@@ -466,3 +466,68 @@ def test_config_prints_what_it_can_then_the_key_problem_and_exits_2(
     assert described["file"].startswith(str(config))
     assert "ALICE" in described["user"]
     assert "private_key_path: cannot read" in described["problem"]
+
+
+HOSTILE = "n\x1b]0;title\x07\x1b[31m\u202eev\x9bil\x7f"
+"""A job name a terminal would act on: an OSC title, a colour, a bidi override, C1 CSI, DEL."""
+
+
+def test_text_from_the_service_or_the_user_cannot_steer_the_terminal(
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture
+) -> None:
+    assert jobs(module_real_emu, "create", "Predictive", HOSTILE, script(duration_s=0.1)) == 0
+    job_id = capsys.readouterr().out.strip()
+    assert jobs(module_real_emu, "get", "Predictive", job_id) == 0
+    assert jobs(module_real_emu, "events", "Predictive", job_id) == 0  # JSON lines, no --json
+    table = capsys.readouterr().out
+    assert "n\\x1b]0;title\\x07\\x1b[31m\\u202eev" in table  # the cell is cut to 40
+    assert jobs(module_real_emu, "get", "Predictive", job_id, "--json") == 0
+    text = capsys.readouterr().out
+    assert json.loads(text)["name"] == HOSTILE  # the same value, escaped in JSON's own way
+    assert jobs(module_real_emu, "wait", "Logic", HOSTILE, "--grace", "0", "--poll", "0.05") == 6
+    err = capsys.readouterr().err
+    assert "Logic job n\\x1b]0;title" in err
+    for shown in (table, text, err):
+        assert not any(c in shown for c in "\x1b\x07\u202e\x9b\x7f\r"), ascii(shown)
+
+
+class Stdout(io.TextIOWrapper):
+    """A stdout in another encoding than UTF-8 (LANG=C on an old system, a Windows console)."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(io.BytesIO(), encoding=encoding)
+
+    def text(self) -> str:
+        self.flush()
+        buffer = self.buffer
+        assert isinstance(buffer, io.BytesIO)
+        return buffer.getvalue().decode(self.encoding)
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+def test_text_the_stdout_encoding_cannot_hold_is_escaped_and_json_stays_valid(
+    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch, encoding: str
+) -> None:
+    name = "fünf ☃ 🚀"
+    with connect_sync(base_url=module_real_emu.base_url) as client:
+        job_id = client.create("Predictive", name, {"emulate": {"duration_s": 0.1}}).id
+    stdout = Stdout(encoding)
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert jobs(module_real_emu, "get", "Predictive", job_id, "--json") == 0
+    assert json.loads(stdout.text())["name"] == name
+    stdout = Stdout(encoding)
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert jobs(module_real_emu, "get", "Predictive", job_id) == 0
+    assert "\\u2603 \\U0001f680" in stdout.text()
+
+
+def test_a_stdout_that_fails_exits_1_with_the_reason(
+    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sys.stdout", Full())
+    assert jobs(module_real_emu, "list", "--limit", "1") == 1
+    assert capsys.readouterr().err == "jobs: cannot write the output: No space left on device\n"

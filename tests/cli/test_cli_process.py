@@ -115,3 +115,17 @@ def test_importing_the_library_does_not_load_the_command_line() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert loaded.stdout.strip() == "False", loaded.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_under_stdout_exits_1_with_one_line(
+    module_real_emu: jobs_emulator.Emulator,
+) -> None:
+    with open("/dev/full", "w") as full:
+        process = subprocess.run(
+            [str(Path(sys.executable).with_name("jobs")), "list", "--base-url",
+             module_real_emu.base_url],
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    assert process.returncode == 1
+    assert process.stderr == "jobs: cannot write the output: No space left on device\n"
