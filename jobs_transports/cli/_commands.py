@@ -41,11 +41,13 @@ def still_running(kind: str, job_id: str, resume: str | None = None) -> str:
 
 
 class Interrupted(Exception):
-    """Ctrl-C stopped a command; `advice` says what became of the job it waited for."""
+    """Ctrl-C or SIGTERM (`by`) stopped a command; `advice` says what became of the job it
+    waited for."""
 
-    def __init__(self, advice: str) -> None:
+    def __init__(self, advice: str, by: KeyboardInterrupt) -> None:
         super().__init__(advice)
         self.advice = advice
+        self.by = by
 
 
 Command = Callable[[JobsClientSync, argparse.Namespace], Exit]
@@ -132,7 +134,7 @@ def _waited(
 
     Raises:
         JobNotFoundError: the job was never seen within the grace or the timeout.
-        Interrupted: Ctrl-C stopped the wait.
+        Interrupted: Ctrl-C or SIGTERM stopped the wait.
     """
     kind = _kind(args)
     progress = Progress(f"{kind} {job_id}")
@@ -154,8 +156,8 @@ def _waited(
                 args.reasoner_type, job_id, timeout_s=args.timeout, poll_interval_s=args.poll,
                 include=_include(args.include), on_poll=on_poll,
             )  # fmt: skip
-    except KeyboardInterrupt:
-        raise Interrupted(still_running(kind, job_id)) from None
+    except KeyboardInterrupt as exc:
+        raise Interrupted(still_running(kind, job_id), by=exc) from None
     except JobTimeoutError as exc:
         if not seen and grace_s is not None:
             raise JobNotFoundError(
@@ -183,9 +185,9 @@ def _events(client: JobsClientSync, args: argparse.Namespace) -> Exit:
     )  # fmt: skip
     try:
         print_events(events, as_json=_as_json(args))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         advice = still_running(_kind(args), args.job_id, events.continuation_token)
-        raise Interrupted(advice) from None
+        raise Interrupted(advice, by=exc) from None
     token = events.continuation_token
     if _as_json(args):
         emit_json({"continuation_token": token})

@@ -28,6 +28,7 @@ class Exit(enum.IntEnum):
     NOT_FOUND = 6
     INTERRUPTED = 130
     BROKEN_PIPE = 141
+    TERMINATED = 143
 
 
 MEANINGS = {
@@ -41,6 +42,8 @@ MEANINGS = {
     "if that ends first)",
     Exit.INTERRUPTED: "interrupted (Ctrl-C); a job being waited for keeps running",
     Exit.BROKEN_PIPE: "the reader of the output went away (as when piped into `head -1`)",
+    Exit.TERMINATED: "terminated by SIGTERM (CI cancelling a step, kill); a job being waited for "
+    "keeps running",
 }
 
 _BY_STATE = {
@@ -49,6 +52,18 @@ _BY_STATE = {
     "ABORTED": Exit.JOB_FAILED,
     "CANCELED": Exit.JOB_CANCELED,
 }
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: raised by the handler `jobs` installs, it stops a command as Ctrl-C does
+    (every ``except KeyboardInterrupt`` sees it), and the exit status says which it was."""
+
+
+def for_interrupt(exc: KeyboardInterrupt) -> tuple[Exit, str]:
+    """Return the exit status of a command that `exc` stopped, and the word for what did."""
+    if isinstance(exc, Terminated):
+        return Exit.TERMINATED, "terminated"
+    return Exit.INTERRUPTED, "interrupted"
 
 
 def for_final_state(state: str) -> Exit:

@@ -7,9 +7,12 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from types import FrameType
 
 from jobs_core import JobConfigurationError, JobError, JobServerError
 
@@ -17,7 +20,7 @@ from .._connect import connect_sync
 from ._arguments import parse
 from ._backend import connect_arguments, describe, refused_credential
 from ._commands import COMMANDS, Interrupted
-from ._exits import Exit, for_error
+from ._exits import Exit, Terminated, for_error, for_interrupt
 from ._output import OutputError, note, print_record
 
 _OPTION_NAMES = {
@@ -95,6 +98,25 @@ def _library_output(verbosity: int) -> Iterator[None]:
         root.setLevel(level)
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Make SIGTERM stop the command as Ctrl-C does, so it says what became of the job it waited
+    for and exits 143, rather than dying silently; a second SIGTERM kills it outright."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals (main() called from another)
+        return
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def _run(args: argparse.Namespace) -> Exit:
     if args.command == "config":
         described = {
@@ -139,16 +161,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or bad usage (argparse printed why)
         return exc.code if isinstance(exc.code, int) else Exit.USAGE
     try:
-        with _library_output(args.verbose):
+        with _sigterm_as_interrupt(), _library_output(args.verbose):
             return _run(args)
     except JobError as exc:
         return _error(args, exc)
     except Interrupted as exc:
-        note(f"interrupted; {exc.advice}")
-        return Exit.INTERRUPTED
-    except KeyboardInterrupt:
-        note("interrupted")
-        return Exit.INTERRUPTED
+        status, what = for_interrupt(exc.by)
+        note(f"{what}; {exc.advice}")
+        return status
+    except KeyboardInterrupt as exc:
+        status, what = for_interrupt(exc)
+        note(what)
+        return status
     except BrokenPipeError:
         _silence_stdout()
         return Exit.BROKEN_PIPE

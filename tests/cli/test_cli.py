@@ -311,6 +311,7 @@ def test_help_and_version(capsys: Capture) -> None:
         "JOBS_BASE_URL",
         "JOBS_SNOWFLAKE",
         "130",
+        "143  terminated by SIGTERM",
         "in seconds",
     ):
         assert needed in text
