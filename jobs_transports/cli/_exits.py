@@ -38,8 +38,8 @@ MEANINGS = {
     Exit.JOB_FAILED: "the job ended FAILED or ABORTED",
     Exit.JOB_CANCELED: "the job ended CANCELED",
     Exit.TIMED_OUT: "--timeout passed before the job ended (it may still be running)",
-    Exit.NOT_FOUND: "no such job (wait: not seen within --grace seconds, or within --timeout "
-    "if that ends first)",
+    Exit.NOT_FOUND: "get, wait, events, cancel: no such job (wait: not seen within --grace "
+    "seconds, or within --timeout if that ends first)",
     Exit.INTERRUPTED: "interrupted (Ctrl-C); a job being waited for keeps running",
     Exit.BROKEN_PIPE: "the reader of the output went away (as when piped into `head -1`)",
     Exit.TERMINATED: "terminated by SIGTERM (CI cancelling a step, kill); a job being waited for "
@@ -71,12 +71,17 @@ def for_final_state(state: str) -> Exit:
     return _BY_STATE.get(state.upper(), Exit.ERROR)
 
 
-def for_error(exc: JobError) -> Exit:
-    """Return the exit status of a command that raised `exc`."""
+NAMING_A_JOB = frozenset({"get", "wait", "events", "cancel"})
+"""The commands given a job id: for them (only) a 404 means there is no such job. To `list` or
+`create` it means the URL is wrong (a bad --base-url, a stale endpoint): the service failed."""
+
+
+def for_error(exc: JobError, command: str) -> Exit:
+    """Return the exit status of `command` when it raised `exc`."""
     if isinstance(exc, JobTimeoutError):
         return Exit.TIMED_OUT
     if isinstance(exc, JobNotFoundError):
-        return Exit.NOT_FOUND
+        return Exit.NOT_FOUND if command in NAMING_A_JOB else Exit.ERROR
     if isinstance(exc, JobClientDisconnectedError):  # the transaction was aborted
         return Exit.JOB_FAILED
     if isinstance(exc, JobInvalidRequestError | JobConfigurationError | CassetteError):

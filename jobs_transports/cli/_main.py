@@ -135,7 +135,7 @@ def _error(args: argparse.Namespace, exc: JobError) -> Exit:
     if isinstance(exc, JobConfigurationError):
         message = in_configuration_terms(message)
     message = in_cli_terms(message)
-    status = for_error(exc)
+    status = for_error(exc, args.command)
     if isinstance(exc, JobServerError) and exc.status in (401, 403):
         message = f"{message}\n  {refused_credential(args)}"
     note(message)

@@ -532,3 +532,22 @@ def test_a_stdout_that_fails_exits_1_with_the_reason(
     monkeypatch.setattr("sys.stdout", Full())
     assert jobs(module_real_emu, "list", "--limit", "1") == 1
     assert capsys.readouterr().err == "jobs: cannot write the output: No space left on device\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (("list",), 1),
+        (("create", "Predictive", "w", "{}"), 1),
+        (("get", "Logic", "x"), 6),
+        (("cancel", "Logic", "x"), 6),
+        (("events", "Logic", "x"), 6),
+    ],
+)
+def test_a_404_means_no_such_job_only_for_a_command_that_names_one(
+    fresh_manual_emu: jobs_emulator.Emulator, capsys: Capture, args: tuple[str, ...], status: int
+) -> None:
+    # A 404 to a list or a create says the URL is wrong (a stale endpoint, a bad --base-url).
+    fresh_manual_emu.faults.respond(404, '{"message": "no route"}', times=None)
+    assert jobs(fresh_manual_emu, *args) == status
+    assert "404" in capsys.readouterr().err or args[0] == "get"  # get: "Logic job x not found"
