@@ -75,6 +75,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A bad ini value stops the run before any test, as a bad --jobs-record-mode does.
+    mode = config.getini("jobs_record_mode")
+    if mode and mode not in RECORD_MODES:
+        raise pytest.UsageError(_not_a_mode("the ini option jobs_record_mode", mode))
     config.addinivalue_line(
         "markers",
         "jobs_cassette(path=None, *, record_mode=None): the cassette of this test (relative to "
@@ -209,18 +213,22 @@ def _cassette_path(request: pytest.FixtureRequest) -> Path:
     return test_file.parent / "cassettes" / test_file.stem / f"{name}.jsonl"
 
 
+def _not_a_mode(where: str, mode: object) -> str:
+    return f"{where} {mode!r} is not a record mode: none, once or all"
+
+
 def _record_mode(request: pytest.FixtureRequest) -> str:
+    """Return the test's record mode (the option and the ini value are checked already)."""
     marker = request.node.get_closest_marker("jobs_cassette")
+    marked = marker.kwargs.get("record_mode") if marker is not None else None
+    if marked is not None and marked not in RECORD_MODES:
+        pytest.fail(_not_a_mode("record_mode= of the jobs_cassette marker", marked), pytrace=False)
     chosen = (
-        (marker.kwargs.get("record_mode") if marker is not None else None)
+        marked
         or request.config.getoption("--jobs-record-mode")
         or request.config.getini("jobs_record_mode")
         or ("none" if os.environ.get("CI") else "once")
     )
-    if chosen not in RECORD_MODES:
-        raise pytest.UsageError(
-            f"jobs_cassette record mode {chosen!r} is not one of {', '.join(RECORD_MODES)}"
-        )
     return str(chosen)
 
 
