@@ -250,6 +250,36 @@ def test_bad_usage_exits_2_naming_the_option(
     assert said in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list", "--tokn", "s3cret"],
+        ["list", "Logic", "--tokn", "s3cret"],
+        ["get", "Logic", "x", "--tokn=s3cret"],
+        ["get", "Logic", "x", "--tokn", "s3cret"],
+        ["--tokn", "s3cret", "list"],
+        ["wait", "Logic", "x", "--t=s3cret"],  # --t begins both --token and --timeout
+    ],
+)
+def test_a_misspelt_option_is_named_but_its_value_never_shown(
+    capsys: Capture, argv: list[str]
+) -> None:
+    # The value after a misspelt --token is the token: it must not reach a CI log.
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "unrecognized option --tokn" in err or "ambiguous option: --t could match" in err
+    assert "s3cret" not in err
+
+
+def test_abbreviated_options_and_values_that_look_like_options_still_work(
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture
+) -> None:
+    assert jobs(module_real_emu, "list", "--lim", "1", "--offset", "0") == 0
+    url = module_real_emu.base_url
+    assert main(["get", "--base-url", url, "Logic", "--", "--no-such-id"]) == 6
+    assert "Logic job --no-such-id not found" in capsys.readouterr().err
+
+
 def test_library_keywords_are_named_as_options() -> None:
     assert in_cli_terms("timeout_s must be a number > 0") == "--timeout must be a number > 0"
     assert (
