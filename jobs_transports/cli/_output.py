@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 import attrs
 
-from jobs_core import Job
+from jobs_core import Job, JobEvents
 
 from ._arguments import program
 
@@ -44,7 +44,8 @@ _CELL_WIDTH = 40
 
 
 class OutputError(Exception):
-    """Writing to stdout failed (a full disk, a lost terminal); the message says why."""
+    """The output cannot be written: stdout failed (a full disk, a lost terminal), or a value
+    nests too deeply for JSON. The message says which (`jobs` exits 1)."""
 
 
 def printable(text: str) -> str:
@@ -65,7 +66,9 @@ def note(message: str) -> None:
 
 def job_document(job: Job) -> dict[str, Any]:
     """Return `job` as a dict for `dumps`: every field of `Job`, and the included ones asked for."""
-    document = attrs.asdict(job, recurse=True)
+    # Not recurse=True: attrs would walk every level of a payload, several frames per level, and
+    # a deep one (which the service keeps) would exhaust the stack; `dumps` converts `events`.
+    document = attrs.asdict(job, recurse=False)
     # A JobExpanded carries every optional field; only those asked for (not None) are shown.
     return {
         key: value for key, value in document.items() if key in _JOB_FIELDS or value is not None
@@ -73,9 +76,17 @@ def job_document(job: Job) -> dict[str, Any]:
 
 
 def dumps(document: Any, *, ascii_only: bool = False) -> str:
-    """Return `document` as JSON text (timestamps anywhere in it as ISO-8601), with no character
-    a terminal would act on (see `printable`); all ASCII if `ascii_only`."""
-    text = json.dumps(document, ensure_ascii=ascii_only, default=_iso)
+    """Return `document` as JSON text (timestamps anywhere in it as ISO-8601, attrs instances as
+    objects), with no character a terminal would act on (see `printable`); all ASCII if
+    `ascii_only`.
+
+    Raises:
+        OutputError: `document` nests too deeply to be written.
+    """
+    try:
+        text = json.dumps(document, ensure_ascii=ascii_only, default=_plain)
+    except RecursionError:
+        raise OutputError("cannot write the output: a value nests too deeply for JSON") from None
     if text.isprintable():
         return text
     # json.dumps escapes C0 controls only; DEL, C1 controls and format characters, which in JSON
@@ -83,9 +94,11 @@ def dumps(document: Any, *, ascii_only: bool = False) -> str:
     return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
 
 
-def _iso(value: Any) -> Any:
+def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
+    if attrs.has(type(value)):
+        return attrs.asdict(value, recurse=False)
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
@@ -154,8 +167,8 @@ def _cells(document: Mapping[str, Any]) -> dict[str, str]:
     duration = document.get("duration")
     cells["duration_s"] = "" if duration is None else f"{duration / 1000:.1f}"
     events = document.get("events")
-    if isinstance(events, dict):
-        cells["events"] = f"{len(events.get('events') or [])} event(s)"
+    if isinstance(events, JobEvents):
+        cells["events"] = f"{len(events.events)} event(s)"
     return cells
 
 

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 import jobs_emulator
+from jobs_core import JobExpanded
 from jobs_transports import connect_sync
 from jobs_transports.cli import main
 from jobs_transports.cli._main import in_cli_terms
+from jobs_transports.cli._output import OutputError, print_jobs
 
 Capture = pytest.CaptureFixture[str]
 
@@ -581,3 +583,31 @@ def test_a_404_means_no_such_job_only_for_a_command_that_names_one(
     fresh_manual_emu.faults.respond(404, '{"message": "no route"}', times=None)
     assert jobs(fresh_manual_emu, *args) == status
     assert "404" in capsys.readouterr().err or args[0] == "get"  # get: "Logic job x not found"
+
+
+def nested(depth: int) -> object:
+    value: object = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("output", ["--json", "--output=table"])
+def test_a_job_whose_payload_nests_deeply_is_printed(
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture, output: str
+) -> None:
+    # The service keeps such a payload (JSON parsers read ~1,000 levels); printing its details
+    # took a Python frame per level and more, and died with a RecursionError traceback.
+    with connect_sync(base_url=module_real_emu.base_url) as client:
+        job_id = client.create("Predictive", "deep", {"a": nested(900)}).id
+    assert jobs(module_real_emu, "get", "Predictive", job_id, "--include", "details", output) == 0
+    out = capsys.readouterr().out
+    if output == "--json":
+        assert json.loads(out)["details"]["payload"] == {"a": nested(900)}
+
+
+def test_a_document_too_deep_for_json_is_an_output_error(capsys: Capture) -> None:
+    job = JobExpanded(id="j", reasoner_type="Logic", state="RUNNING", raw={"a": nested(5000)})
+    with pytest.raises(OutputError, match="nests too deeply"):
+        print_jobs([job], as_json=True, single=True)
+    assert capsys.readouterr().out == ""
