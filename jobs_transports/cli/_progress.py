@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -15,14 +16,15 @@ _CLEAR_LINE = "\r\x1b[2K"
 class Progress:
     """Shows the state of the job `label` names after each poll (it is an `on_poll` callback).
 
-    On a terminal one line is redrawn with the time waited; elsewhere (a log, a pipe) a plain line
-    is written only when the state changes. Leaving it as a context manager ends a drawn line, so
-    whatever is printed next starts on a line of its own.
+    On a terminal one line is redrawn with the time waited; elsewhere (a log, a pipe, a terminal
+    with TERM=dumb) a plain line is written only when the state changes. Leaving it as a context
+    manager ends a drawn line, so whatever is printed next starts on a line of its own.
     """
 
     def __init__(self, label: str) -> None:
         self._label = printable(label)
-        self._tty = sys.stderr.isatty()
+        # A dumb terminal (TERM=dumb: Emacs shells, some CI consoles) shows escapes as text.
+        self._tty = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
         self._started = time.monotonic()
         self._last: str | None = None
         self._drawn = False

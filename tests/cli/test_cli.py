@@ -136,13 +136,15 @@ def test_a_wait_whose_timeout_ends_before_its_grace_never_saw_the_job_not_found(
     assert "still running" not in err
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_progress_is_redrawn_on_a_terminal_and_the_line_ended(
     module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
+    monkeypatch.setenv("TERM", "xterm")
     terminal = Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
     args = ("create", "Predictive", "w", script(duration_s=0.3), "--wait", "--poll", "0.05")
@@ -150,6 +152,21 @@ def test_progress_is_redrawn_on_a_terminal_and_the_line_ended(
     drawn = terminal.getvalue()
     assert drawn.count("\r\x1b[2K") >= 2
     assert drawn.endswith("COMPLETED (0s)\n")  # the last drawing ends its line
+
+
+def test_a_dumb_terminal_gets_plain_progress_lines(
+    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TERM=dumb (Emacs shells, some CI consoles) shows escape sequences as text.
+    monkeypatch.setenv("TERM", "dumb")
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    args = ("create", "Predictive", "w", script(duration_s=0.3), "--wait", "--poll", "0.05")
+    assert jobs(module_real_emu, *args) == 0
+    drawn = terminal.getvalue()
+    assert "\x1b" not in drawn
+    assert "\r" not in drawn
+    assert drawn.endswith(": COMPLETED\n")
 
 
 def test_payload_from_a_file_and_from_stdin(
