@@ -6,6 +6,7 @@ import enum
 
 from jobs_core import (
     CassetteError,
+    JobCapabilityError,
     JobClientDisconnectedError,
     JobConfigurationError,
     JobError,
@@ -84,7 +85,9 @@ def for_error(exc: JobError, command: str) -> Exit:
         return Exit.NOT_FOUND if command in NAMING_A_JOB else Exit.ERROR
     if isinstance(exc, JobClientDisconnectedError):  # the transaction was aborted
         return Exit.JOB_FAILED
-    if isinstance(exc, JobInvalidRequestError | JobConfigurationError | CassetteError):
+    # What the configured backend cannot do is refused before any I/O: usage, as a bad argument.
+    usage = JobInvalidRequestError | JobConfigurationError | JobCapabilityError | CassetteError
+    if isinstance(exc, usage):
         return Exit.USAGE
     if isinstance(exc, JobServerError) and exc.status in (401, 403):
         return Exit.USAGE

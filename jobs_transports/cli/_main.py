@@ -43,8 +43,14 @@ message must stay as it is); the options whose other checks matter are checked b
 _KEYWORD = re.compile(r"\b(" + "|".join(sorted(_OPTION_NAMES, key=len, reverse=True)) + r")\b(=?)")
 
 
+_CALLS = {"cancel(all_users=True)": "cancel --all-users"}
+"""The library names a call with its arguments; on the command line it is this command."""
+
+
 def in_cli_terms(message: str) -> str:
     """Return `message` with the library's keyword names replaced by the CLI's option names."""
+    for call, command in _CALLS.items():
+        message = message.replace(call, command)
     return _KEYWORD.sub(lambda m: _OPTION_NAMES[m.group(1)] + (" " if m.group(2) else ""), message)
 
 

@@ -299,6 +299,23 @@ def test_abbreviated_options_and_values_that_look_like_options_still_work(
     assert "Logic job --no-such-id not found" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("Logic", "cancel --all-users for Logic needs the SQL backend"),
+        ("Predictive", "cancel --all-users is only supported for Logic transactions"),
+    ],
+)
+def test_what_the_backend_cannot_do_exits_2_in_cli_terms(
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture, kind: str, said: str
+) -> None:
+    # Over Direct Access alone, --all-users cannot be sent: usage, not a failing service.
+    assert jobs(module_real_emu, "cancel", kind, "x", "--all-users") == 2
+    err = capsys.readouterr().err
+    assert said in err
+    assert "all_users" not in err
+
+
 def test_library_keywords_are_named_as_options() -> None:
     assert in_cli_terms("timeout_s must be a number > 0") == "--timeout must be a number > 0"
     assert (
