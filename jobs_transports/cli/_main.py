@@ -153,7 +153,7 @@ def _silence_stdout() -> None:
     # raise again.
     try:
         stdout = sys.stdout.fileno()
-    except (OSError, ValueError):  # main() called with a stdout of no file: nothing to flush
+    except (AttributeError, OSError, ValueError):  # closed, or not a file: nothing to flush
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, stdout)

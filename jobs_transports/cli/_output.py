@@ -60,8 +60,10 @@ def printable(text: str) -> str:
 
 
 def note(message: str) -> None:
-    """Print `message` on stderr after the name the program was run as, as all its notes are."""
-    _write(sys.stderr, _encodable(sys.stderr, printable(f"{program()}: {message}")))
+    """Print `message` on stderr after the name the program was run as, as all its notes are
+    (nowhere if stderr is closed: the exit status still tells)."""
+    if sys.stderr is not None:
+        _write(sys.stderr, _encodable(sys.stderr, printable(f"{program()}: {message}")))
 
 
 def job_document(job: Job) -> dict[str, Any]:
@@ -107,17 +109,25 @@ def emit(text: str) -> None:
 
     Raises:
         BrokenPipeError: the reader went away (noticed here, as it is flushed at once).
-        OutputError: stdout failed otherwise.
+        OutputError: stdout is closed or failed otherwise.
     """
-    _write(sys.stdout, _encodable(sys.stdout, printable(text)))
+    stdout = _stdout()
+    _write(stdout, _encodable(stdout, printable(text)))
 
 
 def emit_json(document: Any) -> None:
     """Print `document` as one line of JSON on stdout, now; raises as `emit` does."""
+    stdout = _stdout()
     text = dumps(document)
-    if _encodable(sys.stdout, text) != text:
+    if _encodable(stdout, text) != text:
         text = dumps(document, ascii_only=True)
-    _write(sys.stdout, text)
+    _write(stdout, text)
+
+
+def _stdout() -> TextIO:
+    if sys.stdout is None:  # started with stdout closed (>&-)
+        raise OutputError("cannot write the output: stdout is closed")
+    return sys.stdout
 
 
 def _encodable(stream: TextIO, text: str) -> str:

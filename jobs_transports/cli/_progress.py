@@ -23,21 +23,25 @@ class Progress:
 
     def __init__(self, label: str) -> None:
         self._label = printable(label)
+        self._stderr = sys.stderr  # None when started with stderr closed (2>&-): not shown
         # A dumb terminal (TERM=dumb: Emacs shells, some CI consoles) shows escapes as text.
-        self._tty = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+        dumb = os.environ.get("TERM") == "dumb"
+        self._tty = self._stderr is not None and self._stderr.isatty() and not dumb
         self._started = time.monotonic()
         self._last: str | None = None
         self._drawn = False
 
     def __call__(self, job: Job | None) -> None:
+        if self._stderr is None:
+            return
         state = printable(job.state) if job is not None else "not visible yet"
         if self._tty:
             waited = time.monotonic() - self._started
-            sys.stderr.write(f"{_CLEAR_LINE}{self._label}: {state} ({waited:.0f}s)")
+            self._stderr.write(f"{_CLEAR_LINE}{self._label}: {state} ({waited:.0f}s)")
             self._drawn = True
         elif state != self._last:
-            sys.stderr.write(f"{self._label}: {state}\n")
-        sys.stderr.flush()
+            self._stderr.write(f"{self._label}: {state}\n")
+        self._stderr.flush()
         self._last = state
 
     def __enter__(self) -> Progress:
@@ -45,7 +49,7 @@ class Progress:
 
     def __exit__(self, *exc_info: object) -> None:
         """End the drawn line, if any, however the wait ended."""
-        if self._drawn:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        if self._drawn and self._stderr is not None:
+            self._stderr.write("\n")
+            self._stderr.flush()
             self._drawn = False

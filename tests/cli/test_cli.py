@@ -645,3 +645,17 @@ def test_a_document_too_deep_for_json_is_an_output_error(capsys: Capture) -> Non
     with pytest.raises(OutputError, match="nests too deeply"):
         print_jobs([job], as_json=True, single=True)
     assert capsys.readouterr().out == ""
+
+
+def test_a_closed_stdout_exits_1_and_a_closed_stderr_keeps_the_status(
+    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    # `jobs-client list >&-`: Python's sys.stdout is None; the results cannot go anywhere.
+    monkeypatch.setattr("sys.stdout", None)
+    assert jobs(module_real_emu, "list", "--limit", "1") == 1
+    assert capsys.readouterr().err == "jobs: cannot write the output: stdout is closed\n"
+    monkeypatch.undo()
+    # `2>&-`: the notes are lost, the exit status still says what happened.
+    monkeypatch.setattr("sys.stderr", None)
+    assert jobs(module_real_emu, "get", "Logic", "no-such-id") == 6
+    assert jobs(module_real_emu, "wait", "Logic", "no-such-id", "--grace", "0") == 6
