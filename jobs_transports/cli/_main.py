@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import re
 import signal
 import sys
@@ -21,7 +20,7 @@ from ._arguments import parse
 from ._backend import connect_arguments, describe, refused_credential
 from ._commands import COMMANDS, Interrupted
 from ._exits import Exit, Terminated, for_error, for_interrupt
-from ._output import OutputError, note, print_record
+from ._output import OutputError, note, print_record, silence
 
 _OPTION_NAMES = {
     "reasoner_type": "REASONER_TYPE",
@@ -148,18 +147,6 @@ def _error(args: argparse.Namespace, exc: JobError) -> Exit:
     return status
 
 
-def _silence_stdout() -> None:
-    # The reader went away or the output failed: later writes (and the flush at exit) must not
-    # raise again.
-    try:
-        stdout = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # closed, or not a file: nothing to flush
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, stdout)
-    os.close(devnull)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `jobs` command line; return its exit status (`jobs --help` lists them)."""
     try:
@@ -180,9 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         note(what)
         return status
     except BrokenPipeError:
-        _silence_stdout()
+        silence(sys.stdout)
         return Exit.BROKEN_PIPE
     except OutputError as exc:
-        _silence_stdout()
+        silence(sys.stdout)
         note(str(exc))
         return Exit.ERROR

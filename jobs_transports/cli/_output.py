@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
@@ -60,10 +61,39 @@ def printable(text: str) -> str:
 
 
 def note(message: str) -> None:
-    """Print `message` on stderr after the name the program was run as, as all its notes are
-    (nowhere if stderr is closed: the exit status still tells)."""
-    if sys.stderr is not None:
-        _write(sys.stderr, _encodable(sys.stderr, printable(f"{program()}: {message}")))
+    """Print `message` on stderr after the name the program was run as, as all its notes are.
+
+    Notes are dropped when stderr is closed or its reader went away: the exit status still tells
+    what happened, and must not become that of a failed note.
+    """
+    tell(printable(f"{program()}: {message}") + "\n")
+
+
+def tell(text: str) -> None:
+    """Write `text` to stderr as it is (escape sequences of a progress line included), now;
+    nothing if stderr is closed or fails."""
+    stderr = sys.stderr
+    if stderr is None:
+        return
+    try:
+        stderr.write(_encodable(stderr, text))
+        stderr.flush()
+    except OSError:
+        silence(stderr)
+
+
+def silence(stream: TextIO | None) -> None:
+    """Send what is written to `stream` from now on nowhere: its reader went away or it failed,
+    and later writes (and the flush at exit) must not raise again."""
+    if stream is None:  # started closed: nothing to flush
+        return
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError):  # not a file (main() called in-process): nothing to flush
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 def job_document(job: Job) -> dict[str, Any]:

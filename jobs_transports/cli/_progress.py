@@ -8,7 +8,7 @@ import time
 
 from jobs_core import Job
 
-from ._output import printable
+from ._output import printable, tell
 
 _CLEAR_LINE = "\r\x1b[2K"
 
@@ -23,25 +23,21 @@ class Progress:
 
     def __init__(self, label: str) -> None:
         self._label = printable(label)
-        self._stderr = sys.stderr  # None when started with stderr closed (2>&-): not shown
         # A dumb terminal (TERM=dumb: Emacs shells, some CI consoles) shows escapes as text.
         dumb = os.environ.get("TERM") == "dumb"
-        self._tty = self._stderr is not None and self._stderr.isatty() and not dumb
+        self._tty = sys.stderr is not None and sys.stderr.isatty() and not dumb
         self._started = time.monotonic()
         self._last: str | None = None
         self._drawn = False
 
     def __call__(self, job: Job | None) -> None:
-        if self._stderr is None:
-            return
         state = printable(job.state) if job is not None else "not visible yet"
         if self._tty:
             waited = time.monotonic() - self._started
-            self._stderr.write(f"{_CLEAR_LINE}{self._label}: {state} ({waited:.0f}s)")
+            tell(f"{_CLEAR_LINE}{self._label}: {state} ({waited:.0f}s)")
             self._drawn = True
         elif state != self._last:
-            self._stderr.write(f"{self._label}: {state}\n")
-        self._stderr.flush()
+            tell(f"{self._label}: {state}\n")
         self._last = state
 
     def __enter__(self) -> Progress:
@@ -49,7 +45,6 @@ class Progress:
 
     def __exit__(self, *exc_info: object) -> None:
         """End the drawn line, if any, however the wait ended."""
-        if self._drawn and self._stderr is not None:
-            self._stderr.write("\n")
-            self._stderr.flush()
+        if self._drawn:
+            tell("\n")
             self._drawn = False

@@ -153,3 +153,14 @@ def test_sigterm_exits_143_saying_the_job_is_still_running(
     assert f"jobs: terminated; Prescriptive job {job_id} is still running." in err
     assert "Traceback" not in err
     assert state_of(module_real_emu, "Prescriptive", job_id) in ("CREATED", "PENDING", "RUNNING")
+
+
+def test_a_reader_of_stderr_going_away_leaves_the_exit_status(
+    module_real_emu: jobs_emulator.Emulator,
+) -> None:
+    # `jobs-client get ... 2>&1 | true`: the message cannot be shown, the status still tells.
+    process = start(module_real_emu, "get", "Logic", "no-such-id")
+    assert process.stderr is not None
+    process.stderr.close()
+    process.communicate(timeout=60)
+    assert process.returncode == 6
