@@ -16,6 +16,7 @@ escaped the same way (JSON then is all ASCII), rather than failing half-way thro
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import os
 import sys
@@ -108,8 +109,8 @@ def job_document(job: Job) -> dict[str, Any]:
 
 
 def dumps(document: Any, *, ascii_only: bool = False) -> str:
-    """Return `document` as JSON text (timestamps anywhere in it as ISO-8601, attrs instances as
-    objects), with no character a terminal would act on (see `printable`); all ASCII if
+    """Return `document` as JSON text (timestamps anywhere in it as ISO-8601, other values as
+    `_plain` says), with no character a terminal would act on (see `printable`); all ASCII if
     `ascii_only`.
 
     Raises:
@@ -127,11 +128,21 @@ def dumps(document: Any, *, ascii_only: bool = False) -> str:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
+    """Return `value`, which JSON has no type for, as a value it has.
+
+    Beyond timestamps and models, a database driver's values reach `raw` over the SQL API:
+    Decimals are numbers, bytes hexadecimal, and anything else its text, as no value of the
+    service's may stop the output.
+    """
+    if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if attrs.has(type(value)):
         return attrs.asdict(value, recurse=False)
-    raise TypeError(f"{type(value).__name__} is not JSON")
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return str(value)
 
 
 def emit(text: str) -> None:

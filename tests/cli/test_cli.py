@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import io
 import json
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -659,3 +662,23 @@ def test_a_closed_stdout_exits_1_and_a_closed_stderr_keeps_the_status(
     monkeypatch.setattr("sys.stderr", None)
     assert jobs(module_real_emu, "get", "Logic", "no-such-id") == 6
     assert jobs(module_real_emu, "wait", "Logic", "no-such-id", "--grace", "0") == 6
+
+
+def test_values_a_database_driver_returns_are_printed_as_json(capsys: Capture) -> None:
+    # The Snowflake connector's rows (`--include raw` over the SQL API) hold Decimals and bytes.
+    raw = {
+        "N": decimal.Decimal("10"),
+        "X": decimal.Decimal("1.25"),
+        "B": b"\x00\xff",
+        "T": dt.time(1, 2, 3),
+        "U": uuid.UUID(int=1),
+    }
+    job = JobExpanded(id="j", reasoner_type="Logic", state="RUNNING", raw=raw)
+    print_jobs([job], as_json=True, single=True)
+    print_jobs([job], as_json=False, single=True)
+    out = capsys.readouterr().out.splitlines()
+    assert json.loads(out[0])["raw"] == {
+        "N": 10, "X": 1.25, "B": "00ff", "T": "01:02:03",
+        "U": "00000000-0000-0000-0000-000000000001",
+    }  # fmt: skip
+    assert out[2].endswith('{"N": 10, "X": 1.25, "B": "00ff", "T": …')
