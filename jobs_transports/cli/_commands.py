@@ -89,6 +89,8 @@ def _read_text(path: Path | None) -> tuple[str, str]:
     source = "PAYLOAD from stdin" if path is None else f"PAYLOAD file {path}"
     if path is None and sys.stdin is None:
         raise JobInvalidRequestError("PAYLOAD - reads stdin, which is closed")
+    if path is None and sys.stdin.isatty():  # else it would wait silently, as if hung
+        note("reading PAYLOAD from the terminal: type the JSON, then Ctrl-D")
     try:
         data = sys.stdin.buffer.read() if path is None else path.read_bytes()
     except OSError as exc:

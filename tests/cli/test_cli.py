@@ -694,3 +694,18 @@ def test_values_a_database_driver_returns_are_printed_as_json(capsys: Capture) -
         "U": "00000000-0000-0000-0000-000000000001",
     }  # fmt: skip
     assert out[2].endswith('{"N": 10, "X": 1.25, "B": "00ff", "T": …')
+
+
+def test_a_payload_read_from_a_terminal_says_how_to_end_it(
+    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    class TerminalInput(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return True
+
+    typed = TerminalInput(io.BytesIO(script(duration_s=0.1).encode()), encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", typed)
+    assert jobs(module_real_emu, "create", "Predictive", "typed", "-") == 0
+    out, err = capsys.readouterr()
+    assert err == "jobs: reading PAYLOAD from the terminal: type the JSON, then Ctrl-D\n"
+    assert out.strip()  # the new id
