@@ -46,11 +46,17 @@ _CALLS = {"cancel(all_users=True)": "cancel --all-users"}
 """The library names a call with its arguments; on the command line it is this command."""
 
 
-def in_cli_terms(message: str) -> str:
-    """Return `message` with the library's keyword names replaced by the CLI's option names."""
-    for call, command in _CALLS.items():
-        message = message.replace(call, command)
-    return _KEYWORD.sub(lambda m: _OPTION_NAMES[m.group(1)] + (" " if m.group(2) else ""), message)
+_LIST_NAMES = {**_OPTION_NAMES, "job_id": "--job-id"}
+"""`list` takes a job id as the filter --job-id, where the other commands take JOB_ID."""
+
+
+def in_cli_terms(message: str, command: str | None = None) -> str:
+    """Return `message`, which `command` raised, with the library's keyword names replaced by
+    the CLI's option names."""
+    for call, cli_command in _CALLS.items():
+        message = message.replace(call, cli_command)
+    names = _LIST_NAMES if command == "list" else _OPTION_NAMES
+    return _KEYWORD.sub(lambda m: names[m.group(1)] + (" " if m.group(2) else ""), message)
 
 
 _CONFIGURATION_PHRASES = {
@@ -139,7 +145,7 @@ def _error(args: argparse.Namespace, exc: JobError) -> Exit:
     message = str(exc)
     if isinstance(exc, JobConfigurationError):
         message = in_configuration_terms(message)
-    message = in_cli_terms(message)
+    message = in_cli_terms(message, args.command)
     status = for_error(exc, args.command)
     if isinstance(exc, JobServerError) and exc.status in (401, 403):
         message = f"{message}\n  {refused_credential(args)}"

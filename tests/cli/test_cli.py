@@ -255,6 +255,7 @@ def test_snowflake_arguments_nested_too_deeply_exit_2(
     [
         (("get", "Batch", "x"), "Expected: Logic, Prescriptive, or Predictive"),
         (("get", "Logic", " "), "JOB_ID must be a non-empty string"),
+        (("list", "--job-id", " "), "--job-id must be a non-empty string"),
         (("get", "Logic", "x", "--include", "bogus"), "Unknown --include key 'bogus'"),
         (("list", "--limit", "0"), "argument --limit: must be a whole number >= 1, not '0'"),
         (("list", "--offset", "-1"), "argument --offset: must be a whole number >= 0"),
