@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -211,9 +212,18 @@ def _cancel(client: JobsClientSync, args: argparse.Namespace) -> Exit:
 
 def _create(client: JobsClientSync, args: argparse.Namespace) -> Exit:
     payload = read_payload(args.payload)
-    op = client.create(
-        args.reasoner_type, args.reasoner_name, payload, timeout_mins=args.timeout_mins
-    )
+    try:
+        op = client.create(
+            args.reasoner_type, args.reasoner_name, payload, timeout_mins=args.timeout_mins
+        )
+    except KeyboardInterrupt as exc:
+        # The request may have been served before the answer was awaited no longer.
+        kind, name = _kind(args), shlex.quote(args.reasoner_name)
+        advice = (
+            f"the {kind} job may have been created; look for it with: "
+            f"{program()} list {kind} --name {name} --active"
+        )
+        raise Interrupted(advice, by=exc) from None
     kind = op.metadata["reasoner_type"]
     if args.wait:
         # Before waiting, so the id is known even if the wait is interrupted or fails.

@@ -16,6 +16,7 @@ import jobs_emulator
 from jobs_core import JobExpanded
 from jobs_transports import connect_sync
 from jobs_transports.cli import main
+from jobs_transports.cli._exits import Terminated
 from jobs_transports.cli._main import in_cli_terms
 from jobs_transports.cli._output import OutputError, print_jobs
 
@@ -710,3 +711,23 @@ def test_a_payload_read_from_a_terminal_says_how_to_end_it(
     out, err = capsys.readouterr()
     assert err == "jobs: reading PAYLOAD from the terminal: type the JSON, then Ctrl-D\n"
     assert out.strip()  # the new id
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, Terminated])
+def test_an_interrupted_create_says_how_to_find_the_job_it_may_have_made(
+    module_real_emu: jobs_emulator.Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Capture,
+    interrupt: type[KeyboardInterrupt],
+) -> None:
+    from jobs_transports import _client_sync
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise interrupt  # as Ctrl-C (or SIGTERM) during the request: it may have been served
+
+    monkeypatch.setattr(_client_sync.JobsClientSync, "create", interrupted)
+    status = jobs(module_real_emu, "create", "Prescriptive", "nightly run", "{}")
+    assert status == (143 if interrupt is Terminated else 130)
+    err = capsys.readouterr().err
+    assert "the Prescriptive job may have been created" in err
+    assert "jobs list Prescriptive --name 'nightly run' --active" in err  # ready to paste
