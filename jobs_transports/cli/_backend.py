@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from typing import Any
 
 from jobs_core import JobConfigurationError, is_secret_setting
@@ -94,6 +95,16 @@ def _described_files(args: argparse.Namespace) -> dict[str, Any]:
     # One "what  why" line per choice; a line of another shape is kept whole.
     lines = [line.split(maxsplit=1) for line in text.splitlines() if line.strip()]
     return {"file": text} if any(len(parts) < 2 for parts in lines) else dict(lines)
+
+
+def in_source_terms(message: str, args: argparse.Namespace) -> str:
+    """Return `message` naming each option the environment gave by its variable instead
+    (JOBS_BASE_URL, not a --base-url the user never typed)."""
+    for name, (_, source) in _chosen(args).items():
+        option = "--" + name.replace("_", "-")
+        if source != option:
+            message = re.sub(rf"{re.escape(option)}\b(?!-)", source, message)
+    return message
 
 
 def refused_credential(args: argparse.Namespace) -> str:

@@ -17,7 +17,7 @@ from jobs_core import JobConfigurationError, JobError, JobServerError
 
 from .._connect import connect_sync
 from ._arguments import parse
-from ._backend import connect_arguments, describe, refused_credential
+from ._backend import connect_arguments, describe, in_source_terms, refused_credential
 from ._commands import COMMANDS, Interrupted
 from ._exits import Exit, Terminated, for_error, for_interrupt
 from ._output import OutputError, note, print_record, silence
@@ -145,7 +145,7 @@ def _error(args: argparse.Namespace, exc: JobError) -> Exit:
     message = str(exc)
     if isinstance(exc, JobConfigurationError):
         message = in_configuration_terms(message)
-    message = in_cli_terms(message, args.command)
+    message = in_source_terms(in_cli_terms(message, args.command), args)
     status = for_error(exc, args.command)
     if isinstance(exc, JobServerError) and exc.status in (401, 403):
         message = f"{message}\n  {refused_credential(args)}"

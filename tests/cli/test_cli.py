@@ -731,3 +731,14 @@ def test_an_interrupted_create_says_how_to_find_the_job_it_may_have_made(
     err = capsys.readouterr().err
     assert "the Prescriptive job may have been created" in err
     assert "jobs list Prescriptive --name 'nightly run' --active" in err  # ready to paste
+
+
+def test_a_bad_variable_is_named_as_the_variable(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOBS_BASE_URL", "localhost:8080")  # the scheme forgotten
+    assert main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert "JOBS_BASE_URL must be an http:// or https:// URL with a host" in err
+    assert main(["list", "--base-url", "localhost:8080"]) == 2
+    assert "--base-url must be an http:// or https:// URL" in capsys.readouterr().err
