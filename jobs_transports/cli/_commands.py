@@ -217,7 +217,7 @@ def _create(client: JobsClientSync, args: argparse.Namespace) -> Exit:
             args.reasoner_type, args.reasoner_name, payload, timeout_mins=args.timeout_mins
         )
     except KeyboardInterrupt as exc:
-        # The request may have been served before the answer was awaited no longer.
+        # The service may have created the job before the request was interrupted.
         kind, name = _kind(args), shlex.quote(args.reasoner_name)
         advice = (
             f"the {kind} job may have been created; look for it with: "

@@ -72,7 +72,7 @@ def for_final_state(state: str) -> Exit:
     return _BY_STATE.get(state.upper(), Exit.ERROR)
 
 
-NAMING_A_JOB = frozenset({"get", "wait", "events", "cancel"})
+_NAMING_A_JOB = frozenset({"get", "wait", "events", "cancel"})
 """The commands given a job id: for them (only) a 404 means there is no such job. To `list` or
 `create` it means the URL is wrong (a bad --base-url, a stale endpoint): the service failed."""
 
@@ -82,7 +82,7 @@ def for_error(exc: JobError, command: str) -> Exit:
     if isinstance(exc, JobTimeoutError):
         return Exit.TIMED_OUT
     if isinstance(exc, JobNotFoundError):
-        return Exit.NOT_FOUND if command in NAMING_A_JOB else Exit.ERROR
+        return Exit.NOT_FOUND if command in _NAMING_A_JOB else Exit.ERROR
     if isinstance(exc, JobClientDisconnectedError):  # the transaction was aborted
         return Exit.JOB_FAILED
     # What the configured backend cannot do is refused before any I/O: usage, as a bad argument.
