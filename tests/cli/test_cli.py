@@ -321,18 +321,6 @@ def test_what_the_backend_cannot_do_exits_2_in_cli_terms(
     assert "all_users" not in err
 
 
-@pytest.mark.parametrize("url", ["http://u:s3cret@127.0.0.1:9", "http://s3cret@127.0.0.1:9"])
-def test_a_base_url_carrying_credentials_exits_2_before_any_request(
-    capsys: Capture, url: str
-) -> None:
-    # It was sent on, user info and all, as the host name: "Name or service not known" after 5
-    # attempts, status 1.
-    assert main(["list", "--base-url", url]) == 2
-    err = capsys.readouterr().err
-    assert "--base-url must not carry a user or password" in err
-    assert "s3cret" not in err
-
-
 def test_library_keywords_are_named_as_options() -> None:
     assert in_cli_terms("timeout_s must be a number > 0") == "--timeout must be a number > 0"
     assert (
