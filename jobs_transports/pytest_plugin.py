@@ -19,14 +19,16 @@ otherwise. A recording is kept only when the test passed and recorded at least o
 holding only transport failures, as when the server was down, would replay the outage); until
 then it is written beside the cassette, so a failed re-recording leaves the old one in place.
 
-The cassette is ``cassettes/<test module>/<test name>.jsonl`` beside the test file, or the path
-given by ``@pytest.mark.jobs_cassette("name.jsonl")`` (relative to the test file); a test's second
-client gets ``<name>-2.jsonl``, and so on. Every argument given to `connect_sync(...)` /
+The cassette is ``cassettes/<test module>/<test name>.jsonl`` beside the test file (a method's as
+``<class>.<test name>.jsonl``; a name past 180 bytes is cut and ends with a hash of the whole), or
+the path given by ``@pytest.mark.jobs_cassette("name.jsonl")`` (relative to the test file); a test's
+second client gets ``<name>-2.jsonl``, and so on. A cassette that cannot be read fails the test,
+naming the line and saying how to record it again. Every argument given to `connect_sync(...)` /
 `connect(...)` but the backend's is used on replay too (`redact=` in particular); the backend
-arguments are not used. A replay that departs from the recording fails the test with the diff;
-one that made fewer calls than recorded fails it too. Sync clients the test left open are closed
-when it ends (an async one's cassette file is). `jobs_cassette.recording` says whether the test
-records, so it can start a live backend only when one is needed.
+arguments are not used. A replay that departs from the recording fails the test with the diff; one
+that made fewer calls than recorded fails it too. Sync clients the test left open are closed when it
+ends (an async one's cassette file is). `jobs_cassette.recording` says whether the test records, so
+it can start a live backend only when one is needed.
 
 The `jobs_emulator` fixture is a running emulator (`jobs_emulator.serve()`), and
 `jobs_emulator_manual` one whose clock moves only when the test calls ``emu.engine.advance(s)``.
@@ -34,6 +36,7 @@ The `jobs_emulator` fixture is a running emulator (`jobs_emulator.serve()`), and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -56,6 +59,9 @@ if TYPE_CHECKING:
 RECORD_MODES = ("none", "once", "all")
 _PARTIAL = ".recording"
 """Suffix of a cassette being recorded; it loses it when the test passes."""
+_NAME_BYTES = 180
+"""The longest name (in UTF-8) of a cassette a test's name makes, before "-2", ".jsonl" and
+`_PARTIAL` are added."""
 _FAILED: pytest.StashKey[bool] = pytest.StashKey()
 _CASSETTE: pytest.StashKey[JobsCassette] = pytest.StashKey()
 
@@ -69,6 +75,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A bad ini value stops the run before any test, as a bad --jobs-record-mode does.
+    mode = config.getini("jobs_record_mode")
+    if mode and mode not in RECORD_MODES:
+        raise pytest.UsageError(_not_a_mode("the ini option jobs_record_mode", mode))
     config.addinivalue_line(
         "markers",
         "jobs_cassette(path=None, *, record_mode=None): the cassette of this test (relative to "
@@ -145,9 +155,13 @@ class JobsCassette:
                     f"--jobs-record-mode={mode}",
                     pytrace=False,
                 )
+            try:
+                cassette = read_cassette(path)
+            except CassetteError as exc:
+                pytest.fail(f"{exc}; record it again with --jobs-record-mode=all", pytrace=False)
             # The replayer is kept so that `check_replayed` can ask it what was left unplayed.
             options = dict(arguments)
-            replayer = Replayer(read_cassette(path), redact=options.pop("redact", None))
+            replayer = Replayer(cassette, redact=options.pop("redact", None))
             self._replayers.append(replayer)
             return {**options, "replay": replayer}, None
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,22 +203,32 @@ def _cassette_path(request: pytest.FixtureRequest) -> Path:
     marker = request.node.get_closest_marker("jobs_cassette")
     if marker is not None and marker.args:
         return test_file.parent / str(marker.args[0])
-    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    # A method's classes are part of its name: TestA::test_x and TestB::test_x are two tests.
+    classes = [node.name for node in request.node.listchain() if isinstance(node, pytest.Class)]
+    name = re.sub(r"[^\w.-]+", "_", ".".join([*classes, request.node.name]))
+    if len(name.encode()) > _NAME_BYTES:
+        # File systems refuse names past 255 bytes: a long one is cut, and told apart by a hash.
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        name = name.encode()[: _NAME_BYTES - 17].decode(errors="ignore") + "-" + digest
     return test_file.parent / "cassettes" / test_file.stem / f"{name}.jsonl"
 
 
+def _not_a_mode(where: str, mode: object) -> str:
+    return f"{where} {mode!r} is not a record mode: none, once or all"
+
+
 def _record_mode(request: pytest.FixtureRequest) -> str:
+    """Return the test's record mode (the option and the ini value are checked already)."""
     marker = request.node.get_closest_marker("jobs_cassette")
+    marked = marker.kwargs.get("record_mode") if marker is not None else None
+    if marked is not None and marked not in RECORD_MODES:
+        pytest.fail(_not_a_mode("record_mode= of the jobs_cassette marker", marked), pytrace=False)
     chosen = (
-        (marker.kwargs.get("record_mode") if marker is not None else None)
+        marked
         or request.config.getoption("--jobs-record-mode")
         or request.config.getini("jobs_record_mode")
         or ("none" if os.environ.get("CI") else "once")
     )
-    if chosen not in RECORD_MODES:
-        raise pytest.UsageError(
-            f"jobs_cassette record mode {chosen!r} is not one of {', '.join(RECORD_MODES)}"
-        )
     return str(chosen)
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from jobs_core import ReasonerType, __version__
 
@@ -99,10 +102,40 @@ _positive = _count_option(1)
 _non_negative = _count_option(0)
 
 
-def _global_options() -> argparse.ArgumentParser:
+def json_object(text: str, source: str) -> dict[str, Any]:
+    """Return the JSON object `text` holds; `source` names where it came from in messages.
+
+    Raises:
+        ValueError: `text` is not JSON (or nests too deeply to be read), or not a JSON object;
+            the message names `source` and never quotes the text (it may hold a password).
+    """
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{source} is not JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"{source} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{source} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose messages never quote the value given to an option with ``=``
+    that it could not match to one option (``--t=TOKEN`` when --t begins --token and --timeout).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        super().error(_AMBIGUOUS_VALUE.sub(r"\1", message))
+
+
+_AMBIGUOUS_VALUE = re.compile(r"^(ambiguous option: [^=\s]+)=.*?(?= could match )", re.DOTALL)
+
+
+def _global_options() -> _Parser:
     # Added to the top parser and to every command, so they may come before or after it; the
     # defaults are filled in after parsing (a command's parser would otherwise reset them).
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = _Parser(add_help=False)
     output = parent.add_argument_group("output (before or after the command)")
     output.add_argument("--output", choices=("table", "json"), default=argparse.SUPPRESS)
     output.add_argument(
@@ -128,11 +161,8 @@ def _global_options() -> argparse.ArgumentParser:
 
 
 def _job_command(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    text: str,
-    parent: argparse.ArgumentParser,
-) -> argparse.ArgumentParser:
+    commands: argparse._SubParsersAction[_Parser], name: str, text: str, parent: _Parser
+) -> _Parser:
     command = commands.add_parser(
         name, help=text, description=text[0].upper() + text[1:] + ".", parents=[parent]
     )
@@ -175,7 +205,7 @@ def parser() -> argparse.ArgumentParser:
     """Return the parser of the `jobs` command line."""
     parent = _global_options()
     name = program()
-    top = argparse.ArgumentParser(
+    top = _Parser(
         prog=name,
         description="Start, follow and cancel Logic, Prescriptive and Predictive jobs.",
         epilog=_EPILOG.format(types=_TYPES, program=name, exits=help_table()),
@@ -247,13 +277,42 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _long_options(top: argparse.ArgumentParser) -> set[str]:
+    """Return every --option of `top` and of its commands."""
+    options: set[str] = set()
+    parsers = [top]
+    while parsers:
+        for action in parsers.pop()._actions:
+            options.update(option for option in action.option_strings if option.startswith("--"))
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+    return options
+
+
+def _check_options(top: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """Stop at a --option no command has (nor begins with, as an abbreviation), naming it alone.
+
+    argparse would quote what follows it too: after a misspelt --token, the token.
+    """
+    known = _long_options(top)
+    for argument in argv:
+        if argument == "--":  # what follows is positional, whatever it looks like
+            return
+        name = argument.partition("=")[0]
+        if name.startswith("--") and not any(option.startswith(name) for option in known):
+            top.error(f"unrecognized option {name} (its value, if any, is not shown)")
+
+
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     """Return the parsed command line, global options defaulted.
 
     Raises:
-        SystemExit: bad usage (status 2, message on stderr), `--help` or `--version` (status 0).
+        SystemExit: bad usage (status 2, message on stderr, never quoting the value of an
+            unknown option), `--help` or `--version` (status 0).
     """
-    args = parser().parse_args(argv)
+    top = parser()
+    _check_options(top, sys.argv[1:] if argv is None else argv)
+    args = top.parse_args(argv)
     for name, default in _GLOBAL_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, default)

@@ -9,14 +9,14 @@ the variables that name a backend (JOBS_BASE_URL, JOBS_SNOWFLAKE) are not read.
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import re
 from typing import Any
 
 from jobs_core import JobConfigurationError, is_secret_setting
 
 from .._account_wiring import describe_connection
-from ._arguments import ENVIRONMENT, program
+from ._arguments import ENVIRONMENT, json_object, program
 
 _FILE_OPTIONS = ("profile", "connection", "config_file")
 _BACKEND_VARIABLES = ("base_url", "snowflake")
@@ -53,12 +53,9 @@ def connect_arguments(args: argparse.Namespace) -> dict[str, Any]:
 def _connector_arguments(args: argparse.Namespace) -> dict[str, Any]:
     text, source = _chosen(args)["snowflake"]
     try:
-        arguments = json.loads(text)
+        return json_object(text, source)
     except ValueError as exc:
-        raise JobConfigurationError(f"{source} is not JSON: {exc}") from None
-    if not isinstance(arguments, dict):
-        raise JobConfigurationError(f"{source} must be a JSON object of connector arguments")
-    return arguments
+        raise JobConfigurationError(f"{exc} (the connector's keyword arguments)") from None
 
 
 def describe(args: argparse.Namespace) -> dict[str, Any]:
@@ -98,6 +95,16 @@ def _described_files(args: argparse.Namespace) -> dict[str, Any]:
     # One "what  why" line per choice; a line of another shape is kept whole.
     lines = [line.split(maxsplit=1) for line in text.splitlines() if line.strip()]
     return {"file": text} if any(len(parts) < 2 for parts in lines) else dict(lines)
+
+
+def in_source_terms(message: str, args: argparse.Namespace) -> str:
+    """Return `message` naming each option the environment gave by its variable instead
+    (JOBS_BASE_URL, not a --base-url the user never typed)."""
+    for name, (_, source) in _chosen(args).items():
+        option = "--" + name.replace("_", "-")
+        if source != option:
+            message = re.sub(rf"{re.escape(option)}\b(?!-)", source, message)
+    return message
 
 
 def refused_credential(args: argparse.Namespace) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -20,9 +20,9 @@ from jobs_core import (
 )
 
 from .._client_sync import JobsClientSync
-from ._arguments import program
+from ._arguments import json_object, program
 from ._exits import Exit, for_final_state
-from ._output import dumps, emit, note, print_events, print_jobs, print_record
+from ._output import emit, emit_json, note, print_events, print_jobs, print_record
 from ._progress import Progress
 
 
@@ -42,11 +42,13 @@ def still_running(kind: str, job_id: str, resume: str | None = None) -> str:
 
 
 class Interrupted(Exception):
-    """Ctrl-C stopped a command; `advice` says what became of the job it waited for."""
+    """Ctrl-C or SIGTERM (`by`) stopped a command; `advice` says what became of the job it
+    waited for."""
 
-    def __init__(self, advice: str) -> None:
+    def __init__(self, advice: str, by: KeyboardInterrupt) -> None:
         super().__init__(advice)
         self.advice = advice
+        self.by = by
 
 
 Command = Callable[[JobsClientSync, argparse.Namespace], Exit]
@@ -65,27 +67,41 @@ def _as_json(args: argparse.Namespace) -> bool:
 def read_payload(text: str) -> dict[str, Any]:
     """Return the payload PAYLOAD gives: JSON text, ``@FILE``, or ``-`` for stdin.
 
+    A file and stdin are read as bytes and must be UTF-8 (a byte-order mark is allowed): text
+    that is not would otherwise reach the service with its bad bytes escaped.
+
     Raises:
-        JobInvalidRequestError: the file cannot be read, or the text is not a JSON object.
+        JobInvalidRequestError: the file or stdin cannot be read, is not UTF-8, or does not hold
+            a JSON object.
     """
     source = "PAYLOAD"
     if text == "-":
-        source, text = "PAYLOAD from stdin", sys.stdin.read()
+        source, text = _read_text(None)
     elif text.startswith("@"):
-        source = f"PAYLOAD file {text[1:]}"
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise JobInvalidRequestError(f"cannot read {source}: {exc.strerror}") from None
+        source, text = _read_text(Path(text[1:]))
     try:
-        payload = json.loads(text)
+        return json_object(text, source)
     except ValueError as exc:
-        raise JobInvalidRequestError(f"{source} is not JSON: {exc}") from None
-    if not isinstance(payload, dict):
+        raise JobInvalidRequestError(str(exc)) from None
+
+
+def _read_text(path: Path | None) -> tuple[str, str]:
+    """Return what names the file at `path` (None: stdin) in messages, and its text."""
+    source = "PAYLOAD from stdin" if path is None else f"PAYLOAD file {path}"
+    if path is None and sys.stdin is None:
+        raise JobInvalidRequestError("PAYLOAD - reads stdin, which is closed")
+    if path is None and sys.stdin.isatty():  # else it would wait silently, as if hung
+        note("reading PAYLOAD from the terminal: type the JSON, then Ctrl-D")
+    try:
+        data = sys.stdin.buffer.read() if path is None else path.read_bytes()
+    except OSError as exc:
+        raise JobInvalidRequestError(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        return source, data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
         raise JobInvalidRequestError(
-            f"{source} must be a JSON object, not {type(payload).__name__}"
-        )
-    return payload
+            f"{source} is not UTF-8 text (byte {exc.start + 1} is not)"
+        ) from None
 
 
 def _list(client: JobsClientSync, args: argparse.Namespace) -> Exit:
@@ -121,7 +137,7 @@ def _waited(
 
     Raises:
         JobNotFoundError: the job was never seen within the grace or the timeout.
-        Interrupted: Ctrl-C stopped the wait.
+        Interrupted: Ctrl-C or SIGTERM stopped the wait.
     """
     kind = _kind(args)
     progress = Progress(f"{kind} {job_id}")
@@ -143,8 +159,8 @@ def _waited(
                 args.reasoner_type, job_id, timeout_s=args.timeout, poll_interval_s=args.poll,
                 include=_include(args.include), on_poll=on_poll,
             )  # fmt: skip
-    except KeyboardInterrupt:
-        raise Interrupted(still_running(kind, job_id)) from None
+    except KeyboardInterrupt as exc:
+        raise Interrupted(still_running(kind, job_id), by=exc) from None
     except JobTimeoutError as exc:
         if not seen and grace_s is not None:
             raise JobNotFoundError(
@@ -172,12 +188,12 @@ def _events(client: JobsClientSync, args: argparse.Namespace) -> Exit:
     )  # fmt: skip
     try:
         print_events(events, as_json=_as_json(args))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         advice = still_running(_kind(args), args.job_id, events.continuation_token)
-        raise Interrupted(advice) from None
+        raise Interrupted(advice, by=exc) from None
     token = events.continuation_token
     if _as_json(args):
-        emit(dumps({"continuation_token": token}))
+        emit_json({"continuation_token": token})
     elif token:
         note(f"continuation token {token} (resume with --continuation-token)")
     return Exit.OK
@@ -196,9 +212,18 @@ def _cancel(client: JobsClientSync, args: argparse.Namespace) -> Exit:
 
 def _create(client: JobsClientSync, args: argparse.Namespace) -> Exit:
     payload = read_payload(args.payload)
-    op = client.create(
-        args.reasoner_type, args.reasoner_name, payload, timeout_mins=args.timeout_mins
-    )
+    try:
+        op = client.create(
+            args.reasoner_type, args.reasoner_name, payload, timeout_mins=args.timeout_mins
+        )
+    except KeyboardInterrupt as exc:
+        # The service may have created the job before the request was interrupted.
+        kind, name = _kind(args), shlex.quote(args.reasoner_name)
+        advice = (
+            f"the {kind} job may have been created; look for it with: "
+            f"{program()} list {kind} --name {name} --active"
+        )
+        raise Interrupted(advice, by=exc) from None
     kind = op.metadata["reasoner_type"]
     if args.wait:
         # Before waiting, so the id is known even if the wait is interrupted or fails.

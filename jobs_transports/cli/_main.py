@@ -5,20 +5,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import re
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from types import FrameType
 
 from jobs_core import JobConfigurationError, JobError, JobServerError
 
 from .._connect import connect_sync
 from ._arguments import parse
-from ._backend import connect_arguments, describe, refused_credential
+from ._backend import connect_arguments, describe, in_source_terms, refused_credential
 from ._commands import COMMANDS, Interrupted
-from ._exits import Exit, for_error
-from ._output import note, print_record
+from ._exits import Exit, Terminated, for_error, for_interrupt
+from ._output import OutputError, note, print_record, silence
 
 _OPTION_NAMES = {
     "reasoner_type": "REASONER_TYPE",
@@ -40,9 +42,21 @@ message must stay as it is); the options whose other checks matter are checked b
 _KEYWORD = re.compile(r"\b(" + "|".join(sorted(_OPTION_NAMES, key=len, reverse=True)) + r")\b(=?)")
 
 
-def in_cli_terms(message: str) -> str:
-    """Return `message` with the library's keyword names replaced by the CLI's option names."""
-    return _KEYWORD.sub(lambda m: _OPTION_NAMES[m.group(1)] + (" " if m.group(2) else ""), message)
+_CALLS = {"cancel(all_users=True)": "cancel --all-users"}
+"""The library names a call with its arguments; on the command line it is this command."""
+
+
+_LIST_NAMES = {**_OPTION_NAMES, "job_id": "--job-id"}
+"""`list` takes a job id as the filter --job-id, where the other commands take JOB_ID."""
+
+
+def in_cli_terms(message: str, command: str | None = None) -> str:
+    """Return `message`, which `command` raised, with the library's keyword names replaced by
+    the CLI's option names."""
+    for call, cli_command in _CALLS.items():
+        message = message.replace(call, cli_command)
+    names = _LIST_NAMES if command == "list" else _OPTION_NAMES
+    return _KEYWORD.sub(lambda m: names[m.group(1)] + (" " if m.group(2) else ""), message)
 
 
 _CONFIGURATION_PHRASES = {
@@ -95,6 +109,25 @@ def _library_output(verbosity: int) -> Iterator[None]:
         root.setLevel(level)
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Make SIGTERM stop the command as Ctrl-C does, so it says what became of the job it waited
+    for and exits 143, rather than dying silently; a second SIGTERM kills it outright."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals (main() called from another)
+        return
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def _run(args: argparse.Namespace) -> Exit:
     if args.command == "config":
         described = {
@@ -112,19 +145,12 @@ def _error(args: argparse.Namespace, exc: JobError) -> Exit:
     message = str(exc)
     if isinstance(exc, JobConfigurationError):
         message = in_configuration_terms(message)
-    message = in_cli_terms(message)
-    status = for_error(exc)
+    message = in_source_terms(in_cli_terms(message, args.command), args)
+    status = for_error(exc, args.command)
     if isinstance(exc, JobServerError) and exc.status in (401, 403):
         message = f"{message}\n  {refused_credential(args)}"
     note(message)
     return status
-
-
-def _silence_stdout() -> None:
-    # The reader went away: later writes (and the flush at exit) must not raise again.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,16 +160,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or bad usage (argparse printed why)
         return exc.code if isinstance(exc.code, int) else Exit.USAGE
     try:
-        with _library_output(args.verbose):
+        with _sigterm_as_interrupt(), _library_output(args.verbose):
             return _run(args)
     except JobError as exc:
         return _error(args, exc)
     except Interrupted as exc:
-        note(f"interrupted; {exc.advice}")
-        return Exit.INTERRUPTED
-    except KeyboardInterrupt:
-        note("interrupted")
-        return Exit.INTERRUPTED
+        status, what = for_interrupt(exc.by)
+        note(f"{what}; {exc.advice}")
+        return status
+    except KeyboardInterrupt as exc:
+        status, what = for_interrupt(exc)
+        note(what)
+        return status
     except BrokenPipeError:
-        _silence_stdout()
+        silence(sys.stdout)
         return Exit.BROKEN_PIPE
+    except OutputError as exc:
+        silence(sys.stdout)
+        note(str(exc))
+        return Exit.ERROR

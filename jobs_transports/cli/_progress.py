@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
 from jobs_core import Job
+
+from ._output import printable, tell
 
 _CLEAR_LINE = "\r\x1b[2K"
 
@@ -13,27 +16,28 @@ _CLEAR_LINE = "\r\x1b[2K"
 class Progress:
     """Shows the state of the job `label` names after each poll (it is an `on_poll` callback).
 
-    On a terminal one line is redrawn with the time waited; elsewhere (a log, a pipe) a plain line
-    is written only when the state changes. Leaving it as a context manager ends a drawn line, so
-    whatever is printed next starts on a line of its own.
+    On a terminal one line is redrawn with the time waited; elsewhere (a log, a pipe, a terminal
+    with TERM=dumb) a plain line is written only when the state changes. Leaving it as a context
+    manager ends a drawn line, so whatever is printed next starts on a line of its own.
     """
 
     def __init__(self, label: str) -> None:
-        self._label = label
-        self._tty = sys.stderr.isatty()
+        self._label = printable(label)
+        # A dumb terminal (TERM=dumb: Emacs shells, some CI consoles) shows escapes as text.
+        dumb = os.environ.get("TERM") == "dumb"
+        self._tty = sys.stderr is not None and sys.stderr.isatty() and not dumb
         self._started = time.monotonic()
         self._last: str | None = None
         self._drawn = False
 
     def __call__(self, job: Job | None) -> None:
-        state = job.state if job is not None else "not visible yet"
+        state = printable(job.state) if job is not None else "not visible yet"
         if self._tty:
             waited = time.monotonic() - self._started
-            sys.stderr.write(f"{_CLEAR_LINE}{self._label}: {state} ({waited:.0f}s)")
+            tell(f"{_CLEAR_LINE}{self._label}: {state} ({waited:.0f}s)")
             self._drawn = True
         elif state != self._last:
-            sys.stderr.write(f"{self._label}: {state}\n")
-        sys.stderr.flush()
+            tell(f"{self._label}: {state}\n")
         self._last = state
 
     def __enter__(self) -> Progress:
@@ -42,6 +46,5 @@ class Progress:
     def __exit__(self, *exc_info: object) -> None:
         """End the drawn line, if any, however the wait ended."""
         if self._drawn:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+            tell("\n")
             self._drawn = False

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import io
 import json
 import re
+import uuid
 from pathlib import Path
 
 import pytest
 
 import jobs_emulator
+from jobs_core import JobExpanded
 from jobs_transports import connect_sync
 from jobs_transports.cli import main
+from jobs_transports.cli._exits import Terminated
 from jobs_transports.cli._main import in_cli_terms
+from jobs_transports.cli._output import OutputError, print_jobs
 
 Capture = pytest.CaptureFixture[str]
 
@@ -134,13 +140,15 @@ def test_a_wait_whose_timeout_ends_before_its_grace_never_saw_the_job_not_found(
     assert "still running" not in err
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_progress_is_redrawn_on_a_terminal_and_the_line_ended(
     module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
+    monkeypatch.setenv("TERM", "xterm")
     terminal = Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
     args = ("create", "Predictive", "w", script(duration_s=0.3), "--wait", "--poll", "0.05")
@@ -148,6 +156,21 @@ def test_progress_is_redrawn_on_a_terminal_and_the_line_ended(
     drawn = terminal.getvalue()
     assert drawn.count("\r\x1b[2K") >= 2
     assert drawn.endswith("COMPLETED (0s)\n")  # the last drawing ends its line
+
+
+def test_a_dumb_terminal_gets_plain_progress_lines(
+    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TERM=dumb (Emacs shells, some CI consoles) shows escape sequences as text.
+    monkeypatch.setenv("TERM", "dumb")
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    args = ("create", "Predictive", "w", script(duration_s=0.3), "--wait", "--poll", "0.05")
+    assert jobs(module_real_emu, *args) == 0
+    drawn = terminal.getvalue()
+    assert "\x1b" not in drawn
+    assert "\r" not in drawn
+    assert drawn.endswith(": COMPLETED\n")
 
 
 def test_payload_from_a_file_and_from_stdin(
@@ -159,7 +182,7 @@ def test_payload_from_a_file_and_from_stdin(
     payload = tmp_path / "payload.json"
     payload.write_text(script(duration_s=0.1))
     assert jobs(module_real_emu, "create", "Predictive", "from-file", f"@{payload}", "--wait") == 0
-    monkeypatch.setattr("sys.stdin", io.StringIO(script(duration_s=0.1)))
+    monkeypatch.setattr("sys.stdin", stdin(script(duration_s=0.1).encode()))
     assert jobs(module_real_emu, "create", "Predictive", "from-stdin", "-", "--wait") == 0
     capsys.readouterr()
 
@@ -171,11 +194,69 @@ def test_payload_from_a_file_and_from_stdin(
     assert "PAYLOAD is not JSON" in capsys.readouterr().err
 
 
+def stdin(data: bytes) -> io.TextIOWrapper:
+    """Return a standard input that holds `data`, as a process sees it (text over bytes)."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape")
+
+
+DEEP = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+
+@pytest.mark.parametrize(
+    ("source", "data", "said"),
+    [
+        ("file", b'{"a": "\xff"}', "PAYLOAD file {path} is not UTF-8 text"),
+        ("stdin", b'{"a": "\xff"}', "PAYLOAD from stdin is not UTF-8 text"),
+        ("file", DEEP.encode(), "PAYLOAD file {path} is not JSON: nested too deeply"),
+        ("stdin", DEEP.encode(), "PAYLOAD from stdin is not JSON: nested too deeply"),
+        ("text", DEEP, "PAYLOAD is not JSON: nested too deeply"),
+        ("closed stdin", None, "PAYLOAD - reads stdin, which is closed"),
+    ],
+)  # fmt: skip
+def test_a_payload_that_cannot_be_read_as_json_exits_2_before_any_request(
+    capsys: Capture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    data: bytes | str | None,
+    said: str,
+) -> None:
+    path = tmp_path / "payload.json"
+    argument = "-"
+    if source == "file":
+        assert isinstance(data, bytes)
+        path.write_bytes(data)
+        argument = f"@{path}"
+    elif source == "text":
+        assert isinstance(data, str)
+        argument = data
+    else:
+        assert not isinstance(data, str)
+        monkeypatch.setattr("sys.stdin", None if data is None else stdin(data))
+    # Port 9 (discard) on loopback: a request would fail with status 1, not 2.
+    assert main(["create", "Predictive", "w", argument, "--base-url", "http://127.0.0.1:9"]) == 2
+    assert said.format(path=path) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variable", [False, True])
+def test_snowflake_arguments_nested_too_deeply_exit_2(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch, variable: bool
+) -> None:
+    if variable:
+        monkeypatch.setenv("JOBS_SNOWFLAKE", DEEP)
+        assert main(["list"]) == 2
+        assert "JOBS_SNOWFLAKE is not JSON: nested too deeply" in capsys.readouterr().err
+    else:
+        assert main(["list", "--snowflake", DEEP]) == 2
+        assert "--snowflake is not JSON: nested too deeply" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [
         (("get", "Batch", "x"), "Expected: Logic, Prescriptive, or Predictive"),
         (("get", "Logic", " "), "JOB_ID must be a non-empty string"),
+        (("list", "--job-id", " "), "--job-id must be a non-empty string"),
         (("get", "Logic", "x", "--include", "bogus"), "Unknown --include key 'bogus'"),
         (("list", "--limit", "0"), "argument --limit: must be a whole number >= 1, not '0'"),
         (("list", "--offset", "-1"), "argument --offset: must be a whole number >= 0"),
@@ -191,6 +272,53 @@ def test_bad_usage_exits_2_naming_the_option(
 ) -> None:
     assert jobs(module_real_emu, *args) == 2
     assert said in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list", "--tokn", "s3cret"],
+        ["list", "Logic", "--tokn", "s3cret"],
+        ["get", "Logic", "x", "--tokn=s3cret"],
+        ["get", "Logic", "x", "--tokn", "s3cret"],
+        ["--tokn", "s3cret", "list"],
+        ["wait", "Logic", "x", "--t=s3cret"],  # --t begins both --token and --timeout
+    ],
+)
+def test_a_misspelt_option_is_named_but_its_value_never_shown(
+    capsys: Capture, argv: list[str]
+) -> None:
+    # The value after a misspelt --token is the token: it must not reach a CI log.
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "unrecognized option --tokn" in err or "ambiguous option: --t could match" in err
+    assert "s3cret" not in err
+
+
+def test_abbreviated_options_and_values_that_look_like_options_still_work(
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture
+) -> None:
+    assert jobs(module_real_emu, "list", "--lim", "1", "--offset", "0") == 0
+    url = module_real_emu.base_url
+    assert main(["get", "--base-url", url, "Logic", "--", "--no-such-id"]) == 6
+    assert "Logic job --no-such-id not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("Logic", "cancel --all-users for Logic needs the SQL backend"),
+        ("Predictive", "cancel --all-users is only supported for Logic transactions"),
+    ],
+)
+def test_what_the_backend_cannot_do_exits_2_in_cli_terms(
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture, kind: str, said: str
+) -> None:
+    # Over Direct Access alone, --all-users cannot be sent: usage, not a failing service.
+    assert jobs(module_real_emu, "cancel", kind, "x", "--all-users") == 2
+    err = capsys.readouterr().err
+    assert said in err
+    assert "all_users" not in err
 
 
 def test_library_keywords_are_named_as_options() -> None:
@@ -254,6 +382,7 @@ def test_help_and_version(capsys: Capture) -> None:
         "JOBS_BASE_URL",
         "JOBS_SNOWFLAKE",
         "130",
+        "143  terminated by SIGTERM",
         "in seconds",
     ):
         assert needed in text
@@ -409,3 +538,195 @@ def test_config_prints_what_it_can_then_the_key_problem_and_exits_2(
     assert described["file"].startswith(str(config))
     assert "ALICE" in described["user"]
     assert "private_key_path: cannot read" in described["problem"]
+
+
+HOSTILE = "n\x1b]0;title\x07\x1b[31m\u202eev\x9bil\x7f"
+"""A job name a terminal would act on: an OSC title, a colour, a bidi override, C1 CSI, DEL."""
+
+
+def test_text_from_the_service_or_the_user_cannot_steer_the_terminal(
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture
+) -> None:
+    assert jobs(module_real_emu, "create", "Predictive", HOSTILE, script(duration_s=0.1)) == 0
+    job_id = capsys.readouterr().out.strip()
+    assert jobs(module_real_emu, "get", "Predictive", job_id) == 0
+    assert jobs(module_real_emu, "events", "Predictive", job_id) == 0  # JSON lines, no --json
+    table = capsys.readouterr().out
+    assert "n\\x1b]0;title\\x07\\x1b[31m\\u202eev" in table  # the cell is cut to 40
+    assert jobs(module_real_emu, "get", "Predictive", job_id, "--json") == 0
+    text = capsys.readouterr().out
+    assert json.loads(text)["name"] == HOSTILE  # the same value, escaped in JSON's own way
+    assert jobs(module_real_emu, "wait", "Logic", HOSTILE, "--grace", "0", "--poll", "0.05") == 6
+    err = capsys.readouterr().err
+    assert "Logic job n\\x1b]0;title" in err
+    for shown in (table, text, err):
+        assert not any(c in shown for c in "\x1b\x07\u202e\x9b\x7f\r"), ascii(shown)
+
+
+class Stdout(io.TextIOWrapper):
+    """A stdout in another encoding than UTF-8 (LANG=C on an old system, a Windows console)."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(io.BytesIO(), encoding=encoding)
+
+    def text(self) -> str:
+        self.flush()
+        buffer = self.buffer
+        assert isinstance(buffer, io.BytesIO)
+        return buffer.getvalue().decode(self.encoding)
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+def test_text_the_stdout_encoding_cannot_hold_is_escaped_and_json_stays_valid(
+    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch, encoding: str
+) -> None:
+    name = "fünf ☃ 🚀"
+    with connect_sync(base_url=module_real_emu.base_url) as client:
+        job_id = client.create("Predictive", name, {"emulate": {"duration_s": 0.1}}).id
+    stdout = Stdout(encoding)
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert jobs(module_real_emu, "get", "Predictive", job_id, "--json") == 0
+    assert json.loads(stdout.text())["name"] == name
+    stdout = Stdout(encoding)
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert jobs(module_real_emu, "get", "Predictive", job_id) == 0
+    assert "\\u2603 \\U0001f680" in stdout.text()
+
+
+def test_a_stdout_that_fails_exits_1_with_the_reason(
+    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sys.stdout", Full())
+    assert jobs(module_real_emu, "list", "--limit", "1") == 1
+    assert capsys.readouterr().err == "jobs: cannot write the output: No space left on device\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (("list",), 1),
+        (("create", "Predictive", "w", "{}"), 1),
+        (("get", "Logic", "x"), 6),
+        (("cancel", "Logic", "x"), 6),
+        (("events", "Logic", "x"), 6),
+    ],
+)
+def test_a_404_means_no_such_job_only_for_a_command_that_names_one(
+    fresh_manual_emu: jobs_emulator.Emulator, capsys: Capture, args: tuple[str, ...], status: int
+) -> None:
+    # A 404 to a list or a create says the URL is wrong (a stale endpoint, a bad --base-url).
+    fresh_manual_emu.faults.respond(404, '{"message": "no route"}', times=None)
+    assert jobs(fresh_manual_emu, *args) == status
+    assert "404" in capsys.readouterr().err or args[0] == "get"  # get: "Logic job x not found"
+
+
+def nested(depth: int) -> object:
+    value: object = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("output", ["--json", "--output=table"])
+def test_a_job_whose_payload_nests_deeply_is_printed(
+    module_real_emu: jobs_emulator.Emulator, capsys: Capture, output: str
+) -> None:
+    # The service keeps such a payload (JSON parsers read ~1,000 levels); printing its details
+    # took a Python frame per level and more, and died with a RecursionError traceback.
+    with connect_sync(base_url=module_real_emu.base_url) as client:
+        job_id = client.create("Predictive", "deep", {"a": nested(900)}).id
+    assert jobs(module_real_emu, "get", "Predictive", job_id, "--include", "details", output) == 0
+    out = capsys.readouterr().out
+    if output == "--json":
+        assert json.loads(out)["details"]["payload"] == {"a": nested(900)}
+
+
+def test_a_document_too_deep_for_json_is_an_output_error(capsys: Capture) -> None:
+    job = JobExpanded(id="j", reasoner_type="Logic", state="RUNNING", raw={"a": nested(5000)})
+    with pytest.raises(OutputError, match="nests too deeply"):
+        print_jobs([job], as_json=True, single=True)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_closed_stdout_exits_1_and_a_closed_stderr_keeps_the_status(
+    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    # `jobs-client list >&-`: Python's sys.stdout is None; the results cannot go anywhere.
+    monkeypatch.setattr("sys.stdout", None)
+    assert jobs(module_real_emu, "list", "--limit", "1") == 1
+    assert capsys.readouterr().err == "jobs: cannot write the output: stdout is closed\n"
+    monkeypatch.undo()
+    # `2>&-`: the notes are lost, the exit status still says what happened.
+    monkeypatch.setattr("sys.stderr", None)
+    assert jobs(module_real_emu, "get", "Logic", "no-such-id") == 6
+    assert jobs(module_real_emu, "wait", "Logic", "no-such-id", "--grace", "0") == 6
+
+
+def test_values_a_database_driver_returns_are_printed_as_json(capsys: Capture) -> None:
+    # The Snowflake connector's rows (`--include raw` over the SQL API) hold Decimals and bytes.
+    raw = {
+        "N": decimal.Decimal("10"),
+        "X": decimal.Decimal("1.25"),
+        "B": b"\x00\xff",
+        "T": dt.time(1, 2, 3),
+        "U": uuid.UUID(int=1),
+    }
+    job = JobExpanded(id="j", reasoner_type="Logic", state="RUNNING", raw=raw)
+    print_jobs([job], as_json=True, single=True)
+    print_jobs([job], as_json=False, single=True)
+    out = capsys.readouterr().out.splitlines()
+    assert json.loads(out[0])["raw"] == {
+        "N": 10, "X": 1.25, "B": "00ff", "T": "01:02:03",
+        "U": "00000000-0000-0000-0000-000000000001",
+    }  # fmt: skip
+    assert out[2].endswith('{"N": 10, "X": 1.25, "B": "00ff", "T": …')
+
+
+def test_a_payload_read_from_a_terminal_says_how_to_end_it(
+    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    class TerminalInput(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return True
+
+    typed = TerminalInput(io.BytesIO(script(duration_s=0.1).encode()), encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", typed)
+    assert jobs(module_real_emu, "create", "Predictive", "typed", "-") == 0
+    out, err = capsys.readouterr()
+    assert err == "jobs: reading PAYLOAD from the terminal: type the JSON, then Ctrl-D\n"
+    assert out.strip()  # the new id
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, Terminated])
+def test_an_interrupted_create_says_how_to_find_the_job_it_may_have_made(
+    module_real_emu: jobs_emulator.Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Capture,
+    interrupt: type[KeyboardInterrupt],
+) -> None:
+    from jobs_transports import _client_sync
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise interrupt  # as Ctrl-C (or SIGTERM) during the request: it may have been served
+
+    monkeypatch.setattr(_client_sync.JobsClientSync, "create", interrupted)
+    status = jobs(module_real_emu, "create", "Prescriptive", "nightly run", "{}")
+    assert status == (143 if interrupt is Terminated else 130)
+    err = capsys.readouterr().err
+    assert "the Prescriptive job may have been created" in err
+    assert "jobs list Prescriptive --name 'nightly run' --active" in err  # ready to paste
+
+
+def test_a_bad_variable_is_named_as_the_variable(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOBS_BASE_URL", "localhost:8080")  # the scheme forgotten
+    assert main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert "JOBS_BASE_URL must be an http:// or https:// URL with a host" in err
+    assert main(["list", "--base-url", "localhost:8080"]) == 2
+    assert "--base-url must be an http:// or https:// URL" in capsys.readouterr().err

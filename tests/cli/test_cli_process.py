@@ -115,3 +115,52 @@ def test_importing_the_library_does_not_load_the_command_line() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert loaded.stdout.strip() == "False", loaded.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_under_stdout_exits_1_with_one_line(
+    module_real_emu: jobs_emulator.Emulator,
+) -> None:
+    with open("/dev/full", "w") as full:
+        process = subprocess.run(
+            [str(Path(sys.executable).with_name("jobs")), "list", "--base-url",
+             module_real_emu.base_url],
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    assert process.returncode == 1
+    assert process.stderr == "jobs: cannot write the output: No space left on device\n"
+
+
+@pytest.mark.parametrize("command", ["wait", "events"])
+def test_sigterm_exits_143_saying_the_job_is_still_running(
+    module_real_emu: jobs_emulator.Emulator, command: str
+) -> None:
+    # SIGTERM is how CI cancels a step and how `kill` and `docker stop` end a process.
+    with connect_sync(base_url=module_real_emu.base_url) as client:
+        payload = {"emulate": {"duration_s": 60, "events": 120}}  # an event every 0.5 s
+        job_id = client.create("Prescriptive", "w", payload).id
+    follow = ("--follow", "--json") if command == "events" else ("--timeout", "30")
+    process = start(module_real_emu, command, "Prescriptive", job_id, *follow)
+    assert process.stderr is not None
+    assert process.stdout is not None
+    if command == "wait":
+        assert process.stderr.readline().startswith(f"Prescriptive {job_id}: ")  # waiting now
+    else:
+        assert "event" in json.loads(process.stdout.readline())  # following now
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 143
+    assert f"jobs: terminated; Prescriptive job {job_id} is still running." in err
+    assert "Traceback" not in err
+    assert state_of(module_real_emu, "Prescriptive", job_id) in ("CREATED", "PENDING", "RUNNING")
+
+
+def test_a_reader_of_stderr_going_away_leaves_the_exit_status(
+    module_real_emu: jobs_emulator.Emulator,
+) -> None:
+    # `jobs-client get ... 2>&1 | true`: the message cannot be shown, the status still tells.
+    process = start(module_real_emu, "get", "Logic", "no-such-id")
+    assert process.stderr is not None
+    process.stderr.close()
+    process.communicate(timeout=60)
+    assert process.returncode == 6

@@ -119,3 +119,28 @@ def test_fewer_or_more_calls_than_recorded_fail_the_test_once(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*emitted an effect the cassette does not have*"])
     result.stdout.no_fnmatch_line("*never replayed*")
+
+
+def test_an_unknown_record_mode_in_the_ini_file_stops_the_run_at_once(
+    pytester: pytest.Pytester, cassettes: Path
+) -> None:
+    pytester.makeini("[pytest]\njobs_record_mode = sometimes\n")
+    result = pytester.runpytest_inprocess(*RUN)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*jobs_record_mode 'sometimes' is not a record mode: none, once or all*"]
+    )
+
+
+def test_an_unknown_record_mode_in_a_marker_fails_its_test_in_one_line(
+    pytester: pytest.Pytester, cassettes: Path
+) -> None:
+    marked = "@pytest.mark.jobs_cassette(record_mode='sometimes')\ndef test_two_clients"
+    pytester.makepyfile(test_flow=TEST_FILE.replace("def test_two_clients", marked))
+    result = pytester.runpytest_inprocess(*RUN)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*record_mode= of the jobs_cassette marker 'sometimes' is not a record mode: none, once "
+         "or all*"]
+    )  # fmt: skip
+    result.stdout.no_fnmatch_line("*raise *")

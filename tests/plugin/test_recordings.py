@@ -180,3 +180,73 @@ def test_a_connect_that_raised_leaves_nothing_to_keep(pytester: pytest.Pytester)
     cassettes = pytester.path / "cassettes" / "test_bad"
     assert [p.name for p in cassettes.iterdir()] == ["test_bad_then_good.jsonl"]
     pytester.runpytest_inprocess(*RUN, "--jobs-record-mode=none").assert_outcomes(passed=1)
+
+
+def test_each_test_has_a_cassette_of_its_own_whatever_its_class_or_id_length(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(BACKEND)
+    pytester.makepyfile(
+        test_names="""
+        import pytest
+
+        class TestA:
+            def test_x(self, jobs_cassette, backend):
+                with jobs_cassette.connect_sync(**backend) as client:
+                    assert client.get("Logic", "a") is None
+
+        class TestB:
+            class TestInner:
+                def test_x(self, jobs_cassette, backend):
+                    with jobs_cassette.connect_sync(**backend) as client:
+                        assert client.list("Logic", limit=1) == []
+
+        @pytest.mark.parametrize("n", [1, 2], ids=["x" * 300, "x" * 299 + "y"])
+        def test_x(jobs_cassette, backend, n):
+            with jobs_cassette.connect_sync(**backend) as client:
+                assert client.get("Logic", str(n)) is None
+        """
+    )
+    pytester.runpytest_inprocess(*RUN).assert_outcomes(passed=4)
+    names = sorted(p.name for p in (pytester.path / "cassettes" / "test_names").iterdir())
+    assert names[:2] == ["TestA.test_x.jsonl", "TestB.TestInner.test_x.jsonl"]
+    assert len(names) == 4
+    assert all(len(name.encode()) <= 200 for name in names)
+    pytester.runpytest_inprocess(*RUN, "--jobs-record-mode=none").assert_outcomes(passed=4)
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        ("garbage\n", "line 3: not valid JSON"),
+        ("", "the cassette is empty"),
+        (None, "cannot read the cassette"),
+    ],
+)
+def test_a_damaged_cassette_fails_the_test_saying_how_to_record_it_again(
+    pytester: pytest.Pytester, damage: str | None, said: str
+) -> None:
+    pytester.makeconftest(BACKEND)
+    pytester.makepyfile(
+        test_damaged="""
+        def test_get(jobs_cassette, backend):
+            with jobs_cassette.connect_sync(**backend) as client:
+                assert client.get("Logic", "a") is None
+        """
+    )
+    pytester.runpytest_inprocess(*RUN).assert_outcomes(passed=1)
+    cassette = pytester.path / "cassettes" / "test_damaged" / "test_get.jsonl"
+    if damage is None:
+        cassette.unlink()
+        cassette.mkdir()  # there, but not a file that can be read
+    elif damage:
+        cassette.write_text(cassette.read_text() + damage)
+    else:
+        cassette.write_text("")
+    result = pytester.runpytest_inprocess(*RUN)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [f"*{cassette}*{said}*", "*record it again with --jobs-record-mode=all*"]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")
+    result.stdout.no_fnmatch_line("*_cassette.py*")
