@@ -15,6 +15,7 @@ from typing import Any
 
 from ._effects import HttpResponse, SqlFailure
 from ._errors import (
+    JobConfigurationError,
     JobError,
     JobInvalidRequestError,
     JobNotFoundError,
@@ -48,6 +49,19 @@ _CONNECTION_ERRNOS = frozenset(
 """The connector's failed to connect, connection closed, failed to request, failed to reach the
 server, connection timeout and failed to renew the session; the service's session no longer
 exists, session expired and authentication token expired."""
+_REFUSED_LOGIN_ERRNOS = frozenset({390100, 390144, 390303, 390318})
+"""Snowflake refusing a login: incorrect user name or password, JWT token invalid (a key pair
+the user does not have), invalid and expired OAuth access token."""
+_REFUSED_LOGIN = (
+    "incorrect username or password",
+    "jwt token is invalid",
+    "invalid oauth access token",
+    "oauth access token expired",
+    "user temporarily locked",
+    "user access disabled",
+)
+"""The same in words, for a connector that reports them under its own "failed to connect" number
+(250001), and for a locked or disabled user."""
 _CONNECTION_SQLSTATE_CLASS = "08"
 """SQLSTATE class 08, connection exception (08001 not established, 08003 does not exist...)."""
 _NO_DATA_SQLSTATE = "02000"
@@ -182,27 +196,38 @@ def json_body(kind: ReasonerType, op: str, response: HttpResponse) -> Any:
         ) from exc
 
 
+def is_refused_login(failure: SqlFailure) -> bool:
+    """Return True when `failure` is the account refusing the login: wrong credentials, or a
+    locked or disabled user. Never worth retrying: the answer would be the same, and each
+    attempt counts towards locking the user out."""
+    return failure.errno in _REFUSED_LOGIN_ERRNOS or any(
+        marker in fold(failure.message) for marker in _REFUSED_LOGIN
+    )
+
+
 def is_lost_connection(failure: SqlFailure) -> bool:
     """Return True when `failure` is the connection's or the session's, not the statement's.
 
     That is a failure the driver marked `connection_lost` (a PEP 249 `OperationalError` or
     `InterfaceError`), a SQLSTATE of class 08, or one of the connector's network and session
     error numbers, whatever the message says (a session refresh answered "404 Not Found" is not
-    a missing job).
+    a missing job); but never a refused login (`is_refused_login`), which comes with the same
+    codes.
     """
     return (
         failure.connection_lost
         or (failure.sqlstate or "").startswith(_CONNECTION_SQLSTATE_CLASS)
         or failure.errno in _CONNECTION_ERRNOS
-    )
+    ) and not is_refused_login(failure)
 
 
 def sql_failure_error(op: str, kind: ReasonerType, failure: SqlFailure) -> JobError:
     """Return the `JobError` a failed statement of operation `op` means (the caller raises it).
 
-    A lost connection or session (`is_lost_connection`), or Snowflake naming a missing table or
-    function (by its error number or its wording: the application is not installed as
-    configured), is `JobServerError`. SQLSTATE 02000 (no data) from the application is
+    A refused login (`is_refused_login`) is `JobConfigurationError`: the credentials are the
+    user's to change. A lost connection or session (`is_lost_connection`), or Snowflake naming a
+    missing table or function (by its error number or its wording: the application is not
+    installed as configured), is `JobServerError`. SQLSTATE 02000 (no data) from the application is
     `JobNotFoundError`. Otherwise the codes say nothing more, and the application's message
     decides: "not ready to accept jobs" is `JobNotReadyError`, "does not exist" or "not found" is
     `JobNotFoundError`, anything else `JobServerError`. The message quotes at most an excerpt of
@@ -213,6 +238,8 @@ def sql_failure_error(op: str, kind: ReasonerType, failure: SqlFailure) -> JobEr
     missing_object = failure.errno in _MISSING_OBJECT_ERRNOS or any(
         marker in folded for marker in _MISSING_OBJECT
     )
+    if is_refused_login(failure):
+        return JobConfigurationError(f"{prefix} (the account refused the login)")
     if is_lost_connection(failure) or missing_object:
         return JobServerError(prefix)
     if failure.sqlstate == _NO_DATA_SQLSTATE:

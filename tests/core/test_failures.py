@@ -9,12 +9,15 @@ import pytest
 import jobs_core as core
 from jobs_core import (
     Effect,
+    JobConfigurationError,
     JobNotFoundError,
     JobNotReadyError,
     JobServerError,
     ReasonerType,
     Sleep,
     SqlFailure,
+    SqlQuery,
+    Stepper,
 )
 from jobs_core import _failures as failures
 from jobs_core import _sql_dialect as sql
@@ -116,6 +119,17 @@ REFRESH_404 = "Failed to refresh session: 404 Not Found: the job was not found"
         (SqlFailure("not ready to accept jobs", errno=100357, sqlstate="55000"), JobNotReadyError),
         (SqlFailure("EXEC: job j-1 not found", errno=100357, sqlstate="22023"), JobNotFoundError),
         (SqlFailure("Warehouse suspended", errno=606, sqlstate="57P03"), JobServerError),
+        # A refused login, under the connection-exception codes it shares with a lost network.
+        (SqlFailure("Incorrect username or password was specified.", errno=390100,
+                    sqlstate="08001"), JobConfigurationError),
+        (SqlFailure("JWT token is invalid. [0ce9eb56]", errno=390144, sqlstate="08001"),
+         JobConfigurationError),
+        (SqlFailure("Failed to connect to DB: a.snowflakecomputing.com:443. Incorrect username"
+                    " or password was specified.", errno=250001, sqlstate="08001"),
+         JobConfigurationError),
+        (SqlFailure("Failed to connect to DB: x:443. User access disabled. Contact your local"
+                    " system administrator.", errno=250001, sqlstate="08001"),
+         JobConfigurationError),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("kind", list(ReasonerType))
@@ -135,6 +149,8 @@ def test_sql_failures_are_classified_by_code_first(
         (SqlFailure("connection reset by peer"), False),
         (SqlFailure("x", errno=100357, sqlstate="02000"), False),
         (SqlFailure("x", sqlstate="80000"), False),
+        (SqlFailure("Invalid OAuth access token. [12]", errno=390303, sqlstate="08004"), False),
+        (SqlFailure("Failed to connect: User temporarily locked.", errno=250001), False),
     ],
 )
 def test_lost_connections_and_sessions(failure: SqlFailure, lost: bool) -> None:
@@ -156,6 +172,27 @@ def test_a_lost_session_during_get_is_retried_and_never_becomes_not_found() -> N
         script.finish(core.get(SQL, "Predictive", "x1"))
     assert not isinstance(caught.value, JobNotFoundError)
     assert caught.value.__cause__ is lost
+
+
+@pytest.mark.parametrize("persist", [False, True], ids=["call", "poll"])
+def test_a_refused_login_is_never_retried(persist: bool) -> None:
+    # Each attempt would count towards locking the user out, even while a wait polls.
+    query = sql.build_get(NS, ReasonerType.PREDICTIVE, "x1")
+    refused = SqlFailure("Incorrect username or password was specified.", errno=390100,
+                         sqlstate="08001")  # fmt: skip
+    protocol = (
+        core.wait(SQL, "Predictive", "x1", timeout_s=60)
+        if persist
+        else core.get(SQL, "Predictive", "x1")
+    )
+    stepper = Stepper(protocol)
+    effect = stepper.start()
+    while not isinstance(effect, SqlQuery):
+        effect = stepper.send(0.0)
+    assert effect.text == query.text
+    with pytest.raises(JobConfigurationError, match="refused the login") as caught:
+        stepper.throw(refused)
+    assert caught.value.__cause__ is refused
 
 
 def test_a_lost_session_during_create_is_not_retried() -> None:
