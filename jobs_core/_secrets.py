@@ -32,6 +32,13 @@ SECRET_SETTINGS = frozenset(
         "password",
         "passcode",
         "token",
+        "session_token",
+        "master_token",
+        "id_token",
+        "mfa_token",
+        "access_token",
+        "refresh_token",
+        "oauth_refresh_token",
         "private_key",
         "private_key_passphrase",
         "private_key_file_pwd",
@@ -39,7 +46,8 @@ SECRET_SETTINGS = frozenset(
         "proxy_password",
     }
 )
-"""The configuration settings and connector arguments that hold a credential."""
+"""The configuration settings and connector arguments that hold a credential: named one by one,
+as a name ending in ``_token`` may be a switch (the connector's ``client_request_mfa_token``)."""
 _SECRET_MARKERS = ("password", "secret", "passphrase", "passcode", "pwd")
 """A setting whose name contains one of these holds a credential too (``*_password``...)."""
 

@@ -292,6 +292,11 @@ SECRET_NAMES = (
     "oauth_client_secret",
     "proxy_password",
     "private_key",
+    "session_token",
+    "master_token",
+    "id_token",
+    "mfa_token",
+    "oauth_refresh_token",
 )
 
 
@@ -325,5 +330,6 @@ def test_every_secret_of_the_connector_arguments_is_masked() -> None:
     found = _secrets(None, None, {**snowflake, "user": "alice", "private_key_path": "/k"}, None)
     assert sorted(found) == sorted(snowflake.values())
     assert all(is_secret_setting(name) for name in SECRET_NAMES)
-    for name in ("user", "account", "token_file_path", "private_key_path", "authenticator"):
+    not_secret = ("user", "account", "token_file_path", "private_key_path", "authenticator")
+    for name in (*not_secret, "client_request_mfa_token"):
         assert not is_secret_setting(name)
