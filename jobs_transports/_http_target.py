@@ -125,8 +125,8 @@ def checked_base_url(url: object) -> str:
 
     Raises:
         JobConfigurationError: `url` is not a string, or not an absolute http(s) URL with an
-            ASCII host, a valid port and no query or fragment (the URL itself is not shown: it
-            may carry credentials).
+            ASCII host, a valid port, no user information and no query or fragment (the URL
+            itself is not shown: it may carry credentials).
     """
     if not isinstance(url, str):
         raise JobConfigurationError(f"base_url must be a string, not {type(url).__name__}")
@@ -143,6 +143,12 @@ def checked_base_url(url: object) -> str:
         raise JobConfigurationError(f"base_url is not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise JobConfigurationError("base_url must be an http:// or https:// URL with a host")
+    if "@" in parts.netloc:
+        # It would be sent as part of the host name, and fail only after every retry.
+        raise JobConfigurationError(
+            "base_url must not hold a user name or password (user:password@host): Direct Access"
+            " takes a token (token=...)"
+        )
     if port == 0:
         raise JobConfigurationError("base_url has port 0")
     if parts.query or parts.fragment or url.endswith(("?", "#")):

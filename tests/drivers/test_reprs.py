@@ -12,6 +12,7 @@ import pytest
 import trio
 
 import jobs_emulator
+from jobs_core import JobConfigurationError
 from jobs_transports import connect, connect_sync
 from tests.drivers.conftest import TOKENS, client_options
 from tests.drivers.test_conformance import payload, unique
@@ -67,13 +68,15 @@ def test_an_async_clients_reprs_never_show_the_token(
     assert not any(TOKEN in text for text in texts)
 
 
-def test_user_info_headers_and_providers_stay_out_of_reprs(tmp_path: Path) -> None:
+def test_headers_and_providers_stay_out_of_reprs(tmp_path: Path) -> None:
     secret = "s3cr3t-value"
-    url = f"https://me:{secret}@jobs.example.com:8443/base"
+    url = "https://jobs.example.com:8443/base"
     with connect_sync(base_url=url, token=secret, headers={"X-Key": secret}) as client:
         assert "http=https://jobs.example.com:8443/base)" in repr(client)
         assert secret not in repr(client) + repr(client.gateway.http.target)  # type: ignore[attr-defined]
-    with connect_sync(base_url=lambda: url, token=secret) as client:
+    with connect_sync(
+        base_url=lambda: f"https://me:{secret}@jobs.example.com", token=secret
+    ) as client:
         assert "http=endpoint provider (not asked yet)" in repr(client)
     connection = sqlite3.connect(":memory:")
     with connect_sync(sql_connection=connection, app="APP") as client:
@@ -88,3 +91,13 @@ def test_user_info_headers_and_providers_stay_out_of_reprs(tmp_path: Path) -> No
             f"<JobsClientSync Direct Access via RecordingSync(to {str(cassette)!r} over SyncDriver("
         )
         assert secret not in repr(client)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://me:s3cr3t-value@jobs.example.com", "https://s3cr3t-value@jobs.example.com:8443/b"],
+)
+def test_a_base_url_holding_user_information_is_refused_without_showing_it(url: str) -> None:
+    with pytest.raises(JobConfigurationError, match="user name or password") as refused:
+        connect_sync(base_url=url, token="t0ken-value")
+    assert "s3cr3t-value" not in str(refused.value)
