@@ -25,9 +25,19 @@ class CassetteFile:
     """
 
     def __init__(self, path: Path, config: ClientConfig, redact: Redactor | None = None) -> None:
+        """Open `path` for writing (replacing a file there).
+
+        Raises:
+            CassetteError: `path` cannot be written (its folder is missing, say).
+        """
         self.config = config
         self.name = os.fspath(path)
-        self._file: IO[str] | None = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        try:
+            self._file: IO[str] | None = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        except OSError as exc:
+            raise CassetteError(
+                f"{self.name}: cannot write the cassette: {exc.strerror or exc}"
+            ) from exc
         self._writer = CassetteWriter(config, self._write, redact)
 
     def record(self, protocol: jobs_core.Protocol[T]) -> jobs_core.Protocol[T]:

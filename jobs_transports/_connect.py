@@ -237,7 +237,7 @@ def connect_sync(
     Raises:
         JobConfigurationError: no backend, contradictory arguments, or a configuration file that
             cannot be used (named with its profile and field; secrets are never shown).
-        CassetteError: `replay` is not a readable cassette.
+        CassetteError: `replay` is not a readable cassette, or `record` cannot be written.
     """
     if replay is not None:
         replayer = _replayer(replay, record, redact)
@@ -260,6 +260,8 @@ def connect_sync(
         connection=connection,
         config_file=config_file,
     )
+    # Opened first: a cassette that cannot be written leaves nothing else open.
+    writer = None if record is None else CassetteFile(record, options.config, redact)
     http = None
     if options.target is not None:
         # Imported here: httpcore imports trio when it is installed, so a program that makes no
@@ -268,9 +270,8 @@ def connect_sync(
 
         http = SyncHttp(options.target, max_connections=options.max_connections)
     driver = SyncDriver(http=http, sql=options.sql, account=options.account, signer=options.signer)
-    if record is None:
+    if writer is None:
         return JobsClientSync(driver, config=options.config)
-    writer = CassetteFile(record, options.config, redact)
     return JobsClientSync(RecordingSync(driver, writer), config=options.config)
 
 
@@ -303,7 +304,7 @@ def connect(
 
     Raises:
         JobConfigurationError: no backend, or contradictory arguments.
-        CassetteError: `replay` is not a readable cassette.
+        CassetteError: `replay` is not a readable cassette, or `record` cannot be written.
     """
     if replay is not None:
         replayer = _replayer(replay, record, redact)
@@ -326,13 +327,13 @@ def connect(
         connection=connection,
         config_file=config_file,
     )
+    writer = None if record is None else CassetteFile(record, options.config, redact)
     http = None
     if options.target is not None:
         from ._http_executors import AsyncHttp  # imported here: see connect_sync
 
         http = AsyncHttp(options.target, max_connections=options.max_connections)
     driver = AsyncDriver(http=http, sql=options.sql, account=options.account, signer=options.signer)
-    if record is None:
+    if writer is None:
         return JobsClient(driver, options.config)
-    writer = CassetteFile(record, options.config, redact)
     return JobsClient(RecordingAsync(driver, writer), options.config)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import jobs_emulator
 from jobs_core import CassetteError, JobError
-from jobs_transports import JobsClientSync, connect_sync
+from jobs_transports import JobsClientSync, connect, connect_sync
 from tests.drivers.conftest import TOKENS, client_options
 
 LOGIC = {"database": "db", "query": "q", "headers": {"emulate": {"duration_s": 0.2, "events": 3}}}
@@ -68,6 +68,17 @@ def test_a_missing_file_is_a_cassette_error(tmp_path: Path) -> None:
 def test_a_directory_is_a_cassette_error(tmp_path: Path) -> None:
     with pytest.raises(CassetteError, match="cannot read the cassette"):
         connect_sync(replay=tmp_path)
+
+
+@pytest.mark.parametrize("where", ["missing folder", "folder"])
+@pytest.mark.parametrize("runtime", ["sync", "async"])
+def test_a_cassette_that_cannot_be_written_is_a_cassette_error(
+    tmp_path: Path, where: str, runtime: str
+) -> None:
+    path = tmp_path / "no-such-folder" / "c.jsonl" if where == "missing folder" else tmp_path
+    open_connect = connect_sync if runtime == "sync" else connect
+    with pytest.raises(CassetteError, match="cannot write the cassette"):
+        open_connect(base_url="http://127.0.0.1:9", token="t0ken-value", record=path)
 
 
 def test_a_file_that_is_not_utf8_names_the_line(
