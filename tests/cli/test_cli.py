@@ -145,15 +145,22 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_progress_is_redrawn_on_a_terminal_and_the_line_ended(
-    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TERM", "xterm")
+def progress_drawn(
+    emulator: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch, term: str
+) -> str:
+    """Return what `create --wait` drew on a terminal whose TERM is `term`."""
+    monkeypatch.setenv("TERM", term)
     terminal = Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
     args = ("create", "Predictive", "w", script(duration_s=0.3), "--wait", "--poll", "0.05")
-    assert jobs(module_real_emu, *args) == 0
-    drawn = terminal.getvalue()
+    assert jobs(emulator, *args) == 0
+    return terminal.getvalue()
+
+
+def test_progress_is_redrawn_on_a_terminal_and_the_line_ended(
+    module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn = progress_drawn(module_real_emu, monkeypatch, "xterm")
     assert drawn.count("\r\x1b[2K") >= 2
     assert drawn.endswith("COMPLETED (0s)\n")  # the last drawing ends its line
 
@@ -162,12 +169,7 @@ def test_a_dumb_terminal_gets_plain_progress_lines(
     module_real_emu: jobs_emulator.Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # TERM=dumb (Emacs shells, some CI consoles) shows escape sequences as text.
-    monkeypatch.setenv("TERM", "dumb")
-    terminal = Terminal()
-    monkeypatch.setattr("sys.stderr", terminal)
-    args = ("create", "Predictive", "w", script(duration_s=0.3), "--wait", "--poll", "0.05")
-    assert jobs(module_real_emu, *args) == 0
-    drawn = terminal.getvalue()
+    drawn = progress_drawn(module_real_emu, monkeypatch, "dumb")
     assert "\x1b" not in drawn
     assert "\r" not in drawn
     assert drawn.endswith(": COMPLETED\n")
