@@ -12,7 +12,7 @@ import attrs
 from ._backend import dialect_for, fetch_job, fetch_jobs, fetch_record, fetch_records
 from ._config import ClientConfig
 from ._effects import Protocol
-from ._errors import JobInvalidRequestError
+from ._errors import JobInvalidRequestError, excerpt
 from ._expansions import expand
 from ._filters import ListFilters, newest_first
 from ._include import Include, parse_include
@@ -49,7 +49,7 @@ def list_jobs(
     state = optional_text("state", state)
     if state is not None and state.upper() not in STATES:
         raise JobInvalidRequestError(
-            f"Unknown state {state!r}. Expected one of: {', '.join(sorted(STATES))}"
+            f"Unknown state {excerpt(state)}. Expected one of: {', '.join(sorted(STATES))}"
         )
     filters = ListFilters.of(
         job_id=optional_segment("job_id", job_id),
@@ -60,7 +60,7 @@ def list_jobs(
         all_users=require_bool("all_users", all_users),
     )
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
-        raise JobInvalidRequestError(f"limit must be an int or None, not {limit!r}")
+        raise JobInvalidRequestError(f"limit must be an int or None, not {excerpt(limit)}")
     start = optional_int("offset", offset, minimum=0) or 0
     wanted = parse_include(include, kinds)
     return _list(config, kinds, filters, limit, start, wanted)
