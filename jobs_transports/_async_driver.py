@@ -308,6 +308,8 @@ class AsyncDriver:
         finally:
             if self.sql is not None:
                 if self._runtime is not None:
-                    await self._runtime.to_thread(self.sql.close)
+                    # In a worker thread of the loop running now, which may not be the one the
+                    # driver was bound to (that one may be over).
+                    await current_runtime().to_thread(self.sql.close)
                 else:
                     self.sql.close()
