@@ -33,7 +33,11 @@ def blocking(client: JobsClientSync, maybe: JobIncludeDict | None) -> None:
     assert_type(client.create_ready("ML", "r", {}), Job)
     assert_type(client.create_ready("ML", "r", {}, include={}), JobExpanded)
     assert_type(client.get_operation("LOGIC", "t1"), Operation)
-    op = client.create("SOLVER", "r", {})
+    assert_type(client.get_events("Logic", "t1"), JobEvents)
+    assert_type(client.get_events("ML", "j1", "token", stream_name="progress"), JobEvents)
+    assert_type(client.cancel("Logic", "t1", all_users=True), None)
+    assert_type(client.list("Logic", job_id="t1", state="RUNNING", limit=5), list[Job])
+    op = client.create("SOLVER", "r", {}, timeout_mins=5)
     assert_type(op, JobOperationSync)
     assert_type(client.wait_all([op, ("Logic", "t1")]), list[Job])
     assert_type(client.wait_all([op], include={"raw": True}), list[JobExpanded])
@@ -58,6 +62,9 @@ def blocking(client: JobsClientSync, maybe: JobIncludeDict | None) -> None:
     client.get("Logik", "t1")  # type: ignore[call-overload]
     client.create("Prescriptiv", "r", {})  # type: ignore[arg-type]
     client.list(include={"rows": True})  # type: ignore[call-overload]
+    with client as same_client:
+        assert_type(same_client, JobsClientSync)
+    assert_type(client.close(), None)
 
 
 async def awaiting(client: JobsClient) -> None:
@@ -68,6 +75,12 @@ async def awaiting(client: JobsClient) -> None:
     assert_type(await client.list(), list[Job])
     assert_type(await client.list(include={"details": True}), list[JobExpanded])
     assert_type(await client.create_ready("Logic", "r", {}, include={}), JobExpanded)
+    assert_type(await client.create_ready("Logic", "r", {}, timeout_mins=5), Job)
+    assert_type(await client.list("Logic", job_id="t1", only_active=True), list[Job])
+    assert_type(await client.get_events("Logic", "t1"), JobEvents)
+    assert_type(await client.get_events("ML", "j1", "token", stream_name="progress"), JobEvents)
+    assert_type(await client.cancel("Logic", "t1", all_users=True), None)
+    assert_type(await client.get_operation("Predictive", "j1"), Operation)
     op = await client.create("Logic", "r", {})
     assert_type(op, JobOperation)
     assert_type(await op, Job)
@@ -85,3 +98,6 @@ async def awaiting(client: JobsClient) -> None:
     async with op.cancel_on_error() as same:
         assert_type(same, JobOperation)
     await client.wait("Predictiv", "j1")  # type: ignore[call-overload]
+    async with client as same_client:
+        assert_type(same_client, JobsClient)
+    assert_type(await client.aclose(), None)
