@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import itertools
 from collections.abc import AsyncIterator, Coroutine, Generator, Iterable
 from types import TracebackType
 from typing import Any, TypeVar, overload
@@ -40,7 +39,6 @@ from ._client_base import (
     EventIteratorBase,
     HandleBase,
     core_operations,
-    default_config,
 )
 from ._gateways import JobsGateway
 
@@ -58,9 +56,7 @@ class JobsClient(ClientBase[JobsGateway]):
     def __init__(
         self, _gateway: JobsGateway, _config: ClientConfig | None = None, _closed: bool = False
     ) -> None:
-        self._driver = _gateway
-        self._config = _config if _config is not None else default_config(_gateway)
-        self._calls = itertools.count()
+        self._bind(_gateway, _config, "aclose")
         self._closed = _closed
 
     def _run(self, protocol: core.Protocol[T]) -> Coroutine[Any, Any, T]:

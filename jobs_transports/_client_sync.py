@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import itertools
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar, overload
@@ -38,7 +37,6 @@ from ._client_base import (
     EventIteratorBase,
     HandleBase,
     core_operations,
-    default_config,
 )
 from ._gateways import JobsGatewaySync
 
@@ -54,9 +52,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     """
 
     def __init__(self, gateway: JobsGatewaySync, *, config: ClientConfig | None = None) -> None:
-        self._driver = gateway
-        self._config = config if config is not None else default_config(gateway)
-        self._calls = itertools.count()
+        self._bind(gateway, config, "close")
 
     def _run(self, protocol: core.Protocol[T]) -> T:
         self._refuse_if_closed(protocol)

@@ -285,6 +285,25 @@ def test_a_client_runs_on_a_gateway_of_your_own_given_its_configuration() -> Non
     assert gateway.closed
 
 
+@pytest.mark.parametrize(
+    ("gateway", "config"),
+    [
+        (None, ClientConfig(http=True)),
+        (object(), ClientConfig(http=True)),
+        (NothingThere(), {"http": True}),
+        (NothingThere(), "http"),
+    ],
+)
+def test_a_client_on_what_is_no_gateway_or_no_configuration_fails_when_made(
+    gateway: Any, config: Any
+) -> None:
+    """Both were accepted, and failed at the first call (or in `repr`) with AttributeError."""
+    with pytest.raises(JobConfigurationError, match=r"gateway with run|must be a ClientConfig"):
+        JobsClientSync(gateway, config=config)
+    with pytest.raises(JobConfigurationError, match=r"gateway with run|must be a ClientConfig"):
+        JobsClient(gateway, config)
+
+
 def test_each_client_draws_its_own_jitter_seed_and_a_cassette_keeps_it(
     module_real_emu: jobs_emulator.Emulator, tmp_path: Path
 ) -> None:
