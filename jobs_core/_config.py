@@ -83,7 +83,9 @@ class PollPolicy:
 
     def __attrs_post_init__(self) -> None:
         _check_number("PollPolicy.factor", self.factor, at_least=1)
-        _check_number("PollPolicy.max_interval_s", self.max_interval_s, at_least=0, above=True)
+        _check_number(
+            "PollPolicy.max_interval_s", self.max_interval_s, at_least=0, above=True, cap=True
+        )
         _check_number("PollPolicy.fraction", self.fraction, at_least=0, at_most=1)
 
     def next_interval(self, interval: float, waited: float) -> float:
@@ -100,16 +102,17 @@ def _check_number(
     at_most: float = math.inf,
     above: bool = False,
     whole: bool = False,
+    cap: bool = False,
 ) -> None:
     """Check that `value` is a finite number from `at_least` (excluded when `above`) to `at_most`,
-    and an int when `whole` (a bool is neither).
+    and an int when `whole` (a bool is neither); a `cap` may also be infinite (no cap).
 
     Raises:
         JobConfigurationError: it is not.
     """
-    if _in_range(value, at_least, at_most, above=above, whole=whole):
+    if (cap and value == math.inf) or _in_range(value, at_least, at_most, above=above, whole=whole):
         return
-    wanted = "an int" if whole else "a finite number"
+    wanted = "an int" if whole else "a number (infinite: no cap)" if cap else "a finite number"
     bound = f"> {at_least:g}" if above else f">= {at_least:g}"
     if at_most != math.inf:
         bound += f" and <= {at_most:g}"

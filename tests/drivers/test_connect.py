@@ -122,7 +122,7 @@ POLICIES: dict[str, Callable[[], Any]] = {
     "retry: backoff without end": lambda: RetryPolicy(max_backoff_s=math.inf),
     "retry: multiplier NaN": lambda: RetryPolicy(multiplier=math.nan),
     "retry: Retry-After cap negative": lambda: RetryPolicy(max_retry_after_s=-1),
-    "polling: interval without end": lambda: PollPolicy(max_interval_s=math.inf),
+    "polling: interval NaN": lambda: PollPolicy(max_interval_s=math.nan),
     "polling: factor text": lambda: PollPolicy(factor="2"),  # type: ignore[arg-type]
 }
 
@@ -131,6 +131,10 @@ POLICIES: dict[str, Callable[[], Any]] = {
 def test_a_policy_of_values_no_clock_can_use_is_refused_when_made(make: Callable[[], Any]) -> None:
     with pytest.raises(JobConfigurationError, match="must be"):
         make()
+
+
+def test_polls_may_grow_without_a_cap() -> None:
+    assert PollPolicy(max_interval_s=math.inf).next_interval(1.0, 100.0) == 20.0
 
 
 def test_a_connection_with_another_paramstyle_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
