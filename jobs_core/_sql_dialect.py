@@ -20,6 +20,7 @@ from ._json_text import decode_json, encode_compact
 from ._models import Job, JobEvents, JobRecord, ReasonerType
 from ._records import artifacts_by_filename, job_events, records_from_sql
 from ._retry import Deadline, run_sql
+from ._validation import WIRE_INT_MAX
 
 T = TypeVar("T")
 
@@ -95,6 +96,8 @@ def build_create(
         raise JobInvalidRequestError(
             f"payload.timeout_mins must be an int, not {type(timeout).__name__}"
         )
+    if timeout is not None and not -WIRE_INT_MAX <= timeout <= WIRE_INT_MAX:
+        raise JobInvalidRequestError("payload.timeout_mins must fit a signed 64-bit int")
     inputs = payload.get("v1_inputs", payload.get("inputs"))
     head: tuple[SqlValue, ...] = (
         _payload_text(payload, _DATABASE_KEYS),

@@ -133,14 +133,23 @@ def require_positive(name: str, value: object, *, below: float | None = None) ->
         return math.inf
 
 
-def optional_int(name: str, value: object, *, minimum: int) -> int | None:
-    """Return `value` if it is None or an int >= `minimum`.
+WIRE_INT_MAX = 2**63 - 1
+"""The largest int either API carries: the service reads JSON numbers and binds SQL parameters
+as signed 64-bit integers (past that, the SQL driver cannot even bind an int of 4300 digits)."""
+
+
+def optional_int(
+    name: str, value: object, *, minimum: int, maximum: int = WIRE_INT_MAX
+) -> int | None:
+    """Return `value` if it is None or an int from `minimum` to `maximum`.
 
     Raises:
-        JobInvalidRequestError: `value` is not an int (bools excluded) or is below `minimum`.
+        JobInvalidRequestError: `value` is not an int (bools excluded) or is out of that range.
     """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise JobInvalidRequestError(f"{name} must be an int >= {minimum}, not {excerpt(value)}")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise JobInvalidRequestError(
+            f"{name} must be an int from {minimum} to {maximum}, not {excerpt(value)}"
+        )
     return value

@@ -9,13 +9,14 @@ float, text UTF-8 cannot carry, values of megabytes, objects of no expected type
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
 
 import jobs_core as core
-from jobs_core import JobInvalidRequestError
+from jobs_core import ClientConfig, JobInvalidRequestError
 from tests.core.replies import HTTP, SQL
 
 Slot = Callable[[Any], Any]
@@ -151,3 +152,33 @@ def test_a_refused_payload_is_never_quoted(payload: object) -> None:
     with pytest.raises(JobInvalidRequestError, match="payload") as refused:
         core.create(HTTP, "Predictive", "w", payload)  # type: ignore[arg-type]
     assert "s3cret" not in str(refused.value)
+
+
+WIRE_INTS: dict[str, Callable[[ClientConfig, int], Any]] = {
+    "list limit": lambda config, v: core.list_jobs(config, "ML", limit=v),
+    "list offset": lambda config, v: core.list_jobs(config, "ML", offset=v, limit=1),
+    "create timeout_mins": lambda config, v: core.create(config, "ML", "w", {}, timeout_mins=v),
+    "create_ready timeout_mins": lambda config, v: core.create_ready(
+        config, "ML", "w", {}, timeout_mins=v
+    ),
+}
+
+
+@pytest.mark.parametrize("config", [HTTP, SQL], ids=["http", "sql"])
+@pytest.mark.parametrize("slot", WIRE_INTS)
+def test_ints_past_64_bits_are_refused_before_any_effect(config: ClientConfig, slot: str) -> None:
+    """Over SQL they failed binding, as JobServerError (ValueError past 4300 digits); over HTTP a
+    timeout_mins past 4300 digits was a 'payload must be JSON-serialisable' error, and 2**64 was
+    sent to a service that holds 64-bit ints."""
+    for value in (2**63, 2**64, 10**5000):
+        with pytest.raises(JobInvalidRequestError, match=str(2**63 - 1)):
+            WIRE_INTS[slot](config, value)
+    protocol = WIRE_INTS[slot](config, sys.maxsize)  # the largest one the wire carries
+    assert isinstance(next(protocol), core.Effect)
+    protocol.close()
+
+
+def test_a_logic_payload_timeout_past_64_bits_is_refused_over_sql() -> None:
+    payload = {"dbname": "d", "query": "q", "timeout_mins": 2**64}
+    with pytest.raises(JobInvalidRequestError, match="64-bit"):
+        next(core.create(SQL, "Logic", "e", payload))
