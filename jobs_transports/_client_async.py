@@ -86,7 +86,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def get(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         include: JobIncludeDict,
@@ -94,14 +94,14 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def get(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         include: JobIncludeDict | None = None,
     ) -> Job | None: ...
     async def get(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         include: JobIncludeDict | None = None,
@@ -113,7 +113,7 @@ class JobsClient(ClientBase[JobsGateway]):
 
     async def create(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -134,7 +134,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def create_ready(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -147,7 +147,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def create_ready(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -159,7 +159,7 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> Job: ...
     async def create_ready(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -187,7 +187,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def list(
         self,
-        reasoner_type: ReasonerTypeName | None = None,
+        reasoner_type: ReasonerTypeName | str | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -202,7 +202,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def list(
         self,
-        reasoner_type: ReasonerTypeName | None = None,
+        reasoner_type: ReasonerTypeName | str | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -216,7 +216,7 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> builtins.list[Job]: ...
     async def list(
         self,
-        reasoner_type: ReasonerTypeName | None = None,
+        reasoner_type: ReasonerTypeName | str | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -247,7 +247,7 @@ class JobsClient(ClientBase[JobsGateway]):
 
     async def get_events(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         continuation_token: str = "",
         *,
@@ -266,7 +266,7 @@ class JobsClient(ClientBase[JobsGateway]):
 
     def iter_events(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         continuation_token: str | None = "",
         *,
@@ -291,7 +291,7 @@ class JobsClient(ClientBase[JobsGateway]):
 
     async def cancel(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         all_users: bool = False,
@@ -304,7 +304,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def wait(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -315,7 +315,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def wait(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -325,7 +325,7 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> Job: ...
     async def wait(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -349,7 +349,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     def as_completed(
         self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -358,7 +358,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     def as_completed(
         self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -366,7 +366,7 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> AsyncIterator[Job]: ...
     def as_completed(
         self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -391,7 +391,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def wait_all(
         self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -400,7 +400,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def wait_all(
         self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -408,7 +408,7 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> builtins.list[Job]: ...
     async def wait_all(
         self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -428,7 +428,7 @@ class JobsClient(ClientBase[JobsGateway]):
             )
         )
 
-    async def get_operation(self, reasoner_type: ReasonerTypeName, job_id: str) -> Operation:
+    async def get_operation(self, reasoner_type: ReasonerTypeName | str, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
         return await self._run(core.get_operation(self._call_config(), reasoner_type, job_id))
 

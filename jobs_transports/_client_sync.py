@@ -79,7 +79,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def get(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         include: JobIncludeDict,
@@ -87,14 +87,14 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def get(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         include: JobIncludeDict | None = None,
     ) -> Job | None: ...
     def get(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         include: JobIncludeDict | None = None,
@@ -104,7 +104,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 
     def create(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -125,7 +125,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def create_ready(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -138,7 +138,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def create_ready(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -150,7 +150,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     ) -> Job: ...
     def create_ready(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -178,7 +178,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def list(
         self,
-        reasoner_type: ReasonerTypeName | None = None,
+        reasoner_type: ReasonerTypeName | str | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -193,7 +193,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def list(
         self,
-        reasoner_type: ReasonerTypeName | None = None,
+        reasoner_type: ReasonerTypeName | str | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -207,7 +207,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     ) -> builtins.list[Job]: ...
     def list(
         self,
-        reasoner_type: ReasonerTypeName | None = None,
+        reasoner_type: ReasonerTypeName | str | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -238,7 +238,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 
     def get_events(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         continuation_token: str = "",
         *,
@@ -257,7 +257,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 
     def iter_events(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         continuation_token: str | None = "",
         *,
@@ -282,7 +282,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 
     def cancel(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         all_users: bool = False,
@@ -293,7 +293,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def wait(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -304,7 +304,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def wait(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -314,7 +314,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     ) -> Job: ...
     def wait(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -338,7 +338,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def as_completed(
         self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -347,7 +347,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def as_completed(
         self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -355,7 +355,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     ) -> Iterator[Job]: ...
     def as_completed(
         self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -380,7 +380,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def wait_all(
         self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -389,7 +389,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def wait_all(
         self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -397,7 +397,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     ) -> builtins.list[Job]: ...
     def wait_all(
         self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -417,7 +417,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
             )
         )
 
-    def get_operation(self, reasoner_type: ReasonerTypeName, job_id: str) -> Operation:
+    def get_operation(self, reasoner_type: ReasonerTypeName | str, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
         return self._run(core.get_operation(self._call_config(), reasoner_type, job_id))
 
