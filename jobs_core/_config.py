@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+import math
 import random
 import re
 
 import attrs
 
-from ._errors import JobCapabilityError, JobConfigurationError
+from ._errors import JobCapabilityError, JobConfigurationError, excerpt
 from ._models import ReasonerType
 from ._secrets import Secrets
 from ._version import __version__
@@ -48,12 +49,12 @@ class RetryPolicy:
     max_retry_after_s: float = 60.0
 
     def __attrs_post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise JobConfigurationError("RetryPolicy.max_attempts must be at least 1")
-        if self.initial_backoff_s < 0 or self.max_backoff_s < 0 or self.multiplier < 1:
-            raise JobConfigurationError("RetryPolicy backoffs must be >= 0 and its multiplier >= 1")
-        if not 0 <= self.jitter <= 1:
-            raise JobConfigurationError("RetryPolicy.jitter must be between 0 and 1")
+        _check_number("RetryPolicy.max_attempts", self.max_attempts, at_least=1, whole=True)
+        _check_number("RetryPolicy.initial_backoff_s", self.initial_backoff_s, at_least=0)
+        _check_number("RetryPolicy.multiplier", self.multiplier, at_least=1)
+        _check_number("RetryPolicy.max_backoff_s", self.max_backoff_s, at_least=0)
+        _check_number("RetryPolicy.jitter", self.jitter, at_least=0, at_most=1)
+        _check_number("RetryPolicy.max_retry_after_s", self.max_retry_after_s, at_least=0)
 
     def backoff(self, retry: int, rng: random.Random, retry_after: float | None = None) -> float:
         """Return the seconds to wait before retry number `retry` (1 for the first retry)."""
@@ -81,15 +82,52 @@ class PollPolicy:
     fraction: float = 0.2
 
     def __attrs_post_init__(self) -> None:
-        if self.factor < 1 or self.max_interval_s <= 0 or not 0 <= self.fraction <= 1:
-            raise JobConfigurationError(
-                "PollPolicy needs factor >= 1, max_interval_s > 0 and fraction between 0 and 1"
-            )
+        _check_number("PollPolicy.factor", self.factor, at_least=1)
+        _check_number(
+            "PollPolicy.max_interval_s", self.max_interval_s, at_least=0, above=True, cap=True
+        )
+        _check_number("PollPolicy.fraction", self.fraction, at_least=0, at_most=1)
 
     def next_interval(self, interval: float, waited: float) -> float:
         """Return the interval after `interval`, once `waited` seconds have passed in the wait."""
         grown = max(interval * self.factor, waited * self.fraction)
         return max(interval, min(grown, self.max_interval_s))
+
+
+def _check_number(
+    name: str,
+    value: object,
+    *,
+    at_least: float,
+    at_most: float = math.inf,
+    above: bool = False,
+    whole: bool = False,
+    cap: bool = False,
+) -> None:
+    """Check that `value` is a finite number from `at_least` (excluded when `above`) to `at_most`,
+    and an int when `whole` (a bool is neither); a `cap` may also be infinite (no cap).
+
+    Raises:
+        JobConfigurationError: it is not.
+    """
+    if (cap and value == math.inf) or _in_range(value, at_least, at_most, above=above, whole=whole):
+        return
+    wanted = "an int" if whole else "a number (infinite: no cap)" if cap else "a finite number"
+    bound = f"> {at_least:g}" if above else f">= {at_least:g}"
+    if at_most != math.inf:
+        bound += f" and <= {at_most:g}"
+    raise JobConfigurationError(f"{name} must be {wanted} {bound}, not {excerpt(value)}")
+
+
+def _in_range(value: object, at_least: float, at_most: float, *, above: bool, whole: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return (value > at_least if above else value >= at_least) and value <= at_most
+
+
+_TYPED_FIELDS = (("logic_over_http", bool), ("retry", RetryPolicy), ("polling", PollPolicy))
 
 
 def _is_name(pattern: re.Pattern[str], value: object) -> bool:
@@ -137,6 +175,14 @@ class ClientConfig:
     credential added while the client runs is masked in all of them)."""
 
     def __attrs_post_init__(self) -> None:
+        for name, kind in _TYPED_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                raise JobConfigurationError(
+                    f"{name} must be a {kind.__name__}, not {type(value).__name__}"
+                )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise JobConfigurationError(f"seed must be an int, not {type(self.seed).__name__}")
         if not (self.http or self.sql):
             raise JobConfigurationError(
                 "Configure a Direct Access base URL, a SQL connection, or both"
@@ -153,8 +199,7 @@ class ClientConfig:
                 "schema must be an SQL identifier (plain or double-quoted), not "
                 + repr(self.schema)[:100]
             )
-        if self.expansion_concurrency < 1:
-            raise JobConfigurationError("expansion_concurrency must be at least 1")
+        _check_number("expansion_concurrency", self.expansion_concurrency, at_least=1, whole=True)
 
     def for_call(self, number: int) -> ClientConfig:
         """Return this configuration for the client's call number `number` (0, 1, 2...).

@@ -93,10 +93,23 @@ EXCERPT_LIMIT = 300
 """The most characters of a server's value or text an error message quotes."""
 
 
+class _BoundedRepr(reprlib.Repr):
+    def repr_int(self, x: int, level: int) -> str:
+        # `repr` refuses an int past 4300 digits (ValueError), and a shorter one would be cut
+        # anyway: its size says as much.
+        if x.bit_length() > _LONGEST_INT_BITS:
+            return f"<an int of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+
+_LONGEST_INT_BITS = 1000
+"""An int this long (about 300 digits) or longer is quoted by its size."""
+
+
 def _make_repr() -> reprlib.Repr:
     # reprlib stops at these sizes while it walks a value, so a 10 MB list costs no more than a
     # short one (a plain repr would be built whole and then cut).
-    bounded = reprlib.Repr()
+    bounded = _BoundedRepr()
     bounded.maxlevel = 3
     bounded.maxdict = bounded.maxlist = bounded.maxtuple = bounded.maxset = 6
     bounded.maxstring = bounded.maxother = bounded.maxlong = EXCERPT_LIMIT // 2
@@ -113,6 +126,6 @@ def clip(text: str) -> str:
 
 
 def excerpt(value: object) -> str:
-    """Return a repr of `value` (anything a server sent) of at most `EXCERPT_LIMIT` characters
-    (plus ``...``), however large or deep `value` is."""
+    """Return a repr of `value` (anything a server sent, or a caller passed) of at most
+    `EXCERPT_LIMIT` characters (plus ``...``), however large or deep `value` is."""
     return clip(_REPR.repr(value))

@@ -50,13 +50,17 @@ def _segment(value: str) -> str:
 
     Raises:
         JobInvalidRequestError: `value` is ``.`` or ``..`` (an id the server sent, say), which no
-            encoding keeps from being read as a relative path segment.
+            encoding keeps from being read as a relative path segment, or holds a lone surrogate
+            (JSON may escape one), which UTF-8 cannot encode.
     """
     if value in DOT_SEGMENTS:
         raise JobInvalidRequestError(f"{value!r} cannot be sent as a path segment")
     if _UNRESERVED(value):
         return value  # what `quote` leaves as it is: ids are mostly UUIDs
-    return quote(value, safe="")
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError:
+        raise JobInvalidRequestError(f"{excerpt(value)} cannot be sent as a path segment") from None
 
 
 def _encode(value: object) -> str:

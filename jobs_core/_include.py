@@ -7,7 +7,7 @@ from typing import TypedDict
 
 import attrs
 
-from ._errors import JobInvalidRequestError
+from ._errors import JobInvalidRequestError, excerpt
 from ._models import ReasonerType
 
 INCLUDE_KEYS = ("details", "events", "artifacts", "problems", "raw")
@@ -62,18 +62,22 @@ def parse_include(include: object, kinds: tuple[ReasonerType, ...]) -> Include:
     if include is None:
         return _NOTHING
     if not isinstance(include, Mapping):
-        raise JobInvalidRequestError(f"include must be a dict of str to bool, not {include!r}")
+        raise JobInvalidRequestError(
+            f"include must be a dict of str to bool, not {excerpt(include)}"
+        )
     wanted: dict[str, bool] = {}
     for key, value in include.items():
         if not isinstance(key, str):
-            raise JobInvalidRequestError(f"include keys must be strings, not {key!r}")
+            raise JobInvalidRequestError(f"include keys must be strings, not {excerpt(key)}")
         name = key.strip().lower()
         if name not in INCLUDE_KEYS:
             raise JobInvalidRequestError(
-                f"Unknown include key {key!r}. Expected: {', '.join(INCLUDE_KEYS)}"
+                f"Unknown include key {excerpt(key)}. Expected: {', '.join(INCLUDE_KEYS)}"
             )
         if not isinstance(value, bool):
-            raise JobInvalidRequestError(f"include[{key!r}] must be a bool, not {value!r}")
+            raise JobInvalidRequestError(
+                f"include[{excerpt(key)}] must be a bool, not {excerpt(value)}"
+            )
         wanted[name] = wanted.get(name, False) or value
     for name in LOGIC_ONLY_KEYS:
         if wanted.get(name) and any(not kind.is_logic for kind in kinds):

@@ -12,13 +12,19 @@ import attrs
 from ._backend import dialect_for, fetch_job, fetch_jobs, fetch_record, fetch_records
 from ._config import ClientConfig
 from ._effects import Protocol
-from ._errors import JobInvalidRequestError
+from ._errors import JobInvalidRequestError, excerpt
 from ._expansions import expand
 from ._filters import ListFilters, newest_first
 from ._include import Include, parse_include
 from ._models import STATES, Job, JobRecord, ReasonerType
 from ._reasoners import parse_reasoner_type
-from ._validation import optional_int, optional_segment, optional_text, require_bool
+from ._validation import (
+    WIRE_INT_MAX,
+    optional_int,
+    optional_segment,
+    optional_text,
+    require_bool,
+)
 
 T = TypeVar("T")
 
@@ -49,7 +55,7 @@ def list_jobs(
     state = optional_text("state", state)
     if state is not None and state.upper() not in STATES:
         raise JobInvalidRequestError(
-            f"Unknown state {state!r}. Expected one of: {', '.join(sorted(STATES))}"
+            f"Unknown state {excerpt(state)}. Expected one of: {', '.join(sorted(STATES))}"
         )
     filters = ListFilters.of(
         job_id=optional_segment("job_id", job_id),
@@ -59,8 +65,12 @@ def list_jobs(
         only_active=require_bool("only_active", only_active),
         all_users=require_bool("all_users", all_users),
     )
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
-        raise JobInvalidRequestError(f"limit must be an int or None, not {limit!r}")
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or limit > WIRE_INT_MAX
+    ):
+        raise JobInvalidRequestError(
+            f"limit must be an int up to {WIRE_INT_MAX} or None, not {excerpt(limit)}"
+        )
     start = optional_int("offset", offset, minimum=0) or 0
     wanted = parse_include(include, kinds)
     return _list(config, kinds, filters, limit, start, wanted)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ._errors import JobInvalidRequestError
+from ._errors import JobInvalidRequestError, excerpt
 
 # Re-exported: the calls that parse a type take the type from here too.
 from ._models import ReasonerType as ReasonerType
@@ -56,6 +56,6 @@ def parse_reasoner_type(value: object) -> ReasonerType:
     kind = lookup_reasoner_type(value)
     if kind is None:
         raise JobInvalidRequestError(
-            f"Invalid reasoner_type {value!r}. Expected: Logic, Prescriptive, or Predictive"
+            f"Invalid reasoner_type {excerpt(value)}. Expected: Logic, Prescriptive, or Predictive"
         )
     return kind

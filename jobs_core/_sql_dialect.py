@@ -20,6 +20,7 @@ from ._json_text import decode_json, encode_compact
 from ._models import Job, JobEvents, JobRecord, ReasonerType
 from ._records import artifacts_by_filename, job_events, records_from_sql
 from ._retry import Deadline, run_sql
+from ._validation import WIRE_INT_MAX
 
 T = TypeVar("T")
 
@@ -92,7 +93,11 @@ def build_create(
         return SqlQuery(text, (*params, timeout_mins), "create")
     timeout = payload.get("timeout_mins", timeout_mins)
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)):
-        raise JobInvalidRequestError(f"payload.timeout_mins must be an int, not {timeout!r}")
+        raise JobInvalidRequestError(
+            f"payload.timeout_mins must be an int, not {type(timeout).__name__}"
+        )
+    if timeout is not None and not -WIRE_INT_MAX <= timeout <= WIRE_INT_MAX:
+        raise JobInvalidRequestError("payload.timeout_mins must fit a signed 64-bit int")
     inputs = payload.get("v1_inputs", payload.get("inputs"))
     head: tuple[SqlValue, ...] = (
         _payload_text(payload, _DATABASE_KEYS),
@@ -127,14 +132,14 @@ def _payload_text(payload: dict[str, Any], keys: tuple[str, ...]) -> str:
 def _payload_flag(payload: dict[str, Any], key: str, *, default: bool) -> bool:
     value = payload.get(key, default)
     if not isinstance(value, bool):
-        raise JobInvalidRequestError(f"payload.{key} must be a bool, not {value!r}")
+        raise JobInvalidRequestError(f"payload.{key} must be a bool, not {type(value).__name__}")
     return value
 
 
 def _payload_string(payload: dict[str, Any], key: str, *, default: str) -> str:
     value = payload.get(key, default)
     if not isinstance(value, str):
-        raise JobInvalidRequestError(f"payload.{key} must be a string, not {value!r}")
+        raise JobInvalidRequestError(f"payload.{key} must be a string, not {type(value).__name__}")
     return value
 
 
@@ -228,7 +233,7 @@ def build_events(
     """
     if stream != "progress":
         raise JobInvalidRequestError(
-            f"The SQL API only has the 'progress' event stream, not {stream!r}"
+            f"The SQL API only has the 'progress' event stream, not {excerpt(stream)}"
         )
     if kind.is_logic:
         text = f"select {namespace}.get_own_transaction_events(?, ?)"

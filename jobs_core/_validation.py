@@ -1,21 +1,45 @@
-"""Argument checks that run before a protocol emits its first effect."""
+"""Argument checks that run before a protocol emits its first effect.
+
+Their messages quote a refused value through `excerpt` (bounded, whatever its size) and never
+quote a payload, which may hold secrets.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ._errors import JobInvalidRequestError
+from ._errors import JobInvalidRequestError, excerpt
 
 
 def require_text(name: str, value: object) -> str:
     """Return `value` stripped, if it is a string that is not blank.
 
     Raises:
-        JobInvalidRequestError: `value` is not a string, or is empty after stripping.
+        JobInvalidRequestError: `value` is not a string, is empty after stripping, or is not
+            text UTF-8 can carry.
     """
     if not isinstance(value, str) or not value.strip():
-        raise JobInvalidRequestError(f"{name} must be a non-empty string, not {value!r}")
-    return value.strip()
+        raise JobInvalidRequestError(f"{name} must be a non-empty string, not {excerpt(value)}")
+    return _encodable(name, value).strip()
+
+
+def _encodable(name: str, value: str) -> str:
+    """Return `value` if UTF-8 can encode it: a lone surrogate (text decoded with
+    ``surrogateescape``, a broken UTF-16 pair) has no form in a URL, a header or JSON.
+
+    Raises:
+        JobInvalidRequestError: `value` holds a lone surrogate.
+    """
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError as exc:
+            raise JobInvalidRequestError(
+                f"{name} must be valid Unicode text, not {excerpt(value)}: it holds a lone"
+                f" surrogate at index {exc.start}"
+            ) from None
+    return value
 
 
 DOT_SEGMENTS = frozenset({".", ".."})
@@ -60,11 +84,11 @@ def require_string(name: str, value: object) -> str:
     """Return `value` if it is a string (empty allowed).
 
     Raises:
-        JobInvalidRequestError: `value` is not a string.
+        JobInvalidRequestError: `value` is not a string, or is not text UTF-8 can carry.
     """
     if not isinstance(value, str):
-        raise JobInvalidRequestError(f"{name} must be a string, not {value!r}")
-    return value
+        raise JobInvalidRequestError(f"{name} must be a string, not {excerpt(value)}")
+    return _encodable(name, value)
 
 
 def require_bool(name: str, value: object) -> bool:
@@ -74,7 +98,7 @@ def require_bool(name: str, value: object) -> bool:
         JobInvalidRequestError: `value` is not a bool.
     """
     if not isinstance(value, bool):
-        raise JobInvalidRequestError(f"{name} must be a bool, not {value!r}")
+        raise JobInvalidRequestError(f"{name} must be a bool, not {excerpt(value)}")
     return value
 
 
@@ -84,32 +108,48 @@ def require_payload(value: object) -> dict[str, Any]:
     Raises:
         JobInvalidRequestError: `value` is not a dict, or has a non-string key.
     """
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise JobInvalidRequestError(f"payload must be a dict with string keys, not {value!r}")
+    if not isinstance(value, dict):
+        raise JobInvalidRequestError(f"payload must be a dict, not {type(value).__name__}")
+    for key in value:
+        if not isinstance(key, str):
+            raise JobInvalidRequestError(f"payload keys must be strings, not {type(key).__name__}")
     return dict(value)
 
 
 def require_positive(name: str, value: object, *, below: float | None = None) -> float:
-    """Return `value` as a float if it is a number > 0 (and < `below` when given).
+    """Return `value` as a float if it is a number > 0 (and < `below` when given); an int too
+    large for a float is `math.inf`.
 
     Raises:
         JobInvalidRequestError: `value` is not a number in that range.
     """
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise JobInvalidRequestError(f"{name} must be a number > 0, not {value!r}")
+        raise JobInvalidRequestError(f"{name} must be a number > 0, not {excerpt(value)}")
     if below is not None and not value < below:
-        raise JobInvalidRequestError(f"{name} must be below {below:g}, not {value!r}")
-    return float(value)
+        raise JobInvalidRequestError(f"{name} must be below {below:g}, not {excerpt(value)}")
+    try:
+        return float(value)
+    except OverflowError:  # an int past the largest float: longer than any clock runs
+        return math.inf
 
 
-def optional_int(name: str, value: object, *, minimum: int) -> int | None:
-    """Return `value` if it is None or an int >= `minimum`.
+WIRE_INT_MAX = 2**63 - 1
+"""The largest int either API carries: the service reads JSON numbers and binds SQL parameters
+as signed 64-bit integers (past that, the SQL driver cannot even bind an int of 4300 digits)."""
+
+
+def optional_int(
+    name: str, value: object, *, minimum: int, maximum: int = WIRE_INT_MAX
+) -> int | None:
+    """Return `value` if it is None or an int from `minimum` to `maximum`.
 
     Raises:
-        JobInvalidRequestError: `value` is not an int (bools excluded) or is below `minimum`.
+        JobInvalidRequestError: `value` is not an int (bools excluded) or is out of that range.
     """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise JobInvalidRequestError(f"{name} must be an int >= {minimum}, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise JobInvalidRequestError(
+            f"{name} must be an int from {minimum} to {maximum}, not {excerpt(value)}"
+        )
     return value

@@ -9,7 +9,12 @@ import attrs
 from ._backend import fetch_record
 from ._config import ClientConfig
 from ._effects import Now, Protocol, Sleep
-from ._errors import JobClientDisconnectedError, JobInvalidRequestError, JobTimeoutError
+from ._errors import (
+    JobClientDisconnectedError,
+    JobInvalidRequestError,
+    JobTimeoutError,
+    excerpt,
+)
 from ._expansions import expand
 from ._include import Include, parse_include
 from ._logs import CORE_LOGGER
@@ -59,7 +64,7 @@ class WaitSpec:
                 `include`, or an `on_poll` that is not callable.
         """
         if on_poll is not None and not callable(on_poll):
-            raise JobInvalidRequestError(f"on_poll must be callable, not {on_poll!r}")
+            raise JobInvalidRequestError(f"on_poll must be callable, not {excerpt(on_poll)}")
         return cls(
             kind=kind,
             job_id=job_id,

@@ -31,6 +31,7 @@ from ._gateways import describe_backends
 from ._request_log import RequestLog
 from ._runtimes import Runtime, current_runtime, running_in
 from ._sql_executor import SqlExecutor
+from ._time_left import time_left
 
 if TYPE_CHECKING:
     # Not at run time: httpcore (which imports trio) loads only for a client with a base URL.
@@ -230,7 +231,7 @@ class AsyncDriver:
         return self._clock() if self._clock is not None else runtime.now()
 
     def _time_left(self, runtime: Runtime, deadline: float | None) -> float | None:
-        return None if deadline is None else deadline - self._now(runtime)
+        return time_left(deadline, self._now(runtime))
 
     async def _update_account(
         self,
@@ -307,6 +308,8 @@ class AsyncDriver:
         finally:
             if self.sql is not None:
                 if self._runtime is not None:
-                    await self._runtime.to_thread(self.sql.close)
+                    # In a worker thread of the loop running now, which may not be the one the
+                    # driver was bound to (that one may be over).
+                    await current_runtime().to_thread(self.sql.close)
                 else:
                     self.sql.close()

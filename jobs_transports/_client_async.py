@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import itertools
 from collections.abc import AsyncIterator, Coroutine, Generator, Iterable
 from types import TracebackType
 from typing import Any, TypeVar, overload
@@ -40,7 +39,6 @@ from ._client_base import (
     EventIteratorBase,
     HandleBase,
     core_operations,
-    default_config,
 )
 from ._gateways import JobsGateway
 
@@ -58,9 +56,7 @@ class JobsClient(ClientBase[JobsGateway]):
     def __init__(
         self, _gateway: JobsGateway, _config: ClientConfig | None = None, _closed: bool = False
     ) -> None:
-        self._driver = _gateway
-        self._config = _config if _config is not None else default_config(_gateway)
-        self._calls = itertools.count()
+        self._bind(_gateway, _config, "aclose")
         self._closed = _closed
 
     def _run(self, protocol: core.Protocol[T]) -> Coroutine[Any, Any, T]:
@@ -90,7 +86,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def get(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         include: JobIncludeDict,
@@ -98,14 +94,14 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def get(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         include: JobIncludeDict | None = None,
     ) -> Job | None: ...
     async def get(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         include: JobIncludeDict | None = None,
@@ -117,7 +113,7 @@ class JobsClient(ClientBase[JobsGateway]):
 
     async def create(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -138,7 +134,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def create_ready(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -151,7 +147,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def create_ready(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -163,7 +159,7 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> Job: ...
     async def create_ready(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -191,7 +187,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def list(
         self,
-        reasoner_type: ReasonerTypeName | None = None,
+        reasoner_type: ReasonerTypeName | str | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -206,7 +202,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def list(
         self,
-        reasoner_type: ReasonerTypeName | None = None,
+        reasoner_type: ReasonerTypeName | str | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -220,7 +216,7 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> builtins.list[Job]: ...
     async def list(
         self,
-        reasoner_type: ReasonerTypeName | None = None,
+        reasoner_type: ReasonerTypeName | str | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -251,7 +247,7 @@ class JobsClient(ClientBase[JobsGateway]):
 
     async def get_events(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         continuation_token: str = "",
         *,
@@ -270,7 +266,7 @@ class JobsClient(ClientBase[JobsGateway]):
 
     def iter_events(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         continuation_token: str | None = "",
         *,
@@ -295,7 +291,7 @@ class JobsClient(ClientBase[JobsGateway]):
 
     async def cancel(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         all_users: bool = False,
@@ -308,7 +304,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def wait(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -319,7 +315,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def wait(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -329,7 +325,7 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> Job: ...
     async def wait(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -353,7 +349,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     def as_completed(
         self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -362,7 +358,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     def as_completed(
         self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -370,7 +366,7 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> AsyncIterator[Job]: ...
     def as_completed(
         self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -395,7 +391,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def wait_all(
         self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -404,7 +400,7 @@ class JobsClient(ClientBase[JobsGateway]):
     @overload
     async def wait_all(
         self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -412,7 +408,7 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> builtins.list[Job]: ...
     async def wait_all(
         self,
-        ops: Iterable[JobOperation | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperation | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -432,7 +428,7 @@ class JobsClient(ClientBase[JobsGateway]):
             )
         )
 
-    async def get_operation(self, reasoner_type: ReasonerTypeName, job_id: str) -> Operation:
+    async def get_operation(self, reasoner_type: ReasonerTypeName | str, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
         return await self._run(core.get_operation(self._call_config(), reasoner_type, job_id))
 

@@ -55,6 +55,27 @@ class ClientBase(Generic[G]):
             f"<{type(self).__name__} {describe_config(self._config)} via {self._driver!r}{closed}>"
         )
 
+    def _bind(self, gateway: G, config: ClientConfig | None, closer: str) -> None:
+        """Hold `gateway` and the configuration the protocols run with (`config`, or the
+        gateway's own: see `default_config`).
+
+        Raises:
+            JobConfigurationError: `gateway` has no `run` or no `closer` method, or `config` is
+                not a `ClientConfig` (either failed at the first call, with AttributeError).
+        """
+        if not all(callable(getattr(gateway, name, None)) for name in ("run", closer)):
+            raise JobConfigurationError(
+                f"a {type(self).__name__} runs on a gateway with run() and {closer}(), not on"
+                f" a {type(gateway).__name__}"
+            )
+        if config is not None and not isinstance(config, ClientConfig):
+            raise JobConfigurationError(
+                f"config must be a ClientConfig, not {type(config).__name__}"
+            )
+        self._driver = gateway
+        self._config = config if config is not None else default_config(gateway)
+        self._calls = itertools.count()
+
     def _call_config(self) -> ClientConfig:
         """Return the configuration of the client's next call: numbered, so that concurrent calls
         draw different retry jitter while a replay, numbering its calls alike, draws the same."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import itertools
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar, overload
@@ -38,7 +37,6 @@ from ._client_base import (
     EventIteratorBase,
     HandleBase,
     core_operations,
-    default_config,
 )
 from ._gateways import JobsGatewaySync
 
@@ -54,9 +52,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     """
 
     def __init__(self, gateway: JobsGatewaySync, *, config: ClientConfig | None = None) -> None:
-        self._driver = gateway
-        self._config = config if config is not None else default_config(gateway)
-        self._calls = itertools.count()
+        self._bind(gateway, config, "close")
 
     def _run(self, protocol: core.Protocol[T]) -> T:
         self._refuse_if_closed(protocol)
@@ -83,7 +79,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def get(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         include: JobIncludeDict,
@@ -91,14 +87,14 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def get(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         include: JobIncludeDict | None = None,
     ) -> Job | None: ...
     def get(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         include: JobIncludeDict | None = None,
@@ -108,7 +104,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 
     def create(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -129,7 +125,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def create_ready(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -142,7 +138,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def create_ready(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -154,7 +150,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     ) -> Job: ...
     def create_ready(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         reasoner_name: str,
         payload: dict[str, Any],
         *,
@@ -182,7 +178,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def list(
         self,
-        reasoner_type: ReasonerTypeName | None = None,
+        reasoner_type: ReasonerTypeName | str | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -197,7 +193,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def list(
         self,
-        reasoner_type: ReasonerTypeName | None = None,
+        reasoner_type: ReasonerTypeName | str | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -211,7 +207,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     ) -> builtins.list[Job]: ...
     def list(
         self,
-        reasoner_type: ReasonerTypeName | None = None,
+        reasoner_type: ReasonerTypeName | str | None = None,
         *,
         job_id: str | None = None,
         state: str | None = None,
@@ -242,7 +238,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 
     def get_events(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         continuation_token: str = "",
         *,
@@ -261,7 +257,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 
     def iter_events(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         continuation_token: str | None = "",
         *,
@@ -286,7 +282,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
 
     def cancel(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         all_users: bool = False,
@@ -297,7 +293,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def wait(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -308,7 +304,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def wait(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -318,7 +314,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     ) -> Job: ...
     def wait(
         self,
-        reasoner_type: ReasonerTypeName,
+        reasoner_type: ReasonerTypeName | str,
         job_id: str,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -342,7 +338,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def as_completed(
         self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -351,7 +347,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def as_completed(
         self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -359,7 +355,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     ) -> Iterator[Job]: ...
     def as_completed(
         self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -384,7 +380,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def wait_all(
         self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -393,7 +389,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     @overload
     def wait_all(
         self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -401,7 +397,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     ) -> builtins.list[Job]: ...
     def wait_all(
         self,
-        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName, str]],
+        ops: Iterable[JobOperationSync | tuple[ReasonerTypeName | str, str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
@@ -421,7 +417,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
             )
         )
 
-    def get_operation(self, reasoner_type: ReasonerTypeName, job_id: str) -> Operation:
+    def get_operation(self, reasoner_type: ReasonerTypeName | str, job_id: str) -> Operation:
         """Return the normalised operation status of a job."""
         return self._run(core.get_operation(self._call_config(), reasoner_type, job_id))
 

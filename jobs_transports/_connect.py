@@ -95,6 +95,11 @@ def _options(
     )
     if sql_connection is not None and snowflake is not None:
         raise JobConfigurationError("pass either sql_connection= or snowflake=, not both")
+    _check_types(token=token, timeouts=timeouts, snowflake=snowflake)
+    if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+        raise JobConfigurationError(
+            f"max_connections must be an int, not {type(max_connections).__name__}"
+        )
     if max_connections < 1:
         raise JobConfigurationError("max_connections must be at least 1")
     sql: SqlExecutor | None = None
@@ -135,6 +140,27 @@ def _options(
     elif base_url is not None:
         target = HttpTarget.of(base_url, headers, timeouts or Timeouts(), token=fixed_token)
     return _Options(config, target, sql, max_connections, account, signer)
+
+
+def _check_types(token: object, timeouts: object, snowflake: object) -> None:
+    """Refuse arguments of another type than their annotation says (naming the type only: the
+    value may be a credential).
+
+    Raises:
+        JobConfigurationError: a token that is neither a string nor a callable (it was dropped:
+            bytes read from a token file connected without credentials), `timeouts` that is not
+            a `Timeouts`, `snowflake` that is not a mapping.
+    """
+    if token is not None and not isinstance(token, str) and not callable(token):
+        raise JobConfigurationError(
+            f"token must be a string or a callable returning one, not {type(token).__name__}"
+        )
+    if timeouts is not None and not isinstance(timeouts, Timeouts):
+        raise JobConfigurationError(f"timeouts must be a Timeouts, not {type(timeouts).__name__}")
+    if snowflake is not None and not isinstance(snowflake, Mapping):
+        raise JobConfigurationError(
+            f"snowflake must be a dict of connector arguments, not {type(snowflake).__name__}"
+        )
 
 
 def _secrets(

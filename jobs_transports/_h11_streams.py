@@ -8,6 +8,8 @@ that closing can never be cut short by a cancellation. Failures are httpcore's e
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import socket
 import ssl
 import sys
@@ -52,7 +54,11 @@ class Stream(Protocol):
         ...
 
     def close(self) -> None:
-        """Close the connection now; any receive or send waiting on it fails."""
+        """Close the connection now; any receive or send waiting on it fails.
+
+        Also outside the event loop the stream was made in, that loop over (a client closed in
+        another loop than it was used in): the connection is then ended without the loop.
+        """
         ...
 
 
@@ -60,6 +66,16 @@ def _why(exc: BaseException) -> str:
     # Trio's BrokenResourceError says no more than its name; what broke is its cause.
     reason = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) and exc.__cause__ else exc
     return str(reason) or type(reason).__name__
+
+
+def _trio_runs() -> bool:
+    """Return whether a trio run is in progress in this thread: closing a trio socket goes
+    through trio's I/O manager, which exists only then."""
+    try:
+        trio.lowlevel.current_trio_token()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _expire(waiter: asyncio.Future[None], error: type[Exception]) -> None:
@@ -195,6 +211,14 @@ class AsyncioStream(asyncio.Protocol):
         if self._error is None:
             self._error = ConnectionAbortedError("connection closed by the client")
         if self._transport is not None:
+            if self._loop.is_closed():
+                # The loop can no longer run the transport's close (abort raises RuntimeError):
+                # shut the connection down so that the server sees it end now; the transport
+                # frees the descriptor when it is collected.
+                with contextlib.suppress(OSError):
+                    self._socket.shutdown(socket.SHUT_RDWR)
+                self._transport = None
+                return
             self._transport.abort()
         self._wake()
 
@@ -283,7 +307,10 @@ class TrioTcpStream:
         return self._socket.fileno() != -1 and not self._trio.is_readable()
 
     def close(self) -> None:
-        self._trio.close()
+        if _trio_runs():
+            self._trio.close()  # wakes any task waiting on the socket
+        else:
+            self._socket.close()  # the run is over: no task waits, and trio cannot be asked
 
 
 class TrioTlsStream:
@@ -322,4 +349,7 @@ class TrioTlsStream:
         return self._socket.fileno() != -1 and not self._socket.is_readable()
 
     def close(self) -> None:
-        self._socket.close()
+        if _trio_runs():
+            self._socket.close()
+        else:  # the run is over (see `TrioTcpStream.close`); a trio socket gives its descriptor up
+            os.close(self._socket.detach())

@@ -11,6 +11,8 @@ import attrs
 
 from jobs_core import HttpRequest, JobConfigurationError
 
+from ._time_left import LONGEST_WAIT
+
 EndpointProvider = Callable[[], str]
 """Returns the current Direct Access base URL; called again when the core sees it is stale."""
 Headers = tuple[tuple[str, str], ...]
@@ -31,6 +33,30 @@ class Timeouts:
     write: float | None = 60.0
     pool: float | None = 30.0
     total: float | None = 120.0
+
+    def __attrs_post_init__(self) -> None:
+        """Check each limit: a number of seconds > 0 that a socket's timeout can hold, or None.
+
+        Raises:
+            JobConfigurationError: a limit is of another type, NaN, <= 0 or past `LONGEST_WAIT`
+                (a zero or negative one failed every request after its retries, as a timeout).
+        """
+        for phase, seconds in attrs.asdict(self).items():
+            if seconds is None:
+                continue
+            if (
+                isinstance(seconds, bool)
+                or not isinstance(seconds, int | float)
+                or not 0 < seconds <= LONGEST_WAIT
+            ):
+                plain = type(seconds) is float or (
+                    type(seconds) is int and seconds.bit_length() < 64
+                )
+                shown = repr(seconds) if plain else f"a value of type {type(seconds).__name__}"
+                raise JobConfigurationError(
+                    f"Timeouts.{phase} must be seconds > 0 (at most {LONGEST_WAIT:g}) or None"
+                    f" for no limit, not {shown}"
+                )
 
     def as_extension(self) -> dict[str, float | None]:
         """Return the pools' ``timeout`` request extension (one limit per phase)."""

@@ -28,6 +28,7 @@ from ._client_errors import CLOSED_DURING_CALL, JobClientClosedError
 from ._gateways import describe_backends
 from ._request_log import RequestLog
 from ._sql_executor import SqlExecutor
+from ._time_left import time_left
 
 if TYPE_CHECKING:
     # Not at run time: httpcore (which imports trio) loads only for a client with a base URL.
@@ -156,7 +157,7 @@ class SyncDriver:
             raise JobClientClosedError(CLOSED_DURING_CALL) from cause
 
     def _time_left(self, deadline: float | None) -> float | None:
-        return None if deadline is None else deadline - self._clock()
+        return time_left(deadline, self._clock())
 
     def _update_account(self, update: AccountUpdate, effect: NeedsAccount) -> None:
         # One discovery or exchange at a time; whoever waited finds the state fresh. It carries

@@ -185,8 +185,9 @@ def test_ids_that_merely_contain_dots_are_one_encoded_segment(value: str) -> Non
 
 
 def test_an_id_the_server_sent_is_never_sent_back_as_a_dot_segment() -> None:
-    """The builders refuse too: an id from a create answer reaches them without argument checks."""
-    for value in (".", ".."):
+    """The builders refuse too: an id from a create answer reaches them without argument checks.
+    A lone surrogate (which JSON may escape) raised UnicodeEncodeError."""
+    for value in (".", "..", "job-\udc80"):
         with pytest.raises(JobInvalidRequestError):
             http.build_cancel(core.ReasonerType.PRESCRIPTIVE, value)
 

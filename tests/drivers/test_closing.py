@@ -10,10 +10,11 @@ calls are refused with it, and no connection stays open (pytest turns an unclose
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -139,3 +140,42 @@ def test_closing_stops_a_connect_in_flight(driver: str, unaccepting_server: str)
     client = close_during(driver, {"base_url": unaccepting_server}, CALLS["get"])
     refuses_new_calls(client)
     no_connection_left(client)
+
+
+def run_in(library: str, function: Callable[[], Awaitable[Any]]) -> Any:
+    """Run `function()` in a new event loop of `library`, closed when it returns."""
+    if library == "asyncio":
+        return asyncio.run(function())  # type: ignore[arg-type]
+    return trio.run(function)
+
+
+@pytest.mark.parametrize("closed_in", ["asyncio", "trio"])
+@pytest.mark.parametrize("used_in", ["asyncio", "trio"])
+@pytest.mark.parametrize("backend", ["http", "sql"])
+def test_a_client_closes_in_another_loop_once_its_own_is_over(
+    session_real_emu: jobs_emulator.Emulator, backend: str, used_in: str, closed_in: str
+) -> None:
+    """As with pytest-asyncio's loop per test and a client per session: `aclose()` raised
+    RuntimeError ("Event loop is closed", or trio's "must be called from async context") and
+    left every connection open."""
+    clients = [connect(**client_options(session_real_emu, backend))]
+
+    async def use() -> None:
+        await clients[0].list("Prescriptive", limit=1)
+
+    run_in(used_in, use)
+    run_in(closed_in, clients[0].aclose)
+    run_in(closed_in, clients[0].aclose)  # closing twice is closing once
+    refuses_new_calls(clients[0])
+    no_connection_left(clients[0])
+    if used_in == "asyncio" and backend == "http":
+        # The loop cannot run its transport's close any more: the connection was shut down at
+        # once, and its descriptor is freed when collected, asyncio warning then.
+        with pytest.warns(ResourceWarning, match="unclosed"):
+            collect(clients)
+
+
+def collect(objects: list[Any]) -> None:
+    """Drop the only references to `objects` and collect them."""
+    objects.clear()
+    gc.collect()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import socket
 import sqlite3
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +23,7 @@ from jobs_core import (
     JobConfigurationError,
     JobInvalidRequestError,
     JobServerError,
+    PollPolicy,
     Protocol,
     RetryPolicy,
     is_secret_setting,
@@ -61,6 +64,77 @@ def test_bad_configurations_fail_at_connect(options: dict[str, Any]) -> None:
         connect_sync(**options)
     with pytest.raises(JobConfigurationError):
         connect(**options)
+
+
+WRONG_TYPES: dict[str, dict[str, Any]] = {
+    # Each was accepted: the token dropped (no credentials sent), the others failing at the first
+    # call with AttributeError or TypeError, or routing as if "no" were True.
+    "token as bytes": {"token": b"s3cr3t-t0ken"},
+    "token as an int": {"token": 12345},
+    "timeouts as a number": {"timeouts": 5},
+    "retry as a number": {"retry": 5},
+    "polling as text": {"polling": "fast"},
+    "logic_over_http as text": {"logic_over_http": "no"},
+    "seed as text": {"seed": "x"},
+    "max_connections as a bool": {"max_connections": True},
+    "max_connections as a float": {"max_connections": 2.0},
+    "snowflake as a number": {"snowflake": 5, "app": "A"},
+}
+
+
+@pytest.mark.parametrize("options", WRONG_TYPES.values(), ids=WRONG_TYPES.keys())
+def test_options_of_another_type_fail_at_connect_naming_the_type_only(
+    options: dict[str, Any],
+) -> None:
+    options = {"base_url": "http://127.0.0.1:9", **options}
+    for make in (connect_sync, connect):
+        with pytest.raises(JobConfigurationError, match="must be") as refused:
+            make(**options)
+        assert "s3cr3t" not in str(refused.value)
+        assert "12345" not in str(refused.value)
+
+
+BAD_LIMITS: dict[str, Any] = {
+    "zero": 0,
+    "negative": -1,
+    "nan": math.nan,
+    "inf": math.inf,
+    "1e300": 1e300,
+    "int past the floats": 10**5000,
+    "text": "1",
+    "bool": True,
+}
+
+
+@pytest.mark.parametrize("seconds", BAD_LIMITS.values(), ids=BAD_LIMITS.keys())
+@pytest.mark.parametrize("phase", ["connect", "read", "write", "pool", "total"])
+def test_a_timeout_that_no_socket_can_hold_is_refused_when_made(phase: str, seconds: Any) -> None:
+    """A zero or negative limit failed every request after its retries; NaN meant no limit;
+    text failed with TypeError; inf and 1e300 with OverflowError."""
+    with pytest.raises(JobConfigurationError, match=f"Timeouts.{phase} must be"):
+        Timeouts(**{phase: seconds})
+
+
+POLICIES: dict[str, Callable[[], Any]] = {
+    "retry: attempts a bool": lambda: RetryPolicy(max_attempts=True),
+    "retry: attempts text": lambda: RetryPolicy(max_attempts="3"),  # type: ignore[arg-type]
+    "retry: backoff NaN": lambda: RetryPolicy(initial_backoff_s=math.nan),
+    "retry: backoff without end": lambda: RetryPolicy(max_backoff_s=math.inf),
+    "retry: multiplier NaN": lambda: RetryPolicy(multiplier=math.nan),
+    "retry: Retry-After cap negative": lambda: RetryPolicy(max_retry_after_s=-1),
+    "polling: interval NaN": lambda: PollPolicy(max_interval_s=math.nan),
+    "polling: factor text": lambda: PollPolicy(factor="2"),  # type: ignore[arg-type]
+}
+
+
+@pytest.mark.parametrize("make", POLICIES.values(), ids=POLICIES.keys())
+def test_a_policy_of_values_no_clock_can_use_is_refused_when_made(make: Callable[[], Any]) -> None:
+    with pytest.raises(JobConfigurationError, match="must be"):
+        make()
+
+
+def test_polls_may_grow_without_a_cap() -> None:
+    assert PollPolicy(max_interval_s=math.inf).next_interval(1.0, 100.0) == 20.0
 
 
 def test_a_connection_with_another_paramstyle_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,6 +287,25 @@ def test_a_client_runs_on_a_gateway_of_your_own_given_its_configuration() -> Non
         assert client.gateway is gateway
         assert client.get("Logic", "t1") is None
     assert gateway.closed
+
+
+@pytest.mark.parametrize(
+    ("gateway", "config"),
+    [
+        (None, ClientConfig(http=True)),
+        (object(), ClientConfig(http=True)),
+        (NothingThere(), {"http": True}),
+        (NothingThere(), "http"),
+    ],
+)
+def test_a_client_on_what_is_no_gateway_or_no_configuration_fails_when_made(
+    gateway: Any, config: Any
+) -> None:
+    """Both were accepted, and failed at the first call (or in `repr`) with AttributeError."""
+    with pytest.raises(JobConfigurationError, match=r"gateway with run|must be a ClientConfig"):
+        JobsClientSync(gateway, config=config)
+    with pytest.raises(JobConfigurationError, match=r"gateway with run|must be a ClientConfig"):
+        JobsClient(gateway, config)
 
 
 def test_each_client_draws_its_own_jitter_seed_and_a_cassette_keeps_it(

@@ -8,6 +8,7 @@ cut by its limit, not by the server. These are bounds with a wide margin, not me
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,7 +35,7 @@ from jobs_transports._http_executors import AsyncHttp, SyncHttp
 from jobs_transports._http_target import HttpTarget
 from jobs_transports._sql_executor import SqlExecutor
 from jobs_transports._sync_driver import SyncDriver
-from tests.drivers.conftest import run_scenario
+from tests.drivers.conftest import Runner, run_scenario
 from tests.drivers.loopback_server import HOLD_S
 from tests.drivers.slow_server import SlowServer
 from tests.drivers.uniform import Uniform
@@ -198,3 +199,20 @@ def test_a_phase_gets_what_is_left_of_the_exchange() -> None:
         phase_timeout(clock, None, "read", 2.0, httpcore.ReadTimeout)
     assert phase_timeout(clock, None, "read", None, httpcore.ReadTimeout) is None
     assert phase_timeout(clock, 5.0, "pool", None, httpcore.PoolTimeout) == 5.0
+
+
+NO_PHASE_LIMITS = Timeouts(connect=None, read=None, write=None, pool=None, total=None)
+
+
+@pytest.mark.parametrize("timeout_s", [math.inf, 10**400], ids=["inf", "int past the floats"])
+def test_a_wait_without_end_ends_with_the_job(run: Runner, timeout_s: float) -> None:
+    """A deadline past any clock: over SQL (every driver) and over HTTP without phase limits
+    (sync), the time left reached a blocking wait, which raised OverflowError ("timestamp out of
+    range for platform time_t")."""
+
+    async def scenario(client: Uniform) -> str:
+        op = await client.create("Prescriptive", "solver", {})
+        job = await client.wait("Prescriptive", op.id, timeout_s=timeout_s)
+        return str(job.state)
+
+    assert run(scenario, timeouts=NO_PHASE_LIMITS) == "COMPLETED"

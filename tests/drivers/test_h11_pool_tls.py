@@ -110,3 +110,21 @@ def test_the_blocking_pool_refuses_a_certificate_for_another_host(
         with pytest.raises(httpcore.ConnectError, match="certificate"):
             pool.request("GET", url)
         assert pool.connections == []
+
+
+@pytest.mark.parametrize("closed_in", RUNTIMES)
+def test_a_trio_pool_over_tls_closes_once_its_run_is_over(
+    ca: trustme.CA, https_port: int, closed_in: str
+) -> None:
+    """Closing a trio socket outside a trio run raised RuntimeError ("must be called from async
+    context") and left the connection open: pytest fails on its ResourceWarning otherwise."""
+    url = f"https://localhost:{https_port}/v1alpha1/jobs"
+    pool = H11Pool(max_connections=1, tls=client_context(ca))
+
+    async def use() -> None:
+        await pool.request("GET", url)
+
+    run_async("trio", use)
+    (connection,) = pool.connections
+    run_async(closed_in, pool.aclose)
+    assert connection.closed

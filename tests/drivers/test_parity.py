@@ -126,3 +126,30 @@ def test_the_clients_start_with_the_seed_signatures(cls: type) -> None:
             assert str(bare) == seed, name
         else:
             assert str(bare).startswith(seed + ", ") or str(bare) == seed + ")", name
+
+
+CONSTRUCTORS = {
+    JobsClient: "(_gateway, _config=None, _closed=False)",
+    JobsClientSync: "(gateway, *, config=None)",
+}
+CLOSERS = {JobsClient: "aclose", JobsClientSync: "close"}
+
+
+@pytest.mark.parametrize("cls", [JobsClient, JobsClientSync])
+def test_the_constructors_and_closers_are_the_seeds(cls: type) -> None:
+    """The seeds publish both constructors (the async one with its underscored parameters) and a
+    closer that takes nothing and returns None."""
+    assert _bare(inspect.signature(cls)) == CONSTRUCTORS[cls]
+    closer = inspect.signature(getattr(cls, CLOSERS[cls]))
+    assert _bare(closer) == "(self)"
+    assert closer.return_annotation == "None"
+
+
+def _bare(signature: inspect.Signature) -> str:
+    """`signature` without annotations, as the seeds' parameter lists are compared."""
+    return str(
+        signature.replace(
+            parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
+            return_annotation=signature.empty,
+        )
+    )
