@@ -21,25 +21,25 @@ def require_text(name: str, value: object) -> str:
     """
     if not isinstance(value, str) or not value.strip():
         raise JobInvalidRequestError(f"{name} must be a non-empty string, not {excerpt(value)}")
-    return _encodable(name, value).strip()
+    if not value.isascii():  # ASCII, as nearly every argument is, needs no other check
+        _require_encodable(name, value)
+    return value.strip()
 
 
-def _encodable(name: str, value: str) -> str:
-    """Return `value` if UTF-8 can encode it: a lone surrogate (text decoded with
+def _require_encodable(name: str, value: str) -> None:
+    """Check that UTF-8 can encode `value`: a lone surrogate (text decoded with
     ``surrogateescape``, a broken UTF-16 pair) has no form in a URL, a header or JSON.
 
     Raises:
         JobInvalidRequestError: `value` holds a lone surrogate.
     """
-    if not value.isascii():
-        try:
-            value.encode()
-        except UnicodeEncodeError as exc:
-            raise JobInvalidRequestError(
-                f"{name} must be valid Unicode text, not {excerpt(value)}: it holds a lone"
-                f" surrogate at index {exc.start}"
-            ) from None
-    return value
+    try:
+        value.encode()
+    except UnicodeEncodeError as exc:
+        raise JobInvalidRequestError(
+            f"{name} must be valid Unicode text, not {excerpt(value)}: it holds a lone"
+            f" surrogate at index {exc.start}"
+        ) from None
 
 
 DOT_SEGMENTS = frozenset({".", ".."})
@@ -88,7 +88,9 @@ def require_string(name: str, value: object) -> str:
     """
     if not isinstance(value, str):
         raise JobInvalidRequestError(f"{name} must be a string, not {excerpt(value)}")
-    return _encodable(name, value)
+    if not value.isascii():
+        _require_encodable(name, value)
+    return value
 
 
 def require_bool(name: str, value: object) -> bool:
