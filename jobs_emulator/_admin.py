@@ -16,7 +16,7 @@ from jobs_emulator._engine import Engine
 from jobs_emulator._errors import InvalidRequest
 from jobs_emulator._messages import Request, Response
 from jobs_emulator._timestamps import to_iso
-from jobs_emulator._validation import flag, json_object, required_text
+from jobs_emulator._validation import finite_number, flag, json_object, required_text
 
 PREFIX = "/_emulator/"
 
@@ -29,9 +29,9 @@ def handle(engine: Engine, request: Request) -> Response:
             manual = isinstance(engine.clock, ManualClock)
             return Response.json(200, {"now": to_iso(engine.now()), "manual": manual})
         if action == ("POST", "/_emulator/clock/advance"):
-            seconds = json_object(request).get("seconds")
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-                raise InvalidRequest("seconds must be a number")
+            seconds = finite_number(json_object(request).get("seconds"))
+            if seconds is None:
+                raise InvalidRequest("seconds must be a finite number")
             return Response.json(200, {"now": to_iso(engine.advance(seconds))})
         if action == ("POST", "/_emulator/scripts"):
             body = json_object(request)

@@ -12,8 +12,12 @@ import time
 from datetime import datetime, timezone
 from typing import Protocol
 
+from jobs_emulator._validation import finite_number
+
 MANUAL_CLOCK_START = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
 """Where a manual clock starts: 2026-01-01T00:00:00Z, so tests see the same timestamps every run."""
+_LAST_MOMENT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()
+"""The latest time a timestamp can show (datetime's year 9999): a clock beyond it has no answer."""
 
 
 class Clock(Protocol):
@@ -47,22 +51,36 @@ class ManualClock:
     def advance(self, seconds: float) -> float:
         """Move the clock forward by `seconds`; return the new time.
 
-        Raise `ValueError` for a negative step: records are computed from the clock, and time that
-        runs backwards would make finished jobs run again.
+        Raise `ValueError` for a negative step (records are computed from the clock, and time that
+        runs backwards would make finished jobs run again) or one that is not a finite number.
         """
-        if seconds < 0:
+        step = finite_number(seconds)
+        if step is None:
+            raise ValueError(f"a clock moves by a finite number of seconds, got {seconds!r}")
+        if step < 0:
             raise ValueError(f"a clock only moves forward, got {seconds}")
         with self._lock:
-            self._now += seconds
-            return self._now
+            return self._move(self._now + step)
 
     def set(self, when: float) -> float:
         """Move the clock to `when` (POSIX seconds, not earlier than now); return it.
 
-        Raise `ValueError` when `when` is in the clock's past.
+        Raise `ValueError` when `when` is in the clock's past or not a finite number.
         """
+        moment = finite_number(when)
+        if moment is None:
+            raise ValueError(f"a clock reads a finite number of seconds, got {when!r}")
         with self._lock:
-            if when < self._now:
+            if moment < self._now:
                 raise ValueError(f"a clock only moves forward: {when} < {self._now}")
-            self._now = when
-            return self._now
+            return self._move(moment)
+
+    def _move(self, moment: float) -> float:
+        """Set the clock to `moment` (the caller holds the lock); return it.
+
+        Raise `ValueError` when the time is past what a timestamp can show (year 9999).
+        """
+        if moment > _LAST_MOMENT:
+            raise ValueError("a clock cannot move past 9999-12-31T23:59:59Z")
+        self._now = moment
+        return moment

@@ -22,7 +22,7 @@ from jobs_emulator._events import STREAMS, EventPage, read_page
 from jobs_emulator._messages import parse_json
 from jobs_emulator._records import JOB_TYPES, TRANSACTION, JobSnapshot, Record
 from jobs_emulator._scripts import Script
-from jobs_emulator._validation import required_text
+from jobs_emulator._validation import finite_number, required_text
 
 DEFAULT_PAGE_SIZE = 10
 _T = TypeVar("_T")
@@ -339,6 +339,7 @@ def _check_owner(record: Record, user: str | None) -> None:
 def _timeout(value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise InvalidRequest(f"timeout_mins must be a number > 0, got {value!r}")
-    return float(value)
+    number = finite_number(value)
+    if number is None or number <= 0:
+        raise InvalidRequest(f"timeout_mins must be a finite number > 0, got {value!r}")
+    return number

@@ -61,7 +61,8 @@ def test_the_command_serves_until_interrupted() -> None:
         (["--pat", "ALICE"], "USER=TOKEN"),
         (["--public-key", "ALICE=/nonexistent/key.pub"], "cannot read the public key file"),
         (["--pat", "A=secret-1", "--pat", "A=secret-2"], "--pat is given twice for user A"),
-        (["--token-ttl", "0"], "token_ttl_s must be a number > 0"),
+        (["--token-ttl", "0"], "token_ttl_s must be a finite number > 0"),
+        (["--token-ttl", "inf"], "token_ttl_s must be a finite number > 0"),
     ],
 )
 def test_bad_arguments_are_refused(
