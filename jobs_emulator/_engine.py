@@ -35,10 +35,10 @@ class Engine:
         """Make an empty engine on `clock` (real time by default).
 
         `page_size` bounds the number of events in one page of an event stream.
-        Raise `ValueError` when `page_size` is below 1.
+        Raise `ValueError` when `page_size` is not an integer of at least 1.
         """
-        if page_size < 1:
-            raise ValueError(f"page_size must be at least 1, got {page_size}")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise ValueError(f"page_size must be an integer of at least 1, got {page_size!r}")
         self.clock: Clock = clock if clock is not None else RealClock()
         self.page_size = page_size
         self._lock = threading.RLock()

@@ -65,7 +65,8 @@ def connect_kwargs(host: str, port: int) -> dict[str, Any]:
     """
     return {
         "protocol": "http",
-        "host": host,
+        # The connector writes `{protocol}://{host}:{port}`: an IPv6 address needs its brackets.
+        "host": f"[{host}]" if ":" in host else host,
         "port": port,
         "account": ACCOUNT,
         "user": DEFAULT_USER,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -63,6 +64,9 @@ def test_the_command_serves_until_interrupted() -> None:
         (["--pat", "A=secret-1", "--pat", "A=secret-2"], "--pat is given twice for user A"),
         (["--token-ttl", "0"], "token_ttl_s must be a finite number > 0"),
         (["--token-ttl", "inf"], "token_ttl_s must be a finite number > 0"),
+        (["--port", "70000"], "port must be an integer from 0 to 65535"),  # was a traceback
+        (["--host", ""], "host must be a non-empty address"),
+        (["--default-user", " "], "default_user must be a non-empty string"),
     ],
 )
 def test_bad_arguments_are_refused(
@@ -122,3 +126,19 @@ def test_the_command_registers_users(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=10)
+
+
+def test_a_port_in_use_is_one_line_and_status_1(capsys: pytest.CaptureFixture[str]) -> None:
+    handler = signal.getsignal(signal.SIGTERM)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # Was argparse's usage and "[Errno 98] error while attempting to bind on address
+        # ('127.0.0.1', PORT): address already in use", with the status of a bad argument.
+        assert main(["--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err == f"jobs-emulator: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    )
+    assert signal.getsignal(signal.SIGTERM) is handler  # main() leaves the process as it was

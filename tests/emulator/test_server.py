@@ -1,4 +1,4 @@
-"""The trio + h11 server under the APIs: keep-alive, bodies of any size, routing, clean shutdown."""
+"""The asyncio + httptools server under the APIs: keep-alive, bodies of any size, routing, clean shutdown."""
 
 from __future__ import annotations
 
