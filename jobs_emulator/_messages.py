@@ -49,6 +49,10 @@ class Request:
         return parse_json(self.body)
 
 
+BODILESS = frozenset({204, 304})
+"""Statuses whose answers carry no body (RFC 9110 §6.4.1)."""
+
+
 @attrs.frozen
 class Response:
     status: int
