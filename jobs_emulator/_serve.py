@@ -243,6 +243,15 @@ class _Runner:
 
     async def _close(self) -> None:
         assert self._server is not None
+        # Stop accepting first, then let the connections already accepted finish being set up
+        # (asyncio does that in a task per connection): closing a listener while such a task is
+        # pending makes asyncio fail it and leave its socket open, and a connection set up after
+        # the aborts below would be left open when the loop stops.
+        for listener in self._listeners:
+            for sock in listener.sockets:
+                self._loop.remove_reader(sock.fileno())
+        current = asyncio.current_task()
+        await asyncio.gather(*(asyncio.all_tasks() - {current}), return_exceptions=True)
         for listener in self._listeners:
             listener.close()
         for connection in list(self._server.connections):
