@@ -8,6 +8,7 @@ nothing is logged as a crash. (Requests over the server's caps: test_hostile_cli
 from __future__ import annotations
 
 import json
+import re
 import socket
 from urllib.parse import quote
 
@@ -247,7 +248,8 @@ def test_a_number_that_is_not_finite_is_a_bad_request(
 ) -> None:
     reply = http.call("POST", path, template.replace("N", number).encode())
     assert reply.status == 400, reply.body[:200]
-    assert "finite" in reply.json()["message"]
+    # Refused as JSON that is not JSON (`NaN`, `1e400`) or as a number that is not finite.
+    assert re.search("finite|JSON", reply.json()["message"])
     # Nothing was stored that breaks a later read.
     for read in ("/v1alpha1/jobs", "/v1alpha1/transactions", "/_emulator/clock"):
         assert http.call("GET", read).status == 200
@@ -270,3 +272,14 @@ def test_a_manual_clock_refuses_a_time_no_timestamp_can_show(seconds: float) -> 
 def test_serve_refuses_a_token_ttl_that_is_not_finite(ttl: float) -> None:
     with pytest.raises(ValueError, match="finite"), serve(token_ttl_s=ttl):
         pass
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_body_holding_a_number_json_has_not_is_a_bad_request(http: Http, number: str) -> None:
+    # They were stored and echoed: a problem's `"score": NaN` came back as `NaN`, which no JSON
+    # parser but Python's reads.
+    emulate = f'{{"problems": [{{"type": "x", "score": {number}}}]}}'
+    body = f'{{"engine_name": "e", "database": "d", "query": "q", "emulate": {emulate}}}'
+    reply = http.call("POST", "/v1alpha1/transactions", body.encode())
+    assert (reply.status, reply.json()) == (400, {"message": "the request body is not valid JSON"})
+    assert http.call("GET", "/v1alpha1/transactions").json() == {"transactions": []}
