@@ -249,7 +249,9 @@ class _Runner:
         # the aborts below would be left open when the loop stops.
         for listener in self._listeners:
             for sock in listener.sockets:
-                self._loop.remove_reader(sock.fileno())
+                # A proactor loop (Windows) has no readers to remove: it only stops at close().
+                with contextlib.suppress(NotImplementedError):
+                    self._loop.remove_reader(sock.fileno())
         current = asyncio.current_task()
         await asyncio.gather(*(asyncio.all_tasks() - {current}), return_exceptions=True)
         for listener in self._listeners:
