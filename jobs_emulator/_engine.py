@@ -22,7 +22,7 @@ from jobs_emulator._events import STREAMS, EventPage, read_page
 from jobs_emulator._messages import parse_json
 from jobs_emulator._records import JOB_TYPES, TRANSACTION, JobSnapshot, Record
 from jobs_emulator._scripts import Script
-from jobs_emulator._validation import finite_number, required_text
+from jobs_emulator._validation import finite_number, flag, required_text
 
 DEFAULT_PAGE_SIZE = 10
 _T = TypeVar("_T")
@@ -66,25 +66,31 @@ class Engine:
         """Mark the reasoner or engine `name` as not ready (or ready again with `not_ready=False`).
 
         While it is not ready, `create_*`, `get` and `events` on its records raise `NotReady`.
+        Raise `InvalidRequest` for a `name` that is not a non-empty string or a `not_ready` that is
+        not a bool.
         """
+        key = required_text(name, "name").casefold()
+        mark = flag(not_ready, "not_ready")
         with self._lock:
-            if not_ready:
-                self._not_ready.add(name.casefold())
+            if mark:
+                self._not_ready.add(key)
             else:
-                self._not_ready.discard(name.casefold())
+                self._not_ready.discard(key)
 
     def set_script(self, name: str, emulate: Mapping[str, Any] | None) -> None:
         """Set the default script for records created on the reasoner or engine `name`.
 
         `emulate` uses the keys of `jobs_emulator._scripts`; a script in the request overrides it
-        key by key. `None` removes the default. Raises `InvalidRequest` for an invalid script.
+        key by key. `None` removes the default. Raises `InvalidRequest` for an invalid script or a
+        `name` that is not a non-empty string.
         """
+        key = required_text(name, "name").casefold()
         with self._lock:
             if emulate is None:
-                self._scripts.pop(name.casefold(), None)
+                self._scripts.pop(key, None)
             else:
                 Script().merged(emulate)
-                self._scripts[name.casefold()] = dict(emulate)
+                self._scripts[key] = dict(emulate)
 
     def reset(self) -> None:
         """Forget every record, default script and not-ready mark (the clock is left alone)."""

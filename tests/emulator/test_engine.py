@@ -498,3 +498,19 @@ def test_a_manual_clock_advanced_in_small_steps_adds_them_up_exactly(
     assert clock.now() == START.timestamp() + duration
     assert engine.get(job).state == "COMPLETED"
     assert len(engine.events(job).events) == min(steps, engine.page_size)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda engine: engine.set_script(None, {"duration_s": 1}),  # was an AttributeError
+        lambda engine: engine.set_script(" ", {"duration_s": 1}),
+        lambda engine: engine.set_not_ready(None),
+        lambda engine: engine.set_not_ready("w", "no"),  # was taken as true
+    ],
+)
+def test_set_up_calls_refuse_bad_arguments_as_invalid_requests(call: Any) -> None:
+    engine = make_engine()
+    with pytest.raises(InvalidRequest):
+        call(engine)
+    engine.create_job("ML", "w", payload(), user="u")  # nothing was marked not ready
