@@ -415,6 +415,9 @@ def test_a_job_of_another_type_is_404(http: Http) -> None:
         ("GET", "/v1alpha1/jobs/ML/x/cancel", "POST"),
         ("PUT", "/v1alpha1/transactions/x/artifacts", "GET, HEAD"),
         ("GET", "/oauth/token", "POST"),
+        ("POST", "/_emulator/clock", "GET, HEAD"),  # the admin API answered these 404
+        ("GET", "/_emulator/clock/advance", "POST"),
+        ("GET", "/_emulator/reset", "POST"),
     ],
 )
 def test_wrong_method_is_405_with_the_methods_allowed(
