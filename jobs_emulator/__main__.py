@@ -142,10 +142,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _pair(shape: str) -> Callable[[str], tuple[str, str]]:
-    """Return an argparse type that splits `A=B` at its first `=` (neither side empty)."""
+    """Return an argparse type that splits `A=B` (neither side empty) at the `=` after the user
+    name: the first one for `USER=...`, the last one for `TOKEN=USER`, since a token (base64
+    text) may end with `=` and a user name holds none."""
 
     def split(value: str) -> tuple[str, str]:
-        left, separator, right = value.partition("=")
+        cut = value.rpartition if shape.endswith("=USER") else value.partition
+        left, separator, right = cut("=")
         if not separator or not left or not right:
             # The value may hold a secret (a token): name the shape, not the value.
             raise argparse.ArgumentTypeError(f"expected {shape}")

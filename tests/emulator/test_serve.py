@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jobs_emulator.__main__ import main
+from jobs_emulator.__main__ import _parser, main
 from jobs_emulator._key_pairs import fingerprint
 
 
@@ -145,3 +145,9 @@ def test_a_port_in_use_is_one_line_and_status_1(capsys: pytest.CaptureFixture[st
         err == f"jobs-emulator: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
     )
     assert signal.getsignal(signal.SIGTERM) is handler  # main() leaves the process as it was
+
+
+def test_a_token_ending_in_equals_signs_keeps_them() -> None:
+    # Split at the first "=", "dG9rZW4==alice" was the token "dG9rZW4" for the user "=alice".
+    args = _parser().parse_args(["--token", "dG9rZW4==alice", "--pat", "BOB=cGF0=="])
+    assert (args.token, args.pat) == ([("dG9rZW4=", "alice")], [("BOB", "cGF0==")])
