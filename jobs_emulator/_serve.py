@@ -47,7 +47,9 @@ class Emulator:
         """The address the emulator listens on."""
         self.port = port
         """The port of the SQL API and `/oauth/token` (and of Direct Access until it moves)."""
-        self.snowflake: dict[str, Any] = _snowflake_api.connect_kwargs(host, port)
+        self.snowflake: dict[str, Any] = _snowflake_api.connect_kwargs(
+            host, port, authenticator.default_user
+        )
         """Keyword arguments for `snowflake.connector.connect` (`paramstyle="qmark"` included)."""
         self._endpoint = endpoint
         self._runner = runner

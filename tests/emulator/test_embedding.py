@@ -177,3 +177,22 @@ def test_stopping_while_clients_connect_leaks_nothing(caplog: pytest.LogCaptureF
             client.join()
         gc.collect()  # an unclosed transport or socket warns here, inside this test
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def test_the_connector_arguments_log_in_as_the_default_user() -> None:
+    # emu.snowflake logged in as "emulator_user" whatever `default_user` said: one client was two
+    # users, and a transaction it created over HTTP was "another user's" over SQL.
+    with serve(clock="manual", default_user="bob") as emu:
+        assert emu.snowflake["user"] == "bob"
+        client = Http(emu)
+        connection = snowflake.connector.connect(**emu.snowflake)
+        try:
+            transaction = client.create_transaction()
+            cursor = connection.cursor()
+            cursor.execute(
+                f"select {emu.app}.api.get_own_transaction_events(?, ?)", [transaction, ""]
+            )
+            assert cursor.fetchall()
+        finally:
+            connection.close()
+            client.close()
