@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -14,16 +15,22 @@ from jobs_emulator._serve import DEFAULT_APP, serve
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the emulator until Ctrl-C or SIGTERM; return the exit status (0).
+    """Run the emulator until Ctrl-C or SIGTERM; return the exit status: 0 once stopped, 1 when
+    it cannot listen (the port is in use, the host is not an address of this machine), after one
+    line on stderr.
 
-    Raise `SystemExit` for bad arguments (argparse's exit status 2), an unreadable public key
-    file included.
+    Raise `SystemExit` for bad arguments (argparse's exit status 2, with the usage), an
+    unreadable public key file included.
     """
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         users = _users(args.user, args.public_key, args.pat)
-        emulator = serve(
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        with serve(
             host=args.host,
             port=args.port,
             clock=args.clock,
@@ -32,9 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             app=args.app,
             users=users or None,
             token_ttl_s=args.token_ttl,
-        )
-        signal.signal(signal.SIGTERM, _stop)
-        with emulator as emu:
+        ) as emu:
             print(f"jobs emulator listening on {emu.base_url}", flush=True)
             print(f"snowflake connect kwargs: {json.dumps(emu.snowflake)}", flush=True)
             print(f"app: {emu.app}   (Ctrl-C to stop)", flush=True)
@@ -42,8 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         # Leaving the `with` stopped the server; a second Ctrl-C while stopping lands here too.
         print("stopped", flush=True)
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:
         parser.error(str(exc))
+    except OSError as exc:
+        print(f"{parser.prog}: error: {exc.strerror or exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 
@@ -132,10 +142,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _pair(shape: str) -> Callable[[str], tuple[str, str]]:
-    """Return an argparse type that splits `A=B` at its first `=` (neither side empty)."""
+    """Return an argparse type that splits `A=B` (neither side empty) at the `=` after the user
+    name: the first one for `USER=...`, the last one for `TOKEN=USER`, since a token (base64
+    text) may end with `=` and a user name holds none."""
 
     def split(value: str) -> tuple[str, str]:
-        left, separator, right = value.partition("=")
+        cut = value.rpartition if shape.endswith("=USER") else value.partition
+        left, separator, right = cut("=")
         if not separator or not left or not right:
             # The value may hold a secret (a token): name the shape, not the value.
             raise argparse.ArgumentTypeError(f"expected {shape}")

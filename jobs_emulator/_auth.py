@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from jobs_emulator import _key_pairs
 from jobs_emulator._key_pairs import KeyPairError
+from jobs_emulator._validation import finite_number
 
 DEFAULT_USER = "emulator_user"
 ACCOUNT = "emulator"
@@ -109,14 +110,15 @@ class Authenticator:
         """`tokens` maps Direct Access tokens to users; `users` registers users (module doc).
 
         `wall` is the clock tokens and JWTs are judged by (POSIX seconds).
-        Raise `ValueError` for bad `users` or a `token_ttl_s` that is not > 0.
+        Raise `ValueError` for bad `users` or a `token_ttl_s` that is not a finite number > 0.
         """
-        if isinstance(token_ttl_s, bool) or not token_ttl_s > 0:
-            raise ValueError(f"token_ttl_s must be a number > 0, got {token_ttl_s!r}")
+        ttl = finite_number(token_ttl_s)
+        if ttl is None or ttl <= 0:
+            raise ValueError(f"token_ttl_s must be a finite number > 0, got {token_ttl_s!r}")
         self.tokens = dict(tokens or {})
         self.default_user = default_user
         self.users = users_from(users)
-        self.token_ttl_s = float(token_ttl_s)
+        self.token_ttl_s = ttl
         self.wall = wall
         self._secret = secrets.token_bytes(32)
         self._exchanges = 0

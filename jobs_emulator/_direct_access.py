@@ -3,8 +3,8 @@
 A handler from `Request` to `Response` that never touches sockets. Errors answer
 `{"message": ...}` with 400 (invalid request), 401 (token missing or unknown), 403 (another user's
 transaction), 404 (unknown id or path, "engine is not ready to accept jobs", and the stale-endpoint
-message on a port the API has moved away from), 405 (known path, wrong method). Records carry
-ISO 8601 UTC timestamps (`...Z`); lists are newest first.
+message on a port the API has moved away from), 405 (known path, wrong method; `Allow` names the
+methods it takes). Records carry ISO 8601 UTC timestamps (`...Z`); lists are newest first.
 """
 
 from __future__ import annotations
@@ -65,7 +65,10 @@ class DirectAccessApi:
         routes, wildcards = match
         route = routes.get(request.method.upper())
         if route is None:
-            return _error(405, f"{request.method} is not allowed on {request.path}")
+            # RFC 9110 §15.5.6: a 405 names the methods the path takes (a GET answers HEAD too).
+            allowed = sorted({*routes, *(["HEAD"] if "GET" in routes else [])})
+            message = f"{request.method} is not allowed on {request.path}"
+            return Response.json(405, {"message": message}, (("Allow", ", ".join(allowed)),))
         try:
             return route(request, user, wildcards)
         except InvalidRequest as exc:

@@ -11,6 +11,11 @@ from __future__ import annotations
 import threading
 
 
+def authority(host: str, port: int) -> str:
+    """Return `HOST:PORT` as a URL writes it, an IPv6 address in brackets (`[::1]:8080`)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class DirectAccessEndpoint:
     """The Direct Access API's current address; thread-safe."""
 
@@ -25,14 +30,13 @@ class DirectAccessEndpoint:
     @property
     def url(self) -> str:
         """Return the base URL, scheme included: `http://HOST:PORT`."""
-        with self._lock:
-            return f"http://{self._host}:{self._port}"
+        return f"http://{self.address}"
 
     @property
     def address(self) -> str:
         """Return `HOST:PORT`, the endpoint as a token exchange's scope names it."""
         with self._lock:
-            return f"{self._host}:{self._port}"
+            return authority(self._host, self._port)
 
     @property
     def lookups(self) -> int:
@@ -44,7 +48,7 @@ class DirectAccessEndpoint:
         """Return the base URL and count the lookup (a `service_endpoint` call)."""
         with self._lock:
             self._lookups += 1
-            return f"http://{self._host}:{self._port}"
+            return f"http://{authority(self._host, self._port)}"
 
     def serves(self, port: int) -> bool:
         """Return whether the Direct Access API answers on the local `port`."""
@@ -54,7 +58,8 @@ class DirectAccessEndpoint:
     def retired(self, address: str) -> bool:
         """Return whether `address` (`HOST:PORT`) is one the API has moved away from."""
         with self._lock:
-            return any(address.casefold() == f"{self._host}:{port}" for port in self._retired)
+            retired = (authority(self._host, port).casefold() for port in self._retired)
+            return address.casefold() in retired
 
     def move(self, port: int) -> str:
         """Move the API to `port`; return its new base URL. The old port becomes stale."""
@@ -62,4 +67,4 @@ class DirectAccessEndpoint:
             if self._port:
                 self._retired.add(self._port)
             self._port = port
-            return f"http://{self._host}:{self._port}"
+            return f"http://{authority(self._host, port)}"

@@ -22,7 +22,7 @@ from jobs_emulator._events import STREAMS, EventPage, read_page
 from jobs_emulator._messages import parse_json
 from jobs_emulator._records import JOB_TYPES, TRANSACTION, JobSnapshot, Record
 from jobs_emulator._scripts import Script
-from jobs_emulator._validation import required_text
+from jobs_emulator._validation import finite_number, flag, required_text
 
 DEFAULT_PAGE_SIZE = 10
 _T = TypeVar("_T")
@@ -35,10 +35,10 @@ class Engine:
         """Make an empty engine on `clock` (real time by default).
 
         `page_size` bounds the number of events in one page of an event stream.
-        Raise `ValueError` when `page_size` is below 1.
+        Raise `ValueError` when `page_size` is not an integer of at least 1.
         """
-        if page_size < 1:
-            raise ValueError(f"page_size must be at least 1, got {page_size}")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise ValueError(f"page_size must be an integer of at least 1, got {page_size!r}")
         self.clock: Clock = clock if clock is not None else RealClock()
         self.page_size = page_size
         self._lock = threading.RLock()
@@ -66,25 +66,31 @@ class Engine:
         """Mark the reasoner or engine `name` as not ready (or ready again with `not_ready=False`).
 
         While it is not ready, `create_*`, `get` and `events` on its records raise `NotReady`.
+        Raise `InvalidRequest` for a `name` that is not a non-empty string or a `not_ready` that is
+        not a bool.
         """
+        key = required_text(name, "name").casefold()
+        mark = flag(not_ready, "not_ready")
         with self._lock:
-            if not_ready:
-                self._not_ready.add(name.casefold())
+            if mark:
+                self._not_ready.add(key)
             else:
-                self._not_ready.discard(name.casefold())
+                self._not_ready.discard(key)
 
     def set_script(self, name: str, emulate: Mapping[str, Any] | None) -> None:
         """Set the default script for records created on the reasoner or engine `name`.
 
         `emulate` uses the keys of `jobs_emulator._scripts`; a script in the request overrides it
-        key by key. `None` removes the default. Raises `InvalidRequest` for an invalid script.
+        key by key. `None` removes the default. Raises `InvalidRequest` for an invalid script or a
+        `name` that is not a non-empty string.
         """
+        key = required_text(name, "name").casefold()
         with self._lock:
             if emulate is None:
-                self._scripts.pop(name.casefold(), None)
+                self._scripts.pop(key, None)
             else:
                 Script().merged(emulate)
-                self._scripts[name.casefold()] = dict(emulate)
+                self._scripts[key] = dict(emulate)
 
     def reset(self) -> None:
         """Forget every record, default script and not-ready mark (the clock is left alone)."""
@@ -339,6 +345,7 @@ def _check_owner(record: Record, user: str | None) -> None:
 def _timeout(value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise InvalidRequest(f"timeout_mins must be a number > 0, got {value!r}")
-    return float(value)
+    number = finite_number(value)
+    if number is None or number <= 0:
+        raise InvalidRequest(f"timeout_mins must be a finite number > 0, got {value!r}")
+    return number

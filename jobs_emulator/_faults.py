@@ -24,12 +24,14 @@ What each fault does:
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import attrs
 
-from jobs_emulator._messages import Response
+from jobs_emulator._messages import BODILESS, Response
+from jobs_emulator._validation import finite_number
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -40,6 +42,10 @@ STALE_ENDPOINT_MESSAGE = (
 LOST_SESSION_CODE = "390111"
 LOST_SESSION_MESSAGE = "Session no longer exists.  New login required to access the service."
 QUERY_PATH = "/queries/v1/query-request"
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+"""An HTTP token (RFC 9110 §5.6.2): what a method or a header name is made of."""
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*\Z")
+"""A header value the server can write: Latin-1 text without line breaks or control bytes."""
 
 
 @attrs.frozen
@@ -121,18 +127,33 @@ class Faults:
     ) -> Rule:
         """Add a rule for `fault`; return it (watch `rule.hits`).
 
-        Raise `ValueError` for `times` below 1 or a negative `skip`.
+        Raise `ValueError` for a `method` that is not a string or `None`, a `path` that is not
+        `""` or does not start with `/` (it could never match), `times` that is not an int >= 1
+        or `None`, or a `skip` that is not an int >= 0: a rule is checked when it is made, not
+        when a request finds it broken.
         """
-        if (times is not None and times < 1) or skip < 0:
-            raise ValueError(f"times must be >= 1 or None and skip >= 0, got {times}, {skip}")
+        if method is not None and (not isinstance(method, str) or not _TOKEN.match(method)):
+            raise ValueError(f"method must be an HTTP method name or None, got {method!r}")
+        if not isinstance(path, str) or (path and not path.startswith("/")):
+            raise ValueError(f"path must be '' or a path prefix starting with '/', got {path!r}")
+        if times is not None and not (_is_int(times) and times >= 1):
+            raise ValueError(f"times must be an integer >= 1 or None, got {times!r}")
+        if not (_is_int(skip) and skip >= 0):
+            raise ValueError(f"skip must be an integer >= 0, got {skip!r}")
         rule = Rule(fault, method, path, times, skip)
         with self._lock:
             self._rules.append(rule)
         return rule
 
     def delay(self, seconds: float, **target: Unpack[Target]) -> Rule:
-        """Delay matching requests by `seconds` before handling them; return the rule."""
-        return self.add(Delay(seconds), **target)
+        """Delay matching requests by `seconds` before handling them; return the rule.
+
+        Raise `ValueError` unless `seconds` is a finite number >= 0.
+        """
+        wait = finite_number(seconds)
+        if wait is None or wait < 0:
+            raise ValueError(f"seconds must be a finite number >= 0, got {seconds!r}")
+        return self.add(Delay(wait), **target)
 
     def drop(self, *, before_request: bool = True, **target: Unpack[Target]) -> Rule:
         """Close the connection without an answer, before or after handling; return the rule."""
@@ -146,8 +167,25 @@ class Faults:
         headers: tuple[tuple[str, str], ...] = (),
         **target: Unpack[Target],
     ) -> Rule:
-        """Answer `status` and `body` (JSON-encoded unless bytes) unhandled; return the rule."""
-        if isinstance(body, bytes):
+        """Answer `status` and `body` (JSON-encoded unless bytes; `None` is `{}`, or no body for
+        a 204 or 304) unhandled; return the rule.
+
+        Raise `ValueError` for an answer HTTP cannot carry: a status outside 200-599, a body on a
+        204 or 304, a header name that is not a token or a value with a line break or a
+        character outside Latin-1.
+        """
+        if not (_is_int(status) and 200 <= status <= 599):
+            raise ValueError(f"status must be an integer from 200 to 599, got {status!r}")
+        for name, value in headers:
+            if not (isinstance(name, str) and _TOKEN.match(name)):
+                raise ValueError(f"header names must be HTTP tokens, got {name!r}")
+            if not (isinstance(value, str) and _FIELD_VALUE.match(value)):
+                raise ValueError(f"the {name} header value must be Latin-1 text on one line")
+        if status in BODILESS:
+            if body not in (None, b""):
+                raise ValueError(f"a {status} answer has no body")
+            response = Response(status, b"", headers)
+        elif isinstance(body, bytes):
             response = Response(status, body, headers)
         else:
             response = Response.json(status, body if body is not None else {}, headers)
@@ -156,7 +194,11 @@ class Faults:
     def throttle(
         self, status: int = 429, *, retry_after: float | str | None = 1, **target: Unpack[Target]
     ) -> Rule:
-        """Answer `status` (429, 503...) with `Retry-After` unless `None`; return the rule."""
+        """Answer `status` (429, 503...) with `Retry-After` unless `None`; return the rule.
+
+        `retry_after` is seconds (a finite number >= 0) or the header's text as is (an HTTP
+        date). Raise `ValueError` for another number, or what `respond()` raises.
+        """
         headers = () if retry_after is None else (("Retry-After", _retry_after(retry_after)),)
         message = "too many requests" if status == 429 else "service unavailable"
         return self.respond(status, {"message": message}, headers=headers, **target)
@@ -196,8 +238,8 @@ class Faults:
 
         Raise `ValueError` for a count below 1.
         """
-        if requests is not None and requests < 1:
-            raise ValueError(f"requests must be >= 1 or None, got {requests}")
+        if requests is not None and not (_is_int(requests) and requests >= 1):
+            raise ValueError(f"requests must be an integer >= 1 or None, got {requests!r}")
         with self._lock:
             self._close_idle_after = requests
 
@@ -233,4 +275,13 @@ class Faults:
 
 
 def _retry_after(value: float | str) -> str:
-    return value if isinstance(value, str) else f"{value:g}"
+    if isinstance(value, str):
+        return value
+    seconds = finite_number(value)
+    if seconds is None or seconds < 0:
+        raise ValueError(f"retry_after must be a finite number >= 0 or text, got {value!r}")
+    return f"{seconds:g}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

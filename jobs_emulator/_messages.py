@@ -8,6 +8,7 @@ Handlers never touch sockets, so they are tested with plain values.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 from urllib.parse import unquote
 
@@ -17,13 +18,27 @@ import attrs
 def parse_json(text: str | bytes) -> Any:
     """Return the JSON value of `text`, which comes from a caller.
 
-    Raise `ValueError` when it is not JSON, or nests deeper than Python's recursion limit (a
-    hostile body of 100,000 `[` is a bad request, not a crash).
+    Raise `ValueError` when it is not JSON (Python's `NaN`, `Infinity` and numbers too large for
+    a float, such as `1e400`, included), or nests deeper than Python's recursion limit (a hostile
+    body of 100,000 `[` is a bad request, not a crash).
     """
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_a_number, parse_float=_finite_float)
     except RecursionError:
         raise ValueError("the JSON nests too deeply") from None
+
+
+def _not_a_number(constant: str) -> Any:
+    # json.loads takes NaN and Infinity; kept, they would be echoed in answers no JSON parser
+    # but Python's reads.
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is too large for a JSON number")
+    return number
 
 
 @attrs.frozen
@@ -47,6 +62,10 @@ class Request:
     def json(self) -> Any:
         """Return the body parsed as JSON; raise `ValueError` when it is not JSON."""
         return parse_json(self.body)
+
+
+BODILESS = frozenset({204, 304})
+"""Statuses whose answers carry no body (RFC 9110 §6.4.1)."""
 
 
 @attrs.frozen

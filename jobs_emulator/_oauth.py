@@ -40,7 +40,9 @@ class OAuthApi:
         if request.path.rstrip("/") != PATH:
             return _error(404, "invalid_request", f"no such endpoint: {request.path}")
         if request.method.upper() != "POST":
-            return _error(405, "invalid_request", f"{request.method} is not allowed on {PATH}")
+            message = f"{request.method} is not allowed on {PATH}"
+            body = {"error": "invalid_request", "message": message}
+            return Response.json(405, body, (("Allow", "POST"),))
         try:
             form = _form(request.body)
             if form.get("grant_type") != GRANT_TYPE:

@@ -2,7 +2,7 @@
 
 A script is a JSON object with any of these keys (all optional):
 
-- `duration_s` (number >= 0): emulator seconds from creation to the outcome. Default 0.5.
+- `duration_s` (finite number >= 0): emulator seconds from creation to the outcome. Default 0.5.
 - `outcome`: `COMPLETED` (default), `FAILED` or `ABORTED`.
 - `abort_reason` (string): the record's `abort_reason` once the outcome is reached.
 - `events` (int >= 0): exactly this many progress events, spread evenly over the run. Default 3.
@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from jobs_emulator._errors import InvalidRequest
-from jobs_emulator._validation import flag
+from jobs_emulator._validation import finite_number, flag
 
 OUTCOMES = ("COMPLETED", "FAILED", "ABORTED")
 
@@ -57,9 +57,10 @@ class Script:
 
 
 def _duration(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise InvalidRequest(f"emulate.duration_s must be a number >= 0, got {value!r}")
-    return float(value)
+    number = finite_number(value)
+    if number is None or number < 0:
+        raise InvalidRequest(f"emulate.duration_s must be a finite number >= 0, got {value!r}")
+    return number
 
 
 def _outcome(value: Any) -> str:

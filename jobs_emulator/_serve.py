@@ -14,7 +14,7 @@ from jobs_emulator import _admin, _oauth, _snowflake_api
 from jobs_emulator._auth import DEFAULT_TOKEN_TTL_S, DEFAULT_USER, Authenticator
 from jobs_emulator._clock import Clock, ManualClock
 from jobs_emulator._direct_access import PREFIX, DirectAccessApi
-from jobs_emulator._endpoint import DirectAccessEndpoint
+from jobs_emulator._endpoint import DirectAccessEndpoint, authority
 from jobs_emulator._engine import DEFAULT_PAGE_SIZE, Engine
 from jobs_emulator._faults import Faults
 from jobs_emulator._server import Server
@@ -47,7 +47,9 @@ class Emulator:
         """The address the emulator listens on."""
         self.port = port
         """The port of the SQL API and `/oauth/token` (and of Direct Access until it moves)."""
-        self.snowflake: dict[str, Any] = _snowflake_api.connect_kwargs(host, port)
+        self.snowflake: dict[str, Any] = _snowflake_api.connect_kwargs(
+            host, port, authenticator.default_user
+        )
         """Keyword arguments for `snowflake.connector.connect` (`paramstyle="qmark"` included)."""
         self._endpoint = endpoint
         self._runner = runner
@@ -73,7 +75,8 @@ class Emulator:
         The old address then answers every Direct Access request with the stale-endpoint error
         (404, "could not find the service associated with endpoint"), `service_endpoint` answers
         the new URL, and tokens issued for the old endpoint are refused at the new one. The SQL
-        API and `/oauth/token` stay where they are. Raises `OSError` when no port can be bound.
+        API and `/oauth/token` stay where they are. Raises `OSError` when no port can be bound,
+        `RuntimeError` once the emulator has stopped.
         """
         return self._endpoint.move(self._runner.listen())
 
@@ -100,14 +103,15 @@ def serve(
     Access requests must prove a registered user, and `/oauth/token` issues tokens that live
     `token_ttl_s` seconds of wall time. Sets `SNOWFLAKE_DISABLE_PLATFORM_DETECTION=true` in the
     environment unless set, or the connector probes cloud metadata endpoints on every login.
-    Raise `ValueError` for bad `users`, `token_ttl_s`, `clock` or `page_size`, and `OSError`
-    when the port cannot be bound.
+    Raise `ValueError` for a bad `host`, `port`, `app`, `default_user`, `tokens`, `users`,
+    `token_ttl_s`, `clock` or `page_size`, and `OSError` when the port cannot be bound.
     """
+    _check_address(host, port)
+    _check_names(app, default_user, tokens)
     engine = Engine(_clock(clock), page_size=page_size)
     authenticator = Authenticator(tokens, default_user, users=users, token_ttl_s=token_ttl_s)
     os.environ.setdefault(_NO_PLATFORM_DETECTION, "true")
     faults = Faults()
-    runner = _Runner(host, port)
     endpoint = DirectAccessEndpoint(host)
     server = Server(
         routes=[
@@ -118,6 +122,7 @@ def serve(
         fallback=_snowflake_api.SnowflakeApi(engine, authenticator, endpoint, app).handle,
         faults=faults,
     )
+    runner = _Runner(host, port)
     bound_port = runner.start(server)
     endpoint.move(bound_port)
     try:
@@ -135,12 +140,33 @@ def serve(
         runner.stop()
 
 
+def _check_address(host: str, port: int) -> None:
+    """Raise `ValueError` unless `host` is a non-empty string and `port` an int in 0..65535."""
+    if not isinstance(host, str) or not host:
+        raise ValueError(f"host must be a non-empty address or name, got {host!r}")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be an integer from 0 to 65535, got {port!r}")
+
+
+def _check_names(app: str, default_user: str, tokens: Mapping[str, str] | None) -> None:
+    """Raise `ValueError` unless the application name, the default user and each token and
+    the user it stands for are non-empty strings (never quoting a token)."""
+    for field, value in (("app", app), ("default_user", default_user)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{field} must be a non-empty string, got {value!r}")
+    for token, user in (tokens or {}).items():
+        if not isinstance(token, str) or not token.strip():
+            raise ValueError("tokens must map non-empty strings to users")
+        if not isinstance(user, str) or not user.strip():
+            raise ValueError(f"tokens must map each token to a non-empty user name, got {user!r}")
+
+
 def _clock(clock: Clock | Literal["real", "manual"] | None) -> Clock | None:
     if clock == "manual":
         return ManualClock()
     if clock is None or clock == "real":
         return None
-    if isinstance(clock, str):
+    if isinstance(clock, str) or not callable(getattr(clock, "now", None)):
         raise ValueError(f"clock must be 'real', 'manual' or a clock object, got {clock!r}")
     return clock
 
@@ -155,30 +181,38 @@ class _Runner:
         self._thread = threading.Thread(target=self._run, name="jobs-emulator", daemon=True)
         self._server: Server | None = None
         self._listeners: list[asyncio.Server] = []
+        self._stopped = False
 
     def start(self, server: Server) -> int:
         """Start serving `server` in the thread; return the bound port.
 
-        Raises what binding raised.
+        Raises what binding raised, once the thread is gone.
         """
         self._server = server
         self._thread.start()
         try:
             return self.listen(self._port)
         except BaseException:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
+            self.stop()
             raise
 
     def listen(self, port: int = 0) -> int:
         """Serve on `port` (0: a free one) as well; return it.
 
-        Raises `OSError` when binding fails.
+        Raises `OSError` when binding fails, `RuntimeError` once the runner has stopped.
         """
+        if self._stopped:
+            raise RuntimeError("the emulator has stopped: it serves only inside its `with serve()`")
         return asyncio.run_coroutine_threadsafe(self._listen(port), self._loop).result()
 
     def stop(self) -> None:
-        """Close the listeners and every open connection, and wait for the thread to end."""
+        """Close the listeners and every open connection, and wait for the thread to end.
+
+        Stopping a stopped runner does nothing.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
         asyncio.run_coroutine_threadsafe(self._close(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
@@ -194,9 +228,16 @@ class _Runner:
         assert self._server is not None, "listen() before start()"
         server = self._server
         bound: list[int] = []
-        listener = await self._loop.create_server(
-            lambda: server.protocol(bound[0]), self._host, port, start_serving=False
-        )
+        try:
+            listener = await self._loop.create_server(
+                lambda: server.protocol(bound[0]), self._host, port, start_serving=False
+            )
+        except OSError as exc:
+            # asyncio's message repeats the address as a tuple; say it once, as a URL would.
+            errno = exc.errno or 0  # a resolver's error numbers are negative
+            reason = os.strerror(errno) if errno > 0 else exc.strerror or str(exc)
+            where = authority(self._host, port)
+            raise OSError(exc.errno, f"cannot listen on {where}: {reason}") from exc
         bound.append(listener.sockets[0].getsockname()[1])
         self._listeners.append(listener)
         await listener.start_serving()
@@ -204,6 +245,17 @@ class _Runner:
 
     async def _close(self) -> None:
         assert self._server is not None
+        # Stop accepting first, then let the connections already accepted finish being set up
+        # (asyncio does that in a task per connection): closing a listener while such a task is
+        # pending makes asyncio fail it and leave its socket open, and a connection set up after
+        # the aborts below would be left open when the loop stops.
+        for listener in self._listeners:
+            for sock in listener.sockets:
+                # A proactor loop (Windows) has no readers to remove: it only stops at close().
+                with contextlib.suppress(NotImplementedError):
+                    self._loop.remove_reader(sock.fileno())
+        current = asyncio.current_task()
+        await asyncio.gather(*(asyncio.all_tasks() - {current}), return_exceptions=True)
         for listener in self._listeners:
             listener.close()
         for connection in list(self._server.connections):
@@ -212,3 +264,5 @@ class _Runner:
             await listener.wait_closed()
         # Let the aborted transports report their loss before the loop stops.
         await asyncio.sleep(0)
+        # Resolving a host name ran in the loop's executor: end its thread, or it outlives us.
+        await self._loop.shutdown_default_executor()

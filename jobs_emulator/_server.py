@@ -33,13 +33,12 @@ import attrs
 import httptools
 
 from jobs_emulator._faults import Delay, Drop, Fault, Faults, Malformed, Respond, Truncate
-from jobs_emulator._messages import Request, Response
+from jobs_emulator._messages import BODILESS, Request, Response
 
 Handler = Callable[[Request], Response]
 
 _log = logging.getLogger("jobs_emulator")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_BODILESS = frozenset({204, 304})
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 """The largest request body (declared by `Content-Length` or received chunked); more is a 413."""
@@ -438,7 +437,7 @@ def _encode(response: Response, *, head_only: bool, keep_alive: bool) -> bytes:
     or 304), which ends its connection only.
     """
     status = response.status
-    if not 200 <= status <= 999 or (status in _BODILESS and response.body):
+    if not 200 <= status <= 999 or (status in BODILESS and response.body):
         raise ValueError(f"cannot send a {status} answer with a {len(response.body)}-byte body")
     lines = [f"HTTP/1.1 {status} {_reason(status)}\r\n"]
     lines += [

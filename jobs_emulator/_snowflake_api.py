@@ -55,20 +55,22 @@ _SESSION_PARAMETERS = [
 ]
 
 
-def connect_kwargs(host: str, port: int) -> dict[str, Any]:
+def connect_kwargs(host: str, port: int, user: str = DEFAULT_USER) -> dict[str, Any]:
     """Return keyword arguments for `snowflake.connector.connect` that reach the emulator at
     `host:port` over plain HTTP, quickly, and never anything else.
 
-    Add `user=` to choose who you are (each login name is one user); the default is the Direct
-    Access API's default user. The connector also needs `SNOWFLAKE_DISABLE_PLATFORM_DETECTION`
-    set (`serve()` sets it), or every login probes cloud metadata endpoints.
+    `user` is who you are (each login name is one user): `serve()` passes the Direct Access
+    API's default user, so that a client is the same user over either API. The connector also
+    needs `SNOWFLAKE_DISABLE_PLATFORM_DETECTION` set (`serve()` sets it), or every login probes
+    cloud metadata endpoints.
     """
     return {
         "protocol": "http",
-        "host": host,
+        # The connector writes `{protocol}://{host}:{port}`: an IPv6 address needs its brackets.
+        "host": f"[{host}]" if ":" in host else host,
         "port": port,
         "account": ACCOUNT,
-        "user": DEFAULT_USER,
+        "user": user,
         # Clients mask their secrets wherever they appear in replies: a password that is part of
         # the user's name ("emulator" in "emulator_user") would mask every `created_by`.
         "password": "emulator-password",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from jobs_emulator._errors import InvalidRequest
@@ -14,6 +15,21 @@ def required_text(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(f"{field} is required and must be a non-empty string")
     return value
+
+
+def finite_number(value: Any) -> float | None:
+    """Return `value` as a float when it is a finite int or float (not a bool); else `None`.
+
+    JSON text can hold `NaN`, `Infinity`, `1e400` (infinite as a float) and integers too large for
+    a float: none of them is a time or a count a record can be computed from.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def flag(value: Any, field: str) -> bool:

@@ -407,10 +407,26 @@ def test_a_job_of_another_type_is_404(http: Http) -> None:
     assert http.call("GET", f"/v1alpha1/transactions/{job_id}").status == 404
 
 
-def test_wrong_method_is_405(http: Http) -> None:
-    reply = http.call("DELETE", "/v1alpha1/jobs")
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/v1alpha1/jobs", "GET, HEAD, POST"),
+        ("POST", "/v1alpha1/jobs/ML/x", "GET, HEAD"),
+        ("GET", "/v1alpha1/jobs/ML/x/cancel", "POST"),
+        ("PUT", "/v1alpha1/transactions/x/artifacts", "GET, HEAD"),
+        ("GET", "/oauth/token", "POST"),
+        ("POST", "/_emulator/clock", "GET, HEAD"),  # the admin API answered these 404
+        ("GET", "/_emulator/clock/advance", "POST"),
+        ("GET", "/_emulator/reset", "POST"),
+    ],
+)
+def test_wrong_method_is_405_with_the_methods_allowed(
+    http: Http, method: str, path: str, allowed: str
+) -> None:
+    reply = http.call(method, path)
     assert reply.status == 405
-    assert "DELETE" in reply.json()["message"]
+    assert method in reply.json()["message"]
+    assert reply.headers["allow"] == allowed  # RFC 9110 §15.5.6: a 405 must carry `Allow`
 
 
 def test_not_ready_engine_is_the_not_ready_404(fresh_manual_emu: Emulator, http: Http) -> None:

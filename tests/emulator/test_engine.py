@@ -481,3 +481,36 @@ def test_the_emitted_count_is_the_events_whose_time_has_come(
         if not page.events or token is None:
             break
     assert seen == due
+
+
+@pytest.mark.parametrize(("step", "steps"), [(0.01, 1000), (0.1, 300), (1 / 3, 90)])
+def test_a_manual_clock_advanced_in_small_steps_adds_them_up_exactly(
+    step: float, steps: int
+) -> None:
+    # Summed as floats at 1.7e9 seconds, each step rounded to 2.4e-7 s: after 1,000 steps of
+    # 0.01 s the clock was 120 µs short of 10 s, and a 10 s job was still RUNNING.
+    clock = ManualClock()
+    engine = Engine(clock)
+    duration = round(step * steps)
+    job = engine.create_job("ML", "w", payload(duration_s=duration, events=steps), user="u")
+    for _ in range(steps):
+        clock.advance(step)
+    assert clock.now() == START.timestamp() + duration
+    assert engine.get(job).state == "COMPLETED"
+    assert len(engine.events(job).events) == min(steps, engine.page_size)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda engine: engine.set_script(None, {"duration_s": 1}),  # was an AttributeError
+        lambda engine: engine.set_script(" ", {"duration_s": 1}),
+        lambda engine: engine.set_not_ready(None),
+        lambda engine: engine.set_not_ready("w", "no"),  # was taken as true
+    ],
+)
+def test_set_up_calls_refuse_bad_arguments_as_invalid_requests(call: Any) -> None:
+    engine = make_engine()
+    with pytest.raises(InvalidRequest):
+        call(engine)
+    engine.create_job("ML", "w", payload(), user="u")  # nothing was marked not ready

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 import httpcore
 import pytest
@@ -171,14 +172,47 @@ def test_faults_apply_to_the_sql_wire_paths_too(fresh_manual_emu: Emulator, http
     assert reply.status == 503
 
 
-def test_invalid_rules() -> None:
+# Each of these was taken, then failed only when a request found it: the connection dropped with
+# "connection failed" logged (a 204 with the default body, status 99, a str delay, a header that
+# is not Latin-1), a header line injected, a rule that never fired, or a `Retry-After: nan`.
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda faults: faults.delay(1, times=0), "times"),
+        (lambda faults: faults.delay(1, times=1.5), "times"),
+        (lambda faults: faults.delay(1, skip=-1), "skip"),
+        (lambda faults: faults.close_idle_after(0), "requests"),
+        (lambda faults: faults.delay(float("nan")), "seconds"),
+        (lambda faults: faults.delay(-1), "seconds"),
+        (lambda faults: faults.delay("1"), "seconds"),
+        (lambda faults: faults.respond(99), "status"),
+        (lambda faults: faults.respond(1000), "status"),
+        (lambda faults: faults.respond(204, {"message": "x"}), "no body"),
+        (lambda faults: faults.respond(200, headers=(("X-A", "b\r\nX-Injected: 1"),)), "X-A"),
+        (lambda faults: faults.respond(200, headers=(("X-A", "\u20ac"),)), "X-A"),
+        (lambda faults: faults.respond(200, headers=(("X A", "b"),)), "header names"),
+        (lambda faults: faults.throttle(retry_after=float("nan")), "retry_after"),
+        (lambda faults: faults.throttle(retry_after=-5), "retry_after"),
+        (lambda faults: faults.throttle(path="v1alpha1/jobs"), "path"),
+        (lambda faults: faults.throttle(method="GET /"), "method"),
+    ],
+)
+def test_a_rule_that_cannot_work_is_refused_when_made(
+    make: Callable[[Faults], object], fragment: str
+) -> None:
     faults = Faults()
-    with pytest.raises(ValueError, match="times"):
-        faults.delay(1, times=0)
-    with pytest.raises(ValueError, match="skip"):
-        faults.delay(1, skip=-1)
-    with pytest.raises(ValueError, match="requests"):
-        faults.close_idle_after(0)
+    with pytest.raises(ValueError, match=fragment):
+        make(faults)
+    assert faults.take("GET", "/v1alpha1/jobs") is None
+
+
+def test_a_204_or_304_answer_has_no_body(fresh_manual_emu: Emulator, http: Http) -> None:
+    # `respond(204)` used to send its default body `{}`, which HTTP forbids: a dropped connection.
+    fresh_manual_emu.faults.respond(204, path="/v1alpha1/jobs")
+    fresh_manual_emu.faults.respond(304, path="/v1alpha1/jobs")
+    replies = [http.call("GET", "/v1alpha1/jobs") for _ in range(3)]
+    assert [(reply.status, reply.body) for reply in replies[:2]] == [(204, b""), (304, b"")]
+    assert replies[2].status == 200
 
 
 def test_a_delayed_request_takes_effect_even_if_its_client_left(fresh_manual_emu: Emulator) -> None:

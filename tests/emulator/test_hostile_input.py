@@ -8,12 +8,14 @@ nothing is logged as a crash. (Requests over the server's caps: test_hostile_cli
 from __future__ import annotations
 
 import json
+import re
 import socket
 from urllib.parse import quote
 
 import pytest
 
-from jobs_emulator import Emulator
+from jobs_emulator import Emulator, ManualClock, serve
+from jobs_emulator._clock import MANUAL_CLOCK_START
 from tests.emulator.loopback_http import Http, RawConnection, read_to_end, reply_of
 
 DEEP = "[" * 100_000
@@ -212,3 +214,72 @@ def test_nothing_after_a_request_that_closes_is_handled(
     assert answers.count(b"HTTP/1.1 ") == 1
     assert reply_of(answers).json() == {"jobs": []}
     assert fresh_manual_emu.engine.list_jobs() == []
+
+
+# JSON text holds numbers no time can be computed from: `NaN` and `Infinity` (which Python's json
+# reads), `1e400` (infinite as a float), an integer too large for a float, and 1e300 minutes (a
+# finite number whose moment no timestamp can show). Each was stored, then failed every read of it.
+NOT_FINITE = ["NaN", "Infinity", "-Infinity", "1e400", pytest.param("1" + "0" * 400, id="10**400")]
+
+
+@pytest.mark.parametrize("number", NOT_FINITE)
+@pytest.mark.parametrize(
+    ("path", "template"),
+    [
+        (
+            "/v1alpha1/jobs",
+            '{"job_type": "ML", "worker_name": "w", "payload": "{}", "timeout_mins": N}',
+        ),
+        (
+            "/v1alpha1/jobs",
+            '{"job_type": "ML", "worker_name": "w",'
+            ' "payload": "{\\"emulate\\": {\\"duration_s\\": N}}"}',
+        ),
+        (
+            "/v1alpha1/transactions",
+            '{"engine_name": "e", "database": "d", "query": "q", "timeout_mins": N}',
+        ),
+        ("/_emulator/clock/advance", '{"seconds": N}'),
+        ("/_emulator/scripts", '{"name": "w", "emulate": {"duration_s": N}}'),
+    ],
+)
+def test_a_number_that_is_not_finite_is_a_bad_request(
+    http: Http, caplog: pytest.LogCaptureFixture, path: str, template: str, number: str
+) -> None:
+    reply = http.call("POST", path, template.replace("N", number).encode())
+    assert reply.status == 400, reply.body[:200]
+    # Refused as JSON that is not JSON (`NaN`, `1e400`) or as a number that is not finite.
+    assert re.search("finite|JSON", reply.json()["message"])
+    # Nothing was stored that breaks a later read.
+    for read in ("/v1alpha1/jobs", "/v1alpha1/transactions", "/_emulator/clock"):
+        assert http.call("GET", read).status == 200
+    assert "handler failed" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "seconds", [float("nan"), float("inf"), pytest.param(10**400, id="10**400"), 1e300]
+)
+def test_a_manual_clock_refuses_a_time_no_timestamp_can_show(seconds: float) -> None:
+    clock = ManualClock()
+    with pytest.raises(ValueError, match="clock"):
+        clock.advance(seconds)
+    with pytest.raises(ValueError, match="clock"):
+        clock.set(seconds)
+    assert clock.now() == MANUAL_CLOCK_START
+
+
+@pytest.mark.parametrize("ttl", [float("nan"), float("inf"), pytest.param(10**400, id="10**400")])
+def test_serve_refuses_a_token_ttl_that_is_not_finite(ttl: float) -> None:
+    with pytest.raises(ValueError, match="finite"), serve(token_ttl_s=ttl):
+        pass
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_body_holding_a_number_json_has_not_is_a_bad_request(http: Http, number: str) -> None:
+    # They were stored and echoed: a problem's `"score": NaN` came back as `NaN`, which no JSON
+    # parser but Python's reads.
+    emulate = f'{{"problems": [{{"type": "x", "score": {number}}}]}}'
+    body = f'{{"engine_name": "e", "database": "d", "query": "q", "emulate": {emulate}}}'
+    reply = http.call("POST", "/v1alpha1/transactions", body.encode())
+    assert (reply.status, reply.json()) == (400, {"message": "the request body is not valid JSON"})
+    assert http.call("GET", "/v1alpha1/transactions").json() == {"transactions": []}
