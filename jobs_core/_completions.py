@@ -206,7 +206,7 @@ class Completions:
                 if self._due > now:
                     yield Sleep(self._due - now)
             yield from self._round()
-            self._schedule((yield Now()))
+            self._schedule(self._started, (yield Now()))
         index, outcome = self._ready.popleft()
         if isinstance(outcome, JobError):
             raise outcome
@@ -216,9 +216,11 @@ class Completions:
     def _reserve(self) -> float:
         return answer_reserve(self.timeout_s)
 
-    def _schedule(self, now: float) -> None:
+    def _schedule(self, started: float, now: float) -> None:
         """Set when the next round starts, as `wait` spaces its polls: the policy's interval,
-        but the last round early enough to be answered, and none after it."""
+        but the last round early enough to be answered, and none after it. `started` is when
+        the first round started: kept, not worked back from the deadline, which a huge timeout
+        rounds off."""
         until_last = self._deadline - self._reserve - now
         if self._last_round or until_last <= 0:
             self._due = self._deadline
@@ -227,7 +229,7 @@ class Completions:
             self._last_round = delay == until_last
             self._due = now + delay
             # Time waited at the next round, from the first (as `wait` counts from its start).
-            waited = self._due - (self._deadline - self.timeout_s)
+            waited = self._due - started
             self._interval = self.config.polling.next_interval(self._interval, waited)
         CORE_LOGGER.debug(
             "wait on many: %d of %d jobs still running, %d ended and waiting to be taken;"

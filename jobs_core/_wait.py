@@ -102,19 +102,20 @@ def wait(
 
 
 def poll_until_done(
-    config: ClientConfig, spec: WaitSpec, deadline: float | None = None
+    config: ClientConfig, spec: WaitSpec, started: float | None = None
 ) -> Protocol[Job]:
-    """Poll as `spec` says, until `deadline` (a `Now` reading; default `spec.timeout_s` from now).
+    """Poll as `spec` says, for `spec.timeout_s` from `started` (a `Now` reading; default now).
 
     Every request carries the deadline. A poll rides out transient failures (429, 5xx, dropped
     connections, lost SQL sessions, requests the deadline cut short) until the deadline: only the
     deadline or another failure ends the wait. The last poll is sent early enough to be answered
     before the deadline; after it, the wait sleeps what is left and times out.
     """
-    if deadline is None:
-        deadline = (yield Now()) + spec.timeout_s
-    # Time waited counts from the start of the call (create_ready's create included).
-    started = deadline - spec.timeout_s
+    # Time waited counts from the start of the call (create_ready's create included). It is
+    # kept, not worked back from the deadline: a huge timeout would round the start off.
+    if started is None:
+        started = yield Now()
+    deadline = started + spec.timeout_s
     interval = spec.poll_interval_s
     job: Job | None = None
     last_poll = False

@@ -353,3 +353,18 @@ def test_each_round_is_logged(caplog: pytest.LogCaptureFixture) -> None:
         " next round in 1.00s"
     )
     assert len(rounds) == 3
+
+
+@pytest.mark.parametrize("timeout_s", [1e20, 1e300, float("inf")])
+def test_a_huge_timeout_spaces_rounds_as_an_ordinary_one(timeout_s: float) -> None:
+    """The time waited is read from the clock, not worked back from a deadline that a huge
+    timeout rounds off: rounds must not jump to the policy's cap."""
+    spacings = []
+    for timeout in (3_600.0, timeout_s):
+        start = 123_456.0  # a clock far from zero, as trio's is
+        service = SimulatedService([SimJob(ML, "j", start + 30.0)])
+        service.clock = start
+        service.run(core.wait_all(HTTP, [("Predictive", "j")], timeout_s=timeout))
+        spacings.append(service.sleeps)
+    assert spacings[1] == spacings[0]
+    assert spacings[0][:3] == [0.5, 0.5, 0.5]
