@@ -13,7 +13,7 @@ from ._logs import CORE_LOGGER
 from ._models import JobEvents
 from ._reasoners import ReasonerType, parse_reasoner_type
 from ._validation import require_bool, require_positive, require_segment, require_string
-from ._wait import DEFAULT_POLL_INTERVAL_S
+from ._wait import DEFAULT_POLL_INTERVAL_S, MAX_POLL_INTERVAL_S
 
 DEFAULT_STREAM = "progress"
 
@@ -79,7 +79,8 @@ class EventsPager:
         """Return a pager after checking its arguments; a None token is an ended stream.
 
         Raises:
-            JobInvalidRequestError: a bad argument.
+            JobInvalidRequestError: a bad argument (`poll_interval_s` outside (0, 20), as for
+                `wait`).
         """
         pager = cls(
             config=config,
@@ -92,7 +93,9 @@ class EventsPager:
             ),
             stream_name=require_segment("stream_name", require_string("stream_name", stream_name)),
             follow=require_bool("follow", follow),
-            poll_interval_s=require_positive("poll_interval_s", poll_interval_s),
+            poll_interval_s=require_positive(
+                "poll_interval_s", poll_interval_s, below=MAX_POLL_INTERVAL_S
+            ),
         )
         # Build (and so check) the first read now: a bad stream fails before any I/O.
         fetch_events(config, pager.kind, pager.job_id, "", pager.stream_name)
