@@ -34,7 +34,7 @@ from ._logs import CORE_LOGGER
 from ._models import Job, JobRecord
 from ._reasoners import ReasonerType, parse_reasoner_type
 from ._retry import Deadline
-from ._validation import require_positive, require_text
+from ._validation import require_positive, require_segment
 from ._wait import (
     DEFAULT_POLL_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
@@ -59,19 +59,23 @@ def _key_of(index: int, op: object) -> tuple[_Key, OperationHandle | None]:
     """Return what operation `index` of `ops` names, and its handle when it is one.
 
     Raises:
-        JobInvalidRequestError: `op` is neither a handle, a reference nor a pair of strings.
+        JobInvalidRequestError: `op` is neither a handle, a reference nor a pair, or names an
+            unknown reasoner type or an id that is blank or a dot segment.
     """
     handle = op if isinstance(op, OperationHandle) else None
     ref = handle.ref if handle is not None else op
     if isinstance(ref, OperationRef):
-        return _Key(parse_reasoner_type(ref.reasoner_type), ref.id), handle
-    if isinstance(op, tuple | list) and len(op) == 2:
-        kind = parse_reasoner_type(op[0])
-        return _Key(kind, require_text(f"ops[{index}] job_id", op[1])), None
-    raise JobInvalidRequestError(
-        f"ops[{index}] must be an operation handle or a (reasoner_type, job_id) pair,"
-        f" not {type(op).__name__}"
-    )
+        # Checked as a pair is: a reference may be built by hand, with any id.
+        reasoner_type, job_id = ref.reasoner_type, ref.id
+    elif isinstance(op, tuple | list) and len(op) == 2:
+        reasoner_type, job_id = op
+    else:
+        raise JobInvalidRequestError(
+            f"ops[{index}] must be an operation handle or a (reasoner_type, job_id) pair,"
+            f" not {type(op).__name__}"
+        )
+    kind = parse_reasoner_type(reasoner_type)
+    return _Key(kind, require_segment(f"ops[{index}] job_id", job_id)), handle
 
 
 def _finish_order(item: tuple[int, JobRecord]) -> tuple[dt.datetime, int]:

@@ -230,6 +230,14 @@ DOT_CALLS: dict[str, Callable[[ClientConfig, str], Any]] = {
     "operation reference": lambda config, value: core.OperationRef.from_dict(
         {"id": value, "reasoner_type": "Logic"}
     ),
+    "wait_all pair": lambda config, value: core.wait_all(config, [("Logic", value)]),
+    "as_completed pair": lambda config, value: core.Completions.open(config, [("ML", value)]),
+    "wait_all reference": lambda config, value: core.wait_all(
+        config, [core.OperationRef(id=value, reasoner_type="Logic")]
+    ),
+    "as_completed handle": lambda config, value: core.Completions.open(
+        config, [core.OperationHandle(config, core.OperationRef(id=value, reasoner_type="ML"))]
+    ),
 }
 
 

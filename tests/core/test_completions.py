@@ -281,6 +281,9 @@ BAD_OPS: list[tuple[object, str]] = [
     ([("Nope", "t1")], "Expected: Logic, Prescriptive, or Predictive"),
     ([("Logic", "  ")], r"ops\[0\] job_id must be a non-empty string"),
     ([("Logic", None)], r"ops\[0\] job_id must be a non-empty string"),
+    ([OperationRef(id=" ", reasoner_type="Logic")], r"ops\[0\] job_id must be a non-empty"),
+    ([OperationRef(id=7, reasoner_type="ML")], r"ops\[0\] job_id must be a non-empty"),  # type: ignore[arg-type]
+    ([OperationRef(id="t1", reasoner_type="Batch")], "Expected: Logic, Prescriptive"),
 ]
 
 
