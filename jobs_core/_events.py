@@ -46,9 +46,15 @@ class EventsPager:
     without a continuation token. With `follow` it keeps reading (sleeping `poll_interval_s`
     between empty pages) until the job has ended and the stream is drained.
 
-    `continuation_token` is where a new pager resumes so that no event is lost: the start of the
-    page being read while some of its events are still unread, else the start of the next page;
-    None once the stream has ended (a page came back without a token).
+    `continuation_token` is where a new pager resumes so that no event is lost: the token the
+    page being read was read with while some of its events are still unread, else the start of
+    the next page; None once the stream has ended (a page came back without a token).
+
+    A page that comes back with the token it was read with is read again from that token. When
+    that read returns the very same events, the service is not moving on: the repeat counts as
+    no new event (it ends the stream, or with `follow` is polled until the job ends), where
+    reading on would hand out the same events forever. A token that stays the same while the
+    events change (a server-side cursor) is read on.
     """
 
     config: ClientConfig
@@ -63,6 +69,9 @@ class EventsPager:
     _job_ended: bool = False
     _unread: list[dict[str, Any]] = attrs.field(factory=list)
     _page_token: str | None = None
+    """The token the page being read was read with."""
+    _last_page: tuple[str, list[dict[str, Any]]] | None = None
+    """The token and events of the last page that had events."""
 
     @classmethod
     def open(
@@ -119,7 +128,6 @@ class EventsPager:
         An event of the page being read comes back without any effect.
         """
         if not self._unread:
-            self._page_token = self.next_token
             page = yield from self.next_page()
             if page is None:
                 return None
@@ -129,13 +137,23 @@ class EventsPager:
     def next_page(self) -> Protocol[JobEvents | None]:
         """Return the protocol that reads the next non-empty page, or None at the end."""
         while not self.finished and self.next_token is not None:
+            sent = self.next_token
             page = yield from fetch_events(
-                self.config, self.kind, self.job_id, self.next_token, self.stream_name
+                self.config, self.kind, self.job_id, sent, self.stream_name
             )
             token = page.continuation_token or None
             self.next_token = token
-            if page.events:
+            if token == sent and page.events and self._last_page == (sent, page.events):
+                CORE_LOGGER.debug(
+                    "events %s %s: token %r brought the same page again; no new event",
+                    self.kind.label,
+                    self.job_id,
+                    sent,
+                )
+            elif page.events:
                 self.finished = token is None
+                self._page_token = sent
+                self._last_page = (sent, page.events)
                 return page
             if token is None or not self.follow or self._job_ended:
                 self.finished = True
