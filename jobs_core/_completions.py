@@ -92,7 +92,8 @@ class Completions:
     `next_done()` returns the next one (`as_completed`), `all_done()` all of them in the order of
     the operations (`wait_all`). The deadline starts with the first poll. The reads of a round
     run `config.expansion_concurrency` at a time. An operation's handle, when it was given one,
-    keeps its final job, as after its own `wait`.
+    keeps its final job, as after its own `wait`; a handle that already holds it (and no
+    `include=`) costs no request and comes out first.
     """
 
     config: ClientConfig
@@ -120,6 +121,12 @@ class Completions:
         for index, key in enumerate(self._keys):
             self._pending.setdefault(key, []).append(index)
         self._last_seen = dict.fromkeys(self._pending)
+        if not self.include:
+            # A handle that has seen its job end returns it without any effect (as its `wait`
+            # does): it comes out first.
+            for key, handle in zip(self._keys, self._handles, strict=True):
+                if handle is not None and handle.final is not None and key in self._pending:
+                    self._settle(key, handle.final)
 
     @classmethod
     def open(
@@ -299,6 +306,10 @@ class Completions:
         except JobError as exc:
             exc.job_id = record.job.id
             outcome = exc
+        self._settle(key, outcome)
+
+    def _settle(self, key: _Key, outcome: Job | JobError) -> None:
+        """Queue the outcome of every operation that names `key`, which ends its wait."""
         for index in self._pending.pop(key):
             self._ready.append((index, outcome))
             handle = self._handles[index]

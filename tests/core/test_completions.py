@@ -371,3 +371,24 @@ def test_a_huge_timeout_spaces_rounds_as_an_ordinary_one(timeout_s: float) -> No
         spacings.append(service.sleeps)
     assert spacings[1] == spacings[0]
     assert spacings[0][:3] == [0.5, 0.5, 0.5]
+
+
+def test_handles_whose_final_job_is_known_cost_nothing() -> None:
+    """As a handle's own `wait` returns its cached final job without any effect, so do
+    `wait_all` and `as_completed` (which hands it out first)."""
+    handles = [
+        OperationHandle(HTTP, OperationRef(id=f"p{n}", reasoner_type="Predictive"))
+        for n in range(3)
+    ]
+    service = SimulatedService([SimJob(ML, f"p{n}", 5.0 + n) for n in range(3)])
+    finals = service.run(core.wait_all(HTTP, handles[:2], poll_interval_s=1.0))
+    requests = len(service.requests)
+    assert service.run(core.wait_all(HTTP, handles[:2])) == finals
+    assert len(service.requests) == requests
+    completions = Completions.open(HTTP, [handles[2], handles[1]], poll_interval_s=1.0)
+    assert service.run(completions.next_done()) is finals[1]
+    assert len(service.requests) == requests
+    assert service.run(completions.next_done()).id == "p2"
+    # Expansions asked for are read: the cached job has none.
+    (expanded,) = service.run(core.wait_all(HTTP, handles[:1], include={"details": True}))
+    assert expanded.details is not None
