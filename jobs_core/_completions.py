@@ -107,6 +107,8 @@ class Completions:
     _pending: dict[_Key, list[int]] = attrs.field(init=False)
     """The jobs not finished yet, each with the indexes of the operations that name it."""
     _last_seen: dict[_Key, Job | None] = attrs.field(init=False)
+    _gone: set[_Key] = attrs.field(init=False, factory=set)
+    """The jobs not found by their last read although seen before (kept as last seen)."""
     _ready: collections.deque[tuple[int, Job | JobError]] = attrs.field(
         init=False, factory=collections.deque
     )
@@ -272,6 +274,7 @@ class Completions:
                 absent.append(key)
             else:
                 self._last_seen[key] = record.job
+                self._gone.discard(key)
         if absent:
             yield from self._read(absent)
 
@@ -289,8 +292,13 @@ class Completions:
                 # reads it to its end.
                 raise result
             job = result.job if result is not None else None
+            if job is None:
+                if self._last_seen[key] is not None:
+                    self._gone.add(key)
+                continue
             self._last_seen[key] = job
-            if job is not None and job.is_terminal:
+            self._gone.discard(key)
+            if job.is_terminal:
                 ended.append((position, result))
         ended.sort(key=_finish_order)
         records = [record for _, record in ended]
@@ -319,7 +327,12 @@ class Completions:
     def _timed_out(self, failure: str | None = None) -> JobTimeoutError:
         pending = {(key.kind.label, key.job_id): self._last_seen[key] for key in self._pending}
         states = collections.Counter(
-            job.state if job is not None else "not found yet" for job in pending.values()
+            "not found yet"
+            if job is None
+            else f"{job.state} (not found since)"
+            if key in self._gone
+            else job.state
+            for key, job in zip(self._pending, pending.values(), strict=True)
         )
         seen = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
         cause = f"; {failure}" if failure else ""

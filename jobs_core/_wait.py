@@ -118,17 +118,21 @@ def poll_until_done(
     deadline = started + spec.timeout_s
     interval = spec.poll_interval_s
     job: Job | None = None
+    """The job as last seen: a job not found after it was seen is reported as it was then."""
+    gone = False
     last_poll = False
     while True:
         try:
             polling = Deadline(deadline, persist=True)
             record = yield from fetch_record(config, spec.kind, spec.job_id, deadline=polling)
         except JobTimeoutError as exc:
-            raise _timed_out(spec, job, str(exc)) from exc
-        job = record.job if record is not None else None
+            raise _timed_out(spec, job, str(exc), gone=gone) from exc
+        seen = record.job if record is not None else None
         if spec.on_poll is not None:
-            spec.on_poll(job)
-        if record is not None and job is not None and job.is_terminal:
+            spec.on_poll(seen)
+        gone = seen is None and job is not None
+        job = seen if seen is not None else job
+        if record is not None and seen is not None and seen.is_terminal:
             raise_if_client_disconnected(record)
             reads = Deadline(deadline)
             (final,) = yield from expand(config, [record], spec.include, deadline=reads)
@@ -140,11 +144,15 @@ def poll_until_done(
             # No poll sent now could be answered before the deadline: sleep it out, time out.
             if remaining > 0:
                 yield Sleep(remaining)
-            raise _timed_out(spec, job)
+            raise _timed_out(spec, job, gone=gone)
         delay = min(interval, until_last_poll)
         last_poll = delay == until_last_poll
         CORE_LOGGER.debug(
-            "wait %s %s: %s; next poll in %.2fs", spec.kind.label, spec.job_id, _seen(job), delay
+            "wait %s %s: %s; next poll in %.2fs",
+            spec.kind.label,
+            spec.job_id,
+            _describe_seen(job, gone),
+            delay,
         )
         yield Sleep(delay)
         interval = config.polling.next_interval(interval, now + delay - started)
@@ -155,18 +163,24 @@ def answer_reserve(timeout_s: float) -> float:
     return min(_MAX_ANSWER_RESERVE_S, timeout_s * _ANSWER_RESERVE_FRACTION)
 
 
-def _timed_out(spec: WaitSpec, job: Job | None, failure: str | None = None) -> JobTimeoutError:
+def _timed_out(
+    spec: WaitSpec, job: Job | None, failure: str | None = None, *, gone: bool
+) -> JobTimeoutError:
     cause = f"; {failure}" if failure else ""
     return JobTimeoutError(
         f"{spec.kind.label} {spec.job_id} did not finish within {spec.timeout_s:g}s"
-        f" (last seen: {_seen(job)}{cause})",
+        f" (last seen: {_describe_seen(job, gone)}{cause})",
         job=job,
         job_id=spec.job_id,
     )
 
 
-def _seen(job: Job | None) -> str:
-    return f"state={job.state}" if job is not None else "not found yet"
+def _describe_seen(job: Job | None, gone: bool = False) -> str:
+    """Return how a wait last saw a job: its state (``, not found since`` when the reads after
+    that found nothing), or ``not found yet``."""
+    if job is None:
+        return "not found yet"
+    return f"state={job.state}" + (", not found since" if gone else "")
 
 
 def raise_if_client_disconnected(record: JobRecord) -> None:

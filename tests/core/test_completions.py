@@ -392,3 +392,23 @@ def test_handles_whose_final_job_is_known_cost_nothing() -> None:
     # Expansions asked for are read: the cached job has none.
     (expanded,) = service.run(core.wait_all(HTTP, handles[:1], include={"details": True}))
     assert expanded.details is not None
+
+
+def test_a_job_that_disappears_is_pending_as_last_seen() -> None:
+    class Vanishing(SimulatedService):
+        def answer(self, effect: Any) -> Any:
+            if self.clock >= 3.0 and isinstance(effect, core.HttpRequest):
+                self.jobs.pop((ML, "gone"), None)
+            return super().answer(effect)
+
+    jobs = [SimJob(ML, "gone", 1_000.0, listed_from=1_000.0), SimJob(ML, "never", 0.0)]
+    service = Vanishing(jobs)
+    service.jobs.pop((ML, "never"))
+    with pytest.raises(JobTimeoutError) as raised:
+        service.run(core.wait_all(HTTP, ops_of(jobs), timeout_s=10, poll_interval_s=1.0))
+    gone = raised.value.pending[("Predictive", "gone")]
+    assert gone is not None
+    assert gone.state == "RUNNING"
+    assert raised.value.pending[("Predictive", "never")] is None
+    assert "1 RUNNING (not found since)" in str(raised.value)
+    assert "1 not found yet" in str(raised.value)

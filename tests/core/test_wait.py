@@ -199,3 +199,33 @@ def test_create_ready_with_a_huge_timeout_spaces_polls_as_an_ordinary_one(
         assert sim.run(protocol).state == "COMPLETED"
         spacings.append(sim.sleeps)
     assert spacings[1] == spacings[0]
+
+
+def test_a_job_that_disappears_times_out_with_the_job_as_last_seen() -> None:
+    """Seen RUNNING, then not found: the wait goes on (a read may lag), and its timeout carries
+    the job as it was last seen, not None ("not found yet" would say it never existed)."""
+
+    class Vanishing(SimulatedJob):
+        def answer_request(self, effect: Any) -> Any:
+            if self.clock >= 2.0:
+                self.polls.append(self.clock)
+                return core.HttpResponse(404, (), b'{"message": "not found"}')
+            return super().answer_request(effect)
+
+    seen: list[str | None] = []
+    sim = Vanishing(ends_at=1_000.0)
+    with pytest.raises(JobTimeoutError) as raised:
+        sim.run(
+            core.wait(
+                _config(1.0),
+                "Logic",
+                "t1",
+                timeout_s=5.0,
+                poll_interval_s=1.0,
+                on_poll=lambda job: seen.append(job.state if job else None),
+            )
+        )
+    assert raised.value.job is not None
+    assert raised.value.job.state == "RUNNING"
+    assert "last seen: state=RUNNING, not found since" in str(raised.value)
+    assert seen[:3] == ["RUNNING", "RUNNING", None]  # each poll reports what it saw
