@@ -74,7 +74,10 @@ def _key_of(index: int, op: object) -> tuple[_Key, OperationHandle | None]:
             f"ops[{index}] must be an operation handle or a (reasoner_type, job_id) pair,"
             f" not {type(op).__name__}"
         )
-    kind = parse_reasoner_type(reasoner_type)
+    try:
+        kind = parse_reasoner_type(reasoner_type)
+    except JobInvalidRequestError as exc:
+        raise JobInvalidRequestError(f"ops[{index}]: {exc}") from exc
     return _Key(kind, require_segment(f"ops[{index}] job_id", job_id)), handle
 
 

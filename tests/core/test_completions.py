@@ -278,12 +278,16 @@ BAD_OPS: list[tuple[object, str]] = [
     ([("Logic",)], r"ops\[0\] must be an operation handle"),
     ([("Logic", "t1", "x")], r"ops\[0\] must be an operation handle"),
     ([("Logic", "t1"), 3], r"ops\[1\] must be an operation handle"),
-    ([("Nope", "t1")], "Expected: Logic, Prescriptive, or Predictive"),
+    (
+        [("Logic", "t1"), ("Nope", "t1")],
+        r"ops\[1\]: .*Expected: Logic, Prescriptive, or Predictive",
+    ),
+    ([(None, "t1")], r"ops\[0\]: Invalid reasoner_type None"),
     ([("Logic", "  ")], r"ops\[0\] job_id must be a non-empty string"),
     ([("Logic", None)], r"ops\[0\] job_id must be a non-empty string"),
     ([OperationRef(id=" ", reasoner_type="Logic")], r"ops\[0\] job_id must be a non-empty"),
     ([OperationRef(id=7, reasoner_type="ML")], r"ops\[0\] job_id must be a non-empty"),  # type: ignore[arg-type]
-    ([OperationRef(id="t1", reasoner_type="Batch")], "Expected: Logic, Prescriptive"),
+    ([OperationRef(id="t1", reasoner_type="Batch")], r"ops\[0\]: .*Expected: Logic"),
 ]
 
 
