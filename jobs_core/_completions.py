@@ -120,6 +120,8 @@ class Completions:
     _due: float | None = attrs.field(init=False, default=None)
     """When the next round may start (the deadline: none may); None before the first."""
     _last_round: bool = attrs.field(init=False, default=False)
+    _failure: str | None = attrs.field(init=False, default=None)
+    """Why a read of the last round did not answer before the deadline, for the timeout."""
 
     def __attrs_post_init__(self) -> None:
         self._pending = {}
@@ -287,9 +289,14 @@ class Completions:
         )
         results: list[Any] = yield Gather(reads, self.config.expansion_concurrency)
         ended: list[tuple[int, JobRecord]] = []
+        cut: JobTimeoutError | None = None
         for position, (key, result) in enumerate(zip(keys, results, strict=True)):
             if isinstance(result, JobTimeoutError):
-                raise self._timed_out(str(result)) from result
+                # The deadline cut this read short; the jobs the others saw end are still handed
+                # out, and the wait times out after them (it has no time for another round).
+                cut = result
+                self._failure = str(result)
+                continue
             if isinstance(result, BaseException):
                 # Nothing of this round is lost: every job read stays pending until a round
                 # reads it to its end.
@@ -303,6 +310,8 @@ class Completions:
             self._gone.discard(key)
             if job.is_terminal:
                 ended.append((position, result))
+        if cut is not None and not ended:
+            raise self._timed_out() from cut
         ended.sort(key=_finish_order)
         records = [record for _, record in ended]
         bounded = Deadline(self._deadline)
@@ -328,6 +337,7 @@ class Completions:
                 handle.final = outcome
 
     def _timed_out(self, failure: str | None = None) -> JobTimeoutError:
+        failure = failure or self._failure
         pending = {(key.kind.label, key.job_id): self._last_seen[key] for key in self._pending}
         states = collections.Counter(
             "not found yet"

@@ -416,3 +416,26 @@ def test_a_job_that_disappears_is_pending_as_last_seen() -> None:
     assert raised.value.pending[("Predictive", "never")] is None
     assert "1 RUNNING (not found since)" in str(raised.value)
     assert "1 not found yet" in str(raised.value)
+
+
+def test_a_read_cut_by_the_deadline_loses_none_of_the_jobs_its_round_saw_end() -> None:
+    """One read of a round rides out 503s into the deadline while another shows its job ended:
+    that job is handed out (not reported pending as RUNNING), then the wait times out."""
+
+    class BusyForB(SimulatedService):
+        def answer(self, effect: Any) -> Any:
+            is_b = isinstance(effect, core.HttpRequest) and effect.target.endswith("/b")
+            if is_b and self.clock >= 3.0:
+                return response(503, {"message": "busy"}, (("Retry-After", "60"),))
+            return super().answer(effect)
+
+    # Never listed: both are read in every round.
+    jobs = [SimJob(ML, "a", 3.0, listed_from=1e9), SimJob(ML, "b", 1e9, listed_from=1e9)]
+    service = BusyForB(jobs)
+    completions = Completions.open(HTTP, ops_of(jobs), timeout_s=20, poll_interval_s=1.0)
+    assert service.run(completions.next_done()).id == "a"
+    with pytest.raises(JobTimeoutError) as raised:
+        service.run(completions.next_done())
+    assert list(raised.value.pending) == [("Predictive", "b")]
+    assert "last failure: status 503: busy" in str(raised.value)
+    assert service.clock == pytest.approx(20.0)
