@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -61,10 +62,15 @@ class WaitSpec:
 
         Raises:
             JobInvalidRequestError: `timeout_s <= 0`, `poll_interval_s` outside (0, 20), a bad
-                `include`, or an `on_poll` that is not callable.
+                `include`, or an `on_poll` that is not callable or is a coroutine function.
         """
         if on_poll is not None and not callable(on_poll):
             raise JobInvalidRequestError(f"on_poll must be callable, not {excerpt(on_poll)}")
+        if inspect.iscoroutinefunction(on_poll):
+            # Called between polls, inside the protocol: nothing would ever await it.
+            raise JobInvalidRequestError(
+                "on_poll must be a plain function: it is called, never awaited"
+            )
         return cls(
             kind=kind,
             job_id=job_id,

@@ -33,6 +33,10 @@ def repr_id(value: object) -> str:
     return excerpt(value)[:20]
 
 
+async def _on_poll(job: object) -> None:
+    """An async callback: the protocol would call it and never await what it returns."""
+
+
 INVALID: dict[str, Call] = {
     "unknown reasoner type": lambda: core.get(HTTP, "Descriptive", "j1"),
     "reasoner type not a string": lambda: core.get(HTTP, 7, "j1"),  # type: ignore[arg-type]
@@ -91,6 +95,17 @@ INVALID: dict[str, Call] = {
     "wait: poll of 20 s": lambda: core.wait(HTTP, "Logic", "t", poll_interval_s=20),
     "wait: poll not a number": lambda: core.wait(HTTP, "Logic", "t", poll_interval_s="1"),  # type: ignore[arg-type]
     "wait: on_poll not callable": lambda: core.wait(HTTP, "Logic", "t", on_poll=3),  # type: ignore[arg-type]
+    "wait: on_poll a coroutine function": lambda: core.wait(HTTP, "Logic", "t", on_poll=_on_poll),  # type: ignore[arg-type]
+    "create_ready: on_poll a coroutine function": lambda: core.create_ready(
+        HTTP,
+        "Logic",
+        "e",
+        {"database": "d", "query": "q"},
+        on_poll=_on_poll,  # type: ignore[arg-type]
+    ),
+    "handle wait: on_poll a coroutine function": lambda: core.OperationHandle(
+        HTTP, core.OperationRef(id="t", reasoner_type="Logic")
+    ).wait(on_poll=_on_poll),  # type: ignore[arg-type]
     "operation: blank id": lambda: core.get_operation(HTTP, "Logic", ""),
     "pager: bad follow": lambda: core.EventsPager.open(HTTP, "Logic", "t", follow="y"),  # type: ignore[arg-type]
     "pager over SQL: another stream": lambda: core.EventsPager.open(
