@@ -34,7 +34,7 @@ from ._logs import CORE_LOGGER
 from ._models import Job, JobRecord
 from ._reasoners import ReasonerType, parse_reasoner_type
 from ._retry import Deadline
-from ._validation import require_positive, require_text
+from ._validation import require_positive, require_segment
 from ._wait import (
     DEFAULT_POLL_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
@@ -59,19 +59,26 @@ def _key_of(index: int, op: object) -> tuple[_Key, OperationHandle | None]:
     """Return what operation `index` of `ops` names, and its handle when it is one.
 
     Raises:
-        JobInvalidRequestError: `op` is neither a handle, a reference nor a pair of strings.
+        JobInvalidRequestError: `op` is neither a handle, a reference nor a pair, or names an
+            unknown reasoner type or an id that is blank or a dot segment.
     """
     handle = op if isinstance(op, OperationHandle) else None
     ref = handle.ref if handle is not None else op
     if isinstance(ref, OperationRef):
-        return _Key(parse_reasoner_type(ref.reasoner_type), ref.id), handle
-    if isinstance(op, tuple | list) and len(op) == 2:
-        kind = parse_reasoner_type(op[0])
-        return _Key(kind, require_text(f"ops[{index}] job_id", op[1])), None
-    raise JobInvalidRequestError(
-        f"ops[{index}] must be an operation handle or a (reasoner_type, job_id) pair,"
-        f" not {type(op).__name__}"
-    )
+        # Checked as a pair is: a reference may be built by hand, with any id.
+        reasoner_type, job_id = ref.reasoner_type, ref.id
+    elif isinstance(op, tuple | list) and len(op) == 2:
+        reasoner_type, job_id = op
+    else:
+        raise JobInvalidRequestError(
+            f"ops[{index}] must be an operation handle or a (reasoner_type, job_id) pair,"
+            f" not {type(op).__name__}"
+        )
+    try:
+        kind = parse_reasoner_type(reasoner_type)
+    except JobInvalidRequestError as exc:
+        raise JobInvalidRequestError(f"ops[{index}]: {exc}") from exc
+    return _Key(kind, require_segment(f"ops[{index}] job_id", job_id)), handle
 
 
 def _finish_order(item: tuple[int, JobRecord]) -> tuple[dt.datetime, int]:
@@ -88,7 +95,8 @@ class Completions:
     `next_done()` returns the next one (`as_completed`), `all_done()` all of them in the order of
     the operations (`wait_all`). The deadline starts with the first poll. The reads of a round
     run `config.expansion_concurrency` at a time. An operation's handle, when it was given one,
-    keeps its final job, as after its own `wait`.
+    keeps its final job, as after its own `wait`; a handle that already holds it (and no
+    `include=`) costs no request and comes out first.
     """
 
     config: ClientConfig
@@ -102,6 +110,8 @@ class Completions:
     _pending: dict[_Key, list[int]] = attrs.field(init=False)
     """The jobs not finished yet, each with the indexes of the operations that name it."""
     _last_seen: dict[_Key, Job | None] = attrs.field(init=False)
+    _gone: set[_Key] = attrs.field(init=False, factory=set)
+    """The jobs not found by their last read although seen before (kept as last seen)."""
     _ready: collections.deque[tuple[int, Job | JobError]] = attrs.field(
         init=False, factory=collections.deque
     )
@@ -110,12 +120,20 @@ class Completions:
     _due: float | None = attrs.field(init=False, default=None)
     """When the next round may start (the deadline: none may); None before the first."""
     _last_round: bool = attrs.field(init=False, default=False)
+    _failure: str | None = attrs.field(init=False, default=None)
+    """Why a read of the last round did not answer before the deadline, for the timeout."""
 
     def __attrs_post_init__(self) -> None:
         self._pending = {}
         for index, key in enumerate(self._keys):
             self._pending.setdefault(key, []).append(index)
         self._last_seen = dict.fromkeys(self._pending)
+        if not self.include:
+            # A handle that has seen its job end returns it without any effect (as its `wait`
+            # does): it comes out first.
+            for key, handle in zip(self._keys, self._handles, strict=True):
+                if handle is not None and handle.final is not None and key in self._pending:
+                    self._settle(key, handle.final)
 
     @classmethod
     def open(
@@ -206,7 +224,7 @@ class Completions:
                 if self._due > now:
                     yield Sleep(self._due - now)
             yield from self._round()
-            self._schedule((yield Now()))
+            self._schedule(self._started, (yield Now()))
         index, outcome = self._ready.popleft()
         if isinstance(outcome, JobError):
             raise outcome
@@ -216,9 +234,11 @@ class Completions:
     def _reserve(self) -> float:
         return answer_reserve(self.timeout_s)
 
-    def _schedule(self, now: float) -> None:
+    def _schedule(self, started: float, now: float) -> None:
         """Set when the next round starts, as `wait` spaces its polls: the policy's interval,
-        but the last round early enough to be answered, and none after it."""
+        but the last round early enough to be answered, and none after it. `started` is when
+        the first round started: kept, not worked back from the deadline, which a huge timeout
+        rounds off."""
         until_last = self._deadline - self._reserve - now
         if self._last_round or until_last <= 0:
             self._due = self._deadline
@@ -227,7 +247,7 @@ class Completions:
             self._last_round = delay == until_last
             self._due = now + delay
             # Time waited at the next round, from the first (as `wait` counts from its start).
-            waited = self._due - (self._deadline - self.timeout_s)
+            waited = self._due - started
             self._interval = self.config.polling.next_interval(self._interval, waited)
         CORE_LOGGER.debug(
             "wait on many: %d of %d jobs still running, %d ended and waiting to be taken;"
@@ -259,6 +279,7 @@ class Completions:
                 absent.append(key)
             else:
                 self._last_seen[key] = record.job
+                self._gone.discard(key)
         if absent:
             yield from self._read(absent)
 
@@ -268,17 +289,29 @@ class Completions:
         )
         results: list[Any] = yield Gather(reads, self.config.expansion_concurrency)
         ended: list[tuple[int, JobRecord]] = []
+        cut: JobTimeoutError | None = None
         for position, (key, result) in enumerate(zip(keys, results, strict=True)):
             if isinstance(result, JobTimeoutError):
-                raise self._timed_out(str(result)) from result
+                # The deadline cut this read short; the jobs the others saw end are still handed
+                # out, and the wait times out after them (it has no time for another round).
+                cut = result
+                self._failure = str(result)
+                continue
             if isinstance(result, BaseException):
                 # Nothing of this round is lost: every job read stays pending until a round
                 # reads it to its end.
                 raise result
             job = result.job if result is not None else None
+            if job is None:
+                if self._last_seen[key] is not None:
+                    self._gone.add(key)
+                continue
             self._last_seen[key] = job
-            if job is not None and job.is_terminal:
+            self._gone.discard(key)
+            if job.is_terminal:
                 ended.append((position, result))
+        if cut is not None and not ended:
+            raise self._timed_out() from cut
         ended.sort(key=_finish_order)
         records = [record for _, record in ended]
         bounded = Deadline(self._deadline)
@@ -293,6 +326,10 @@ class Completions:
         except JobError as exc:
             exc.job_id = record.job.id
             outcome = exc
+        self._settle(key, outcome)
+
+    def _settle(self, key: _Key, outcome: Job | JobError) -> None:
+        """Queue the outcome of every operation that names `key`, which ends its wait."""
         for index in self._pending.pop(key):
             self._ready.append((index, outcome))
             handle = self._handles[index]
@@ -300,9 +337,15 @@ class Completions:
                 handle.final = outcome
 
     def _timed_out(self, failure: str | None = None) -> JobTimeoutError:
+        failure = failure or self._failure
         pending = {(key.kind.label, key.job_id): self._last_seen[key] for key in self._pending}
         states = collections.Counter(
-            job.state if job is not None else "not found yet" for job in pending.values()
+            "not found yet"
+            if job is None
+            else f"{job.state} (not found since)"
+            if key in self._gone
+            else job.state
+            for key, job in zip(self._pending, pending.values(), strict=True)
         )
         seen = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
         cause = f"; {failure}" if failure else ""

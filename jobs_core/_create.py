@@ -148,11 +148,12 @@ def _submit(
 
 
 def _create_ready(config: ClientConfig, spec: _CreateSpec, waiting: WaitSpec) -> Protocol[Job]:
-    deadline = (yield Now()) + waiting.timeout_s
-    start = _submit(config, spec, abort_detached=spec.kind.is_logic, deadline=Deadline(deadline))
+    started = yield Now()
+    deadline = Deadline(started + waiting.timeout_s)
+    start = _submit(config, spec, abort_detached=spec.kind.is_logic, deadline=deadline)
     job_id = yield from start
     try:
-        return (yield from poll_until_done(config, attrs.evolve(waiting, job_id=job_id), deadline))
+        return (yield from poll_until_done(config, attrs.evolve(waiting, job_id=job_id), started))
     except JobError as exc:
         # The job exists and may still run: whoever catches this must be able to find it.
         exc.job_id = job_id

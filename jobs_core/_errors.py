@@ -45,8 +45,9 @@ class JobTimeoutError(JobError):
     """`wait` reached its deadline before the job ended; `job` is the job as last seen.
 
     A wait on many jobs (`wait_all`, `as_completed`) fills `pending` instead: every job it was
-    still waiting for, keyed by ``(reasoner type label, job id)``, as last seen (None: not found
-    yet). A timeout says nothing about the jobs' outcome: they may still be running.
+    still waiting for, keyed by ``(reasoner type label, job id)``, as last seen (None: never
+    found; a job seen and then no longer found is kept as it was seen). A timeout says nothing
+    about the jobs' outcome: they may still be running.
     """
 
     def __init__(

@@ -13,7 +13,7 @@ from ._logs import CORE_LOGGER
 from ._models import JobEvents
 from ._reasoners import ReasonerType, parse_reasoner_type
 from ._validation import require_bool, require_positive, require_segment, require_string
-from ._wait import DEFAULT_POLL_INTERVAL_S
+from ._wait import DEFAULT_POLL_INTERVAL_S, MAX_POLL_INTERVAL_S
 
 DEFAULT_STREAM = "progress"
 
@@ -46,9 +46,15 @@ class EventsPager:
     without a continuation token. With `follow` it keeps reading (sleeping `poll_interval_s`
     between empty pages) until the job has ended and the stream is drained.
 
-    `continuation_token` is where a new pager resumes so that no event is lost: the start of the
-    page being read while some of its events are still unread, else the start of the next page;
-    None once the stream has ended (a page came back without a token).
+    `continuation_token` is where a new pager resumes so that no event is lost: the token the
+    page being read was read with while some of its events are still unread, else the start of
+    the next page; None once the stream has ended (a page came back without a token).
+
+    A page that comes back with the token it was read with is read again from that token. When
+    that read returns the very same events, the service is not moving on: the repeat counts as
+    no new event (it ends the stream, or with `follow` is polled until the job ends), where
+    reading on would hand out the same events forever. A token that stays the same while the
+    events change (a server-side cursor) is read on.
     """
 
     config: ClientConfig
@@ -63,6 +69,9 @@ class EventsPager:
     _job_ended: bool = False
     _unread: list[dict[str, Any]] = attrs.field(factory=list)
     _page_token: str | None = None
+    """The token the page being read was read with."""
+    _last_page: tuple[str, list[dict[str, Any]]] | None = None
+    """The token and events of the last page that had events."""
 
     @classmethod
     def open(
@@ -79,7 +88,8 @@ class EventsPager:
         """Return a pager after checking its arguments; a None token is an ended stream.
 
         Raises:
-            JobInvalidRequestError: a bad argument.
+            JobInvalidRequestError: a bad argument (`poll_interval_s` outside (0, 20), as for
+                `wait`).
         """
         pager = cls(
             config=config,
@@ -92,7 +102,9 @@ class EventsPager:
             ),
             stream_name=require_segment("stream_name", require_string("stream_name", stream_name)),
             follow=require_bool("follow", follow),
-            poll_interval_s=require_positive("poll_interval_s", poll_interval_s),
+            poll_interval_s=require_positive(
+                "poll_interval_s", poll_interval_s, below=MAX_POLL_INTERVAL_S
+            ),
         )
         # Build (and so check) the first read now: a bad stream fails before any I/O.
         fetch_events(config, pager.kind, pager.job_id, "", pager.stream_name)
@@ -116,7 +128,6 @@ class EventsPager:
         An event of the page being read comes back without any effect.
         """
         if not self._unread:
-            self._page_token = self.next_token
             page = yield from self.next_page()
             if page is None:
                 return None
@@ -126,13 +137,23 @@ class EventsPager:
     def next_page(self) -> Protocol[JobEvents | None]:
         """Return the protocol that reads the next non-empty page, or None at the end."""
         while not self.finished and self.next_token is not None:
+            sent = self.next_token
             page = yield from fetch_events(
-                self.config, self.kind, self.job_id, self.next_token, self.stream_name
+                self.config, self.kind, self.job_id, sent, self.stream_name
             )
             token = page.continuation_token or None
             self.next_token = token
-            if page.events:
+            if token == sent and page.events and self._last_page == (sent, page.events):
+                CORE_LOGGER.debug(
+                    "events %s %s: token %r brought the same page again; no new event",
+                    self.kind.label,
+                    self.job_id,
+                    sent,
+                )
+            elif page.events:
                 self.finished = token is None
+                self._page_token = sent
+                self._last_page = (sent, page.events)
                 return page
             if token is None or not self.follow or self._job_ended:
                 self.finished = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -61,10 +62,15 @@ class WaitSpec:
 
         Raises:
             JobInvalidRequestError: `timeout_s <= 0`, `poll_interval_s` outside (0, 20), a bad
-                `include`, or an `on_poll` that is not callable.
+                `include`, or an `on_poll` that is not callable or is a coroutine function.
         """
         if on_poll is not None and not callable(on_poll):
             raise JobInvalidRequestError(f"on_poll must be callable, not {excerpt(on_poll)}")
+        if inspect.iscoroutinefunction(on_poll):
+            # Called between polls, inside the protocol: nothing would ever await it.
+            raise JobInvalidRequestError(
+                "on_poll must be a plain function: it is called, never awaited"
+            )
         return cls(
             kind=kind,
             job_id=job_id,
@@ -102,32 +108,37 @@ def wait(
 
 
 def poll_until_done(
-    config: ClientConfig, spec: WaitSpec, deadline: float | None = None
+    config: ClientConfig, spec: WaitSpec, started: float | None = None
 ) -> Protocol[Job]:
-    """Poll as `spec` says, until `deadline` (a `Now` reading; default `spec.timeout_s` from now).
+    """Poll as `spec` says, for `spec.timeout_s` from `started` (a `Now` reading; default now).
 
     Every request carries the deadline. A poll rides out transient failures (429, 5xx, dropped
     connections, lost SQL sessions, requests the deadline cut short) until the deadline: only the
     deadline or another failure ends the wait. The last poll is sent early enough to be answered
     before the deadline; after it, the wait sleeps what is left and times out.
     """
-    if deadline is None:
-        deadline = (yield Now()) + spec.timeout_s
-    # Time waited counts from the start of the call (create_ready's create included).
-    started = deadline - spec.timeout_s
+    # Time waited counts from the start of the call (create_ready's create included). It is
+    # kept, not worked back from the deadline: a huge timeout would round the start off.
+    if started is None:
+        started = yield Now()
+    deadline = started + spec.timeout_s
     interval = spec.poll_interval_s
     job: Job | None = None
+    """The job as last seen: a job not found after it was seen is reported as it was then."""
+    gone = False
     last_poll = False
     while True:
         try:
             polling = Deadline(deadline, persist=True)
             record = yield from fetch_record(config, spec.kind, spec.job_id, deadline=polling)
         except JobTimeoutError as exc:
-            raise _timed_out(spec, job, str(exc)) from exc
-        job = record.job if record is not None else None
+            raise _timed_out(spec, job, str(exc), gone=gone) from exc
+        seen = record.job if record is not None else None
         if spec.on_poll is not None:
-            spec.on_poll(job)
-        if record is not None and job is not None and job.is_terminal:
+            spec.on_poll(seen)
+        gone = seen is None and job is not None
+        job = seen if seen is not None else job
+        if record is not None and seen is not None and seen.is_terminal:
             raise_if_client_disconnected(record)
             reads = Deadline(deadline)
             (final,) = yield from expand(config, [record], spec.include, deadline=reads)
@@ -139,11 +150,15 @@ def poll_until_done(
             # No poll sent now could be answered before the deadline: sleep it out, time out.
             if remaining > 0:
                 yield Sleep(remaining)
-            raise _timed_out(spec, job)
+            raise _timed_out(spec, job, gone=gone)
         delay = min(interval, until_last_poll)
         last_poll = delay == until_last_poll
         CORE_LOGGER.debug(
-            "wait %s %s: %s; next poll in %.2fs", spec.kind.label, spec.job_id, _seen(job), delay
+            "wait %s %s: %s; next poll in %.2fs",
+            spec.kind.label,
+            spec.job_id,
+            _describe_seen(job, gone),
+            delay,
         )
         yield Sleep(delay)
         interval = config.polling.next_interval(interval, now + delay - started)
@@ -154,18 +169,24 @@ def answer_reserve(timeout_s: float) -> float:
     return min(_MAX_ANSWER_RESERVE_S, timeout_s * _ANSWER_RESERVE_FRACTION)
 
 
-def _timed_out(spec: WaitSpec, job: Job | None, failure: str | None = None) -> JobTimeoutError:
+def _timed_out(
+    spec: WaitSpec, job: Job | None, failure: str | None = None, *, gone: bool
+) -> JobTimeoutError:
     cause = f"; {failure}" if failure else ""
     return JobTimeoutError(
         f"{spec.kind.label} {spec.job_id} did not finish within {spec.timeout_s:g}s"
-        f" (last seen: {_seen(job)}{cause})",
+        f" (last seen: {_describe_seen(job, gone)}{cause})",
         job=job,
         job_id=spec.job_id,
     )
 
 
-def _seen(job: Job | None) -> str:
-    return f"state={job.state}" if job is not None else "not found yet"
+def _describe_seen(job: Job | None, gone: bool = False) -> str:
+    """Return how a wait last saw a job: its state (``, not found since`` when the reads after
+    that found nothing), or ``not found yet``."""
+    if job is None:
+        return "not found yet"
+    return f"state={job.state}" + (", not found since" if gone else "")
 
 
 def raise_if_client_disconnected(record: JobRecord) -> None:

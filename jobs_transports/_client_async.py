@@ -380,7 +380,7 @@ class JobsClient(ClientBase[JobsGateway]):
         `JobTimeoutError`, whose `pending` holds the jobs not finished, as last seen.
         """
         completions = Completions.open(
-            self._config,
+            self._call_config(),
             core_operations(ops),
             timeout_s=timeout_s,
             poll_interval_s=poll_interval_s,
@@ -420,7 +420,7 @@ class JobsClient(ClientBase[JobsGateway]):
         """
         return await self._run(
             core.wait_all(
-                self._config,
+                self._call_config(),
                 core_operations(ops),
                 timeout_s=timeout_s,
                 poll_interval_s=poll_interval_s,

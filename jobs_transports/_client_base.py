@@ -138,7 +138,8 @@ class EventIteratorBase:
     def continuation_token(self) -> str | None:
         """Where a new iterator resumes with no event lost; None once the stream has ended.
 
-        A reader that stops in the middle of a page gets the rest of that page again.
+        A reader that stops in the middle of a page reads that whole page again, the events it
+        had already taken from it included.
         """
         return self._pager.continuation_token
 

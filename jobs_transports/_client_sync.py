@@ -369,7 +369,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         `JobTimeoutError`, whose `pending` holds the jobs not finished, as last seen.
         """
         completions = Completions.open(
-            self._config,
+            self._call_config(),
             core_operations(ops),
             timeout_s=timeout_s,
             poll_interval_s=poll_interval_s,
@@ -409,7 +409,7 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         """
         return self._run(
             core.wait_all(
-                self._config,
+                self._call_config(),
                 core_operations(ops),
                 timeout_s=timeout_s,
                 poll_interval_s=poll_interval_s,

@@ -118,7 +118,9 @@ class SqlExecutor:
                 threading.Thread(target=statement, name="jobs-sql-statement", daemon=True).start()
         if start:
             try:
-                finished.wait(time_left)
+                # No thread waits longer than TIMEOUT_MAX (~292 years): past it, a time left
+                # (a wait with timeout_s=inf) raises OverflowError. Either is forever.
+                finished.wait(min(time_left, threading.TIMEOUT_MAX))
             finally:
                 with self._waiting_lock:
                     self._waiting.discard(finished)

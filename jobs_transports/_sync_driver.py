@@ -192,7 +192,9 @@ class SyncDriver:
             JobTimeoutError: the deadline passed first.
         """
         time_left = self._time_left(deadline)
-        if not lock.acquire(timeout=-1 if time_left is None else max(time_left, 0)):
+        # Past TIMEOUT_MAX (a far deadline: timeout_s=inf) acquire raises OverflowError.
+        timeout = -1 if time_left is None else min(max(time_left, 0), threading.TIMEOUT_MAX)
+        if not lock.acquire(timeout=timeout):
             raise waited_past_deadline()
 
     def _outcome(self, protocol: Protocol[Any]) -> Any:

@@ -136,3 +136,15 @@ def test_a_wait_for_another_calls_token_exchange_ends_with_the_wait(
 
         elapsed = asyncio.run(main()) if library == "asyncio" else trio.run(main)
     assert elapsed < TIMEOUT_S + MARGIN_S
+
+
+def test_a_wait_without_a_deadline_to_speak_of_renews_its_token(
+    key_pair_home: Path, emu: jobs_emulator.Emulator
+) -> None:
+    """The sync driver takes the account's lock by the wait's deadline: one 1e300 s away used
+    to raise OverflowError (no thread waits past threading.TIMEOUT_MAX)."""
+    with connect_sync() as client:
+        job_id = client.create("Predictive", "f", {"emulate": {"duration_s": 0.2}}).id
+        time.sleep(TTL_S + 0.5)  # the token has expired: the wait's first poll renews it
+        job = client.wait("Predictive", job_id, timeout_s=1e300, poll_interval_s=0.1)
+        assert job.state == "COMPLETED"

@@ -6,7 +6,9 @@ generator that would emit effects.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,9 +22,20 @@ from jobs_core import (
     RetryPolicy,
 )
 from jobs_core import _http_dialect as http
+from jobs_core._errors import excerpt
 from tests.core.replies import HTTP, SQL
 
 Call = Callable[[], Any]
+
+
+def repr_id(value: object) -> str:
+    """A test id for `value` that stays short (an int of 5,000 digits has no repr)."""
+    return excerpt(value)[:20]
+
+
+async def _on_poll(job: object) -> None:
+    """An async callback: the protocol would call it and never await what it returns."""
+
 
 INVALID: dict[str, Call] = {
     "unknown reasoner type": lambda: core.get(HTTP, "Descriptive", "j1"),
@@ -82,6 +95,17 @@ INVALID: dict[str, Call] = {
     "wait: poll of 20 s": lambda: core.wait(HTTP, "Logic", "t", poll_interval_s=20),
     "wait: poll not a number": lambda: core.wait(HTTP, "Logic", "t", poll_interval_s="1"),  # type: ignore[arg-type]
     "wait: on_poll not callable": lambda: core.wait(HTTP, "Logic", "t", on_poll=3),  # type: ignore[arg-type]
+    "wait: on_poll a coroutine function": lambda: core.wait(HTTP, "Logic", "t", on_poll=_on_poll),  # type: ignore[arg-type]
+    "create_ready: on_poll a coroutine function": lambda: core.create_ready(
+        HTTP,
+        "Logic",
+        "e",
+        {"database": "d", "query": "q"},
+        on_poll=_on_poll,  # type: ignore[arg-type]
+    ),
+    "handle wait: on_poll a coroutine function": lambda: core.OperationHandle(
+        HTTP, core.OperationRef(id="t", reasoner_type="Logic")
+    ).wait(on_poll=_on_poll),  # type: ignore[arg-type]
     "operation: blank id": lambda: core.get_operation(HTTP, "Logic", ""),
     "pager: bad follow": lambda: core.EventsPager.open(HTTP, "Logic", "t", follow="y"),  # type: ignore[arg-type]
     "pager over SQL: another stream": lambda: core.EventsPager.open(
@@ -116,6 +140,63 @@ def test_limit_zero_or_less_is_an_empty_list_without_effects() -> None:
         with pytest.raises(StopIteration) as stopped:
             next(protocol)
         assert stopped.value.value == []
+
+
+# --- the times of every call that waits --------------------------------------------------------
+
+WAITING_CALLS: dict[str, Callable[..., Any]] = {
+    "wait": lambda **times: core.wait(HTTP, "Logic", "t", **times),
+    "create_ready": lambda **times: core.create_ready(HTTP, "Predictive", "w", {}, **times),
+    "wait_all": lambda **times: core.wait_all(HTTP, [("Logic", "t")], **times),
+    "as_completed": lambda **times: core.Completions.open(HTTP, [("Logic", "t")], **times),
+    "handle wait": lambda **times: core.OperationHandle(
+        HTTP, core.OperationRef(id="t", reasoner_type="Logic")
+    ).wait(**times),
+}
+BAD_TIMES: list[object] = [
+    0, -1, -0.5, -math.inf, math.nan, True, False, "5", None, [1], -(10**5000),
+]  # fmt: skip
+BAD_POLL_INTERVALS: list[object] = [*BAD_TIMES, 20, 20.0, 1e9, math.inf, 10**5000]
+
+
+@pytest.mark.parametrize("value", BAD_TIMES, ids=repr_id)
+@pytest.mark.parametrize("call", sorted(WAITING_CALLS))
+def test_a_bad_timeout_fails_before_any_effect_with_a_short_message(
+    call: str, value: object
+) -> None:
+    with pytest.raises(JobInvalidRequestError, match="timeout_s") as raised:
+        WAITING_CALLS[call](timeout_s=value)
+    assert len(str(raised.value)) < 200
+
+
+@pytest.mark.parametrize("value", BAD_POLL_INTERVALS, ids=repr_id)
+@pytest.mark.parametrize("call", [*sorted(WAITING_CALLS), "events pager"])
+def test_a_bad_poll_interval_fails_before_any_effect_with_a_short_message(
+    call: str, value: object
+) -> None:
+    """Every poll interval means the same: a number of seconds in (0, 20)."""
+    calls: dict[str, Callable[..., Any]] = {
+        **WAITING_CALLS,
+        "events pager": partial(core.EventsPager.open, HTTP, "Logic", "t"),
+    }
+    with pytest.raises(JobInvalidRequestError, match="poll_interval_s") as raised:
+        calls[call](poll_interval_s=value)
+    assert len(str(raised.value)) < 200
+
+
+@pytest.mark.parametrize("value", [1e300, math.inf, 10**400, 10**5000], ids=repr_id)
+@pytest.mark.parametrize("call", sorted(WAITING_CALLS))
+def test_a_huge_timeout_is_no_deadline_to_speak_of(call: str, value: object) -> None:
+    """An int too large for a float is an infinite timeout, not an OverflowError."""
+    assert WAITING_CALLS[call](timeout_s=value) is not None
+
+
+def test_a_bad_payload_is_named_by_type_never_quoted() -> None:
+    """A payload may hold credentials: the message names types only."""
+    for payload in ({None: "hunter2"}, ["hunter2"], "hunter2"):
+        with pytest.raises(JobInvalidRequestError) as raised:
+            core.create(HTTP, "Predictive", "w", payload)  # type: ignore[arg-type]
+        assert "hunter2" not in str(raised.value)
 
 
 CONFIG_ERRORS: dict[str, Call] = {
@@ -163,6 +244,14 @@ DOT_CALLS: dict[str, Callable[[ClientConfig, str], Any]] = {
     "list by id": lambda config, value: core.list_jobs(config, "Logic", job_id=value),
     "operation reference": lambda config, value: core.OperationRef.from_dict(
         {"id": value, "reasoner_type": "Logic"}
+    ),
+    "wait_all pair": lambda config, value: core.wait_all(config, [("Logic", value)]),
+    "as_completed pair": lambda config, value: core.Completions.open(config, [("ML", value)]),
+    "wait_all reference": lambda config, value: core.wait_all(
+        config, [core.OperationRef(id=value, reasoner_type="Logic")]
+    ),
+    "as_completed handle": lambda config, value: core.Completions.open(
+        config, [core.OperationHandle(config, core.OperationRef(id=value, reasoner_type="ML"))]
     ),
 }
 

@@ -278,9 +278,16 @@ BAD_OPS: list[tuple[object, str]] = [
     ([("Logic",)], r"ops\[0\] must be an operation handle"),
     ([("Logic", "t1", "x")], r"ops\[0\] must be an operation handle"),
     ([("Logic", "t1"), 3], r"ops\[1\] must be an operation handle"),
-    ([("Nope", "t1")], "Expected: Logic, Prescriptive, or Predictive"),
+    (
+        [("Logic", "t1"), ("Nope", "t1")],
+        r"ops\[1\]: .*Expected: Logic, Prescriptive, or Predictive",
+    ),
+    ([(None, "t1")], r"ops\[0\]: Invalid reasoner_type None"),
     ([("Logic", "  ")], r"ops\[0\] job_id must be a non-empty string"),
     ([("Logic", None)], r"ops\[0\] job_id must be a non-empty string"),
+    ([OperationRef(id=" ", reasoner_type="Logic")], r"ops\[0\] job_id must be a non-empty"),
+    ([OperationRef(id=7, reasoner_type="ML")], r"ops\[0\] job_id must be a non-empty"),  # type: ignore[arg-type]
+    ([OperationRef(id="t1", reasoner_type="Batch")], r"ops\[0\]: .*Expected: Logic"),
 ]
 
 
@@ -353,3 +360,82 @@ def test_each_round_is_logged(caplog: pytest.LogCaptureFixture) -> None:
         " next round in 1.00s"
     )
     assert len(rounds) == 3
+
+
+@pytest.mark.parametrize("timeout_s", [1e20, 1e300, float("inf")])
+def test_a_huge_timeout_spaces_rounds_as_an_ordinary_one(timeout_s: float) -> None:
+    """The time waited is read from the clock, not worked back from a deadline that a huge
+    timeout rounds off: rounds must not jump to the policy's cap."""
+    spacings = []
+    for timeout in (3_600.0, timeout_s):
+        start = 123_456.0  # a clock far from zero, as trio's is
+        service = SimulatedService([SimJob(ML, "j", start + 30.0)])
+        service.clock = start
+        service.run(core.wait_all(HTTP, [("Predictive", "j")], timeout_s=timeout))
+        spacings.append(service.sleeps)
+    assert spacings[1] == spacings[0]
+    assert spacings[0][:3] == [0.5, 0.5, 0.5]
+
+
+def test_handles_whose_final_job_is_known_cost_nothing() -> None:
+    """As a handle's own `wait` returns its cached final job without any effect, so do
+    `wait_all` and `as_completed` (which hands it out first)."""
+    handles = [
+        OperationHandle(HTTP, OperationRef(id=f"p{n}", reasoner_type="Predictive"))
+        for n in range(3)
+    ]
+    service = SimulatedService([SimJob(ML, f"p{n}", 5.0 + n) for n in range(3)])
+    finals = service.run(core.wait_all(HTTP, handles[:2], poll_interval_s=1.0))
+    requests = len(service.requests)
+    assert service.run(core.wait_all(HTTP, handles[:2])) == finals
+    assert len(service.requests) == requests
+    completions = Completions.open(HTTP, [handles[2], handles[1]], poll_interval_s=1.0)
+    assert service.run(completions.next_done()) is finals[1]
+    assert len(service.requests) == requests
+    assert service.run(completions.next_done()).id == "p2"
+    # Expansions asked for are read: the cached job has none.
+    (expanded,) = service.run(core.wait_all(HTTP, handles[:1], include={"details": True}))
+    assert expanded.details is not None
+
+
+def test_a_job_that_disappears_is_pending_as_last_seen() -> None:
+    class Vanishing(SimulatedService):
+        def answer(self, effect: Any) -> Any:
+            if self.clock >= 3.0 and isinstance(effect, core.HttpRequest):
+                self.jobs.pop((ML, "gone"), None)
+            return super().answer(effect)
+
+    jobs = [SimJob(ML, "gone", 1_000.0, listed_from=1_000.0), SimJob(ML, "never", 0.0)]
+    service = Vanishing(jobs)
+    service.jobs.pop((ML, "never"))
+    with pytest.raises(JobTimeoutError) as raised:
+        service.run(core.wait_all(HTTP, ops_of(jobs), timeout_s=10, poll_interval_s=1.0))
+    gone = raised.value.pending[("Predictive", "gone")]
+    assert gone is not None
+    assert gone.state == "RUNNING"
+    assert raised.value.pending[("Predictive", "never")] is None
+    assert "1 RUNNING (not found since)" in str(raised.value)
+    assert "1 not found yet" in str(raised.value)
+
+
+def test_a_read_cut_by_the_deadline_loses_none_of_the_jobs_its_round_saw_end() -> None:
+    """One read of a round rides out 503s into the deadline while another shows its job ended:
+    that job is handed out (not reported pending as RUNNING), then the wait times out."""
+
+    class BusyForB(SimulatedService):
+        def answer(self, effect: Any) -> Any:
+            is_b = isinstance(effect, core.HttpRequest) and effect.target.endswith("/b")
+            if is_b and self.clock >= 3.0:
+                return response(503, {"message": "busy"}, (("Retry-After", "60"),))
+            return super().answer(effect)
+
+    # Never listed: both are read in every round.
+    jobs = [SimJob(ML, "a", 3.0, listed_from=1e9), SimJob(ML, "b", 1e9, listed_from=1e9)]
+    service = BusyForB(jobs)
+    completions = Completions.open(HTTP, ops_of(jobs), timeout_s=20, poll_interval_s=1.0)
+    assert service.run(completions.next_done()).id == "a"
+    with pytest.raises(JobTimeoutError) as raised:
+        service.run(completions.next_done())
+    assert list(raised.value.pending) == [("Predictive", "b")]
+    assert "last failure: status 503: busy" in str(raised.value)
+    assert service.clock == pytest.approx(20.0)

@@ -78,3 +78,59 @@ def test_resuming_from_the_token_continues_after_the_last_page() -> None:
 def test_job_tokens_are_sent_only_when_not_empty(kind: ReasonerType) -> None:
     target = http.build_events(kind, "x", "", "progress").target
     assert ("continuation_token" in target) is kind.is_logic
+
+
+def test_a_page_the_service_sends_again_for_its_own_token_ends_the_stream() -> None:
+    """A token answered with the same events and itself would be read forever: the repeat is
+    no new event, so the pager ends instead of handing out the same events again."""
+    script = Script(
+        (read(""), page([1, 2], "a")), (read("a"), page([3], "a")), (read("a"), page([3], "a"))
+    )
+    pager = core.EventsPager.open(HTTP, "Logic", "t1")
+    events = [e["i"] for p in drain(pager, script) for e in p.events]
+    assert events == [1, 2, 3]
+    assert not script.steps
+
+
+def test_following_a_stream_that_repeats_its_last_page_ends_with_the_job() -> None:
+    script = Script(
+        (read(""), page([1], "a")),
+        (read("a"), page([2], "a")),
+        (read("a"), page([2], "a")),
+        (http.build_get(KIND, "t1"), ok(txn_json(state="RUNNING"))),
+        (Sleep(0.25), None),
+        (read("a"), page([2], "a")),
+        (http.build_get(KIND, "t1"), ok(txn_json(state="COMPLETED"))),
+        (read("a"), page([2], "a")),
+    )
+    pager = core.EventsPager.open(HTTP, "Logic", "t1", follow=True, poll_interval_s=0.25)
+    events = [e["i"] for p in drain(pager, script) for e in p.events]
+    assert events == [1, 2]
+    assert not script.steps
+
+
+def test_a_token_that_stays_the_same_while_events_change_is_a_cursor_read_to_its_end() -> None:
+    script = Script(
+        (read(""), page([1], "c")),
+        (read("c"), page([2], "c")),
+        (read("c"), page([3], "c")),
+        (read("c"), page([], "c")),
+    )
+    pager = core.EventsPager.open(HTTP, "Logic", "t1")
+    assert [e["i"] for p in drain(pager, script) for e in p.events] == [1, 2, 3]
+    assert not script.steps
+
+
+def test_stopping_mid_page_resumes_at_the_token_that_page_was_read_with() -> None:
+    """Not at the token of an empty page read before it while following."""
+    script = Script(
+        (read(""), page([], "a")),
+        (http.build_get(KIND, "t1"), ok(txn_json(state="RUNNING"))),
+        (Sleep(0.25), None),
+        (read("a"), page([1, 2], "b")),
+    )
+    pager = core.EventsPager.open(HTTP, "Logic", "t1", follow=True, poll_interval_s=0.25)
+    assert script.run(pager.next_event()) == {"i": 1}
+    assert pager.continuation_token == "a"
+    assert script.run(pager.next_event()) == {"i": 2}
+    assert pager.continuation_token == "b"

@@ -158,3 +158,74 @@ def test_retries_inside_a_wait_never_sleep_past_its_deadline() -> None:
     assert raised.value.job_id == "t1"
     assert raised.value.job is None
     assert "last failure: status 503: busy" in str(raised.value)
+
+
+# A clock far from zero, as trio's (randomly offset) and a long-running machine's are.
+FAR_CLOCK = 123_456.0
+
+
+@pytest.mark.parametrize("timeout_s", [1e9, 1e20, 1e300, float("inf")])
+def test_a_huge_timeout_spaces_polls_as_an_ordinary_one(timeout_s: float) -> None:
+    """The time waited is read from the clock, not worked back from a deadline that a huge
+    timeout rounds off: the polls of a wait must not jump to the policy's cap."""
+    spacings = []
+    for timeout in (3_600.0, timeout_s):
+        sim = SimulatedJob(ends_at=FAR_CLOCK + 30.0)
+        sim.clock = FAR_CLOCK
+        sim.run(core.wait(ClientConfig(http=True), "Logic", "t1", timeout_s=timeout))
+        spacings.append(sim.sleeps)
+    assert spacings[1] == spacings[0]
+    assert spacings[0][:3] == [0.5, 0.5, 0.5]
+
+
+@pytest.mark.parametrize("timeout_s", [1e20, float("inf")])
+def test_create_ready_with_a_huge_timeout_spaces_polls_as_an_ordinary_one(
+    timeout_s: float,
+) -> None:
+    class Creating(SimulatedJob):
+        def answer_request(self, effect: Any) -> Any:
+            if effect.method == "POST":
+                return ok({"id": "t1"})
+            return super().answer_request(effect)
+
+    spacings = []
+    for timeout in (3_600.0, timeout_s):
+        sim = Creating(ends_at=FAR_CLOCK + 30.0)
+        sim.clock = FAR_CLOCK
+        payload = {"dbname": "db", "query": "q"}
+        protocol = core.create_ready(
+            ClientConfig(http=True), "Logic", "e1", payload, timeout_s=timeout
+        )
+        assert sim.run(protocol).state == "COMPLETED"
+        spacings.append(sim.sleeps)
+    assert spacings[1] == spacings[0]
+
+
+def test_a_job_that_disappears_times_out_with_the_job_as_last_seen() -> None:
+    """Seen RUNNING, then not found: the wait goes on (a read may lag), and its timeout carries
+    the job as it was last seen, not None ("not found yet" would say it never existed)."""
+
+    class Vanishing(SimulatedJob):
+        def answer_request(self, effect: Any) -> Any:
+            if self.clock >= 2.0:
+                self.polls.append(self.clock)
+                return core.HttpResponse(404, (), b'{"message": "not found"}')
+            return super().answer_request(effect)
+
+    seen: list[str | None] = []
+    sim = Vanishing(ends_at=1_000.0)
+    with pytest.raises(JobTimeoutError) as raised:
+        sim.run(
+            core.wait(
+                _config(1.0),
+                "Logic",
+                "t1",
+                timeout_s=5.0,
+                poll_interval_s=1.0,
+                on_poll=lambda job: seen.append(job.state if job else None),
+            )
+        )
+    assert raised.value.job is not None
+    assert raised.value.job.state == "RUNNING"
+    assert "last seen: state=RUNNING, not found since" in str(raised.value)
+    assert seen[:3] == ["RUNNING", "RUNNING", None]  # each poll reports what it saw

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any, TypeVar
 
+import pytest
+
 import jobs_core
-from jobs_core import ClientConfig, HttpRequest, HttpResponse, Now, Sleep
+from jobs_core import ClientConfig, HttpRequest, HttpResponse, JobError, Now, Sleep
 from jobs_transports import JobsClient, JobsClientSync
 
 T = TypeVar("T")
@@ -83,3 +85,29 @@ def test_calls_of_one_async_client_back_off_apart() -> None:
 
     asyncio.run(calls())
     assert len(set(gateway.sync.backoffs)) == 10
+
+
+def test_waits_on_many_jobs_back_off_apart() -> None:
+    """`wait_all` and `as_completed` ran with the client's unnumbered configuration: every one
+    of them drew the same jitter."""
+    gateway = FlakyGateway()
+    with JobsClientSync(gateway, config=CONFIG) as client:
+        for _ in range(5):
+            with pytest.raises(JobError):
+                client.wait_all([("Predictive", "j1")])
+            with pytest.raises(JobError):
+                next(client.as_completed([("Predictive", "j1")]))
+    assert len(set(gateway.backoffs)) == 10
+
+    async_gateway = FlakyGatewayAsync()
+
+    async def calls() -> None:
+        async with JobsClient(async_gateway, CONFIG) as client:
+            for _ in range(5):
+                with pytest.raises(JobError):
+                    await client.wait_all([("Predictive", "j1")])
+                with pytest.raises(JobError):
+                    await anext(client.as_completed([("Predictive", "j1")]))
+
+    asyncio.run(calls())
+    assert len(set(async_gateway.sync.backoffs)) == 10

@@ -8,6 +8,7 @@ test waits in real time.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from typing import Any
 
@@ -275,6 +276,23 @@ def test_wait_timeout_carries_the_last_seen_job(run: Runner) -> None:
         assert len(seen) >= 2
         assert seen[-1] == raised.value.job
         await client.cancel("Prescriptive", op.id)
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("timeout_s", [math.inf, 1e300, 10**400], ids=["inf", "1e300", "10**400"])
+def test_waits_without_a_deadline_to_speak_of(run: Runner, timeout_s: float) -> None:
+    """No platform wait takes a timeout of 1e300 s (threading's stop at ~292 years): the SQL
+    statements of such a wait raised OverflowError."""
+
+    async def scenario(client: Uniform) -> None:
+        forever = {"timeout_s": timeout_s, "poll_interval_s": 0.05}
+        op = await client.create("Predictive", unique("r"), payload("Predictive"))
+        assert (await client.wait("Predictive", op.id, **forever)).state == "COMPLETED"
+        job = await client.create_ready("Logic", unique("e"), payload("Logic"), **forever)
+        assert job.state == "COMPLETED"
+        (final,) = await client.wait_all([("Logic", job.id)], **forever)
+        assert final == job
 
     run(scenario)
 

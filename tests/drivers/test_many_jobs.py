@@ -3,6 +3,7 @@ clock only moves when the test advances it: a job ends exactly when the test say
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +11,17 @@ import pytest
 
 import jobs_emulator
 from jobs_core import JobInvalidRequestError, JobTimeoutError
+from jobs_transports import connect
+from jobs_transports._async_driver import AsyncDriver
 from tests.drivers.conftest import TOKENS, client_options, run_scenario
+from tests.drivers.reliability_fixtures import (
+    MAX_STEPS,
+    Mode,
+    assert_no_stray_tasks,
+    cancel_at_step,
+    pool_leftovers,
+    run_async,
+)
 from tests.drivers.uniform import Uniform
 
 FAST = {"timeout_s": 30, "poll_interval_s": 0.01}
@@ -137,3 +148,49 @@ def test_jobs_that_ended_cost_one_list_and_one_get_each(
         run_scenario(driver, client_options(module_manual_emu, "http"), scenario)
     finally:
         module_manual_emu.faults.clear()
+
+
+@pytest.mark.parametrize(("runtime", "mode"), [("asyncio", "blocked"), ("trio", "runnable")])
+def test_as_completed_resumes_after_steps_cancelled_at_every_point(
+    fresh_real_emu: jobs_emulator.Emulator, runtime: str, mode: Mode
+) -> None:
+    """Each step of one iterator is cancelled at its 1st, 2nd, ... suspension, in turn: the
+    pool is left with nothing in use each time, and the same iterator goes on to hand out every
+    job exactly once (a cancelled step loses no job)."""
+    ids = [
+        fresh_real_emu.engine.create_job(
+            "ML", "w", {"emulate": {"duration_s": 0.05 * n}}, user="emulator_user"
+        )
+        for n in range(1, 5)
+    ]
+
+    async def main() -> tuple[list[str], int]:
+        client = connect(base_url=fresh_real_emu.base_url, max_connections=1)
+        driver = client.gateway
+        assert isinstance(driver, AsyncDriver)
+        assert driver.http is not None
+        try:
+            completed = client.as_completed(
+                [("Predictive", job_id) for job_id in ids], timeout_s=30, poll_interval_s=0.02
+            )
+            seen: list[str] = []
+            cancelled = 0
+            for n in itertools.cycle(range(1, 8)):
+                assert cancelled < MAX_STEPS, "the iterator never ended"
+                outcome = await cancel_at_step(runtime, [completed.__anext__], n, mode=mode)
+                assert pool_leftovers(driver.http.pool) == [], f"after a cancel at step {n}"
+                (finished,) = outcome.outcomes
+                if finished.cancelled:
+                    cancelled += 1
+                elif isinstance(finished.error, StopAsyncIteration):
+                    return seen, cancelled
+                else:
+                    seen.append(finished.unwrap().id)
+                assert_no_stray_tasks(runtime)
+            raise AssertionError("unreachable")
+        finally:
+            await client.aclose()
+
+    seen, cancelled = run_async(runtime, main)
+    assert sorted(seen) == sorted(ids)
+    assert cancelled >= 5
