@@ -65,6 +65,7 @@ _REFUSED_LOGIN = (
 _CONNECTION_SQLSTATE_CLASS = "08"
 """SQLSTATE class 08, connection exception (08001 not established, 08003 does not exist...)."""
 _NO_DATA_SQLSTATE = "02000"
+_INVALID_PARAMETER_SQLSTATE = "22023"
 
 
 def api_label(kind: ReasonerType) -> str:
@@ -228,10 +229,11 @@ def sql_failure_error(op: str, kind: ReasonerType, failure: SqlFailure) -> JobEr
     user's to change. A lost connection or session (`is_lost_connection`), or Snowflake naming a
     missing table or function (by its error number or its wording: the application is not
     installed as configured), is `JobServerError`. SQLSTATE 02000 (no data) from the application is
-    `JobNotFoundError`. Otherwise the codes say nothing more, and the application's message
-    decides: "not ready to accept jobs" is `JobNotReadyError`, "does not exist" or "not found" is
-    `JobNotFoundError`, anything else `JobServerError`. The message quotes at most an excerpt of
-    the failure's.
+    `JobNotFoundError`. Otherwise the application's message decides: "not ready to accept jobs"
+    is `JobNotReadyError`, "does not exist" or "not found" is `JobNotFoundError`; failing those,
+    SQLSTATE 22023 (invalid parameter value: a continuation token the application refuses, say)
+    is `JobInvalidRequestError`, as a 400 is over HTTP, and anything else `JobServerError`. The
+    message quotes at most an excerpt of the failure's.
     """
     prefix = f"{api_label(kind)} SQL request failed op={op}. {clip(failure.message)}"
     folded = fold(failure.message)
@@ -248,4 +250,6 @@ def sql_failure_error(op: str, kind: ReasonerType, failure: SqlFailure) -> JobEr
         return JobNotReadyError(prefix)
     if any(marker in folded for marker in _NOT_FOUND):
         return JobNotFoundError(prefix)
+    if failure.sqlstate == _INVALID_PARAMETER_SQLSTATE:
+        return JobInvalidRequestError(prefix)
     return JobServerError(prefix)

@@ -10,6 +10,7 @@ import jobs_core as core
 from jobs_core import (
     Effect,
     JobConfigurationError,
+    JobInvalidRequestError,
     JobNotFoundError,
     JobNotReadyError,
     JobServerError,
@@ -118,6 +119,8 @@ REFRESH_404 = "Failed to refresh session: 404 Not Found: the job was not found"
         (SqlFailure("GET_JOB: j-1 not found", errno=100357, sqlstate="02000"), JobNotFoundError),
         (SqlFailure("not ready to accept jobs", errno=100357, sqlstate="55000"), JobNotReadyError),
         (SqlFailure("EXEC: job j-1 not found", errno=100357, sqlstate="22023"), JobNotFoundError),
+        (SqlFailure("GET_JOB_EVENTS: bad continuation token 'zz'", errno=100357,
+                    sqlstate="22023"), JobInvalidRequestError),
         (SqlFailure("Warehouse suspended", errno=606, sqlstate="57P03"), JobServerError),
         # A refused login, under the connection-exception codes it shares with a lost network.
         (SqlFailure("Incorrect username or password was specified.", errno=390100,

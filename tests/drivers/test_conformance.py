@@ -205,6 +205,17 @@ def test_unknown_stream_name(run: Runner, backend: str) -> None:
     run(scenario)
 
 
+def test_a_continuation_token_the_service_refuses(run: Runner, backend: str) -> None:
+    # A 400 over HTTP, SQLSTATE 22023 over SQL: the caller's argument either way.
+    async def scenario(client: Uniform) -> None:
+        for reasoner_type in TYPES:
+            op = await client.create(reasoner_type, unique("t"), payload(reasoner_type, events=3))
+            with pytest.raises(JobInvalidRequestError, match="token"):
+                await client.get_events(reasoner_type, op.id, "not-a-token")
+
+    run(scenario)
+
+
 def test_cancel(run: Runner, backend: str) -> None:
     async def scenario(client: Uniform) -> None:
         for reasoner_type in TYPES:
