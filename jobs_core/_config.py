@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import random
 import re
@@ -200,6 +201,7 @@ class ClientConfig:
                 + repr(self.schema)[:100]
             )
         _check_number("expansion_concurrency", self.expansion_concurrency, at_least=1, whole=True)
+        _ = self._routes  # decided now, so that every `for_call` copy carries them
 
     def for_call(self, number: int) -> ClientConfig:
         """Return this configuration for the client's call number `number` (0, 1, 2...).
@@ -228,6 +230,17 @@ class ClientConfig:
         Raises:
             JobCapabilityError: the rules need the SQL backend and it is not configured.
         """
+        if all_users_cancel:
+            return self._route(kind, all_users_cancel=True)
+        return self._routes[kind]
+
+    @functools.cached_property
+    def _routes(self) -> dict[ReasonerType, Backend]:
+        """The backend of each type, as `_route` decides it: once per client, since
+        `__attrs_post_init__` reads it and `for_call` copies it with the fields."""
+        return {kind: self._route(kind, all_users_cancel=False) for kind in ReasonerType}
+
+    def _route(self, kind: ReasonerType, *, all_users_cancel: bool) -> Backend:
         if not self.http:
             return Backend.SQL
         if not kind.is_logic:
