@@ -87,6 +87,36 @@ def test_hybrid_sends_logic_through_sql_when_transactions_endpoints_are_unavaila
     assert script.finish(core.get(config, "Logic", "x1")).id == "x1"
 
 
+@pytest.mark.parametrize(
+    ("http_on", "sql_on", "logic_over_http", "logic", "jobs"),
+    [
+        (True, False, True, "http", "http"),
+        (False, True, True, "sql", "sql"),
+        (True, True, True, "http", "http"),
+        (True, True, False, "sql", "http"),
+        (True, False, False, "http", "http"),  # no SQL to send Logic to
+    ],
+)
+def test_routing_is_the_same_for_every_call_of_a_client(
+    http_on: bool, sql_on: bool, logic_over_http: bool, logic: str, jobs: str
+) -> None:
+    config = core.ClientConfig(
+        http=http_on, sql=sql_on, app="APP" if sql_on else None, logic_over_http=logic_over_http
+    )
+    for numbered in (config, config.for_call(7), attrs.evolve(config, seed=3)):
+        routes = {kind: numbered.backend_for(kind).value for kind in ReasonerType}
+        assert routes == {
+            ReasonerType.LOGIC: logic,
+            ReasonerType.PRESCRIPTIVE: jobs,
+            ReasonerType.PREDICTIVE: jobs,
+        }
+        if sql_on:
+            assert numbered.backend_for(ReasonerType.LOGIC, all_users_cancel=True).value == "sql"
+        elif http_on:
+            with pytest.raises(core.JobCapabilityError):
+                numbered.backend_for(ReasonerType.LOGIC, all_users_cancel=True)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_get_not_found(kind: ReasonerType) -> None:
     script = Script((http.build_get(kind, "x1"), response(404, {"message": "no such job"})))
