@@ -228,3 +228,11 @@ def test_every_error_type_is_listed_where_the_pages_list_them() -> None:
     assert protocol is not None
     for listing in (readme.group(), protocol.group()):
         assert {error for error in errors if not re.search(rf"\b{error}`", listing)} == set()
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_module_is_named_in_its_package_docstring(package: str) -> None:
+    # The README sends maintainers there "to find where a rule lives".
+    doc = importlib.import_module(package).__doc__ or ""
+    modules = {path.stem for path in (ROOT / package).glob("*.py")} - {"__init__", "__main__"}
+    assert {module for module in modules if f"`{module}`" not in doc} == set()
