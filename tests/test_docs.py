@@ -236,3 +236,9 @@ def test_every_module_is_named_in_its_package_docstring(package: str) -> None:
     doc = importlib.import_module(package).__doc__ or ""
     modules = {path.stem for path in (ROOT / package).glob("*.py")} - {"__init__", "__main__"}
     assert {module for module in modules if f"`{module}`" not in doc} == set()
+
+
+def test_the_wait_defaults_the_readme_states_are_the_code_s() -> None:
+    readme = " ".join(_text(ROOT / "README.md").split())
+    assert f"gives up after `timeout_s`, {jobs_core.DEFAULT_TIMEOUT_S} s" in readme
+    assert f"`poll_interval_s` ({jobs_core.DEFAULT_POLL_INTERVAL_S} s)" in readme
