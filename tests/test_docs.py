@@ -1,9 +1,10 @@
 """The Python in README.md and docs/ is Python, and the snippets that are whole programs run.
 
 The pages' claims about the code are checked as classes: every environment variable they name is
-in the code and every one the client reads is in them; the exit statuses are the CLI's; links
-resolve inside the repository; dotted names and snippet imports exist and are exported; every
-effect is in design.md's table and every error type where the pages list the errors.
+in the code and every one the client reads is in them; the exit statuses are the CLI's, and every
+--option they name exists; links resolve inside the repository; dotted names and snippet imports
+exist and are exported; every effect is in design.md's table, every error type where the pages
+list the errors, every module in its package's docstring; the wait defaults are the code's.
 
 A snippet is a whole program when it imports what it uses and starts its own emulator; it runs in a
 fresh interpreter with warnings as errors, where a client or file left open prints a
@@ -242,3 +243,18 @@ def test_the_wait_defaults_the_readme_states_are_the_code_s() -> None:
     readme = " ".join(_text(ROOT / "README.md").split())
     assert f"gives up after `timeout_s`, {jobs_core.DEFAULT_TIMEOUT_S} s" in readme
     assert f"`poll_interval_s` ({jobs_core.DEFAULT_POLL_INTERVAL_S} s)" in readme
+
+
+def test_every_command_line_option_the_pages_name_exists() -> None:
+    from jobs_emulator.__main__ import _parser as emulator_parser
+    from jobs_transports.cli._arguments import _long_options, parser
+
+    named = {
+        option
+        for page in PAGES
+        for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*[a-z]", _text(page))
+    }
+    plugin = {literal for literal in _string_literals() if literal.startswith("--jobs-")}
+    others = {"--strict"}  # mypy's, in `make lint`
+    known = _long_options(parser()) | _long_options(emulator_parser()) | plugin | others
+    assert named - known == set()
