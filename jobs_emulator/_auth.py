@@ -72,10 +72,12 @@ class User:
 def users_from(spec: Mapping[str, Mapping[str, str]] | None) -> dict[str, User]:
     """Return the users of `serve(users=...)`, keyed by upper-cased name.
 
-    Raise `ValueError` (naming the user and the key, never quoting a PAT) for a name that is not
-    a non-empty string, an entry that is not a mapping, an unknown key, a public key that is not
-    PEM RSA text, or a PAT that is not a non-empty string.
+    Raise `ValueError` (naming the user and the key, never quoting a PAT) for a `spec` that is
+    not a mapping, a name that is not a non-empty string, an entry that is not a mapping, an
+    unknown key, a public key that is not PEM RSA text, or a PAT that is not a non-empty string.
     """
+    if spec is not None and not isinstance(spec, Mapping):
+        raise ValueError("users must map user names to {'public_key': PEM, 'pat': TOKEN}")
     users: dict[str, User] = {}
     for name, entry in (spec or {}).items():
         if not isinstance(name, str) or not name.strip() or "." in name:

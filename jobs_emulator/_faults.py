@@ -197,8 +197,11 @@ class Faults:
         """Answer `status` (429, 503...) with `Retry-After` unless `None`; return the rule.
 
         `retry_after` is seconds (a finite number >= 0) or the header's text as is (an HTTP
-        date). Raise `ValueError` for another number, or what `respond()` raises.
+        date). Raise `ValueError` for a `status` other than 429 or 500-599 (no client would
+        retry it), another number, or what `respond()` raises.
         """
+        if status != 429 and not (isinstance(status, int) and 500 <= status <= 599):
+            raise ValueError(f"a throttle's status must be 429 or 500-599, got {status!r}")
         headers = () if retry_after is None else (("Retry-After", _retry_after(retry_after)),)
         message = "too many requests" if status == 429 else "service unavailable"
         return self.respond(status, {"message": message}, headers=headers, **target)

@@ -154,6 +154,8 @@ def _check_names(app: str, default_user: str, tokens: Mapping[str, str] | None) 
     for field, value in (("app", app), ("default_user", default_user)):
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"{field} must be a non-empty string, got {value!r}")
+    if tokens is not None and not isinstance(tokens, Mapping):
+        raise ValueError("tokens must map each token to a user name")
     for token, user in (tokens or {}).items():
         if not isinstance(token, str) or not token.strip():
             raise ValueError("tokens must map non-empty strings to users")

@@ -7,10 +7,13 @@ constructor with a `jobs_core.ClientConfig`.
 
 Modules: `_connect` (the entry points), `_client_sync` / `_client_async` (the clients, one the
 mirror of the other) over `_client_base` (what they share), `_gateways` (what a client runs on),
-`_sync_driver` / `_async_driver` (perform effects) over `_runtimes` (asyncio or trio),
+`_client_errors` (`JobClientClosedError`), `_sync_driver` / `_async_driver` (perform effects)
+over `_runtimes` (asyncio or trio), `_time_left` (an effect's deadline as seconds to wait),
+`_request_log` (the `jobs_transports` logger), `_fork_safety` (what a forked child starts afresh),
 `_http_executors` + `_http_target` + `_http_errors` (HTTP: where, with what credentials, error
 mapping) over `_h11_blocking` (the sync pool) and `_h11_pool` + `_h11_streams` + `_h11_slots`
-(the async pool, loaded with the first async HTTP client), both over `_h11_exchange`,
+(the async pool, loaded with the first async HTTP client), both over `_h11_exchange` and
+`_socket_readiness` (whether an idle connection has bytes waiting),
 `_sql_executor` (DB-API), `_account_config` + `_config_files` (the account as users configure
 it), `_account_wiring` (from arguments, environment or files to backends), `_account_session` +
 `_key_pair` + `_endpoint_cache` (the Direct Access endpoint and tokens: discovered, signed,

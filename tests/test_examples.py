@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 import trio
@@ -19,6 +20,17 @@ from examples import (
     trio_client,
 )
 from tests.virtual_time import VirtualTime
+
+TESTED = (
+    asyncio_client,
+    cancel_wait,
+    demo,
+    follow_events,
+    hybrid,
+    quickstart_sync,
+    sql_backend,
+    trio_client,
+)
 
 
 def test_quickstart_sync(module_real_emu: jobs_emulator.Emulator) -> None:
@@ -64,3 +76,13 @@ def test_demo_runs_every_driver_on_every_backend(
     }
     assert all((r.events, r.waited, r.cancelled) == (6, "COMPLETED", "CANCELLED") for r in rows)
     assert "9 sessions" in capsys.readouterr().out
+
+
+def test_every_example_is_run_here_and_runs_alone() -> None:
+    # The README says each runs against the emulator in the tests and alone with `python -m`.
+    folder = Path(__file__).parent.parent / "examples"
+    programs = {path.stem for path in folder.glob("*.py")} - {"test_my_jobs", "__init__"}
+    tested = {module.__name__.rpartition(".")[2] for module in TESTED}
+    assert programs == tested
+    for name in programs:
+        assert 'if __name__ == "__main__":' in (folder / f"{name}.py").read_text(encoding="utf-8")

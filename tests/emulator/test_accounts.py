@@ -384,6 +384,8 @@ def test_logins_that_do_not_prove_a_registered_user_fail(
         ({"ALICE": {"password": "x"}}, "unknown keys ['password']"),
         ({"ALICE": "pat"}, "must map to"),
         ({"": {}}, "user names"),
+        ("ALICE", "users must map"),
+        ([("ALICE", {})], "users must map"),
     ],
 )
 def test_bad_users_are_refused_before_serving(users: Any, fragment: str) -> None:

@@ -50,6 +50,9 @@ def status_of(emu: Emulator, path: str = "/v1alpha1/jobs") -> int:
         ({"default_user": ""}, "default_user"),
         ({"tokens": {"": "alice"}}, "tokens"),
         ({"tokens": {"secret-1": ""}}, "tokens"),
+        ({"tokens": "secret-1"}, "tokens"),  # was an AttributeError
+        ({"tokens": [("secret-1", "alice")]}, "tokens"),
+        ({"users": "alice"}, "users"),  # was an AttributeError
         ({"clock": object()}, "clock"),  # was accepted; every request was a 500
         ({"clock": 5}, "clock"),
     ],

@@ -195,6 +195,8 @@ def test_faults_apply_to_the_sql_wire_paths_too(fresh_manual_emu: Emulator, http
         (lambda faults: faults.throttle(retry_after=-5), "retry_after"),
         (lambda faults: faults.throttle(path="v1alpha1/jobs"), "path"),
         (lambda faults: faults.throttle(method="GET /"), "method"),
+        (lambda faults: faults.throttle(200), "429 or 500"),  # was a 200 "service unavailable"
+        (lambda faults: faults.throttle(404), "429 or 500"),
     ],
 )
 def test_a_rule_that_cannot_work_is_refused_when_made(
