@@ -10,6 +10,10 @@ deadline passes or the executor is closed; one without runs in the caller's thre
 DB-API has no portable way to cancel a running statement, so it is abandoned: it keeps the
 connection until it ends, and the next statement waits for it (within that statement's own
 deadline); a statement that had not started when abandoned never runs.
+
+A connection of our own that fails as lost (`jobs_core.is_lost_connection`: its session expired
+or no longer exists, the network went) is closed and forgotten, and the next statement opens a
+new one; the caller's connection is theirs to replace.
 """
 
 from __future__ import annotations
@@ -17,10 +21,10 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from jobs_core import SqlFailure, SqlQuery, SqlRows
+from jobs_core import SqlFailure, SqlQuery, SqlRows, is_lost_connection
 
 Connect = Callable[[], Any]
 
@@ -49,6 +53,15 @@ def sql_errors() -> Iterator[None]:
             sqlstate=getattr(exc, "sqlstate", None),
             connection_lost=bool(names & _CONNECTION_ERRORS),
         ) from exc
+
+
+def _cells(row: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
+    """Return a row's cells in column order: a cursor may fetch rows as tuples or as mappings of
+    column name to cell (a dictionary cursor, a sqlite3 `row_factory`), whose own order (or
+    `tuple()` of it, the names) says nothing."""
+    if isinstance(row, Mapping):
+        return tuple(row[name] for name in names)
+    return tuple(row)
 
 
 def paramstyle_of(connection: object) -> str | None:
@@ -141,18 +154,31 @@ class SqlExecutor:
             return self._execute_locked(query)
 
     def _execute_locked(self, query: SqlQuery) -> SqlRows:
-        with sql_errors():
-            if self._connection is None:
-                self._connection = self._connect()
-            cursor = self._connection.cursor()
-            try:
-                cursor.execute(query.text, list(query.params))
-                description = cursor.description or ()
-                columns = tuple(str(d[0]).upper() for d in description)
-                rows = tuple(tuple(row) for row in cursor.fetchall()) if description else ()
-            finally:
-                cursor.close()
-        return SqlRows(columns=columns, rows=rows)
+        try:
+            with sql_errors():
+                if self._connection is None:
+                    self._connection = self._connect()
+                cursor = self._connection.cursor()
+                try:
+                    cursor.execute(query.text, list(query.params))
+                    names = tuple(str(d[0]) for d in cursor.description or ())
+                    rows = tuple(_cells(row, names) for row in cursor.fetchall()) if names else ()
+                finally:
+                    cursor.close()
+        except SqlFailure as failure:
+            if self._owned and is_lost_connection(failure):
+                self._discard_connection()
+            raise
+        return SqlRows(columns=tuple(name.upper() for name in names), rows=rows)
+
+    def _discard_connection(self) -> None:
+        """Forget a connection of our own whose session is gone, so the next statement (the
+        retry) opens a new one instead of failing on the dead one forever; closing it is best
+        effort, since its session may be unreachable."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
 
     def close(self) -> None:
         """Stop the callers waiting for statements and refuse new ones; close the connection if

@@ -1,0 +1,129 @@
+"""The DB-API executor: rows in column order whatever the cursor fetches, and what becomes of a
+connection whose session is lost (ours is reopened, the caller's is left alone)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from jobs_core import ClientConfig, RetryPolicy, SqlFailure, SqlQuery, get
+from jobs_transports._sql_executor import SqlExecutor
+from jobs_transports._sync_driver import SyncDriver
+
+SELECT = SqlQuery("select 1 as b, 'x' as a, null as c", (), "get")
+
+
+def dict_rows(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    # Keys in reverse column order: only the names may say which cell is which.
+    return {d[0]: cell for d, cell in reversed(list(zip(cursor.description, row, strict=True)))}
+
+
+@pytest.fixture
+def sqlite() -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(":memory:")
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize("factory", [None, sqlite3.Row, dict_rows])
+def test_rows_are_cells_in_column_order_whatever_the_cursor_fetches(
+    sqlite: sqlite3.Connection, factory: Any
+) -> None:
+    sqlite.row_factory = factory
+    rows = SqlExecutor(connection=sqlite).execute(SELECT)
+    assert rows.columns == ("B", "A", "C")
+    assert rows.rows == ((1, "x", None),)
+
+
+class LostSession(Exception):
+    """What the connector raises for a session that no longer exists (errno 390111)."""
+
+    def __init__(self) -> None:
+        super().__init__("Session no longer exists.  New login required to access the service.")
+        self.errno = 390111
+
+
+class Connection:
+    """A connection whose session dies at its first statement, as a real one's does for good."""
+
+    def __init__(self, *, dies: bool) -> None:
+        self.dead = False
+        self.dies = dies
+        self.closed = False
+        self.statements = 0
+
+    def cursor(self) -> Cursor:
+        return Cursor(self)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Cursor:
+    description: Any = None
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def execute(self, text: str, params: list[Any]) -> None:
+        self.connection.statements += 1
+        if self.connection.dies:
+            self.connection.dead = True
+        if self.connection.dead:
+            raise LostSession
+        self.description = [("ID",), ("REASONER_TYPE",), ("STATE",)]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [("j1", "ML", "RUNNING")]
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_connection_of_ours_whose_session_is_lost_is_reopened_for_the_retry() -> None:
+    opened: list[Connection] = []
+
+    def connect() -> Connection:
+        opened.append(Connection(dies=not opened))
+        return opened[-1]
+
+    config = ClientConfig(sql=True, app="APP", retry=RetryPolicy(initial_backoff_s=0))
+    driver = SyncDriver(sql=SqlExecutor(connect=connect), sleep=lambda _: None)
+    try:
+        job = driver.run(get(config, "Predictive", "j1"))
+    finally:
+        driver.close()
+    assert job is not None
+    assert job.id == "j1"
+    assert len(opened) == 2
+    assert opened[0].closed, "the dead connection is closed when it is dropped"
+    assert opened[1].closed, "and the new one when the driver closes"
+
+
+def test_a_statement_that_fails_on_its_own_keeps_our_connection() -> None:
+    opened: list[sqlite3.Connection] = []
+
+    def connect() -> sqlite3.Connection:
+        opened.append(sqlite3.connect(":memory:"))
+        return opened[-1]
+
+    executor = SqlExecutor(connect=connect)
+    with pytest.raises(SqlFailure, match="bindings"):  # a ProgrammingError: the statement's
+        executor.execute(SqlQuery("select ?", (), "get"))
+    assert executor.execute(SELECT).rows == ((1, "x", None),)
+    assert len(opened) == 1
+    executor.close()
+
+
+def test_the_callers_connection_is_never_closed_nor_replaced() -> None:
+    connection = Connection(dies=True)
+    executor = SqlExecutor(connection=connection)
+    for _ in range(2):
+        with pytest.raises(SqlFailure, match="Session no longer exists"):
+            executor.execute(SELECT)
+    executor.close()
+    assert connection.statements == 2
+    assert not connection.closed
