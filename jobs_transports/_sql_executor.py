@@ -5,11 +5,13 @@ the statement: an async caller that is cancelled while its statement runs in a w
 leaves the statement to finish, and the next caller waits for it, instead of sharing a
 half-used connection.
 
-A statement with a deadline runs in a worker thread that the caller stops waiting for when the
-deadline passes or the executor is closed; one without runs in the caller's thread, to its end.
+A statement runs in a worker thread that the caller stops waiting for when its deadline passes
+or the executor is closed; only a statement without a deadline on the caller's connection runs
+in the caller's thread, to its end (connections that belong to one thread, sqlite3's, work).
 DB-API has no portable way to cancel a running statement, so it is abandoned: it keeps the
 connection until it ends, and the next statement waits for it (within that statement's own
-deadline); a statement that had not started when abandoned never runs.
+deadline); a statement that had not started when abandoned never runs. Closing never waits for
+a running statement: a connection of our own is closed by whoever releases it last.
 
 A connection of our own that fails as lost (`jobs_core.is_lost_connection`: its session expired
 or no longer exists, the network went) is closed and forgotten, and the next statement opens a
@@ -108,8 +110,7 @@ class SqlExecutor:
             SqlFailure: the connection or the statement failed, or (``connection_lost=True``)
                 the time ran out or the executor was closed first.
         """
-        if time_left is None:
-            # In the caller's thread: connections that belong to one thread (sqlite3's) work.
+        if time_left is None and not self._owned:
             if self._closed:
                 raise SqlFailure("the SQL connection was closed", connection_lost=True)
             return self._execute(query, threading.Event())
@@ -125,7 +126,7 @@ class SqlExecutor:
                 finished.set()
 
         with self._waiting_lock:
-            start = not self._closed and time_left > 0
+            start = not self._closed and (time_left is None or time_left > 0)
             if start:
                 self._waiting.add(finished)
                 threading.Thread(target=statement, name="jobs-sql-statement", daemon=True).start()
@@ -133,7 +134,7 @@ class SqlExecutor:
             try:
                 # No thread waits longer than TIMEOUT_MAX (~292 years): past it, a time left
                 # (a wait with timeout_s=inf) raises OverflowError. Either is forever.
-                finished.wait(min(time_left, threading.TIMEOUT_MAX))
+                finished.wait(None if time_left is None else min(time_left, threading.TIMEOUT_MAX))
             finally:
                 with self._waiting_lock:
                     self._waiting.discard(finished)
@@ -147,11 +148,16 @@ class SqlExecutor:
         return result
 
     def _execute(self, query: SqlQuery, abandoned: threading.Event) -> SqlRows:
-        with self._lock:
-            if abandoned.is_set() or self._closed:
-                # The caller stopped waiting before the connection was free: never run it late.
-                raise SqlFailure("abandoned before it started", connection_lost=True)
-            return self._execute_locked(query)
+        try:
+            with self._lock:
+                if abandoned.is_set() or self._closed:
+                    # The caller stopped waiting before the connection was free: never run late.
+                    raise SqlFailure("abandoned before it started", connection_lost=True)
+                return self._execute_locked(query)
+        finally:
+            if self._closed:
+                # Closed meanwhile: `close` found the connection busy and left it to us.
+                self._close_if_idle()
 
     def _execute_locked(self, query: SqlQuery) -> SqlRows:
         try:
@@ -182,15 +188,22 @@ class SqlExecutor:
 
     def close(self) -> None:
         """Stop the callers waiting for statements and refuse new ones; close the connection if
-        this executor opened it, once a statement still running on it has ended (a caller's
-        connection stays open, and is not waited for).
+        this executor opened it: at once when it is idle, else by the statement running on it
+        when that ends (never waited for). A caller's connection stays open.
         """
         with self._waiting_lock:
             self._closed = True
             for finished in self._waiting:
                 finished.set()
-        if self._owned:
-            with self._lock:
+        self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        """Close our connection unless a statement holds it. Whoever holds it checks `_closed`
+        after letting it go, and `close` sets `_closed` before trying: one of them closes it."""
+        if self._owned and self._lock.acquire(blocking=False):
+            try:
                 if self._connection is not None:
                     connection, self._connection = self._connection, None
                     connection.close()
+            finally:
+                self._lock.release()

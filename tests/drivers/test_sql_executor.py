@@ -4,12 +4,14 @@ connection whose session is lost (ours is reopened, the caller's is left alone).
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from jobs_core import ClientConfig, RetryPolicy, SqlFailure, SqlQuery, get
+from jobs_transports import JobClientClosedError
 from jobs_transports._sql_executor import SqlExecutor
 from jobs_transports._sync_driver import SyncDriver
 
@@ -107,7 +109,7 @@ def test_a_statement_that_fails_on_its_own_keeps_our_connection() -> None:
     opened: list[sqlite3.Connection] = []
 
     def connect() -> sqlite3.Connection:
-        opened.append(sqlite3.connect(":memory:"))
+        opened.append(sqlite3.connect(":memory:", check_same_thread=False))
         return opened[-1]
 
     executor = SqlExecutor(connect=connect)
@@ -127,3 +129,80 @@ def test_the_callers_connection_is_never_closed_nor_replaced() -> None:
     executor.close()
     assert connection.statements == 2
     assert not connection.closed
+
+
+class HangingConnection:
+    """A connection whose statements hang until `release` is set."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.running = threading.Event()
+        self.finished = threading.Event()
+        self.closed = threading.Event()
+        self.closed_under_a_statement = False
+
+    def cursor(self) -> HangingCursor:
+        assert not self.closed.is_set(), "a statement on a closed connection"
+        return HangingCursor(self)
+
+    def close(self) -> None:
+        self.closed_under_a_statement = self.running.is_set() and not self.finished.is_set()
+        self.closed.set()
+
+
+class HangingCursor:
+    description = (("ID",),)
+
+    def __init__(self, connection: HangingConnection) -> None:
+        self.connection = connection
+
+    def execute(self, text: str, params: list[Any]) -> None:
+        self.connection.running.set()
+        self.connection.release.wait(BOUND_S)
+        self.connection.finished.set()
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+BOUND_S = 30.0
+"""Far longer than any step below takes; only a defect waits it out."""
+
+
+def test_closing_stops_a_call_whose_statement_runs_on_our_connection_without_waiting_for_it() -> (
+    None
+):
+    connection = HangingConnection()
+    driver = SyncDriver(sql=SqlExecutor(connect=lambda: connection))
+    config = ClientConfig(sql=True, app="APP")
+    outcome: list[object] = []
+
+    def call() -> None:
+        try:
+            outcome.append(driver.run(get(config, "Predictive", "j1")))
+        except Exception as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    assert connection.running.wait(BOUND_S)
+    closer = threading.Thread(target=driver.close)
+    closer.start()
+    closer.join(BOUND_S / 3)
+    caller.join(BOUND_S / 3)
+    try:
+        assert not closer.is_alive(), "close waited for the statement"
+        assert not caller.is_alive(), "the call waited for its statement after the close"
+        (error,) = outcome
+        assert isinstance(error, JobClientClosedError)
+        assert not connection.closed.is_set()
+    finally:
+        connection.release.set()
+        closer.join(BOUND_S)
+        caller.join(BOUND_S)
+    # The abandoned statement closes the connection once it is over.
+    assert connection.closed.wait(BOUND_S)
+    assert not connection.closed_under_a_statement
