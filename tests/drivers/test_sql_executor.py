@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from jobs_core import ClientConfig, RetryPolicy, SqlFailure, SqlQuery, get
-from jobs_transports import JobClientClosedError
+from jobs_emulator import Emulator
+from jobs_transports import JobClientClosedError, connect_sync
 from jobs_transports._sql_executor import SqlExecutor
 from jobs_transports._sync_driver import SyncDriver
 
@@ -206,3 +207,12 @@ def test_closing_stops_a_call_whose_statement_runs_on_our_connection_without_wai
     # The abandoned statement closes the connection once it is over.
     assert connection.closed.wait(BOUND_S)
     assert not connection.closed_under_a_statement
+
+
+def test_the_connector_logs_in_again_after_a_lost_session(fresh_real_emu: Emulator) -> None:
+    logins = fresh_real_emu.faults.delay(0, path="/session/v1/login-request", times=None)
+    with connect_sync(snowflake=fresh_real_emu.snowflake, app=fresh_real_emu.app) as client:
+        assert client.get("Predictive", "j1") is None
+        fresh_real_emu.faults.lost_session()
+        assert client.get("Predictive", "j1") is None
+    assert logins.hits == 2
