@@ -103,18 +103,27 @@ class SqlExecutor:
             return f"the caller's {type(self._connection).__name__}"
         return "a connection of its own" + ("" if self._connection else ", opened on first use")
 
-    def execute(self, query: SqlQuery, time_left: float | None = None) -> SqlRows:
+    def execute(
+        self,
+        query: SqlQuery,
+        time_left: float | None = None,
+        abandoned: threading.Event | None = None,
+    ) -> SqlRows:
         """Run `query` and return its rows (blocking), giving up after `time_left` seconds.
+
+        Setting `abandoned` (from another thread: a caller that was cancelled) means the answer
+        is no longer wanted: a statement still waiting for the connection then never runs.
 
         Raises:
             SqlFailure: the connection or the statement failed, or (``connection_lost=True``)
-                the time ran out or the executor was closed first.
+                the time ran out, the executor was closed or the statement abandoned first.
         """
+        abandoned = abandoned if abandoned is not None else threading.Event()
         if time_left is None and not self._owned:
             if self._closed:
                 raise SqlFailure("the SQL connection was closed", connection_lost=True)
-            return self._execute(query, threading.Event())
-        abandoned, finished = threading.Event(), threading.Event()
+            return self._execute(query, abandoned)
+        finished = threading.Event()
         outcome: list[SqlRows | BaseException] = []
 
         def statement() -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import pytest
 
-from jobs_core import ClientConfig, RetryPolicy, SqlFailure, SqlQuery, get
+from jobs_core import ClientConfig, RetryPolicy, SqlFailure, SqlQuery, cancel, get
 from jobs_emulator import Emulator
 from jobs_transports import JobClientClosedError, connect_sync
+from jobs_transports._async_driver import AsyncDriver
 from jobs_transports._sql_executor import SqlExecutor
 from jobs_transports._sync_driver import SyncDriver
 
@@ -216,3 +219,68 @@ def test_the_connector_logs_in_again_after_a_lost_session(fresh_real_emu: Emulat
         fresh_real_emu.faults.lost_session()
         assert client.get("Predictive", "j1") is None
     assert logins.hits == 2
+
+
+class QueueingConnection:
+    """A connection whose first statement hangs until `release`; it records every statement."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.running = threading.Event()
+        self.statements: list[str] = []
+
+    def cursor(self) -> QueueingCursor:
+        return QueueingCursor(self)
+
+    def close(self) -> None:
+        pass
+
+
+class QueueingCursor:
+    description = None
+
+    def __init__(self, connection: QueueingConnection) -> None:
+        self.connection = connection
+
+    def execute(self, text: str, params: list[Any]) -> None:
+        self.connection.statements.append(text)
+        self.connection.running.set()
+        self.connection.release.wait(BOUND_S)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("library", ["asyncio", "trio"])
+@pytest.mark.parametrize("ours", [True, False], ids=["our-connection", "callers-connection"])
+def test_a_cancelled_call_whose_statement_waits_for_the_connection_never_runs_it(
+    library: str, ours: bool
+) -> None:
+    connection = QueueingConnection()
+    executor = (
+        SqlExecutor(connect=lambda: connection) if ours else SqlExecutor(connection=connection)
+    )
+    config = ClientConfig(sql=True, app="APP")
+
+    async def main() -> None:
+        driver = AsyncDriver(sql=executor)
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(driver.run, cancel(config, "Predictive", "first"))
+                await anyio.to_thread.run_sync(connection.running.wait, BOUND_S)
+                with anyio.move_on_after(0.2):  # cancels the second while it waits its turn
+                    await driver.run(cancel(config, "Predictive", "second"))
+                connection.release.set()
+        finally:
+            await driver.aclose()
+
+    anyio.run(main, backend=library)
+    # A statement that would run late runs as soon as the first one ends: give it a moment.
+    for _ in range(50):
+        time.sleep(0.02)
+        if len(connection.statements) > 1:
+            break
+    assert connection.statements == ["call APP.api.CANCEL_JOB(?, ?)"]
