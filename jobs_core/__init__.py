@@ -76,6 +76,7 @@ from ._errors import JobUnknownError as JobUnknownError
 from ._events import DEFAULT_STREAM as DEFAULT_STREAM
 from ._events import EventsPager as EventsPager
 from ._events import get_events as get_events
+from ._failures import is_lost_connection as is_lost_connection
 from ._handles import OperationHandle as OperationHandle
 from ._include import Include as Include
 from ._include import JobIncludeDict as JobIncludeDict
@@ -186,6 +187,7 @@ __all__ = [
     "get_events",
     "get_operation",
     "is_credential_header",
+    "is_lost_connection",
     "is_secret_setting",
     "is_terminal",
     "list_jobs",

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from ._config import ClientConfig
-from ._effects import Protocol, SqlCell, SqlQuery, SqlRows, SqlValue
+from ._effects import Protocol, SqlQuery, SqlRows, SqlValue
 from ._errors import JobInvalidRequestError, JobServerError, excerpt
 from ._failures import api_label
 from ._filters import ListFilters
@@ -333,10 +333,13 @@ def build_problems(namespace: str, job_id: str) -> SqlQuery:
 
 
 def parse_problems(rows: SqlRows) -> dict[str, Any]:
-    """Return ``{"problems": [{COLUMN: cell}, ...]}``, one dict per row, cells as received."""
+    """Return ``{"problems": [{COLUMN: cell}, ...]}``, one dict per row, the JSON text of an
+    object or a list (a VARIANT, OBJECT or ARRAY cell, as the connector hands them over) decoded
+    to what the HTTP API sends for the same problem, other cells as received."""
     columns = [str(column).upper() for column in rows.columns]
-    problems: list[dict[str, SqlCell]] = [
-        dict(zip(columns, row, strict=False)) for row in rows.rows
+    problems = [
+        {column: _decoded(cell) for column, cell in zip(columns, row, strict=False)}
+        for row in rows.rows
     ]
     return {"problems": problems}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -202,8 +203,16 @@ class AsyncDriver:
             if self.sql is None:
                 raise JobConfigurationError("this client has no SQL connection")
             time_left = self._time_left(runtime, effect.deadline)
-            with RequestLog(effect, runtime.now) as log:
-                log.reply = await runtime.to_thread(self.sql.execute, effect, time_left)
+            # Set once this call stops waiting, cancelled or not: a statement still queued for
+            # the connection then never runs for a caller that is gone.
+            abandoned = threading.Event()
+            try:
+                with RequestLog(effect, runtime.now) as log:
+                    log.reply = await runtime.to_thread(
+                        self.sql.execute, effect, time_left, abandoned
+                    )
+            finally:
+                abandoned.set()
             return log.reply
         if isinstance(effect, Sleep):
             await (self._sleep or runtime.sleep)(effect.seconds)

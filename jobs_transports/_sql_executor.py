@@ -5,11 +5,17 @@ the statement: an async caller that is cancelled while its statement runs in a w
 leaves the statement to finish, and the next caller waits for it, instead of sharing a
 half-used connection.
 
-A statement with a deadline runs in a worker thread that the caller stops waiting for when the
-deadline passes or the executor is closed; one without runs in the caller's thread, to its end.
+A statement runs in a worker thread that the caller stops waiting for when its deadline passes
+or the executor is closed; only a statement without a deadline on the caller's connection runs
+in the caller's thread, to its end (connections that belong to one thread, sqlite3's, work).
 DB-API has no portable way to cancel a running statement, so it is abandoned: it keeps the
 connection until it ends, and the next statement waits for it (within that statement's own
-deadline); a statement that had not started when abandoned never runs.
+deadline); a statement that had not started when abandoned never runs. Closing never waits for
+a running statement: a connection of our own is closed by whoever releases it last.
+
+A connection of our own that fails as lost (`jobs_core.is_lost_connection`: its session expired
+or no longer exists, the network went) is closed and forgotten, and the next statement opens a
+new one; the caller's connection is theirs to replace.
 """
 
 from __future__ import annotations
@@ -17,10 +23,10 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from jobs_core import SqlFailure, SqlQuery, SqlRows
+from jobs_core import SqlFailure, SqlQuery, SqlRows, is_lost_connection
 
 Connect = Callable[[], Any]
 
@@ -49,6 +55,15 @@ def sql_errors() -> Iterator[None]:
             sqlstate=getattr(exc, "sqlstate", None),
             connection_lost=bool(names & _CONNECTION_ERRORS),
         ) from exc
+
+
+def _cells(row: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
+    """Return a row's cells in column order: a cursor may fetch rows as tuples or as mappings of
+    column name to cell (a dictionary cursor, a sqlite3 `row_factory`), whose own order (or
+    `tuple()` of it, the names) says nothing."""
+    if isinstance(row, Mapping):
+        return tuple(row[name] for name in names)
+    return tuple(row)
 
 
 def paramstyle_of(connection: object) -> str | None:
@@ -88,19 +103,27 @@ class SqlExecutor:
             return f"the caller's {type(self._connection).__name__}"
         return "a connection of its own" + ("" if self._connection else ", opened on first use")
 
-    def execute(self, query: SqlQuery, time_left: float | None = None) -> SqlRows:
+    def execute(
+        self,
+        query: SqlQuery,
+        time_left: float | None = None,
+        abandoned: threading.Event | None = None,
+    ) -> SqlRows:
         """Run `query` and return its rows (blocking), giving up after `time_left` seconds.
+
+        Setting `abandoned` (from another thread: a caller that was cancelled) means the answer
+        is no longer wanted: a statement still waiting for the connection then never runs.
 
         Raises:
             SqlFailure: the connection or the statement failed, or (``connection_lost=True``)
-                the time ran out or the executor was closed first.
+                the time ran out, the executor was closed or the statement abandoned first.
         """
-        if time_left is None:
-            # In the caller's thread: connections that belong to one thread (sqlite3's) work.
+        abandoned = abandoned if abandoned is not None else threading.Event()
+        if time_left is None and not self._owned:
             if self._closed:
                 raise SqlFailure("the SQL connection was closed", connection_lost=True)
-            return self._execute(query, threading.Event())
-        abandoned, finished = threading.Event(), threading.Event()
+            return self._execute(query, abandoned)
+        finished = threading.Event()
         outcome: list[SqlRows | BaseException] = []
 
         def statement() -> None:
@@ -112,7 +135,7 @@ class SqlExecutor:
                 finished.set()
 
         with self._waiting_lock:
-            start = not self._closed and time_left > 0
+            start = not self._closed and (time_left is None or time_left > 0)
             if start:
                 self._waiting.add(finished)
                 threading.Thread(target=statement, name="jobs-sql-statement", daemon=True).start()
@@ -120,7 +143,7 @@ class SqlExecutor:
             try:
                 # No thread waits longer than TIMEOUT_MAX (~292 years): past it, a time left
                 # (a wait with timeout_s=inf) raises OverflowError. Either is forever.
-                finished.wait(min(time_left, threading.TIMEOUT_MAX))
+                finished.wait(None if time_left is None else min(time_left, threading.TIMEOUT_MAX))
             finally:
                 with self._waiting_lock:
                     self._waiting.discard(finished)
@@ -134,37 +157,62 @@ class SqlExecutor:
         return result
 
     def _execute(self, query: SqlQuery, abandoned: threading.Event) -> SqlRows:
-        with self._lock:
-            if abandoned.is_set() or self._closed:
-                # The caller stopped waiting before the connection was free: never run it late.
-                raise SqlFailure("abandoned before it started", connection_lost=True)
-            return self._execute_locked(query)
+        try:
+            with self._lock:
+                if abandoned.is_set() or self._closed:
+                    # The caller stopped waiting before the connection was free: never run late.
+                    raise SqlFailure("abandoned before it started", connection_lost=True)
+                return self._execute_locked(query)
+        finally:
+            if self._closed:
+                # Closed meanwhile: `close` found the connection busy and left it to us.
+                self._close_if_idle()
 
     def _execute_locked(self, query: SqlQuery) -> SqlRows:
-        with sql_errors():
-            if self._connection is None:
-                self._connection = self._connect()
-            cursor = self._connection.cursor()
-            try:
-                cursor.execute(query.text, list(query.params))
-                description = cursor.description or ()
-                columns = tuple(str(d[0]).upper() for d in description)
-                rows = tuple(tuple(row) for row in cursor.fetchall()) if description else ()
-            finally:
-                cursor.close()
-        return SqlRows(columns=columns, rows=rows)
+        try:
+            with sql_errors():
+                if self._connection is None:
+                    self._connection = self._connect()
+                cursor = self._connection.cursor()
+                try:
+                    cursor.execute(query.text, list(query.params))
+                    names = tuple(str(d[0]) for d in cursor.description or ())
+                    rows = tuple(_cells(row, names) for row in cursor.fetchall()) if names else ()
+                finally:
+                    cursor.close()
+        except SqlFailure as failure:
+            if self._owned and is_lost_connection(failure):
+                self._discard_connection()
+            raise
+        return SqlRows(columns=tuple(name.upper() for name in names), rows=rows)
+
+    def _discard_connection(self) -> None:
+        """Forget a connection of our own whose session is gone, so the next statement (the
+        retry) opens a new one instead of failing on the dead one forever; closing it is best
+        effort, since its session may be unreachable."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
 
     def close(self) -> None:
         """Stop the callers waiting for statements and refuse new ones; close the connection if
-        this executor opened it, once a statement still running on it has ended (a caller's
-        connection stays open, and is not waited for).
+        this executor opened it: at once when it is idle, else by the statement running on it
+        when that ends (never waited for). A caller's connection stays open.
         """
         with self._waiting_lock:
             self._closed = True
             for finished in self._waiting:
                 finished.set()
-        if self._owned:
-            with self._lock:
+        self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        """Close our connection unless a statement holds it. Whoever holds it checks `_closed`
+        after letting it go, and `close` sets `_closed` before trying: one of them closes it."""
+        if self._owned and self._lock.acquire(blocking=False):
+            try:
                 if self._connection is not None:
                     connection, self._connection = self._connection, None
                     connection.close()
+            finally:
+                self._lock.release()

@@ -244,6 +244,26 @@ def test_problems() -> None:
     assert sql.parse_problems(SqlRows(("TYPE",), ())) == {"problems": []}
 
 
+def test_problem_cells_of_variant_columns_are_what_their_json_text_encodes() -> None:
+    # The connector hands VARIANT, OBJECT and ARRAY cells over as JSON text (pretty-printed by
+    # Snowflake); the HTTP API sends the same problem's values as JSON values.
+    result = rows(
+        ("TYPE", "PROPS", "TAGS", "MESSAGE", "COUNT"),
+        ("ic", '{\n  "line": 3\n}', '[\n  "a"\n]', "not JSON: [1", 2),
+    )
+    assert sql.parse_problems(result) == {
+        "problems": [
+            {
+                "TYPE": "ic",
+                "PROPS": {"line": 3},
+                "TAGS": ["a"],
+                "MESSAGE": "not JSON: [1",
+                "COUNT": 2,
+            }
+        ]
+    }
+
+
 @pytest.mark.parametrize(
     ("message", "error"),
     [

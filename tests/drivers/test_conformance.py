@@ -80,7 +80,7 @@ def test_create_ready_with_every_expansion(run: Runner) -> None:
         script = {
             "events": 4,
             "artifacts": ["out.csv"],
-            "problems": [{"type": "warning", "message": "m"}],
+            "problems": [{"type": "warning", "message": "m", "props": {"line": 3}}],
         }
         everything = {
             "details": True,
@@ -101,10 +101,10 @@ def test_create_ready_with_every_expansion(run: Runner) -> None:
         assert job.artifacts is not None
         assert list(job.artifacts) == ["out.csv"]
         assert job.problems is not None
-        assert (
-            job.problems["problems"][0]["type" if "type" in job.problems["problems"][0] else "TYPE"]
-            == "warning"
-        )
+        # Over SQL a problem is a row: its keys are the upper-cased column names.
+        (problem,) = job.problems["problems"]
+        folded = {key.lower(): value for key, value in problem.items()}
+        assert folded == {"type": "warning", "message": "m", "props": {"line": 3}}
         assert job.raw is not None
         assert job.raw
 
