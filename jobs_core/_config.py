@@ -228,21 +228,39 @@ class ClientConfig:
         """Return the backend that serves `kind` (the hybrid routing rules).
 
         Raises:
-            JobCapabilityError: the rules need the SQL backend and it is not configured.
+            JobCapabilityError: the rules need the SQL backend and it is not configured: for
+                Logic with `all_users_cancel`, or when the transactions endpoints are unavailable
+                (`logic_over_http` False).
         """
-        if all_users_cancel:
-            return self._route(kind, all_users_cancel=True)
-        return self._routes[kind]
+        backend = (
+            self._route(kind, all_users_cancel=True) if all_users_cancel else self._routes[kind]
+        )
+        if backend is None:
+            why = (
+                "cancel(all_users=True) for Logic needs the SQL backend (CANCEL_TRANSACTION)"
+                if all_users_cancel
+                else "Logic needs the SQL backend here: the Direct Access transactions endpoints"
+                " are unavailable (logic_over_http=False)"
+            )
+            raise JobCapabilityError(why)
+        return backend
 
     @functools.cached_property
-    def _routes(self) -> dict[ReasonerType, Backend]:
+    def _routes(self) -> dict[ReasonerType, Backend | None]:
         """The backend of each type, as `_route` decides it: once per client, since
         `__attrs_post_init__` reads it and `for_call` copies it with the fields."""
         return {kind: self._route(kind, all_users_cancel=False) for kind in ReasonerType}
 
-    def _route(self, kind: ReasonerType, *, all_users_cancel: bool) -> Backend:
+    def _route(self, kind: ReasonerType, *, all_users_cancel: bool) -> Backend | None:
+        """Return the backend the rules pick for `kind`, or None when it is SQL and there is
+        none (a client of Direct Access alone may still serve the other types)."""
         if not self.http:
             return Backend.SQL
+        if not kind.is_logic:
+            return Backend.HTTP
+        if self.logic_over_http and not all_users_cancel:
+            return Backend.HTTP
+        return Backend.SQL if self.sql else None
         if not kind.is_logic:
             return Backend.HTTP
         if all_users_cancel:

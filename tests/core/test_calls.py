@@ -94,27 +94,40 @@ def test_hybrid_sends_logic_through_sql_when_transactions_endpoints_are_unavaila
         (False, True, True, "sql", "sql"),
         (True, True, True, "http", "http"),
         (True, True, False, "sql", "http"),
-        (True, False, False, "http", "http"),  # no SQL to send Logic to
+        (True, False, False, None, "http"),  # the transactions endpoints are unavailable
     ],
 )
 def test_routing_is_the_same_for_every_call_of_a_client(
-    http_on: bool, sql_on: bool, logic_over_http: bool, logic: str, jobs: str
+    http_on: bool, sql_on: bool, logic_over_http: bool, logic: str | None, jobs: str
 ) -> None:
     config = core.ClientConfig(
         http=http_on, sql=sql_on, app="APP" if sql_on else None, logic_over_http=logic_over_http
     )
     for numbered in (config, config.for_call(7), attrs.evolve(config, seed=3)):
-        routes = {kind: numbered.backend_for(kind).value for kind in ReasonerType}
-        assert routes == {
-            ReasonerType.LOGIC: logic,
-            ReasonerType.PRESCRIPTIVE: jobs,
-            ReasonerType.PREDICTIVE: jobs,
-        }
+        for kind in (ReasonerType.PRESCRIPTIVE, ReasonerType.PREDICTIVE):
+            assert numbered.backend_for(kind).value == jobs
+        if logic is None:
+            with pytest.raises(core.JobCapabilityError, match="logic_over_http=False"):
+                numbered.backend_for(ReasonerType.LOGIC)
+        else:
+            assert numbered.backend_for(ReasonerType.LOGIC).value == logic
         if sql_on:
             assert numbered.backend_for(ReasonerType.LOGIC, all_users_cancel=True).value == "sql"
         elif http_on:
             with pytest.raises(core.JobCapabilityError):
                 numbered.backend_for(ReasonerType.LOGIC, all_users_cancel=True)
+
+
+def test_logic_without_its_endpoints_and_without_sql_fails_before_any_effect() -> None:
+    config = core.ClientConfig(http=True, logic_over_http=False)
+    with pytest.raises(core.JobCapabilityError):
+        core.get(config, "Logic", "t1")
+    with pytest.raises(core.JobCapabilityError):
+        core.create(config, "Logic", "e1", {"database": "db", "query": "q"})
+    script = Script(
+        (http.build_get(ReasonerType.PREDICTIVE, "x1"), ok(http_record(ReasonerType.PREDICTIVE)))
+    )
+    assert script.finish(core.get(config, "Predictive", "x1")).id == "x1"
 
 
 @pytest.mark.parametrize("kind", KINDS)
