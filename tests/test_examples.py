@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import types
 from pathlib import Path
 
 import pytest
@@ -21,16 +22,12 @@ from examples import (
 )
 from tests.virtual_time import VirtualTime
 
-TESTED = (
-    asyncio_client,
-    cancel_wait,
-    demo,
-    follow_events,
-    hybrid,
-    quickstart_sync,
-    sql_backend,
-    trio_client,
+TESTED = tuple(
+    module
+    for module in list(globals().values())
+    if isinstance(module, types.ModuleType) and module.__name__.startswith("examples.")
 )
+"""The example programs imported above: the tests below run each."""
 
 
 def test_quickstart_sync(module_real_emu: jobs_emulator.Emulator) -> None:
