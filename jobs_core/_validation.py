@@ -19,11 +19,11 @@ def require_text(name: str, value: object) -> str:
         JobInvalidRequestError: `value` is not a string, is empty after stripping, or is not
             text UTF-8 can carry.
     """
-    if not isinstance(value, str) or not value.strip():
-        raise JobInvalidRequestError(f"{name} must be a non-empty string, not {excerpt(value)}")
-    if not value.isascii():  # ASCII, as nearly every argument is, needs no other check
-        _require_encodable(name, value)
-    return value.strip()
+    if isinstance(value, str) and (stripped := value.strip()):
+        if not value.isascii():  # ASCII, as nearly every argument is, needs no other check
+            _require_encodable(name, value)
+        return stripped
+    raise JobInvalidRequestError(f"{name} must be a non-empty string, not {excerpt(value)}")
 
 
 def _require_encodable(name: str, value: str) -> None:
