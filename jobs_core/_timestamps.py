@@ -36,6 +36,11 @@ _ISO = re.compile(
 # send a field of any length): no two adjacent parts may match the same characters, or a failed
 # match retries every split between them (``\d+\.?\d*`` was quadratic on digits + one stray char).
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# TIMESTAMP_TZ as the Snowflake connector hands it over when told not to convert values: UTC epoch
+# seconds with their fraction, a space, and the zone as minutes east of UTC plus 1440.
+_EPOCH_AND_ZONE = re.compile(r"([+-]?\d+(?:\.\d+)?) (\d{1,4})")
+_ZONE_INDICES = range(2881)
+"""1440 ± 24 hours of minutes: every zone index the connector writes."""
 # RFC 9110 HTTP-date: IMF-fixdate, RFC 850 and asctime forms, all in GMT. Parsed here rather than
 # with `email.utils`, whose import pulls in `socket`.
 _HTTP_DATE = re.compile(
@@ -55,8 +60,9 @@ def parse_timestamp(value: object) -> dt.datetime | None:
 
     Accepts ISO 8601 (with ``Z``, an offset or neither; a ``T`` or a space between date and time;
     a fraction of any length, truncated to microseconds), a date alone (midnight), epoch seconds or
-    milliseconds as int, float, Decimal or numeric string (values >= 1e10 are milliseconds), and
-    datetimes or dates from a SQL driver. Naive values are UTC.
+    milliseconds as int, float, Decimal or numeric string (values >= 1e10 are milliseconds),
+    datetimes or dates from a SQL driver, and the Snowflake connector's unconverted TIMESTAMP_TZ
+    text (epoch seconds, a space, the zone index). Naive values are UTC.
 
     Raises:
         JobServerError: `value` is none of these, or names an impossible or out-of-range time.
@@ -129,6 +135,11 @@ def _parse_text(value: str) -> dt.datetime | None:
         return _from_match(match, value)
     if _NUMBER.fullmatch(text):
         return _from_epoch(decimal.Decimal(text), value)
+    zoned = _EPOCH_AND_ZONE.fullmatch(text)
+    if zoned is not None and int(zoned.group(2)) in _ZONE_INDICES:
+        # The instant is the epoch part; the zone only says how it was written. Always seconds,
+        # however large: the connector's own unit.
+        return _from_epoch(decimal.Decimal(zoned.group(1)), value, scale=1_000_000)
     raise JobServerError(f"Unparseable timestamp {value!r}")
 
 
@@ -155,7 +166,15 @@ def _from_match(match: re.Match[str], value: str) -> dt.datetime:
         raise JobServerError(f"Unparseable timestamp {value!r}: {exc}") from exc
 
 
-def _from_epoch(value: int | float | decimal.Decimal, original: object) -> dt.datetime:
+def _from_epoch(
+    value: int | float | decimal.Decimal, original: object, *, scale: int | None = None
+) -> dt.datetime:
+    """Return epoch `value` (seconds, or milliseconds from `_MS_THRESHOLD` on, unless `scale`
+    says how many microseconds one unit of a Decimal is) as an aware UTC datetime.
+
+    Raises:
+        JobServerError: `value` is not finite or names no datetime (`original` is quoted).
+    """
     # Decimal keeps numeric strings and SQL NUMBERs exact to the microsecond; floats go through
     # timedelta, which rounds to the nearest microsecond.
     try:
@@ -164,7 +183,8 @@ def _from_epoch(value: int | float | decimal.Decimal, original: object) -> dt.da
         if not -_EPOCH_LIMIT < value < _EPOCH_LIMIT:
             raise ValueError("out of range")
         if isinstance(value, decimal.Decimal):
-            scale = 1_000 if value >= _MS_THRESHOLD else 1_000_000
+            if scale is None:
+                scale = 1_000 if value >= _MS_THRESHOLD else 1_000_000
             return _EPOCH + dt.timedelta(microseconds=int(value * scale))
         if value >= _MS_THRESHOLD:
             return _EPOCH + dt.timedelta(milliseconds=value)

@@ -51,6 +51,13 @@ EPOCH_S = 1714564800  # NOON
         (float(EPOCH_S * 1000), NOON),
         (decimal.Decimal(EPOCH_S), NOON),
         (decimal.Decimal("1714564800.000001"), NOON.replace(microsecond=1)),
+        # TIMESTAMP_TZ as the Snowflake connector gives it unconverted: the zone index (minutes
+        # east of UTC + 1440) says how it was written, not when it was.
+        (f"{EPOCH_S}.000000000 1440", NOON),
+        (f"{EPOCH_S}.123456789 1860", NOON.replace(microsecond=123456)),
+        (f"{EPOCH_S} 0", NOON),
+        (f"{EPOCH_S} 2880", NOON),
+        ("10000000000.5 1440", dt.datetime(2286, 11, 20, 17, 46, 40, 500000, tzinfo=UTC)),
         (decimal.Decimal("1714564800000.001"), NOON.replace(microsecond=1)),
         (str(EPOCH_S), NOON),
         (f"{EPOCH_S}.5", NOON.replace(microsecond=500000)),
@@ -85,6 +92,11 @@ def test_shapes(value: object, expected: dt.datetime | None) -> None:
         "inf",
         "1e999999",
         "0x10",
+        f"{EPOCH_S} 2881",  # a zone index past +24 h
+        f"{EPOCH_S}  1440",
+        f"{EPOCH_S}. 1440",
+        "1e3 1440",
+        "999999999999999 1440",  # seconds past the last datetime
         True,
         False,
         [],
