@@ -41,10 +41,11 @@ class OperationHandle:
         """Return the handle of `ref`: an `OperationRef`, or the dict `to_dict()` gave.
 
         Raises:
-            JobInvalidRequestError: `ref` is neither, or lacks a usable id or reasoner type.
+            JobInvalidRequestError: `ref` is neither, or lacks a usable id or reasoner type (an
+                `OperationRef` made by hand is checked as its dict is).
         """
         if isinstance(ref, OperationRef):
-            return cls(config, ref)
+            ref = ref.to_dict()
         if isinstance(ref, Mapping):
             return cls(config, OperationRef.from_dict(ref))
         raise JobInvalidRequestError(

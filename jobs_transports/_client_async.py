@@ -436,7 +436,8 @@ class JobsClient(ClientBase[JobsGateway]):
         """Return the handle of a job started elsewhere (from `JobOperation.to_dict()`).
 
         Raises:
-            JobInvalidRequestError: `ref` is not an `OperationRef` or such a dict.
+            JobInvalidRequestError: `ref` is not an `OperationRef` or such a dict, or names no
+                usable id or reasoner type.
         """
         return JobOperation(self, OperationHandle.of(self._call_config(), ref))
 

@@ -425,7 +425,8 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
         """Return the handle of a job started elsewhere (from `JobOperationSync.to_dict()`).
 
         Raises:
-            JobInvalidRequestError: `ref` is not an `OperationRef` or such a dict.
+            JobInvalidRequestError: `ref` is not an `OperationRef` or such a dict, or names no
+                usable id or reasoner type.
         """
         return JobOperationSync(self, OperationHandle.of(self._call_config(), ref))
 

@@ -67,6 +67,24 @@ def test_a_handle_is_made_of_a_reference_or_its_dict_only(ref: object) -> None:
         core.OperationHandle.of(HTTP, ref)
 
 
+@pytest.mark.parametrize(
+    "ref",
+    [
+        core.OperationRef(id=" ", reasoner_type="Logic"),
+        core.OperationRef(id="t1", reasoner_type="Batch"),
+        core.OperationRef(id=7, reasoner_type="Logic"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_reference_made_by_hand_is_checked_as_its_dict_is(ref: core.OperationRef) -> None:
+    with pytest.raises(JobInvalidRequestError):
+        core.OperationHandle.of(HTTP, ref)
+
+
+def test_a_reference_made_by_hand_is_read_in_its_public_spelling() -> None:
+    ref = core.OperationRef(id=" t1 ", reasoner_type="ml", name="r")
+    assert core.OperationHandle.of(HTTP, ref).ref == core.OperationRef("t1", "Predictive", "r")
+
+
 def test_a_handle_round_trips_through_its_dict() -> None:
     handle = core.OperationHandle.of(HTTP, REF)
     assert core.OperationHandle.of(HTTP, handle.to_dict()).ref == REF
