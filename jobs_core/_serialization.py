@@ -191,8 +191,25 @@ _OPTIONAL_FIELDS = ("deadline", "origin")
 _UNRECORDED_FIELDS = ("persist",)
 
 
+def _exactly(kind: type[Any], *also: type[Any]) -> Callable[[Any, object], Any]:
+    """Return a structure hook that takes a JSON value of type `kind` (or of `also`, made a
+    `kind`) and refuses any other: cattrs's own hooks convert it (``bool("false")`` is True,
+    ``int(True)`` is 1), so an edited cassette would replay as something it never recorded."""
+    accepted = (kind, *also)
+
+    def structure(value: Any, _: object) -> Any:
+        if type(value) not in accepted:
+            raise ValueError(f"expected {kind.__name__}, got {value!r:.80}")
+        return kind(value)
+
+    return structure
+
+
 def _make_converter() -> cattrs.Converter:
     converter = cattrs.Converter()
+    # Registered first: the generated functions below bind the hooks of their fields' types.
+    for kind, also in ((bool, ()), (int, ()), (float, (int,)), (str, ())):
+        converter.register_structure_hook(kind, _exactly(kind, *also))
     for cls in _RECORDED:
         names = [field.name for field in attrs.fields(cls) if field.name in _FIELD_HOOKS]
         unstructure_overrides: dict[str, Any] = {
@@ -272,8 +289,10 @@ def config_from_json(value: Any) -> ClientConfig:
         raise ValueError(f"expected a configuration object, got {type(value).__name__}")
     try:
         config: ClientConfig = _CONVERTER.structure(value, ClientConfig)
+    except cattrs.BaseValidationError as exc:
+        # Each refused setting by its path (``expected bool @ $.http``), not "1 sub-exception".
+        raise ValueError("; ".join(cattrs.transform_error(exc))) from exc
     except (
-        cattrs.BaseValidationError,
         KeyError,
         TypeError,
         ValueError,

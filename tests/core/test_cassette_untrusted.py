@@ -229,6 +229,43 @@ DAMAGE: dict[str, tuple[list[str], Callable[[list[str]], Any], int]] = {
     "config a string": (HTTP_LINES, _header_config("http"), 1),
     "config with a huge number": (HTTP_LINES, _header_config({"http": True, "seed": 1e400}), 1),
     "config that does not validate": (HTTP_LINES, _header_config({"http": False}), 1),
+    # A value of another JSON type is refused, not converted: bool("false") is True.
+    "config with a switch as text": (HTTP_LINES, _header_config({"http": "false"}), 1),
+    "config with null for a switch": (
+        HTTP_LINES,
+        _header_config({"http": True, "logic_over_http": None}),
+        1,
+    ),
+    "config with a seed as text": (HTTP_LINES, _header_config({"http": True, "seed": "7"}), 1),
+    "config with a delay as text": (
+        HTTP_LINES,
+        _header_config({"http": True, "retry": {"jitter": "0.2"}}),
+        1,
+    ),
+    "a status as text": (
+        HTTP_LINES,
+        lambda lines: _edit(lines, REQUEST, reply={**A_RESPONSE, "status": "200"}),
+        REQUEST + 1,
+    ),
+    "a status as a bool": (
+        HTTP_LINES,
+        lambda lines: _edit(lines, REQUEST, reply={**A_RESPONSE, "status": True}),
+        REQUEST + 1,
+    ),
+    "a failure's flag as text": (
+        HTTP_LINES,
+        lambda lines: _edit(
+            lines,
+            REQUEST,
+            failure={
+                "type": "TransportError",
+                "message": "x",
+                "request_sent": "false",
+                "timeout": False,
+            },
+        ),
+        REQUEST + 1,
+    ),
     "NaN where a time was": (
         HTTP_LINES,
         lambda lines: [
