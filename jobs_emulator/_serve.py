@@ -184,6 +184,10 @@ class _Runner:
         self._server: Server | None = None
         self._listeners: list[asyncio.Server] = []
         self._stopped = False
+        # Held while `listen` schedules its work and while `stop` marks the runner stopped, so
+        # that a listen either runs before the close or is refused: one scheduled behind the
+        # loop's stop would never run, and its caller would wait forever.
+        self._stopping = threading.Lock()
 
     def start(self, server: Server) -> int:
         """Start serving `server` in the thread; return the bound port.
@@ -203,18 +207,21 @@ class _Runner:
 
         Raises `OSError` when binding fails, `RuntimeError` once the runner has stopped.
         """
-        if self._stopped:
-            raise RuntimeError("the emulator has stopped: it serves only inside its `with serve()`")
-        return asyncio.run_coroutine_threadsafe(self._listen(port), self._loop).result()
+        with self._stopping:
+            if self._stopped:
+                raise _stopped_error()
+            listening = asyncio.run_coroutine_threadsafe(self._listen(port), self._loop)
+        return listening.result()
 
     def stop(self) -> None:
         """Close the listeners and every open connection, and wait for the thread to end.
 
         Stopping a stopped runner does nothing.
         """
-        if self._stopped:
-            return
-        self._stopped = True
+        with self._stopping:
+            if self._stopped:
+                return
+            self._stopped = True
         asyncio.run_coroutine_threadsafe(self._close(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
@@ -228,6 +235,8 @@ class _Runner:
 
     async def _listen(self, port: int) -> int:
         assert self._server is not None, "listen() before start()"
+        if self._stopped:  # asked for just before a stop: never bind
+            raise _stopped_error()
         server = self._server
         bound: list[int] = []
         try:
@@ -268,3 +277,7 @@ class _Runner:
         await asyncio.sleep(0)
         # Resolving a host name ran in the loop's executor: end its thread, or it outlives us.
         await self._loop.shutdown_default_executor()
+
+
+def _stopped_error() -> RuntimeError:
+    return RuntimeError("the emulator has stopped: it serves only inside its `with serve()`")

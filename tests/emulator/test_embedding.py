@@ -118,6 +118,30 @@ def test_a_stopped_emulator_says_so() -> None:
             emu.move_direct_access()
 
 
+def test_moving_while_it_stops_returns_or_says_stopped_and_never_hangs() -> None:
+    outcomes: list[object] = []
+
+    def keep_moving(emu: Emulator) -> None:
+        for _ in range(100_000):  # until the stop refuses one: a few, since it stops at once
+            try:
+                outcomes.append(emu.move_direct_access())
+            except RuntimeError as exc:
+                outcomes.append(exc)
+                return
+
+    for _ in range(20):
+        with no_thread_left():
+            with serve() as emu:
+                mover = threading.Thread(target=keep_moving, args=(emu,))
+                mover.start()
+            mover.join(timeout=10)
+            assert not mover.is_alive(), "move_direct_access() hung across the stop"
+        assert isinstance(outcomes[-1], RuntimeError)
+        assert "stopped" in str(outcomes[-1])
+        assert all(isinstance(o, str) for o in outcomes[:-1])
+        outcomes.clear()
+
+
 def test_it_runs_again_after_a_stop_on_a_fresh_port() -> None:
     with no_thread_left():
         with serve() as first:
