@@ -67,7 +67,8 @@ class RetryPolicy:
 
 @attrs.frozen
 class PollPolicy:
-    """How `wait` spaces its polls: cheap on long jobs, prompt on short ones.
+    """How `wait` spaces its polls: cheap on long jobs, prompt on short ones. Following an event
+    stream spaces its reads of a quiet stream, and of the job's record, the same way.
 
     The first interval is `wait`'s `poll_interval_s`. Each next one is `fraction` of the time
     waited so far, or the previous interval times `factor`, whichever is longer, capped at

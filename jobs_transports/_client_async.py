@@ -276,7 +276,9 @@ class JobsClient(ClientBase[JobsGateway]):
     ) -> EventIterator:
         """Return an async iterator over every event, page after page (to the end with `follow`).
 
-        The iterator's `continuation_token` resumes where it stopped.
+        The iterator's `continuation_token` resumes where it stopped. With `follow`, a quiet
+        stream is read `poll_interval_s` apart at first, then further apart as it stays quiet, on
+        the client's `PollPolicy` (see `jobs_core.EventsPager`).
         """
         pager = EventsPager.open(
             self._call_config(),

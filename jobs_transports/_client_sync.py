@@ -267,7 +267,9 @@ class JobsClientSync(ClientBase[JobsGatewaySync]):
     ) -> EventIteratorSync:
         """Return an iterator over every event, page after page (until the job ends with `follow`).
 
-        The iterator's `continuation_token` resumes where it stopped.
+        The iterator's `continuation_token` resumes where it stopped. With `follow`, a quiet
+        stream is read `poll_interval_s` apart at first, then further apart as it stays quiet, on
+        the client's `PollPolicy` (see `jobs_core.EventsPager`).
         """
         pager = EventsPager.open(
             self._call_config(),

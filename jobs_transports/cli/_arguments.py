@@ -250,7 +250,7 @@ def parser() -> argparse.ArgumentParser:
         type=_poll,
         default=0.5,
         metavar="SECONDS",
-        help="interval between pages with --follow",
+        help="first interval between reads of a quiet stream with --follow",
     )
 
     cancel = _job_command(commands, "cancel", "ask the service to cancel a job", parent)

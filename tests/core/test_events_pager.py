@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import jobs_core as core
-from jobs_core import JobEvents, ReasonerType, Sleep
+from jobs_core import JobEvents, Now, ReasonerType, Sleep
 from jobs_core import _http_dialect as http
 from tests.core.replies import HTTP, ok, txn_json
 from tests.core.script import Script
@@ -49,20 +49,34 @@ def test_a_page_without_token_is_the_last() -> None:
 
 
 def test_follow_polls_while_the_job_runs_then_drains_after_it_ends() -> None:
+    """A quiet round reads the record only when its read falls due before the next events read
+    (on `wait`'s schedule from the start of following), and a page with events starts the next
+    quiet stretch at the first interval again."""
+    running = (http.build_get(KIND, "t1"), ok(txn_json(state="RUNNING")))
     script = Script(
         (read(""), page([1], "a")),
         (read("a"), page([], "a")),
-        (http.build_get(KIND, "t1"), ok(txn_json(state="RUNNING"))),
+        (Now(), 0.0),
+        running,  # the first quiet round reads the record; the next read is due at 0.25
         (Sleep(0.25), None),
         (read("a"), page([2], "b")),
         (read("b"), page([], "b")),
-        (http.build_get(KIND, "t1"), ok(txn_json(state="COMPLETED"))),
+        (Now(), 10.0),
+        running,  # overdue; 10 s into following, the next is due 2 s later
+        (Sleep(0.25), None),
+        (read("b"), page([], "b")),
+        (Now(), 10.25),
+        (Sleep(0.25), None),  # not due before the next events read: not read
         (read("b"), page([3], "c")),
         (read("c"), page([], "c")),
+        (Now(), 11.9),
+        (http.build_get(KIND, "t1"), ok(txn_json(state="COMPLETED"))),  # due before 12.15
+        (read("c"), page([4], "d")),
+        (read("d"), page([], "d")),
     )
     pager = core.EventsPager.open(HTTP, "Logic", "t1", follow=True, poll_interval_s=0.25)
     events = [e["i"] for p in drain(pager, script) for e in p.events]
-    assert events == [1, 2, 3]
+    assert events == [1, 2, 3, 4]
     assert not script.steps
 
 
@@ -97,9 +111,11 @@ def test_following_a_stream_that_repeats_its_last_page_ends_with_the_job() -> No
         (read(""), page([1], "a")),
         (read("a"), page([2], "a")),
         (read("a"), page([2], "a")),
+        (Now(), 0.0),
         (http.build_get(KIND, "t1"), ok(txn_json(state="RUNNING"))),
         (Sleep(0.25), None),
         (read("a"), page([2], "a")),
+        (Now(), 0.25),
         (http.build_get(KIND, "t1"), ok(txn_json(state="COMPLETED"))),
         (read("a"), page([2], "a")),
     )
@@ -125,6 +141,7 @@ def test_stopping_mid_page_resumes_at_the_token_that_page_was_read_with() -> Non
     """Not at the token of an empty page read before it while following."""
     script = Script(
         (read(""), page([], "a")),
+        (Now(), 0.0),
         (http.build_get(KIND, "t1"), ok(txn_json(state="RUNNING"))),
         (Sleep(0.25), None),
         (read("a"), page([1, 2], "b")),
