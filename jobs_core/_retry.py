@@ -188,11 +188,14 @@ def send_http(
                 ) from exc
             yield from retries.back_off(exc)
             continue
-        response = scrub_response(response, config.masks)
+        masks = config.secrets.masks
+        if masks:  # a client with no secrets (on the emulator, in a replay) has none to mask
+            response = scrub_response(response, masks)
+        if response.status < 400:
+            return parse(response)
         if (
             not refreshed
             and request.origin is None
-            and response.status >= 400
             and failures.is_stale_endpoint(failures.response_text(response))
         ):
             refreshed = True
@@ -202,8 +205,6 @@ def send_http(
             renewed = True
             yield RenewToken(request.deadline, request.persist)
             continue
-        if response.status < 400:
-            return parse(response)
         retryable = failures.is_transient_status(response.status) and (
             not creates or response.status == 429
         )
