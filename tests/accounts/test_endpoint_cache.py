@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import fcntl
 import json
 import logging
+import os
 import stat
 import subprocess
 import sys
@@ -215,6 +218,23 @@ def test_a_lock_that_cannot_be_taken_is_not_waited_for(
     cache.put("acc", "APP", "https://x")
     assert cache.get("acc", "APP") is None
     assert not cache.path.exists()
+    assert "not written" in caplog.text
+
+
+def test_a_file_system_without_locks_leaves_the_cache_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """filelock then raises (3.x) or warns that it falls back to a lock of its own (4.x): an
+    error here, as warnings are in this suite (and may be in a user's)."""
+    caplog.set_level(logging.DEBUG, "jobs_transports.accounts")
+
+    def no_flock(descriptor: int, operation: int) -> None:
+        raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS))
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    cache = EndpointCache(tmp_path / "endpoints.json")
+    cache.put("acc", "APP", "https://x")
+    assert cache.get("acc", "APP") is None
     assert "not written" in caplog.text
 
 
