@@ -7,8 +7,17 @@ account and application the endpoint and when it was cached::
 
 A missing or unreadable file, or an entry that is not a base URL the client would accept from its
 user (`checked_base_url`), is a cache miss (the cache is only an optimisation): the endpoint is
-discovered again and replaces the entry. Writes replace the file atomically, so concurrent
-processes never read half of one.
+discovered again and replaces the entry.
+
+Many processes may share the file (CI jobs on one machine). A write replaces the file at once, so
+a reader never sees half of one and takes no lock. A writer reads the file, adds its entry and
+writes it back holding a lock on ``endpoints.json.lock`` beside it (`filelock`: ``flock`` on
+POSIX), so two writers at once never drop each other's entry. That file stays, empty, readable by
+its owner only: removing it while another process waits on it would let a third lock a new file
+of the same name, writing at the same time as the second. A writer waits `LOCK_WAIT_S` at most
+(the kernel frees the lock of a process that ended; this bounds one that hangs holding it, or a
+file system that never grants it), then leaves the cache as it is: a lock that cannot be had, or
+a file that cannot be written, costs the next process a discovery, never a call.
 """
 
 from __future__ import annotations
@@ -29,6 +38,11 @@ from jobs_core import JobConfigurationError
 from ._http_target import checked_base_url
 
 log = logging.getLogger("jobs_transports.accounts")
+
+LOCK_WAIT_S = 1.0
+"""How long a writer waits for another's lock: a write holds it for about a millisecond, so only
+a process that hangs holding it makes one wait this long. The wait blocks the caller (an event
+loop too, as the cache's file I/O does), hence short."""
 
 
 def default_path(env: Mapping[str, str]) -> Path:
@@ -80,29 +94,49 @@ class EndpointCache:
             return None
         return CachedEndpoint(endpoint, float(cached_at))
 
-    def put(self, account: str, app: str, endpoint: str) -> None:
-        """Cache `endpoint` for (`account`, `app`), replacing what was there.
+    @property
+    def lock_path(self) -> Path:
+        """The file whose lock a writer holds: ``endpoints.json.lock`` beside the cache."""
+        return self.path.with_name(self.path.name + ".lock")
 
-        A cache that cannot be written is logged and otherwise ignored.
+    def put(self, account: str, app: str, endpoint: str) -> None:
+        """Cache `endpoint` for (`account`, `app`), replacing what was there and keeping the
+        entries of others, whichever processes write them meanwhile.
+
+        A cache that cannot be written, or whose lock another process holds past `LOCK_WAIT_S`,
+        is logged and otherwise ignored.
         """
-        data = self._read()
-        accounts = data.setdefault(account, {})
-        if not isinstance(accounts, dict):
-            accounts = data[account] = {}
-        accounts[app] = {"endpoint": endpoint, "cached_at": time.time()}
+        from filelock import FileLock, Timeout  # loaded by the processes that write only
+
         try:
-            self._write(data)
-        except OSError as exc:
-            log.debug("endpoint cache %s not written: %s", self.path, exc)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(self.lock_path, timeout=LOCK_WAIT_S, mode=0o600):
+                data = self._read()
+                accounts = data.setdefault(account, {})
+                if not isinstance(accounts, dict):
+                    accounts = data[account] = {}
+                accounts[app] = {"endpoint": endpoint, "cached_at": time.time()}
+                self._write(data)
+        except Timeout:
+            log.warning(
+                "endpoint cache %s not written: another process held %s for more than %s s",
+                self.path,
+                self.lock_path,
+                LOCK_WAIT_S,
+            )
+        except (OSError, NotImplementedError, Warning) as exc:
+            # The folder, the file or its lock cannot be had; or the file system has no flock:
+            # filelock 3.x raises NotImplementedError, 4.x warns as it falls back to a lock of
+            # its own, which raises where warnings are errors (a test suite's, say).
+            log.debug("endpoint cache %s not written: %r", self.path, exc)
 
     def _write(self, data: dict[str, Any]) -> None:
         """Replace the file with `data` at once (readable by its owner only), or leave it as it
         was: the temporary file is removed when the replacement fails.
 
         Raises:
-            OSError: the folder or the file cannot be written.
+            OSError: the file cannot be written.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as file:

@@ -11,6 +11,7 @@ the core.
 from __future__ import annotations
 
 import functools
+import io
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
@@ -197,14 +198,15 @@ class ResponseReader:
     """Turns the h11 events of one response into a `Response` (informational 1xx responses
     skipped), refusing a body larger than `MAX_RESPONSE_BYTES`."""
 
-    __slots__ = ("chunks", "headers", "size", "state", "status")
+    __slots__ = ("body", "headers", "state", "status")
 
     def __init__(self, state: h11.Connection) -> None:
         self.state = state
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
-        self.chunks: list[bytes] = []
-        self.size = 0
+        # The chunks are written into one buffer, whose `getvalue` hands its bytes over without
+        # a copy: a large body is held once (joining a list of the chunks held it twice).
+        self.body = io.BytesIO()
 
     def response(self) -> Response | None:
         """Return the whole response once h11 has parsed it; None while it needs more bytes.
@@ -220,15 +222,14 @@ class ResponseReader:
                 if event is h11.NEED_DATA:
                     return None
                 if type(event) is h11.Data:
-                    self.chunks.append(event.data)
-                    self.size += len(event.data)
-                    if self.size > MAX_RESPONSE_BYTES:
+                    if self.body.tell() + len(event.data) > MAX_RESPONSE_BYTES:
                         raise ResponseTooLarge(_too_large("grew"))
+                    self.body.write(event.data)
                 elif type(event) is h11.Response:
                     self.status, self.headers = event.status_code, event.headers.raw_items()
                     _check_length(self.headers)
                 elif type(event) is h11.EndOfMessage:
-                    return Response(self.status, self.headers, b"".join(self.chunks))
+                    return Response(self.status, self.headers, self.body.getvalue())
                 elif type(event) is h11.ConnectionClosed:
                     raise httpcore.RemoteProtocolError(self._disconnected())
         except h11.RemoteProtocolError as exc:

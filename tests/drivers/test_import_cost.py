@@ -1,6 +1,7 @@
 """`import jobs_transports` loads neither trio nor httpcore (which imports trio when installed) nor
-the async driver's h11 pool, nor what only configuration files and key-pair logins need (jwt,
-cryptography, yaml); they load with the first client that needs them."""
+the async driver's h11 pool, nor what only configuration files, key-pair logins and the endpoint
+cache's writers need (jwt, cryptography, yaml, filelock); they load with the first client that
+needs them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import subprocess
 import sys
 
 HEAVY = ("trio", "httpcore", "jobs_transports._h11_pool")
-ACCOUNTS = ("jwt", "cryptography", "yaml")
+ACCOUNTS = ("jwt", "cryptography", "yaml", "filelock")
 
 
 def loaded_after(code: str, modules: tuple[str, ...] = HEAVY) -> set[str]:
