@@ -161,6 +161,10 @@ def _connector_limit(seconds: float) -> int:
     return max(1, math.ceil(seconds))
 
 
+class _OutOfTime(Exception):
+    """A statement's limit passed while it waited for the connection: it never started."""
+
+
 class _Slot:
     """One connection (None until opened, or after it was dropped) and the lock its statements
     take turns on. A retired slot is handed to no new statement."""
@@ -230,6 +234,8 @@ class SqlExecutor:
         def statement() -> None:
             try:
                 outcome.append(self._execute(query, abandoned, ends))
+            except _OutOfTime:  # the caller gives up as well, and says why
+                pass
             except BaseException as exc:  # handed to the waiting caller
                 outcome.append(exc)
             finally:
@@ -275,18 +281,29 @@ class SqlExecutor:
         return "the call's deadline passed before the statement finished"
 
     def _execute(self, query: SqlQuery, abandoned: threading.Event, ends: float | None) -> SqlRows:
-        """Run `query` on the current connection once it is free, unless abandoned meanwhile."""
+        """Run `query` on the current connection once it is free, unless abandoned meanwhile.
+
+        Raises:
+            _OutOfTime: the connection stayed busy until `ends`: the statement never starts, and
+                its thread ends with its caller's wait (a connection that never frees up gathers
+                no waiting threads).
+            SqlFailure: as `execute`.
+        """
         while True:
             slot = self._slot
+            wait = -1.0 if ends is None else min(max(ends - time.monotonic(), 0.0), LONGEST_WAIT)
+            if not slot.lock.acquire(timeout=wait):
+                raise _OutOfTime
             try:
-                with slot.lock:
-                    if abandoned.is_set() or self._closed:
-                        # The caller stopped waiting before the connection was free: never run
-                        # late.
-                        raise SqlFailure("abandoned before it started", connection_lost=True)
-                    if not slot.retired:
-                        return self._execute_locked(slot, query, ends)
+                if ends is not None and time.monotonic() >= ends:
+                    raise _OutOfTime
+                if abandoned.is_set() or self._closed:
+                    # The caller stopped waiting before the connection was free: never run late.
+                    raise SqlFailure("abandoned before it started", connection_lost=True)
+                if not slot.retired:
+                    return self._execute_locked(slot, query, ends)
             finally:
+                slot.lock.release()
                 if slot.retired or self._closed:
                     # Closed or retired meanwhile: whoever finds it idle closes it.
                     self._close_if_idle(slot)

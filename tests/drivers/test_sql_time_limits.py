@@ -144,6 +144,13 @@ class SnowflakeLikeCursor(HeldCursor):
 
 
 SnowflakeLikeCursor.__module__ = "snowflake.connector.cursor"
+
+
+def statement_threads() -> int:
+    """Return how many threads run or wait to run a statement."""
+    return sum(thread.name == "jobs-sql-statement" for thread in threading.enumerate())
+
+
 SELECT = SqlQuery("SELECT ID FROM T", (), "get")
 
 
@@ -176,6 +183,13 @@ def test_the_callers_connection_is_waited_for_within_the_next_statements_limit()
         executor.execute(SELECT)
     with pytest.raises(SqlFailure, match=r"within 0\.2 s"):
         executor.execute(SELECT)  # still held: it never starts, so never runs late
+    # The second statement's thread gave up waiting for the connection with its caller: only the
+    # held statement's remains.
+    for _ in range(100):
+        if statement_threads() == 1:
+            break
+        time.sleep(0.02)
+    assert statement_threads() == 1
     connection.release.set()
     rows: tuple[Any, ...] = ()
     for _ in range(50):  # the held statement ends at once; on a loaded machine, soon
