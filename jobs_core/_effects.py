@@ -186,7 +186,9 @@ class SqlFailure(Exception):
     """A statement that failed; drivers throw it into the protocol.
 
     `connection_lost` marks failures of the connection rather than of the statement (the
-    statement may not have run), which the retry policy treats as transient.
+    statement may not have run), which the retry policy treats as transient. `reconnects` says
+    whether the driver opens a new connection after a lost one: False for a connection it was
+    given and cannot replace, on which a session that ended stays ended.
     """
 
     def __init__(
@@ -196,12 +198,14 @@ class SqlFailure(Exception):
         errno: int | None = None,
         sqlstate: str | None = None,
         connection_lost: bool = False,
+        reconnects: bool = True,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.errno = errno
         self.sqlstate = sqlstate
         self.connection_lost = connection_lost
+        self.reconnects = reconnects
 
 
 ANSWERS: dict[type[Any], tuple[type[Any], type[Exception] | None]] = {

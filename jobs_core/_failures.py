@@ -49,6 +49,9 @@ _CONNECTION_ERRNOS = frozenset(
 """The connector's failed to connect, connection closed, failed to request, failed to reach the
 server, connection timeout and failed to renew the session; the service's session no longer
 exists, session expired and authentication token expired."""
+_SESSION_GONE_ERRNOS = frozenset({390111, 390112, 390114})
+"""The session no longer exists, expired, or its token expired (the connector renews an expired
+session itself when it can: one that reaches the client is over). Only a new login helps."""
 _REFUSED_LOGIN_ERRNOS = frozenset({390100, 390144, 390303, 390318})
 """Snowflake refusing a login: incorrect user name or password, JWT token invalid (a key pair
 the user does not have), invalid and expired OAuth access token."""
@@ -207,33 +210,43 @@ def is_refused_login(failure: SqlFailure) -> bool:
 
 
 def is_lost_connection(failure: SqlFailure) -> bool:
-    """Return True when `failure` is the connection's or the session's, not the statement's.
+    """Return True when `failure` is the connection's or the session's, not the statement's, and
+    a retry may get a working one.
 
     That is a failure the driver marked `connection_lost` (a PEP 249 `OperationalError` or
     `InterfaceError`), a SQLSTATE of class 08, or one of the connector's network and session
     error numbers, whatever the message says (a session refresh answered "404 Not Found" is not
     a missing job); but never a refused login (`is_refused_login`), which comes with the same
-    codes.
+    codes, nor an ended session on a connection the driver cannot replace (`is_session_ended`).
     """
     return (
         failure.connection_lost
         or (failure.sqlstate or "").startswith(_CONNECTION_SQLSTATE_CLASS)
         or failure.errno in _CONNECTION_ERRNOS
-    ) and not is_refused_login(failure)
+    ) and not (is_refused_login(failure) or is_session_ended(failure))
+
+
+def is_session_ended(failure: SqlFailure) -> bool:
+    """Return True when `failure` says the session has ended for good (it no longer exists, or
+    expired) on a connection the driver was given and cannot replace (``reconnects=False``):
+    every later statement on it would fail the same way, so retrying is pointless."""
+    return not failure.reconnects and failure.errno in _SESSION_GONE_ERRNOS
 
 
 def sql_failure_error(op: str, kind: ReasonerType, failure: SqlFailure) -> JobError:
     """Return the `JobError` a failed statement of operation `op` means (the caller raises it).
 
     A refused login (`is_refused_login`) is `JobConfigurationError`: the credentials are the
-    user's to change. A lost connection or session (`is_lost_connection`), or Snowflake naming a
-    missing table or function (by its error number or its wording: the application is not
-    installed as configured), is `JobServerError`. SQLSTATE 02000 (no data) from the application is
-    `JobNotFoundError`. Otherwise the application's message decides: "not ready to accept jobs"
-    is `JobNotReadyError`, "does not exist" or "not found" is `JobNotFoundError`; failing those,
-    SQLSTATE 22023 (invalid parameter value: a continuation token the application refuses, say)
-    is `JobInvalidRequestError`, as a 400 is over HTTP, and anything else `JobServerError`. The
-    message quotes at most an excerpt of the failure's.
+    user's to change; so is the end of the session of a connection the caller gave the client
+    (`is_session_ended`): only they can open a new one. A lost connection or session
+    (`is_lost_connection`), or Snowflake naming a missing table or function (by its error number
+    or its wording: the application is not installed as configured), is `JobServerError`. SQLSTATE
+    02000 (no data) from the application is `JobNotFoundError`. Otherwise the application's
+    message decides: "not ready to accept jobs" is `JobNotReadyError`, "does not exist" or "not
+    found" is `JobNotFoundError`; failing those, SQLSTATE 22023 (invalid parameter value: a
+    continuation token the application refuses, say) is `JobInvalidRequestError`, as a 400 is
+    over HTTP, and anything else `JobServerError`. The message quotes at most an excerpt of the
+    failure's.
     """
     prefix = f"{api_label(kind)} SQL request failed op={op}. {clip(failure.message)}"
     folded = fold(failure.message)
@@ -242,6 +255,12 @@ def sql_failure_error(op: str, kind: ReasonerType, failure: SqlFailure) -> JobEr
     )
     if is_refused_login(failure):
         return JobConfigurationError(f"{prefix} (the account refused the login)")
+    if is_session_ended(failure):
+        return JobConfigurationError(
+            f"{prefix} (the session of the sql_connection given to the client has ended, and"
+            " the client cannot log in again on a connection it did not open: give it a new"
+            " connection, or snowflake= settings to open its own)"
+        )
     if is_lost_connection(failure) or missing_object:
         return JobServerError(prefix)
     if failure.sqlstate == _NO_DATA_SQLSTATE:

@@ -344,13 +344,15 @@ def failure_to_json(failure: TransportError | SqlFailure) -> dict[str, Any]:
         }
         # Added after cassettes existed: written only when set, as an effect's optional fields.
         return {**recorded, "too_large": True} if failure.too_large else recorded
-    return {
+    recorded = {
         "type": "SqlFailure",
         "message": failure.message,
         "errno": failure.errno,
         "sqlstate": failure.sqlstate,
         "connection_lost": failure.connection_lost,
     }
+    # Added after cassettes existed: written only when it differs from the default.
+    return recorded if failure.reconnects else {**recorded, "reconnects": False}
 
 
 def failure_from_json(value: Any) -> TransportError | SqlFailure:
@@ -375,6 +377,7 @@ def failure_from_json(value: Any) -> TransportError | SqlFailure:
                 errno=None if errno is None else _typed(value, "errno", int),
                 sqlstate=None if value.get("sqlstate") is None else _typed(value, "sqlstate", str),
                 connection_lost=_typed(value, "connection_lost", bool),
+                reconnects="reconnects" not in value or _typed(value, "reconnects", bool),
             )
     except KeyError as exc:
         raise ValueError(f"recorded {kind} lacks {exc}") from exc

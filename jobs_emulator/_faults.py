@@ -14,8 +14,10 @@ What each fault does:
 - `drop`: closes the connection without answering, either once the request head is read (the API
   never sees the request) or after the request was handled (its effect happens, no answer comes).
 - `respond`: answers a canned response instead of handling the request; `throttle` is a 429/5xx
-  burst with `Retry-After`, `stale_endpoint` a body saying the service behind the endpoint is gone,
-  `lost_session` (SQL statements by default) Snowflake's error for a session that no longer exists.
+  burst with `Retry-After`, `stale_endpoint` a body saying the service behind the endpoint is gone.
+- `lost_session` (SQL statements by default): ends the Snowflake session the request carries, for
+  good, as Snowflake does when it drops one: that statement and every later one on the session
+  fail with error 390111 until the client logs in again.
 - `truncate`: handles the request, sends the headers and half the body, then closes.
 - `malformed`: handles the request and answers its status with a body that is not valid JSON.
 - `close_idle_after(n)`: every keep-alive connection is closed by the server after its n-th
@@ -39,8 +41,6 @@ if TYPE_CHECKING:
 STALE_ENDPOINT_MESSAGE = (
     "could not find the service associated with endpoint; the endpoint may have been refreshed"
 )
-LOST_SESSION_CODE = "390111"
-LOST_SESSION_MESSAGE = "Session no longer exists.  New login required to access the service."
 QUERY_PATH = "/queries/v1/query-request"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 """An HTTP token (RFC 9110 §5.6.2): what a method or a header name is made of."""
@@ -70,11 +70,17 @@ class Truncate:
 
 
 @attrs.frozen
+class LoseSession:
+    """End the session of the request for good; the Snowflake API answers it (and every later
+    statement on that session) as a session that no longer exists."""
+
+
+@attrs.frozen
 class Malformed:
     pass
 
 
-Fault = Delay | Drop | Respond | Truncate | Malformed
+Fault = Delay | Drop | Respond | Truncate | Malformed | LoseSession
 
 
 class Target(TypedDict, total=False):
@@ -211,22 +217,16 @@ class Faults:
         return self.respond(status, {"message": STALE_ENDPOINT_MESSAGE}, **target)
 
     def lost_session(self, **target: Unpack[Target]) -> Rule:
-        """Fail matching requests (SQL statements unless `path` says otherwise) as Snowflake fails
-        a statement whose session no longer exists (error 390111, HTTP 200); return the rule.
+        """End the Snowflake session of matching requests (SQL statements unless `path` says
+        otherwise) for good; return the rule.
 
-        The connector raises it with that error number; the session the emulator issued stays
-        valid, so the next statement runs as usual.
+        As on Snowflake, the request fails with error 390111, "Session no longer exists" (HTTP
+        200), and so does every later statement on that session, whatever the rules then say:
+        only a new login (a new connection) gets a session that works. Other sessions are
+        untouched. A request without a session just gets the error.
         """
         target.setdefault("path", QUERY_PATH)
-        code = LOST_SESSION_CODE
-        body = {
-            "success": False,
-            "code": code,
-            "message": LOST_SESSION_MESSAGE,
-            "data": {"errorCode": code, "sqlState": None, "queryId": None, "internalError": False},
-            "headers": None,
-        }
-        return self.respond(200, body, **target)
+        return self.add(LoseSession(), **target)
 
     def truncate(self, **target: Unpack[Target]) -> Rule:
         """Send half of the real body, then closes the connection; return the rule."""

@@ -113,14 +113,16 @@ def serve(
     os.environ.setdefault(_NO_PLATFORM_DETECTION, "true")
     faults = Faults()
     endpoint = DirectAccessEndpoint(host)
+    snowflake = _snowflake_api.SnowflakeApi(engine, authenticator, endpoint, app)
     server = Server(
         routes=[
             (PREFIX, DirectAccessApi(engine, authenticator, endpoint).handle),
             (_admin.PREFIX, functools.partial(_admin.handle, engine)),
             (_oauth.PATH, _oauth.OAuthApi(authenticator, endpoint).handle),
         ],
-        fallback=_snowflake_api.SnowflakeApi(engine, authenticator, endpoint, app).handle,
+        fallback=snowflake.handle,
         faults=faults,
+        lose_session=snowflake.lose_session,
     )
     runner = _Runner(host, port)
     bound_port = runner.start(server)

@@ -32,7 +32,16 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 import httptools
 
-from jobs_emulator._faults import Delay, Drop, Fault, Faults, Malformed, Respond, Truncate
+from jobs_emulator._faults import (
+    Delay,
+    Drop,
+    Fault,
+    Faults,
+    LoseSession,
+    Malformed,
+    Respond,
+    Truncate,
+)
 from jobs_emulator._messages import BODILESS, Request, Response
 
 Handler = Callable[[Request], Response]
@@ -69,12 +78,19 @@ class Server:
     """The server: requests routed by path prefix to handlers, with faults applied."""
 
     def __init__(
-        self, routes: list[tuple[str, Handler]], fallback: Handler, faults: Faults
+        self,
+        routes: list[tuple[str, Handler]],
+        fallback: Handler,
+        faults: Faults,
+        lose_session: Handler,
     ) -> None:
-        """`routes` are (path prefix, handler) pairs tried in order; `fallback` takes the rest."""
+        """`routes` are (path prefix, handler) pairs tried in order; `fallback` takes the rest;
+        `lose_session` ends the session of a request a `lost_session` rule fired on and answers
+        it."""
         self.routes = routes
         self.fallback = fallback
         self.faults = faults
+        self.lose_session = lose_session
         self.connections: set[Connection] = set()
         """The open connections, so that stopping the server can close them."""
         # Every connection reads into this one buffer and parses it before the read returns, so
@@ -406,6 +422,8 @@ class Connection(asyncio.BufferedProtocol):
         fault = exchange.fault
         if isinstance(fault, Respond):
             response = fault.response
+        elif isinstance(fault, LoseSession):
+            response = self._server.lose_session(exchange.whole_request())
         else:
             response = self._server.dispatch(exchange.whole_request())
         if isinstance(fault, Drop):

@@ -14,12 +14,17 @@ Endpoints (all `POST`; request bodies are JSON, possibly gzip-encoded; answers a
 - `/queries/v1/query-request`: runs `sqlText` with `bindings`
   (`{"1": {"type": "TEXT", "value": "ML"}, ...}`; values are text or null, typed by `type`) and
   answers in the JSON result format (`jobs_emulator._snowflake_results`).
-- `/queries/v1/abort-request` (statements answer at once, so there is never one to abort),
-  `/session/heartbeat` (sessions never expire), `/telemetry/send`, `/session?delete=true`:
+- `/queries/v1/abort-request`: statements run at once, so the only ones to abort are those a
+  `delay` fault holds: one whose `requestId` (the query string of its query request) an abort
+  names before it runs fails as cancelled (000604, SQLSTATE 57014) and never runs, as a statement
+  Snowflake cancels. The last `ABORTS_KEPT` aborted ids are remembered.
+- `/session/heartbeat` (sessions never expire), `/telemetry/send`, `/session?delete=true`:
   acknowledged.
 
-Sessions hold nothing but the user, so the session token is the user name itself, encoded: any
-number of connections, no server state, and a token survives an emulator restart. A query
+A session token is the user name and a session id of the login, encoded: any number of
+connections, and a token survives an emulator restart. The only session state is the set of
+sessions a `lost_session` fault ended (`lose_session`): a statement on one of them fails with code
+390111 ("Session no longer exists"), as on Snowflake, until the client logs in again. A query
 without a token this API issued fails with code 390101.
 """
 
@@ -28,8 +33,8 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import itertools
 import uuid
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +54,10 @@ from jobs_emulator._sql_routines import Session
 from jobs_emulator._sql_statements import Namespace, execute
 
 _TOKEN_PREFIX = "emulator-session."
+ABORTS_KEPT = 1024
+"""How many aborted statements' request ids the API remembers (each is matched once)."""
+LOST_SESSION_CODE = "390111"
+LOST_SESSION_MESSAGE = "Session no longer exists.  New login required to access the service."
 _SESSION_PARAMETERS = [
     {"name": "TIMEZONE", "value": "UTC"},
     {"name": "CLIENT_TELEMETRY_ENABLED", "value": False},
@@ -100,6 +109,12 @@ class SnowflakeApi:
         self.authenticator = authenticator
         self.endpoint = endpoint
         self.namespace = Namespace(app)
+        # Handlers all run on the server's thread: these need no lock.
+        self._session_ids = itertools.count(1)
+        self._lost_sessions: set[str] = set()
+        """The ids of the sessions `lose_session` ended."""
+        self._aborted: dict[str, None] = {}
+        """The request ids of the statements aborted before they ran, oldest first."""
 
     def handle(self, request: Request) -> Response:
         """Return the answer to one request on a Snowflake wire path.
@@ -132,12 +147,14 @@ class SnowflakeApi:
         except Unauthorized as exc:
             code = "390144" if str(authenticator).upper() == KEY_PAIR else "390100"
             return _failure(200, code, f"Authentication failed: {exc}")
-        token = _TOKEN_PREFIX + base64.urlsafe_b64encode(user.encode()).decode()
+        session_id = next(self._session_ids)
+        encoded = base64.urlsafe_b64encode(user.encode()).decode()
+        token = f"{_TOKEN_PREFIX}{encoded}.{session_id}"
         return _success(
             {
                 "token": token,
                 "masterToken": token,
-                "sessionId": zlib.crc32(user.encode()),
+                "sessionId": session_id,
                 "validityInSeconds": 3600,
                 "masterValidityInSeconds": 14400,
                 "parameters": _SESSION_PARAMETERS,
@@ -150,13 +167,29 @@ class SnowflakeApi:
             }
         )
 
+    def lose_session(self, request: Request) -> Response:
+        """End the session `request` carries (if any) for good; return Snowflake's answer to a
+        statement on a session that no longer exists."""
+        login = _session(request)
+        if login is not None and login[1]:
+            self._lost_sessions.add(login[1])
+        return _lost_session()
+
     def _query(self, request: Request, body: Any) -> Response:
-        user = _user(request)
-        if user is None:
+        login = _session(request)
+        if login is None:
             return _failure(
                 200, "390101", "Authentication token is missing or invalid; log in first."
             )
+        user, session_id = login
+        if session_id in self._lost_sessions:
+            return _lost_session()
         query_id = str(uuid.uuid4())
+        request_id = request.query.get("requestId")
+        if request_id is not None and request_id in self._aborted:
+            del self._aborted[request_id]
+            canceled = SqlError("SQL execution canceled", code="000604", sql_state="57014")
+            return Response.json(200, error_body(canceled, query_id))
         try:
             sql, params = _statement(body)
             session = Session(user, self.endpoint)
@@ -164,6 +197,14 @@ class SnowflakeApi:
         except SqlError as exc:
             return Response.json(200, error_body(exc, query_id))
         return Response.json(200, result_body(result, query_id))
+
+    def _abort(self, request: Request, body: Any) -> Response:
+        request_id = body.get("requestId") if isinstance(body, dict) else None
+        if isinstance(request_id, str) and request_id:
+            self._aborted[request_id] = None
+            while len(self._aborted) > ABORTS_KEPT:
+                del self._aborted[next(iter(self._aborted))]
+        return _success(None)
 
     def _acknowledge(self, request: Request, body: Any) -> Response:
         return _success(None)
@@ -174,7 +215,7 @@ _Route = Callable[[SnowflakeApi, Request, Any], Response]
 _ROUTES: dict[tuple[str, str], _Route] = {
     ("POST", "/session/v1/login-request"): SnowflakeApi._login,
     ("POST", "/queries/v1/query-request"): SnowflakeApi._query,
-    ("POST", "/queries/v1/abort-request"): SnowflakeApi._acknowledge,
+    ("POST", "/queries/v1/abort-request"): SnowflakeApi._abort,
     ("POST", "/session/heartbeat"): SnowflakeApi._acknowledge,
     ("POST", "/telemetry/send"): SnowflakeApi._acknowledge,
     ("POST", "/session"): SnowflakeApi._acknowledge,
@@ -231,12 +272,16 @@ def _bound_value(binding: Any) -> Any:
     return value
 
 
-def _user(request: Request) -> str | None:
+def _session(request: Request) -> tuple[str, str] | None:
+    """Return the user and the session id of the request's session token (the id is empty for
+    a token of an emulator that issued none), or None without a token this API issued."""
     token = authorization_token(request.headers.get("authorization")) or ""
     if not token.startswith(_TOKEN_PREFIX):
         return None
+    # The base64url alphabet has no ".": what follows the first one is the session id.
+    encoded, _, session_id = token[len(_TOKEN_PREFIX) :].partition(".")
     try:
-        return base64.urlsafe_b64decode(token[len(_TOKEN_PREFIX) :].encode()).decode()
+        return base64.urlsafe_b64decode(encoded.encode()).decode(), session_id
     except (binascii.Error, UnicodeDecodeError):
         return None
 
@@ -254,6 +299,14 @@ def _body(request: Request) -> Any:
 
 def _success(data: Any) -> Response:
     return Response.json(200, {"success": True, "code": None, "message": None, "data": data})
+
+
+def _lost_session() -> Response:
+    """Return Snowflake's answer to a statement whose session no longer exists (HTTP 200)."""
+    code = LOST_SESSION_CODE
+    data = {"errorCode": code, "sqlState": None, "queryId": None, "internalError": False}
+    body = {"success": False, "code": code, "message": LOST_SESSION_MESSAGE, "data": data}
+    return Response.json(200, {**body, "headers": None})
 
 
 def _failure(status: int, code: str, message: str) -> Response:

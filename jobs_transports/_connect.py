@@ -36,7 +36,7 @@ from ._cassettes import (
 from ._client_async import JobsClient
 from ._client_sync import JobsClientSync
 from ._http_target import EndpointProvider, HttpTarget, Timeouts, checked_headers
-from ._sql_executor import SqlExecutor, paramstyle_of
+from ._sql_executor import SqlExecutor, paramstyle_of, snowflake_connect
 from ._sync_driver import SyncDriver
 
 if TYPE_CHECKING:
@@ -111,9 +111,10 @@ def _options(
                 f"sql_connection binds paramstyle {style!r}; open it with paramstyle='qmark'"
                 f" (the statements use ?)"
             )
-        sql = SqlExecutor(connection=sql_connection)
+        sql = SqlExecutor(connection=sql_connection, timeouts=timeouts or Timeouts())
     elif snowflake is not None:
-        sql = SqlExecutor(connect=_snowflake_connect(dict(snowflake)))
+        limits = timeouts or Timeouts()
+        sql = SqlExecutor(connect=snowflake_connect(dict(snowflake), limits), timeouts=limits)
     fixed_token = token if isinstance(token, str) else None
     config = ClientConfig(
         http=direct_access,
@@ -196,20 +197,6 @@ def _replayer(replay: Path | Replayer, record: Path | None, redact: Redactor | N
     if redact is not None:
         raise JobConfigurationError("a Replayer given as replay= brings its own redact")
     return replay
-
-
-def _snowflake_connect(kwargs: dict[str, Any]) -> Any:
-    # The statements use ? placeholders, bound by the server.
-    kwargs.setdefault("paramstyle", "qmark")
-    if kwargs["paramstyle"] != "qmark":
-        raise JobConfigurationError("the SQL API needs paramstyle='qmark'")
-
-    def connect() -> Any:
-        import snowflake.connector
-
-        return snowflake.connector.connect(**kwargs)
-
-    return connect
 
 
 def connect_sync(

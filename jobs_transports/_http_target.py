@@ -20,12 +20,13 @@ Headers = tuple[tuple[str, str], ...]
 
 @attrs.frozen
 class Timeouts:
-    """Seconds allowed for an HTTP exchange (None: no limit).
+    """Seconds allowed for an HTTP exchange or a SQL statement (None: no limit).
 
     `connect`, `write` and `pool` (waiting for a free connection) bound their phase; `read`
     bounds receiving the whole response, however slowly the server sends it; `total` bounds the
-    whole exchange. A call with a deadline (`wait`, `create_ready`) caps each exchange further
-    at the time it has left.
+    whole exchange. A SQL statement is bounded whole by `total`, from waiting for the connection
+    to its last row, and on the server by `read` where the connector takes a limit. A call with a
+    deadline (`wait`, `create_ready`) caps each exchange further at the time it has left.
     """
 
     connect: float | None = 10.0

@@ -225,6 +225,7 @@ def test_gather_results_are_not_recorded() -> None:
             errno=st.none() | st.integers(),
             sqlstate=st.none() | st.text(),
             connection_lost=st.booleans(),
+            reconnects=st.booleans(),
         ),
     )
 )
@@ -232,6 +233,14 @@ def test_failures(failure: TransportError | SqlFailure) -> None:
     back = failure_from_json(through_text(failure_to_json(failure)))
     assert type(back) is type(failure)
     assert vars(back) == vars(failure)
+
+
+def test_a_sql_failure_recorded_before_reconnects_existed_reconnects() -> None:
+    recorded = {"type": "SqlFailure", "message": "x", "errno": 390111, "connection_lost": False}
+    back = failure_from_json(recorded)
+    assert isinstance(back, SqlFailure)
+    assert back.reconnects
+    assert failure_to_json(back) == {**recorded, "sqlstate": None}
 
 
 @pytest.mark.parametrize(
@@ -270,6 +279,7 @@ def test_unusable_effects(value: Any) -> None:
         {"type": "TransportError", "message": "x"},
         {"type": "SqlFailure", "message": "x", "connection_lost": "yes"},
         {"type": "SqlFailure", "message": "x", "errno": True, "connection_lost": False},
+        {"type": "SqlFailure", "message": "x", "connection_lost": True, "reconnects": "no"},
         "text",
     ],
 )

@@ -198,6 +198,42 @@ def test_a_refused_login_is_never_retried(persist: bool) -> None:
     assert caught.value.__cause__ is refused
 
 
+ENDED = "Session no longer exists.  New login required to access the service."
+
+
+@pytest.mark.parametrize("errno", [390111, 390112, 390114])
+def test_an_ended_session_is_lost_unless_the_driver_cannot_replace_the_connection(
+    errno: int,
+) -> None:
+    assert failures.is_lost_connection(SqlFailure(ENDED, errno=errno))
+    assert not failures.is_session_ended(SqlFailure(ENDED, errno=errno))
+    theirs = SqlFailure(ENDED, errno=errno, reconnects=False)
+    assert failures.is_session_ended(theirs)
+    assert not failures.is_lost_connection(theirs)
+    # A network failure of their connection may pass: it is still retried.
+    network = SqlFailure("x", errno=250003, connection_lost=True, reconnects=False)
+    assert failures.is_lost_connection(network)
+    assert not failures.is_session_ended(network)
+
+
+@pytest.mark.parametrize("persist", [False, True], ids=["call", "poll"])
+def test_an_ended_session_on_the_callers_connection_is_never_retried(persist: bool) -> None:
+    # No retry can succeed, not even a wait's, which retries lost sessions until its deadline.
+    ended = SqlFailure(ENDED, errno=390111, reconnects=False)
+    protocol = (
+        core.wait(SQL, "Predictive", "x1", timeout_s=60)
+        if persist
+        else core.get(SQL, "Predictive", "x1")
+    )
+    stepper = Stepper(protocol)
+    effect = stepper.start()
+    while not isinstance(effect, SqlQuery):
+        effect = stepper.send(0.0)
+    with pytest.raises(JobConfigurationError, match="cannot log in again") as caught:
+        stepper.throw(ended)
+    assert caught.value.__cause__ is ended
+
+
 def test_a_lost_session_during_create_is_not_retried() -> None:
     kind = ReasonerType.PREDICTIVE
     query = sql.build_create(NS, kind, "r1", {}, None, abort_detached=False)

@@ -164,7 +164,8 @@ def test_a_non_db_api_failure_of_the_sql_driver_surfaces_as_a_job_error() -> Non
     # sqlite3 binds ? too, but knows none of the API's procedures: its errors must come back
     # as JobErrors, and so must a TypeError from the driver itself.
     clock = VirtualTime(ManualClock())  # the failures are retried: their back-offs take no time
-    connection = sqlite3.connect(":memory:")
+    # Statements run in a worker thread that the caller stops waiting for at their time limit.
+    connection = sqlite3.connect(":memory:", check_same_thread=False)
     with (
         clock.connect_sync(sql_connection=connection, app="A") as client,
         pytest.raises(JobServerError, match=r"OperationalError|syntax error"),

@@ -11,10 +11,19 @@ from typing import Any
 
 import anyio
 import pytest
+import snowflake.connector
 
-from jobs_core import ClientConfig, RetryPolicy, SqlFailure, SqlQuery, cancel, get
+from jobs_core import (
+    ClientConfig,
+    JobConfigurationError,
+    RetryPolicy,
+    SqlFailure,
+    SqlQuery,
+    cancel,
+    get,
+)
 from jobs_emulator import Emulator
-from jobs_transports import JobClientClosedError, connect_sync
+from jobs_transports import JobClientClosedError, connect, connect_sync
 from jobs_transports._async_driver import AsyncDriver
 from jobs_transports._sql_executor import SqlExecutor
 from jobs_transports._sync_driver import SyncDriver
@@ -212,13 +221,66 @@ def test_closing_stops_a_call_whose_statement_runs_on_our_connection_without_wai
     assert not connection.closed_under_a_statement
 
 
-def test_the_connector_logs_in_again_after_a_lost_session(fresh_real_emu: Emulator) -> None:
+@pytest.mark.parametrize("library", ["sync", "asyncio", "trio"])
+def test_the_connector_logs_in_again_after_a_lost_session(
+    fresh_real_emu: Emulator, library: str
+) -> None:
+    # The emulator ends the session for good, as Snowflake does: only a new login recovers.
     logins = fresh_real_emu.faults.delay(0, path="/session/v1/login-request", times=None)
-    with connect_sync(snowflake=fresh_real_emu.snowflake, app=fresh_real_emu.app) as client:
-        assert client.get("Predictive", "j1") is None
-        fresh_real_emu.faults.lost_session()
-        assert client.get("Predictive", "j1") is None
+    options: dict[str, Any] = {"snowflake": fresh_real_emu.snowflake, "app": fresh_real_emu.app}
+    if library == "sync":
+        with connect_sync(**options) as client:
+            assert client.get("Predictive", "j1") is None
+            rule = fresh_real_emu.faults.lost_session()
+            assert client.get("Predictive", "j1") is None
+            assert client.get("Predictive", "j2") is None
+    else:
+
+        async def main() -> None:
+            async with connect(**options) as client:
+                assert await client.get("Predictive", "j1") is None
+                rules.append(fresh_real_emu.faults.lost_session())
+                assert await client.get("Predictive", "j1") is None
+                assert await client.get("Predictive", "j2") is None
+
+        rules: list[Any] = []
+        anyio.run(main, backend=library)
+        (rule,) = rules
+    assert rule.hits == 1
     assert logins.hits == 2
+
+
+@pytest.mark.parametrize("library", ["sync", "asyncio", "trio"])
+def test_a_lost_session_on_the_callers_connection_fails_at_once_as_a_configuration_error(
+    fresh_real_emu: Emulator, library: str
+) -> None:
+    # The client cannot log in again on a connection it did not open: no retry can help, not
+    # even a wait's, which retries a lost session until its deadline.
+    connection = snowflake.connector.connect(**fresh_real_emu.snowflake)
+    options: dict[str, Any] = {"sql_connection": connection, "app": fresh_real_emu.app}
+    rule = fresh_real_emu.faults.lost_session()
+    later = fresh_real_emu.faults.delay(0, path="/queries/v1/query-request", times=None)
+    ended = r"390111: Session no longer exists.*cannot log in again.*give it a new connection"
+    try:
+        if library == "sync":
+            with connect_sync(**options) as client:
+                with pytest.raises(JobConfigurationError, match=ended):
+                    client.get("Predictive", "j1")
+                with pytest.raises(JobConfigurationError, match=ended):
+                    client.wait("Predictive", "j1", timeout_s=600)
+        else:
+
+            async def main() -> None:
+                async with connect(**options) as client:
+                    with pytest.raises(JobConfigurationError, match=ended):
+                        await client.get("Predictive", "j1")
+                    with pytest.raises(JobConfigurationError, match=ended):
+                        await client.wait("Predictive", "j1", timeout_s=600)
+
+            anyio.run(main, backend=library)
+    finally:
+        connection.close()
+    assert (rule.hits, later.hits) == (1, 1), "a statement was retried on the ended session"
 
 
 class QueueingConnection:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpcore
 import pytest
+import snowflake.connector
 
 from jobs_emulator import STALE_ENDPOINT_MESSAGE, Emulator, Faults
 from tests.emulator.loopback_http import Http, RawConnection
@@ -104,6 +107,74 @@ def test_lost_session_fails_sql_statements_only(fresh_manual_emu: Emulator, http
     assert "Session no longer exists" in reply.json()["message"]
     assert http.call("GET", "/v1alpha1/jobs").status == 200
     assert rule.hits == 1
+
+
+def test_a_lost_session_is_gone_for_good_and_only_that_one(fresh_manual_emu: Emulator) -> None:
+    # As on Snowflake: one firing ends the session; every later statement on it fails the same
+    # way although the rule is spent, until a new login. Another session never notices.
+    statement = f"call {fresh_manual_emu.app}.api.GET_JOB(?, ?)"
+    lost, other = (snowflake.connector.connect(**fresh_manual_emu.snowflake) for _ in range(2))
+    try:
+        rule = fresh_manual_emu.faults.lost_session()
+        for _ in range(3):
+            with pytest.raises(snowflake.connector.ProgrammingError) as caught:
+                lost.cursor().execute(statement, ["ML", "j1"])
+            assert caught.value.errno == 390111
+        assert rule.hits == 1
+        assert other.cursor().execute(statement, ["ML", "j1"]).fetchall() == []
+    finally:
+        lost.close()
+        other.close()
+    again = snowflake.connector.connect(**fresh_manual_emu.snowflake)
+    try:
+        assert again.cursor().execute(statement, ["ML", "j1"]).fetchall() == []
+    finally:
+        again.close()
+
+
+def test_an_abort_cancels_a_held_statement_before_it_runs(
+    fresh_manual_emu: Emulator, http: Http
+) -> None:
+    # What the 4.x connector does when a statement's `timeout` passes: the statement, held here
+    # by a delay, then fails as cancelled and never runs, as on Snowflake.
+    login = {"data": {"LOGIN_NAME": "alice"}}
+    token = http.ok("POST", "/session/v1/login-request", login)["data"]["token"]
+    create = {
+        "sqlText": f"call {fresh_manual_emu.app}.api.EXEC_JOB_ASYNC(?, ?, ?)",
+        "bindings": {
+            str(n): {"type": "TEXT", "value": value}
+            for n, value in enumerate(["ML", "w1", '{"model": "m"}'], start=1)
+        },
+    }
+    rule = fresh_manual_emu.faults.delay(0.5, path="/queries/v1/query-request")
+    answers: list[Any] = []
+    held = threading.Thread(
+        target=lambda: answers.append(
+            http.ok("POST", "/queries/v1/query-request?requestId=r1", create, token=token)
+        )
+    )
+    held.start()
+    other = Http(fresh_manual_emu)
+    try:
+        for _ in range(100):
+            if rule.hits:
+                break
+            time.sleep(0.01)
+        abort = {"sqlText": create["sqlText"], "requestId": "r1"}
+        assert other.ok("POST", "/queries/v1/abort-request", abort, token=token)["success"]
+    finally:
+        held.join(10)
+        other.close()
+    (answer,) = answers
+    assert (answer["success"], answer["code"], answer["data"]["sqlState"]) == (
+        False,
+        "000604",
+        "57014",
+    )
+    assert fresh_manual_emu.engine.list_jobs() == []
+    # The same statement, not aborted, runs.
+    http.ok("POST", "/queries/v1/query-request?requestId=r2", create, token=token)
+    assert len(fresh_manual_emu.engine.list_jobs()) == 1
 
 
 def test_a_canned_raw_body(fresh_manual_emu: Emulator, http: Http) -> None:
