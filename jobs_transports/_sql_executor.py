@@ -28,6 +28,7 @@ and the core ends a call whose session there has ended at once, as a `JobConfigu
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import math
 import sys
@@ -137,19 +138,20 @@ def _knows_query_timeout() -> bool:
     return "query_timeout" in getattr(ConnectionConfig, "__dataclass_fields__", {})
 
 
-def _takes_timeout(cursor: Any) -> bool:
-    """Return whether `cursor` is the Snowflake connector's and its `execute` declares a
-    `timeout` parameter.
+@functools.cache
+def _takes_timeout(cursor_type: type) -> bool:
+    """Return whether cursors of `cursor_type` are the Snowflake connector's and their `execute`
+    declares a `timeout` parameter (asked once per type: a signature costs more than a row).
 
     The 4.x connector's does: past it, a timer asks the server to abort the statement
     (``/queries/v1/abort-request``), which then fails as cancelled. The 5.x connector's takes
     ``**kwargs`` and ignores a `timeout` (its limit is the connection's `query_timeout`); another
     driver's `timeout` may mean something else, or be refused.
     """
-    if not type(cursor).__module__.startswith("snowflake.connector"):
+    if not cursor_type.__module__.startswith("snowflake.connector"):
         return False
     try:
-        parameter = inspect.signature(cursor.execute).parameters.get("timeout")
+        parameter = inspect.signature(cursor_type.execute).parameters.get("timeout")
     except (TypeError, ValueError):  # no signature to read
         return False
     return parameter is not None and parameter.kind is not inspect.Parameter.VAR_KEYWORD
@@ -319,7 +321,7 @@ class SqlExecutor:
                     if ends is not None:
                         left = ends - time.monotonic()
                         limit = left if limit is None else min(limit, left)
-                    if limit is not None and _takes_timeout(cursor):
+                    if limit is not None and _takes_timeout(type(cursor)):
                         # Told the limit, the server stops the statement itself.
                         limit_s = _connector_limit(limit)
                         cursor.execute(query.text, list(query.params), timeout=limit_s)
