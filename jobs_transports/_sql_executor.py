@@ -139,7 +139,7 @@ def _knows_query_timeout() -> bool:
 
 
 @functools.cache
-def _takes_timeout(cursor_type: type) -> bool:
+def _takes_timeout(cursor_type: Any) -> bool:
     """Return whether cursors of `cursor_type` are the Snowflake connector's and their `execute`
     declares a `timeout` parameter (asked once per type: a signature costs more than a row).
 
@@ -321,7 +321,7 @@ class SqlExecutor:
                     if ends is not None:
                         left = ends - time.monotonic()
                         limit = left if limit is None else min(limit, left)
-                    if limit is not None and _takes_timeout(type(cursor)):
+                    if limit is not None and _takes_timeout(cursor.__class__):
                         # Told the limit, the server stops the statement itself.
                         limit_s = _connector_limit(limit)
                         cursor.execute(query.text, list(query.params), timeout=limit_s)
