@@ -213,7 +213,14 @@ class Faults:
         return self.respond(status, {"message": message}, headers=headers, **target)
 
     def stale_endpoint(self, status: int = 404, **target: Unpack[Target]) -> Rule:
-        """Answer `status` with the stale-endpoint message; return the rule."""
+        """Answer `status` with the stale-endpoint message; return the rule.
+
+        Raise `ValueError` for a `status` below 400 (a success is read as the answer, whatever
+        its body says: the service never sends this message with one), or what `respond()`
+        raises.
+        """
+        if isinstance(status, bool) or not (isinstance(status, int) and status >= 400):
+            raise ValueError(f"a stale endpoint's status must be an error (400-599): {status!r}")
         return self.respond(status, {"message": STALE_ENDPOINT_MESSAGE}, **target)
 
     def lost_session(self, **target: Unpack[Target]) -> Rule:

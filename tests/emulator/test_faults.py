@@ -268,6 +268,10 @@ def test_faults_apply_to_the_sql_wire_paths_too(fresh_manual_emu: Emulator, http
         (lambda faults: faults.throttle(method="GET /"), "method"),
         (lambda faults: faults.throttle(200), "429 or 500"),  # was a 200 "service unavailable"
         (lambda faults: faults.throttle(404), "429 or 500"),
+        (lambda faults: faults.stale_endpoint(200), "400-599"),  # read as a success
+        (lambda faults: faults.stale_endpoint(302), "400-599"),
+        (lambda faults: faults.stale_endpoint(True), "400-599"),
+        (lambda faults: faults.stale_endpoint(600), "status"),
     ],
 )
 def test_a_rule_that_cannot_work_is_refused_when_made(
