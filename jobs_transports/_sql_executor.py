@@ -85,13 +85,15 @@ def _cells(row: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
 def paramstyle_of(connection: object) -> str | None:
     """Return the paramstyle a DB-API connection binds, or None when it does not say.
 
-    A connection may say so itself (Snowflake's have a `paramstyle` property, set per
-    connection); otherwise PEP 249's module-level `paramstyle` of the package that defines the
-    connection's class says it. A connection that does neither cannot be checked.
+    A connection may say so itself (Snowflake's are set per connection: a `paramstyle` property
+    in connector 5.x, a `_paramstyle` attribute in 4.x, the line Python 3.10 installs); otherwise
+    PEP 249's module-level `paramstyle` of the package that defines the connection's class says
+    it. A connection that does neither cannot be checked.
     """
-    style = getattr(connection, "paramstyle", None)
-    if isinstance(style, str):
-        return style
+    for name in ("paramstyle", "_paramstyle"):
+        style = getattr(connection, name, None)
+        if isinstance(style, str):
+            return style
     module = type(connection).__module__
     while module:
         style = getattr(sys.modules.get(module), "paramstyle", None)

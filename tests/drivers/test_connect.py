@@ -154,10 +154,22 @@ def test_a_connection_with_another_paramstyle_is_refused(monkeypatch: pytest.Mon
         connect_sync(sql_connection=connection, app="A")
 
 
-def test_qmark_connections_are_accepted() -> None:
+def test_qmark_connections_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     connection = sqlite3.connect(":memory:")  # sqlite3.paramstyle is "qmark"
     connect_sync(sql_connection=connection, app="A").close()
     connection.close()
+
+    # The Snowflake connector 4.x (what Python 3.10 installs) keeps a connection's own style in
+    # `_paramstyle`, under a module-level "pyformat": a qmark connection was refused.
+    module = types.ModuleType("some_connector")
+    monkeypatch.setitem(sys.modules, "some_connector", module)
+    monkeypatch.setattr(module, "paramstyle", "pyformat", raising=False)
+    connector_4x = type("Connection", (), {"__module__": "some_connector"})()
+    connector_4x._paramstyle = "qmark"
+    connect_sync(sql_connection=connector_4x, app="A").close()
+    connector_4x._paramstyle = "pyformat"
+    with pytest.raises(JobConfigurationError, match="'pyformat'"):
+        connect_sync(sql_connection=connector_4x, app="A")
 
 
 def test_a_non_db_api_failure_of_the_sql_driver_surfaces_as_a_job_error() -> None:

@@ -256,7 +256,7 @@ def test_a_lost_session_on_the_callers_connection_fails_at_once_as_a_configurati
 ) -> None:
     # The client cannot log in again on a connection it did not open: no retry can help, not
     # even a wait's, which retries a lost session until its deadline.
-    connection = snowflake.connector.connect(**fresh_real_emu.snowflake)
+    connection = snowflake.connector.connect(**fresh_real_emu.snowflake)  # qmark included
     options: dict[str, Any] = {"sql_connection": connection, "app": fresh_real_emu.app}
     rule = fresh_real_emu.faults.lost_session()
     later = fresh_real_emu.faults.delay(0, path="/queries/v1/query-request", times=None)
