@@ -29,7 +29,9 @@ from jobs_core import (
 )
 from jobs_core import wait as wait_protocol
 
-REPEATS = 7
+REPEATS = 15
+"""Alternating runs per figure: a median over more of them moves less with the machine's state
+(a whole `get` is Python code, which a busy machine slows more than `json.loads`)."""
 LIST_SIZE = 10_000
 
 
