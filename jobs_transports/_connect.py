@@ -159,12 +159,10 @@ _ARGUMENT_TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
     "record": (_is_path, "a path (str or os.PathLike)"),
     "replay": (lambda v: _is_path(v) or isinstance(v, Replayer), "a path or a jobs_core.Replayer"),
     "redact": (callable, "a callable taking and returning a cassette line's dict"),
-    "profile": (lambda v: isinstance(v, str), "a string"),
-    "connection": (lambda v: isinstance(v, str), "a string"),
-    "config_file": (_is_path, "a path (str or os.PathLike)"),
 }
 """The arguments no later check sees before something uses them (`ClientConfig` checks `app`,
-`schema`, `retry`, `polling`, `seed` and `logic_over_http`; `HttpTarget` `base_url`)."""
+`schema`, `retry`, `polling`, `seed` and `logic_over_http`; `HttpTarget` `base_url`;
+`choose_backends` `profile`, `connection` and `config_file`)."""
 
 
 def _check_types(**arguments: object) -> None:
@@ -280,9 +278,6 @@ def connect_sync(
         record=record,
         replay=replay,
         redact=redact,
-        profile=profile,
-        connection=connection,
-        config_file=config_file,
     )
     if replay is not None:
         replayer = _replayer(replay, record, redact)
@@ -361,9 +356,6 @@ def connect(
         record=record,
         replay=replay,
         redact=redact,
-        profile=profile,
-        connection=connection,
-        config_file=config_file,
     )
     if replay is not None:
         replayer = _replayer(replay, record, redact)
