@@ -1,9 +1,9 @@
 """Which backend `jobs` talks to: options, else the JOBS_* variables, else configuration files.
 
 `connect_arguments` turns the command line into `connect_sync` keyword arguments; `describe`
-shows the choice for `jobs config`; `refused_credential` names what a 401 refused. The options
-`--profile`, `--connection` and `--config-file` choose in the configuration files, so with them
-the variables that name a backend (JOBS_BASE_URL, JOBS_SNOWFLAKE) are not read.
+shows the choice for `jobs config`; `refused_credential` says what a 401 or 403 refused. The
+options `--profile`, `--connection` and `--config-file` choose in the configuration files, so with
+them the variables that name a backend (JOBS_BASE_URL, JOBS_SNOWFLAKE) are not read.
 """
 
 from __future__ import annotations
@@ -107,11 +107,21 @@ def in_source_terms(message: str, args: argparse.Namespace) -> str:
     return message
 
 
-def refused_credential(args: argparse.Namespace) -> str:
-    """Return the sentence a 401 adds: which credential was refused, and how to set another."""
-    token = _chosen(args).get("token")
+def refused_credential(args: argparse.Namespace, status: int) -> str:
+    """Return the sentence a 401 or 403 adds: which credential the service refused (401) or
+    whose user it accepted but will not let do this (403), and what to do about it."""
+    chosen = _chosen(args)
+    token = chosen.get("token")
+    if status == 403:
+        whose = "the configuration's" if token is None else f"the token from {token[1]}"
+        return f"the service accepted {whose} credentials, but their user or role may not do this"
     if token is not None:
         return f"the token from {token[1]} was refused; set a valid one with --token or JOBS_TOKEN"
+    if "base_url" in chosen:
+        return (
+            f"no token was sent to the Direct Access API of {chosen['base_url'][1]}; "
+            "set one with --token or JOBS_TOKEN"
+        )
     return (
         f"the credentials of the configuration were refused (see `{program()} config`); "
         "set a token with --token or JOBS_TOKEN, or choose another --profile or --connection"

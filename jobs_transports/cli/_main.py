@@ -148,7 +148,7 @@ def _error(args: argparse.Namespace, exc: JobError) -> Exit:
     message = in_source_terms(in_cli_terms(message, args.command), args)
     status = for_error(exc, args.command)
     if isinstance(exc, JobServerError) and exc.status in (401, 403):
-        message = f"{message}\n  {refused_credential(args)}"
+        message = f"{message}\n  {refused_credential(args, exc.status)}"
     note(message)
     return status
 

@@ -355,6 +355,27 @@ def test_no_backend_and_a_refused_token_say_how_to_configure(
         assert jobs(emu, "list") == 0
 
 
+def test_a_missing_token_and_a_forbidden_request_are_told_apart_from_a_refused_token(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both said "the token from ... was refused; set a valid one" (or blamed a configuration
+    # there was none of): a 403 for another user's transaction, and no token sent at all.
+    monkeypatch.delenv("JOBS_TOKEN", raising=False)
+    with jobs_emulator.serve(tokens={"tok-alice": "alice", "tok-bob": "bob"}) as emu:
+        with connect_sync(base_url=emu.base_url, token="tok-alice") as alice:
+            transaction = alice.create("Logic", "e", {"database": "d", "query": "q"}).id
+        assert jobs(emu, "list") == 2
+        err = capsys.readouterr().err
+        assert "no token was sent to the Direct Access API of --base-url" in err
+        assert "configuration" not in err
+        assert jobs(emu, "events", "Logic", transaction, "--token", "tok-bob") == 2
+        err = capsys.readouterr().err
+        assert "belongs to another user" in err
+        assert "accepted the token from --token" in err
+        assert "refused" not in err
+        assert "tok-bob" not in err
+
+
 def test_config_shows_the_choice_without_secrets(
     capsys: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
