@@ -17,6 +17,7 @@ from jobs_core import JobConfigurationError, is_secret_setting
 
 from .._account_wiring import describe_connection
 from ._arguments import ENVIRONMENT, json_object, program
+from ._output import dumps
 
 _FILE_OPTIONS = ("profile", "connection", "config_file")
 _BACKEND_VARIABLES = ("base_url", "snowflake")
@@ -58,8 +59,10 @@ def _connector_arguments(args: argparse.Namespace) -> dict[str, Any]:
         raise JobConfigurationError(f"{exc} (the connector's keyword arguments)") from None
 
 
-def describe(args: argparse.Namespace) -> dict[str, Any]:
-    """Return what the other commands would connect to, and where each setting came from.
+def describe(args: argparse.Namespace, *, as_json: bool) -> dict[str, Any]:
+    """Return what the other commands would connect to, and where each setting came from: as
+    ``{"value": ..., "from": ...}`` when `as_json`, else as the text "value (from)", as the lines
+    of a file's description read.
 
     Secrets are shown only as "set". Raises as `connect_arguments` does, and as
     `describe_connection` does for a configuration file that cannot be used.
@@ -74,7 +77,10 @@ def describe(args: argparse.Namespace) -> dict[str, Any]:
             value = "set"
         elif name == "snowflake":
             value = {key: "set" if is_secret_setting(key) else v for key, v in value.items()}
-        described[name] = {"value": value, "from": source}
+        if as_json:
+            described[name] = {"value": value, "from": source}
+        else:
+            described[name] = f"{value if isinstance(value, str) else dumps(value)} ({source})"
     described["backend"] = _backend_kind(arguments)
     return described
 

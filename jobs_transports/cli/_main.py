@@ -130,11 +130,12 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def _run(args: argparse.Namespace) -> Exit:
     if args.command == "config":
+        as_json = args.output == "json"
         described = {
             what: in_configuration_terms(why) if isinstance(why, str) else why
-            for what, why in describe(args).items()
+            for what, why in describe(args, as_json=as_json).items()
         }
-        print_record(described, as_json=args.output == "json")
+        print_record(described, as_json=as_json)
         # A key or token that cannot be used is described too, as the line "problem".
         return Exit.USAGE if "problem" in described else Exit.OK
     with connect_sync(**connect_arguments(args)) as client:

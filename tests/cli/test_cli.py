@@ -396,6 +396,23 @@ def test_config_shows_the_choice_without_secrets(
     assert described["snowflake"]["value"]["user"] == "ALICE"
     assert described["backend"] == "SQL API"
 
+    # The table said `token  {"value": "set", "from": "--token"}`: JSON where a file's settings
+    # read "account  acme (the file)".
+    monkeypatch.setenv("JOBS_APP", "RAI")
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert '{"account": "acme", "user": "ALICE", "password": "set"' in out
+    assert "(JOBS_SNOWFLAKE)" in out
+    assert "app        RAI (JOBS_APP)" in out
+    monkeypatch.delenv("JOBS_SNOWFLAKE")
+    assert main(["config", "--token", "s3cret", "--base-url", "http://h:1"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "base_url  http://h:1 (--base-url)",
+        "token     set (--token)",
+        "app       RAI (JOBS_APP)",
+        "backend   Direct Access",
+    ]
+
 
 def test_help_and_version(capsys: Capture) -> None:
     assert main(["--help"]) == 0
