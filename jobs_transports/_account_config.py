@@ -324,6 +324,8 @@ def _build(
     reasons += [
         ("account", _why(settings, "account", from_file, overrides)),
         ("user", _why(settings, "user", from_file, overrides)),
+        # Shown when set: a profile's overlay is often only a role, which signs every request.
+        *([("role", _why(settings, "role", from_file, overrides))] if settings.get("role") else []),
         ("authenticator", _authenticator_why(authenticator, settings)),
         ("application", _why(settings, "app", from_file, overrides, explicit, DEFAULT_APP)),
         ("backend", _backend_why(direct, from_file, section.found.shape)),

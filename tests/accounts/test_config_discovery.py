@@ -266,6 +266,7 @@ def test_describe_says_what_and_why_without_secrets(home: Path, keys: KeyFiles) 
         "connection     sf (default_connection)",
         "myorg-myaccount",
         "alice",
+        "role           PROD_ROLE (the file)",  # the profile's overlay was not shown at all
         "jwt (written 'jwt')",
         "passphrase set",
         "MY_APP (the file)",
