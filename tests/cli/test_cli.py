@@ -630,7 +630,10 @@ def test_text_the_stdout_encoding_cannot_hold_is_escaped_and_json_stays_valid(
     stdout = Stdout(encoding)
     monkeypatch.setattr("sys.stdout", stdout)
     assert jobs(module_real_emu, "get", "Predictive", job_id) == 0
-    assert "\\u2603 \\U0001f680" in stdout.text()
+    header, row = stdout.text().splitlines()
+    assert "\\u2603 \\U0001f680" in row
+    # The columns were as wide as the name before its escapes, so the next ones were pushed out.
+    assert row.index("emulator_user") == header.index("created_by")
 
 
 def test_a_stdout_that_fails_exits_1_with_the_reason(
