@@ -194,7 +194,9 @@ def test_qmark_connections_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None
     module = types.ModuleType("some_connector")
     monkeypatch.setitem(sys.modules, "some_connector", module)
     monkeypatch.setattr(module, "paramstyle", "pyformat", raising=False)
-    connector_4x = type("Connection", (), {"__module__": "some_connector"})()
+    connector_4x = type(
+        "Connection", (), {"__module__": "some_connector", "cursor": lambda self: None}
+    )()
     connector_4x._paramstyle = "qmark"
     connect_sync(sql_connection=connector_4x, app="A").close()
     connector_4x._paramstyle = "pyformat"
