@@ -328,7 +328,7 @@ def _build(
         *([("role", _why(settings, "role", from_file, overrides))] if settings.get("role") else []),
         ("authenticator", _authenticator_why(authenticator, settings)),
         ("application", _why(settings, "app", from_file, overrides, explicit, DEFAULT_APP)),
-        ("backend", _backend_why(direct, from_file, section.found.shape)),
+        ("backend", _backend_why(direct, from_file, overrides, section.found.shape)),
     ]
     config = AccountConfig(
         source=str(section.found.path),
@@ -398,13 +398,22 @@ def _authenticator_why(authenticator: str, settings: Mapping[str, Any]) -> str:
     return text
 
 
-def _backend_why(direct: bool, from_file: Mapping[str, Any], shape: Shape) -> str:
-    if not direct:
-        if shape in (Shape.SNOWFLAKE_CONNECTIONS, Shape.SNOWFLAKE_CONFIG):
-            return "SQL API (Snowflake's files have no Direct Access switch; JOBS_DIRECT_ACCESS=1)"
-        return "SQL API (direct_access is not set)"
-    source = "the file" if "direct_access" in from_file else "JOBS_DIRECT_ACCESS"
-    return f"Direct Access (direct_access from {source}), SQL API to find the endpoint"
+def _backend_why(
+    direct: bool, from_file: Mapping[str, Any], overrides: Mapping[str, Any], shape: Shape
+) -> str:
+    if "direct_access" in overrides:  # the variable wins over the file, and is named over it
+        source: str | None = "JOBS_DIRECT_ACCESS"
+    elif "direct_access" in from_file:
+        source = "the file"
+    else:
+        source = None
+    if direct:
+        return f"Direct Access (direct_access from {source}), SQL API to find the endpoint"
+    if source is not None:
+        return f"SQL API (direct_access off in {source})"
+    if shape in (Shape.SNOWFLAKE_CONNECTIONS, Shape.SNOWFLAKE_CONFIG):
+        return "SQL API (Snowflake's files have no Direct Access switch; JOBS_DIRECT_ACCESS=1)"
+    return "SQL API (direct_access is not set)"
 
 
 def _check_address(config: AccountConfig) -> None:

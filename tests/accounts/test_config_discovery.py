@@ -278,6 +278,37 @@ def test_describe_says_what_and_why_without_secrets(home: Path, keys: KeyFiles) 
     assert PASSPHRASE not in repr(loaded())
 
 
+@pytest.mark.parametrize(
+    ("in_file", "variable", "said"),
+    [
+        (None, None, "SQL API (direct_access is not set)"),
+        ("false", None, "SQL API (direct_access off in the file)"),  # said "is not set"
+        ("true", None, "Direct Access (direct_access from the file)"),
+        (None, "0", "SQL API (direct_access off in JOBS_DIRECT_ACCESS)"),  # said "is not set"
+        ("true", "off", "SQL API (direct_access off in JOBS_DIRECT_ACCESS)"),
+        ("false", "1", "Direct Access (direct_access from JOBS_DIRECT_ACCESS)"),  # "the file"
+    ],
+)
+def test_describe_says_where_the_backend_choice_came_from(
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_file: str | None,
+    variable: str | None,
+    said: str,
+) -> None:
+    switch = "" if in_file is None else f"direct_access: {in_file}\n"
+    login = "authenticator: programmatic_access_token, token: pat"  # works over either API
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        f"{switch}connections:\n  sf: {{account: acc, user: u, {login}, rai_app_name: A}}\n",
+    )
+    if variable is None:
+        monkeypatch.delenv("JOBS_DIRECT_ACCESS", raising=False)
+    else:
+        monkeypatch.setenv("JOBS_DIRECT_ACCESS", variable)
+    assert f"\nbackend        {said}" in describe_connection()
+
+
 @pytest.mark.parametrize("setup", ["nothing", "variables", "file", "file with a problem"])
 def test_describe_is_one_what_and_why_per_line_whatever_was_found(
     home: Path, keys: KeyFiles, monkeypatch: pytest.MonkeyPatch, setup: str
