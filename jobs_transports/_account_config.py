@@ -326,7 +326,7 @@ def _build(
         ("user", _why(settings, "user", from_file, overrides)),
         # Shown when set: a profile's overlay is often only a role, which signs every request.
         *([("role", _why(settings, "role", from_file, overrides))] if settings.get("role") else []),
-        ("authenticator", _authenticator_why(authenticator, settings)),
+        ("authenticator", _authenticator_why(authenticator, settings, overrides, explicit)),
         ("application", _why(settings, "app", from_file, overrides, explicit, DEFAULT_APP)),
         ("backend", _backend_why(direct, from_file, overrides, section.found.shape)),
     ]
@@ -378,7 +378,12 @@ def _why(
     return f"{default} (default)" if default else "not set"
 
 
-def _authenticator_why(authenticator: str, settings: Mapping[str, Any]) -> str:
+def _authenticator_why(
+    authenticator: str,
+    settings: Mapping[str, Any],
+    overrides: Mapping[str, Any],
+    explicit: Mapping[str, Any],
+) -> str:
     written = settings.get("authenticator")
     text = authenticator + (f" (written {written!r})" if written else " (no authenticator set)")
     if authenticator == "jwt":
@@ -386,14 +391,18 @@ def _authenticator_why(authenticator: str, settings: Mapping[str, Any]) -> str:
         if settings.get("private_key_passphrase"):
             text += ", passphrase set"
     elif authenticator in ("programmatic_access_token", "oauth"):
+        # In the order the client uses them: a token given anywhere wins over a token file.
         token = settings.get("token")
-        source = (
-            f"token_file_path {settings['token_file_path']}"
-            if settings.get("token_file_path")
-            else "a callable"
-            if callable(token)
-            else "the token setting"
-        )
+        if "token" in explicit:
+            source = "the token argument"
+        elif "token" in overrides:
+            source = "JOBS_TOKEN"
+        elif callable(token):
+            source = "a callable"
+        elif token is not None:
+            source = "the file's token setting"
+        else:
+            source = f"token_file_path {settings.get('token_file_path')}"
         text += f": token from {source}"
     return text
 

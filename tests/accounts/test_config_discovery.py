@@ -309,6 +309,24 @@ def test_describe_says_where_the_backend_choice_came_from(
     assert f"\nbackend        {said}" in describe_connection()
 
 
+def test_describe_names_the_token_the_client_will_use(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A token from JOBS_TOKEN or token= wins over the file's token_file_path, but was described
+    # as "token from token_file_path ..." (or, from the file's own token, "the token setting").
+    write(home / ".rai" / "pat", "file-token")
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        "connections:\n  sf: {account: acc, user: u, rai_app_name: A,\n"
+        "    authenticator: programmatic_access_token, token_file_path: pat}\n",
+    )
+    monkeypatch.delenv("JOBS_TOKEN", raising=False)
+    assert f"token from token_file_path {home / '.rai' / 'pat'}" in describe_connection()
+    monkeypatch.setenv("JOBS_TOKEN", "env-token")
+    assert "token from JOBS_TOKEN" in describe_connection()
+    assert "token from the token argument" in loaded(token="arg-token").describe()
+
+
 @pytest.mark.parametrize("setup", ["nothing", "variables", "file", "file with a problem"])
 def test_describe_is_one_what_and_why_per_line_whatever_was_found(
     home: Path, keys: KeyFiles, monkeypatch: pytest.MonkeyPatch, setup: str
