@@ -75,7 +75,9 @@ _CONFIGURATION_NAMES = {
 """Choosing a configuration, the library names its arguments as ``profile=`` or ``profile
 argument``; in those two forms (never as plain words) these are the CLI's options."""
 _NAMED_ARGUMENT = re.compile(
-    r"\b(" + "|".join(sorted(_CONFIGURATION_NAMES, key=len, reverse=True)) + r")(=|\s+argument\b)"
+    r"\b("
+    + "|".join(sorted(_CONFIGURATION_NAMES, key=len, reverse=True))
+    + r")(=(?:\.\.\.)?|\s+argument\b)"  # "(app=...)" is "(--app)", not "(--app...)"
 )
 
 

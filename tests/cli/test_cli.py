@@ -495,6 +495,9 @@ _KEYWORD_NAMED = re.compile(r"\b[a-z_]+=(?=[\s,]|$)|\b[a-z_]+ argument\b|backend
     ("files", "argv", "said"),
     [
         ({}, ["list"], "no --base-url or --snowflake, no JOBS_BASE_URL"),
+        # These said "(--app...)" and "(--token...)".
+        ({}, ["list", "--snowflake", '{"account": "a"}'], "the application name (--app)\n"),
+        ({}, ["list", "--base-url", "http://u:p@h"], "takes a token (--token)\n"),
         ({}, ["list", "--profile", "p"], "--profile and --connection need a configuration file"),
         ({}, ["list", "--config-file", "missing.yaml"], "--config-file: "),
         (
