@@ -84,9 +84,7 @@ def parse_timestamp(value: object) -> dt.datetime | None:
     elif type(value) is int and _MS_THRESHOLD <= value < _FAST_MS_LIMIT:
         return _from_stamp(value / 1000, _UTC)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            return _in_utc(value)
-        return value.astimezone(_UTC)
+        return _in_utc(value) if value.tzinfo is None else _aware_in_utc(value, value)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=_UTC)
     if isinstance(value, str):
@@ -119,6 +117,19 @@ def _in_utc(naive: dt.datetime) -> dt.datetime:
     )  # fmt: skip
 
 
+def _aware_in_utc(value: dt.datetime, original: object) -> dt.datetime:
+    """Return the aware `value` in UTC.
+
+    Raises:
+        JobServerError: naming `original`, when no UTC time exists for it (year 1 east of UTC,
+            9999 west of it: `astimezone` raised OverflowError out of get and list).
+    """
+    try:
+        return value.astimezone(_UTC)
+    except OverflowError as exc:
+        raise JobServerError(f"Unparseable timestamp {original!r}: {exc}") from exc
+
+
 def _parse_text(value: str) -> dt.datetime | None:
     text = value.strip()
     if not text:
@@ -129,7 +140,7 @@ def _parse_text(value: str) -> dt.datetime | None:
         except ValueError:
             pass
         else:
-            return parse_timestamp(parsed)
+            return _in_utc(parsed) if parsed.tzinfo is None else _aware_in_utc(parsed, value)
     match = _ISO.fullmatch(text)
     if match is not None:
         return _from_match(match, value)

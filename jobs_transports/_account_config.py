@@ -324,9 +324,11 @@ def _build(
     reasons += [
         ("account", _why(settings, "account", from_file, overrides)),
         ("user", _why(settings, "user", from_file, overrides)),
-        ("authenticator", _authenticator_why(authenticator, settings)),
+        # Shown when set: a profile's overlay is often only a role, which signs every request.
+        *([("role", _why(settings, "role", from_file, overrides))] if settings.get("role") else []),
+        ("authenticator", _authenticator_why(authenticator, settings, overrides, explicit)),
         ("application", _why(settings, "app", from_file, overrides, explicit, DEFAULT_APP)),
-        ("backend", _backend_why(direct, from_file, section.found.shape)),
+        ("backend", _backend_why(direct, from_file, overrides, section.found.shape)),
     ]
     config = AccountConfig(
         source=str(section.found.path),
@@ -376,7 +378,12 @@ def _why(
     return f"{default} (default)" if default else "not set"
 
 
-def _authenticator_why(authenticator: str, settings: Mapping[str, Any]) -> str:
+def _authenticator_why(
+    authenticator: str,
+    settings: Mapping[str, Any],
+    overrides: Mapping[str, Any],
+    explicit: Mapping[str, Any],
+) -> str:
     written = settings.get("authenticator")
     text = authenticator + (f" (written {written!r})" if written else " (no authenticator set)")
     if authenticator == "jwt":
@@ -384,25 +391,38 @@ def _authenticator_why(authenticator: str, settings: Mapping[str, Any]) -> str:
         if settings.get("private_key_passphrase"):
             text += ", passphrase set"
     elif authenticator in ("programmatic_access_token", "oauth"):
+        # In the order the client uses them: a token given anywhere wins over a token file.
         token = settings.get("token")
-        source = (
-            f"token_file_path {settings['token_file_path']}"
-            if settings.get("token_file_path")
-            else "a callable"
-            if callable(token)
-            else "the token setting"
-        )
+        if "token" in explicit:
+            source = "the token argument"
+        elif "token" in overrides:
+            source = "JOBS_TOKEN"
+        elif callable(token):
+            source = "a callable"
+        elif token is not None:
+            source = "the file's token setting"
+        else:
+            source = f"token_file_path {settings.get('token_file_path')}"
         text += f": token from {source}"
     return text
 
 
-def _backend_why(direct: bool, from_file: Mapping[str, Any], shape: Shape) -> str:
-    if not direct:
-        if shape in (Shape.SNOWFLAKE_CONNECTIONS, Shape.SNOWFLAKE_CONFIG):
-            return "SQL API (Snowflake's files have no Direct Access switch; JOBS_DIRECT_ACCESS=1)"
-        return "SQL API (direct_access is not set)"
-    source = "the file" if "direct_access" in from_file else "JOBS_DIRECT_ACCESS"
-    return f"Direct Access (direct_access from {source}), SQL API to find the endpoint"
+def _backend_why(
+    direct: bool, from_file: Mapping[str, Any], overrides: Mapping[str, Any], shape: Shape
+) -> str:
+    if "direct_access" in overrides:  # the variable wins over the file, and is named over it
+        source: str | None = "JOBS_DIRECT_ACCESS"
+    elif "direct_access" in from_file:
+        source = "the file"
+    else:
+        source = None
+    if direct:
+        return f"Direct Access (direct_access from {source}), SQL API to find the endpoint"
+    if source is not None:
+        return f"SQL API (direct_access off in {source})"
+    if shape in (Shape.SNOWFLAKE_CONNECTIONS, Shape.SNOWFLAKE_CONFIG):
+        return "SQL API (Snowflake's files have no Direct Access switch; JOBS_DIRECT_ACCESS=1)"
+    return "SQL API (direct_access is not set)"
 
 
 def _check_address(config: AccountConfig) -> None:

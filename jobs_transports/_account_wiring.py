@@ -63,10 +63,11 @@ def choose_backends(
     connector arguments they go in): `with_credentials` adds them.
 
     Raises:
-        JobConfigurationError: `profile`/`connection`/`config_file` next to backend arguments,
-            ``JOBS_SNOWFLAKE`` that is not a JSON object, a bad configuration file, or (when
-            `required`) no backend anywhere.
+        JobConfigurationError: `profile`/`connection`/`config_file` of another type or next to
+            backend arguments, ``JOBS_SNOWFLAKE`` that is not a JSON object, a bad configuration
+            file, or (when `required`) no backend anywhere.
     """
+    _check_file_choice(profile=profile, connection=connection, config_file=config_file)
     env = os.environ if env is None else env
     chooses_file = (profile, connection, config_file) != (None, None, None)
     given = base_url is not None or sql_connection is not None or snowflake is not None
@@ -104,6 +105,22 @@ def choose_backends(
     if not credentials:
         return Backends(None, None, account.app, None, account)
     return with_credentials(account)
+
+
+def _check_file_choice(*, profile: object, connection: object, config_file: object) -> None:
+    """Refuse a file choice of another type before anything reads it (naming the type only).
+
+    Raises:
+        JobConfigurationError: `profile` or `connection` that is not a string, `config_file`
+            that is not a path (they failed with TypeError, or "need a configuration file").
+    """
+    for name, value in (("profile", profile), ("connection", connection)):
+        if value is not None and not isinstance(value, str):
+            raise JobConfigurationError(f"{name} must be a string, not {type(value).__name__}")
+    if config_file is not None and not isinstance(config_file, (str, os.PathLike)):
+        raise JobConfigurationError(
+            f"config_file must be a path (str or os.PathLike), not {type(config_file).__name__}"
+        )
 
 
 def with_credentials(account: AccountConfig) -> Backends:

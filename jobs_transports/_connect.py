@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -95,7 +95,6 @@ def _options(
     )
     if sql_connection is not None and snowflake is not None:
         raise JobConfigurationError("pass either sql_connection= or snowflake=, not both")
-    _check_types(token=token, timeouts=timeouts, snowflake=snowflake)
     if isinstance(max_connections, bool) or not isinstance(max_connections, int):
         raise JobConfigurationError(
             f"max_connections must be an int, not {type(max_connections).__name__}"
@@ -122,8 +121,9 @@ def _options(
         app=app,
         schema=schema,
         logic_over_http=logic_over_http,
-        retry=retry or RetryPolicy(),
-        polling=polling or PollPolicy(),
+        # `is None`, not `or`: a falsy value of another type (0, {}) is ClientConfig's to refuse.
+        retry=RetryPolicy() if retry is None else retry,
+        polling=PollPolicy() if polling is None else polling,
         # Clients in different processes must not back off in step; a cassette records the
         # seed, so a replay draws the same jitter.
         seed=random.SystemRandom().randrange(2**32) if seed is None else seed,
@@ -143,25 +143,41 @@ def _options(
     return _Options(config, target, sql, max_connections, account, signer)
 
 
-def _check_types(token: object, timeouts: object, snowflake: object) -> None:
-    """Refuse arguments of another type than their annotation says (naming the type only: the
-    value may be a credential).
+def _is_path(value: object) -> bool:
+    return isinstance(value, (str, os.PathLike))
+
+
+_ARGUMENT_TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "token": (lambda v: isinstance(v, str) or callable(v), "a string or a callable returning one"),
+    "headers": (lambda v: isinstance(v, Mapping), "a mapping of header names to values"),
+    "snowflake": (lambda v: isinstance(v, Mapping), "a dict of connector arguments"),
+    "sql_connection": (
+        lambda v: callable(getattr(v, "cursor", None)),
+        "an open DB-API connection (with a cursor() method)",
+    ),
+    "timeouts": (lambda v: isinstance(v, Timeouts), "a Timeouts"),
+    "record": (_is_path, "a path (str or os.PathLike)"),
+    "replay": (lambda v: _is_path(v) or isinstance(v, Replayer), "a path or a jobs_core.Replayer"),
+    "redact": (callable, "a callable taking and returning a cassette line's dict"),
+}
+"""The arguments no later check sees before something uses them (`ClientConfig` checks `app`,
+`schema`, `retry`, `polling`, `seed` and `logic_over_http`; `HttpTarget` `base_url`;
+`choose_backends` `profile`, `connection` and `config_file`)."""
+
+
+def _check_types(**arguments: object) -> None:
+    """Refuse arguments of another type than their annotation says, before anything reads them
+    (naming the type only: the value may be a credential). None is every argument's default.
 
     Raises:
-        JobConfigurationError: a token that is neither a string nor a callable (it was dropped:
-            bytes read from a token file connected without credentials), `timeouts` that is not
-            a `Timeouts`, `snowflake` that is not a mapping.
+        JobConfigurationError: an argument of `_ARGUMENT_TYPES` of another type (a token as
+            bytes was dropped, so the client connected without credentials; others failed with
+            AttributeError or TypeError, or at the first call).
     """
-    if token is not None and not isinstance(token, str) and not callable(token):
-        raise JobConfigurationError(
-            f"token must be a string or a callable returning one, not {type(token).__name__}"
-        )
-    if timeouts is not None and not isinstance(timeouts, Timeouts):
-        raise JobConfigurationError(f"timeouts must be a Timeouts, not {type(timeouts).__name__}")
-    if snowflake is not None and not isinstance(snowflake, Mapping):
-        raise JobConfigurationError(
-            f"snowflake must be a dict of connector arguments, not {type(snowflake).__name__}"
-        )
+    for name, value in arguments.items():
+        accepts, wanted = _ARGUMENT_TYPES[name]
+        if value is not None and not accepts(value):
+            raise JobConfigurationError(f"{name} must be {wanted}, not {type(value).__name__}")
 
 
 def _secrets(
@@ -248,10 +264,21 @@ def connect_sync(
     interaction was replayed.
 
     Raises:
-        JobConfigurationError: no backend, contradictory arguments, or a configuration file that
-            cannot be used (named with its profile and field; secrets are never shown).
+        JobConfigurationError: no backend, contradictory arguments, an argument of another type,
+            or a configuration file that cannot be used (named with its profile and field;
+            secrets are never shown).
         CassetteError: `replay` is not a readable cassette, or `record` cannot be written.
     """
+    _check_types(
+        token=token,
+        headers=headers,
+        snowflake=snowflake,
+        sql_connection=sql_connection,
+        timeouts=timeouts,
+        record=record,
+        replay=replay,
+        redact=redact,
+    )
     if replay is not None:
         replayer = _replayer(replay, record, redact)
         return JobsClientSync(ReplaySync(replayer), config=replayer.cassette.config)
@@ -316,9 +343,20 @@ def connect(
     connection is opened in a worker thread on first statement.
 
     Raises:
-        JobConfigurationError: no backend, or contradictory arguments.
+        JobConfigurationError: no backend, contradictory arguments, or an argument of another
+            type.
         CassetteError: `replay` is not a readable cassette, or `record` cannot be written.
     """
+    _check_types(
+        token=token,
+        headers=headers,
+        snowflake=snowflake,
+        sql_connection=sql_connection,
+        timeouts=timeouts,
+        record=record,
+        replay=replay,
+        redact=redact,
+    )
     if replay is not None:
         replayer = _replayer(replay, record, redact)
         return JobsClient(ReplayAsync(replayer), replayer.cassette.config)

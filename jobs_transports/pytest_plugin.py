@@ -116,7 +116,7 @@ class JobsCassette:
         self.recording = record_mode == "all" or (record_mode == "once" and not path.exists())
         self._clients: list[JobsClientSync | JobsClient] = []
         self._written: list[tuple[Path, Path]] = []
-        self._replayers: list[Replayer] = []
+        self._replayers: list[tuple[Path, Replayer]] = []
 
     def connect_sync(self, **arguments: Any) -> JobsClientSync:
         """Return a client that records to the cassette, or replays it (see `connect_sync`)."""
@@ -158,23 +158,30 @@ class JobsCassette:
             try:
                 cassette = read_cassette(path)
             except CassetteError as exc:
-                pytest.fail(f"{exc}; record it again with --jobs-record-mode=all", pytrace=False)
-            # The replayer is kept so that `check_replayed` can ask it what was left unplayed.
-            options = dict(arguments)
-            replayer = Replayer(cassette, redact=options.pop("redact", None))
-            self._replayers.append(replayer)
-            return {**options, "replay": replayer}, None
+                damaged = str(exc)
+            else:
+                # The replayer is kept so that `check_replayed` can ask it what was left unplayed.
+                options = dict(arguments)
+                replayer = Replayer(cassette, redact=options.pop("redact", None))
+                self._replayers.append((path, replayer))
+                return {**options, "replay": replayer}, None
+            # Failed outside the `except`: inside, the report adds "During handling of the above
+            # exception" and says it twice.
+            pytest.fail(f"{damaged}; record it again with --jobs-record-mode=all", pytrace=False)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + _PARTIAL)
         return {**arguments, "record": partial}, (partial, path)
 
     def check_replayed(self) -> None:
         """Fail the test if a replay left recorded calls unplayed."""
-        for replayer in self._replayers:
+        for path, replayer in self._replayers:
             try:
                 replayer.finish()
             except CassetteError as exc:
-                pytest.fail(f"{self.path}: {exc}", pytrace=False)
+                unplayed = str(exc)
+            else:
+                continue
+            pytest.fail(f"{path}: {unplayed}", pytrace=False)  # outside `except`, as above
 
     def finish(self, *, passed: bool) -> None:
         """Close what the test left open; keep the recordings only if `passed` and worth it."""

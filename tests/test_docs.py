@@ -8,14 +8,19 @@ list the errors, every module in its package's docstring; the wait defaults are 
 
 A snippet is a whole program when it imports what it uses and starts its own emulator; it runs in a
 fresh interpreter with warnings as errors, where a client or file left open prints a
-ResourceWarning on stderr (a warning in a finalizer is printed, never raised).
+ResourceWarning on stderr (a warning in a finalizer is printed, never raised). A shell session
+that starts `jobs-emulator` runs in bash as written, on a free port, stopping at its first failure.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
+import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 import typing
@@ -66,6 +71,61 @@ def test_every_whole_program_runs_cleanly(name: str, code: str, tmp_path: Path) 
     assert (ran.returncode, ran.stderr) == (0, ""), name
 
 
+_SHELL = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
+SESSIONS = [
+    (f"{page.name}#sh{number}", code)
+    for page in PAGES
+    for number, code in enumerate(_SHELL.findall(page.read_text(encoding="utf-8")))
+    if code.startswith("jobs-emulator ")
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize(("name", "code"), SESSIONS, ids=[name for name, _ in SESSIONS])
+def test_every_shell_session_that_starts_an_emulator_runs_as_written(
+    name: str, code: str, tmp_path: Path
+) -> None:
+    # The command-line session named $JOB_ID and $TXN_ID and read payload.json, none of which it
+    # made, and followed the events of a Prescriptive job as Predictive. The port is swapped for a
+    # free one; bash stops at the first command that fails (`set -e`).
+    port = str(_free_port())
+    environment = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "PYTHONWARNINGS": "error",
+    }
+    # Output goes to files: a background emulator left running would hold pipes open.
+    with (tmp_path / "out").open("w") as stdout, (tmp_path / "err").open("w") as stderr:
+        session = subprocess.Popen(
+            ["bash", "-e", "-o", "pipefail", "-c", code.replace("8080", port)],
+            cwd=tmp_path,
+            env=environment,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,  # its background emulator is in its process group
+        )
+        try:
+            session.wait(timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(session.pid, signal.SIGKILL)
+            session.wait()
+    out, err = (tmp_path / "out").read_text(), (tmp_path / "err").read_text()
+    assert session.returncode == 0, f"{name}: {err}"
+    assert "Traceback" not in err, name
+    assert "done" in out.splitlines(), name
+
+
+def test_the_pages_hold_a_shell_session() -> None:
+    assert [name for name, _ in SESSIONS] == ["README.md#sh2"]
+
+
 def test_the_pages_hold_whole_programs() -> None:
     assert {name.split("#")[0] for name, _ in PROGRAMS} == {"README.md", "emulator.md"}
 
@@ -101,8 +161,7 @@ def test_every_environment_variable_the_pages_name_is_in_the_code() -> None:
     assert named - _string_literals() == set()
 
 
-def test_every_variable_the_client_reads_is_in_the_pages() -> None:
-    named = {name for page in PAGES for name in _VARIABLE.findall(_text(page))}
+def _variables_the_client_reads() -> set[str]:
     client = {
         path: source
         for path, source in _SOURCES.items()
@@ -117,7 +176,22 @@ def test_every_variable_the_client_reads_is_in_the_pages() -> None:
         and _VARIABLE.fullmatch(node.value)
     }
     assert "JOBS_DIRECT_ACCESS" in read  # the scan sees names kept in tables, not only in calls
-    assert read - named == set()
+    return read
+
+
+def test_every_variable_the_client_reads_is_in_the_pages() -> None:
+    named = {name for page in PAGES for name in _VARIABLE.findall(_text(page))}
+    assert _variables_the_client_reads() - named == set()
+
+
+def test_every_variable_the_client_reads_is_in_the_command_line_help() -> None:
+    # The README says `jobs-client --help` lists the environment variables; it listed the four
+    # JOBS_* that stand for options, not those choosing or overriding the configuration files.
+    from jobs_transports.cli._arguments import parser
+
+    authenticators = {"SNOWFLAKE_JWT"}  # a value of `authenticator`, not a variable
+    shown = set(_VARIABLE.findall(parser().format_help()))
+    assert _variables_the_client_reads() - authenticators - shown == set()
 
 
 def test_the_exit_statuses_in_the_readme_are_the_cli_s() -> None:
@@ -255,6 +329,6 @@ def test_every_command_line_option_the_pages_name_exists() -> None:
         for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*[a-z]", _text(page))
     }
     plugin = {literal for literal in _string_literals() if literal.startswith("--jobs-")}
-    others = {"--strict"}  # mypy's, in `make lint`
+    others = {"--strict", "--no-deps"}  # mypy's, in `make lint`; pip's, making the wheel
     known = _long_options(parser()) | _long_options(emulator_parser()) | plugin | others
     assert named - known == set()

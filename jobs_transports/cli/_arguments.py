@@ -62,7 +62,17 @@ environment (read when the option is not given):
   JOBS_SNOWFLAKE  --snowflake: the Snowflake connector's keyword arguments, as JSON
   JOBS_APP        --app: the application name for the SQL API
   Without any of these, the configuration is looked up in the files the RelationalAI and Snowflake
-  tools use (see `{program} config`).
+  tools use (see `{program} config`), which these choose or override:
+  RAI_CONFIG_FILE_PATH  the file (else raiconfig.yaml, .yml or .toml here, above or in ~/.rai,
+                        then Snowflake's connections.toml and config.toml)
+  RAI_PROFILE           --profile (also RAI_ACTIVE_PROFILE)
+  SNOWFLAKE_HOME        the folder of Snowflake's files (~/.snowflake)
+  SNOWFLAKE_DEFAULT_CONNECTION_NAME
+                        --connection, in Snowflake's files
+  JOBS_TOKEN, JOBS_APP  the file's token and application
+  JOBS_DIRECT_ACCESS    1/0: Direct Access, or the SQL API only
+  JOBS_ENDPOINT_CACHE   1/0: keep the Direct Access endpoint in ~/.rai/endpoints.json
+  RAI_ENDPOINT_FILE     that file
 
 exit status:
 {exits}

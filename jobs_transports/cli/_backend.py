@@ -1,9 +1,9 @@
 """Which backend `jobs` talks to: options, else the JOBS_* variables, else configuration files.
 
 `connect_arguments` turns the command line into `connect_sync` keyword arguments; `describe`
-shows the choice for `jobs config`; `refused_credential` names what a 401 refused. The options
-`--profile`, `--connection` and `--config-file` choose in the configuration files, so with them
-the variables that name a backend (JOBS_BASE_URL, JOBS_SNOWFLAKE) are not read.
+shows the choice for `jobs config`; `refused_credential` says what a 401 or 403 refused. The
+options `--profile`, `--connection` and `--config-file` choose in the configuration files, so with
+them the variables that name a backend (JOBS_BASE_URL, JOBS_SNOWFLAKE) are not read.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from jobs_core import JobConfigurationError, is_secret_setting
 
 from .._account_wiring import describe_connection
 from ._arguments import ENVIRONMENT, json_object, program
+from ._output import dumps
 
 _FILE_OPTIONS = ("profile", "connection", "config_file")
 _BACKEND_VARIABLES = ("base_url", "snowflake")
@@ -58,8 +59,10 @@ def _connector_arguments(args: argparse.Namespace) -> dict[str, Any]:
         raise JobConfigurationError(f"{exc} (the connector's keyword arguments)") from None
 
 
-def describe(args: argparse.Namespace) -> dict[str, Any]:
-    """Return what the other commands would connect to, and where each setting came from.
+def describe(args: argparse.Namespace, *, as_json: bool) -> dict[str, Any]:
+    """Return what the other commands would connect to, and where each setting came from: as
+    ``{"value": ..., "from": ...}`` when `as_json`, else as the text "value (from)", as the lines
+    of a file's description read.
 
     Secrets are shown only as "set". Raises as `connect_arguments` does, and as
     `describe_connection` does for a configuration file that cannot be used.
@@ -74,7 +77,10 @@ def describe(args: argparse.Namespace) -> dict[str, Any]:
             value = "set"
         elif name == "snowflake":
             value = {key: "set" if is_secret_setting(key) else v for key, v in value.items()}
-        described[name] = {"value": value, "from": source}
+        if as_json:
+            described[name] = {"value": value, "from": source}
+        else:
+            described[name] = f"{value if isinstance(value, str) else dumps(value)} ({source})"
     described["backend"] = _backend_kind(arguments)
     return described
 
@@ -107,11 +113,21 @@ def in_source_terms(message: str, args: argparse.Namespace) -> str:
     return message
 
 
-def refused_credential(args: argparse.Namespace) -> str:
-    """Return the sentence a 401 adds: which credential was refused, and how to set another."""
-    token = _chosen(args).get("token")
+def refused_credential(args: argparse.Namespace, status: int) -> str:
+    """Return the sentence a 401 or 403 adds: which credential the service refused (401) or
+    whose user it accepted but will not let do this (403), and what to do about it."""
+    chosen = _chosen(args)
+    token = chosen.get("token")
+    if status == 403:
+        whose = "the configuration's" if token is None else f"the token from {token[1]}"
+        return f"the service accepted {whose} credentials, but their user or role may not do this"
     if token is not None:
         return f"the token from {token[1]} was refused; set a valid one with --token or JOBS_TOKEN"
+    if "base_url" in chosen:
+        return (
+            f"no token was sent to the Direct Access API of {chosen['base_url'][1]}; "
+            "set one with --token or JOBS_TOKEN"
+        )
     return (
         f"the credentials of the configuration were refused (see `{program()} config`); "
         "set a token with --token or JOBS_TOKEN, or choose another --profile or --connection"

@@ -75,7 +75,9 @@ _CONFIGURATION_NAMES = {
 """Choosing a configuration, the library names its arguments as ``profile=`` or ``profile
 argument``; in those two forms (never as plain words) these are the CLI's options."""
 _NAMED_ARGUMENT = re.compile(
-    r"\b(" + "|".join(sorted(_CONFIGURATION_NAMES, key=len, reverse=True)) + r")(=|\s+argument\b)"
+    r"\b("
+    + "|".join(sorted(_CONFIGURATION_NAMES, key=len, reverse=True))
+    + r")(=(?:\.\.\.)?|\s+argument\b)"  # "(app=...)" is "(--app)", not "(--app...)"
 )
 
 
@@ -130,11 +132,12 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def _run(args: argparse.Namespace) -> Exit:
     if args.command == "config":
+        as_json = args.output == "json"
         described = {
             what: in_configuration_terms(why) if isinstance(why, str) else why
-            for what, why in describe(args).items()
+            for what, why in describe(args, as_json=as_json).items()
         }
-        print_record(described, as_json=args.output == "json")
+        print_record(described, as_json=as_json)
         # A key or token that cannot be used is described too, as the line "problem".
         return Exit.USAGE if "problem" in described else Exit.OK
     with connect_sync(**connect_arguments(args)) as client:
@@ -148,7 +151,7 @@ def _error(args: argparse.Namespace, exc: JobError) -> Exit:
     message = in_source_terms(in_cli_terms(message, args.command), args)
     status = for_error(exc, args.command)
     if isinstance(exc, JobServerError) and exc.status in (401, 403):
-        message = f"{message}\n  {refused_credential(args)}"
+        message = f"{message}\n  {refused_credential(args, exc.status)}"
     note(message)
     return status
 

@@ -228,7 +228,9 @@ def _cell(value: Any) -> str:
         return ""
     text = value if isinstance(value, str) else dumps(value)
     text = printable(" ".join(text.split()))
-    return text if len(text) <= _CELL_WIDTH else text[: _CELL_WIDTH - 1] + "…"
+    text = text if len(text) <= _CELL_WIDTH else text[: _CELL_WIDTH - 1] + "…"
+    # Escaped as it will be shown before the table measures it, so that the columns line up.
+    return _encodable(_stdout(), text)
 
 
 def _short_time(value: Any) -> str:

@@ -4,6 +4,7 @@ field, and never showing a secret."""
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,24 @@ def test_several_connections_and_no_default(home: Path, keys: KeyFiles) -> None:
 
 def test_file_choices_do_not_mix_with_backend_arguments(home: Path, keys: KeyFiles) -> None:
     assert "cannot be combined" in refused(keys, base_url="http://127.0.0.1:9", profile="p")
+
+
+@pytest.mark.parametrize(
+    ("choice", "said"),
+    [
+        ({"profile": 7}, "profile must be a string, not int"),
+        ({"connection": b"work"}, "connection must be a string, not bytes"),
+        ({"config_file": 7}, "config_file must be a path (str or os.PathLike), not int"),
+    ],
+)
+def test_a_file_choice_of_another_type_is_refused_by_describe_connection_too(
+    home: Path, choice: dict[str, Any], said: str
+) -> None:
+    # describe_connection(config_file=7) raised TypeError; profile=7 said that profile= needs a
+    # configuration file. connect() is checked for every option in tests/drivers/test_connect.py.
+    rai_yaml(home, "account: acc\nuser: a\npassword: x\n", extra="")
+    with pytest.raises(JobConfigurationError, match=f"^{re.escape(said)}$"):
+        describe_connection(**choice)
 
 
 def test_a_config_file_that_does_not_exist(home: Path, keys: KeyFiles) -> None:

@@ -266,6 +266,7 @@ def test_describe_says_what_and_why_without_secrets(home: Path, keys: KeyFiles) 
         "connection     sf (default_connection)",
         "myorg-myaccount",
         "alice",
+        "role           PROD_ROLE (the file)",  # the profile's overlay was not shown at all
         "jwt (written 'jwt')",
         "passphrase set",
         "MY_APP (the file)",
@@ -275,6 +276,55 @@ def test_describe_says_what_and_why_without_secrets(home: Path, keys: KeyFiles) 
         assert expected in text
     assert PASSPHRASE not in text
     assert PASSPHRASE not in repr(loaded())
+
+
+@pytest.mark.parametrize(
+    ("in_file", "variable", "said"),
+    [
+        (None, None, "SQL API (direct_access is not set)"),
+        ("false", None, "SQL API (direct_access off in the file)"),  # said "is not set"
+        ("true", None, "Direct Access (direct_access from the file)"),
+        (None, "0", "SQL API (direct_access off in JOBS_DIRECT_ACCESS)"),  # said "is not set"
+        ("true", "off", "SQL API (direct_access off in JOBS_DIRECT_ACCESS)"),
+        ("false", "1", "Direct Access (direct_access from JOBS_DIRECT_ACCESS)"),  # "the file"
+    ],
+)
+def test_describe_says_where_the_backend_choice_came_from(
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    in_file: str | None,
+    variable: str | None,
+    said: str,
+) -> None:
+    switch = "" if in_file is None else f"direct_access: {in_file}\n"
+    login = "authenticator: programmatic_access_token, token: pat"  # works over either API
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        f"{switch}connections:\n  sf: {{account: acc, user: u, {login}, rai_app_name: A}}\n",
+    )
+    if variable is None:
+        monkeypatch.delenv("JOBS_DIRECT_ACCESS", raising=False)
+    else:
+        monkeypatch.setenv("JOBS_DIRECT_ACCESS", variable)
+    assert f"\nbackend        {said}" in describe_connection()
+
+
+def test_describe_names_the_token_the_client_will_use(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A token from JOBS_TOKEN or token= wins over the file's token_file_path, but was described
+    # as "token from token_file_path ..." (or, from the file's own token, "the token setting").
+    write(home / ".rai" / "pat", "file-token")
+    write(
+        home / ".rai" / "raiconfig.yaml",
+        "connections:\n  sf: {account: acc, user: u, rai_app_name: A,\n"
+        "    authenticator: programmatic_access_token, token_file_path: pat}\n",
+    )
+    monkeypatch.delenv("JOBS_TOKEN", raising=False)
+    assert f"token from token_file_path {home / '.rai' / 'pat'}" in describe_connection()
+    monkeypatch.setenv("JOBS_TOKEN", "env-token")
+    assert "token from JOBS_TOKEN" in describe_connection()
+    assert "token from the token argument" in loaded(token="arg-token").describe()
 
 
 @pytest.mark.parametrize("setup", ["nothing", "variables", "file", "file with a problem"])

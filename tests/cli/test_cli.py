@@ -355,6 +355,27 @@ def test_no_backend_and_a_refused_token_say_how_to_configure(
         assert jobs(emu, "list") == 0
 
 
+def test_a_missing_token_and_a_forbidden_request_are_told_apart_from_a_refused_token(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both said "the token from ... was refused; set a valid one" (or blamed a configuration
+    # there was none of): a 403 for another user's transaction, and no token sent at all.
+    monkeypatch.delenv("JOBS_TOKEN", raising=False)
+    with jobs_emulator.serve(tokens={"tok-alice": "alice", "tok-bob": "bob"}) as emu:
+        with connect_sync(base_url=emu.base_url, token="tok-alice") as alice:
+            transaction = alice.create("Logic", "e", {"database": "d", "query": "q"}).id
+        assert jobs(emu, "list") == 2
+        err = capsys.readouterr().err
+        assert "no token was sent to the Direct Access API of --base-url" in err
+        assert "configuration" not in err
+        assert jobs(emu, "events", "Logic", transaction, "--token", "tok-bob") == 2
+        err = capsys.readouterr().err
+        assert "belongs to another user" in err
+        assert "accepted the token from --token" in err
+        assert "refused" not in err
+        assert "tok-bob" not in err
+
+
 def test_config_shows_the_choice_without_secrets(
     capsys: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -374,6 +395,23 @@ def test_config_shows_the_choice_without_secrets(
     assert described["snowflake"]["from"] == "JOBS_SNOWFLAKE"
     assert described["snowflake"]["value"]["user"] == "ALICE"
     assert described["backend"] == "SQL API"
+
+    # The table said `token  {"value": "set", "from": "--token"}`: JSON where a file's settings
+    # read "account  acme (the file)".
+    monkeypatch.setenv("JOBS_APP", "RAI")
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert '{"account": "acme", "user": "ALICE", "password": "set"' in out
+    assert "(JOBS_SNOWFLAKE)" in out
+    assert "app        RAI (JOBS_APP)" in out
+    monkeypatch.delenv("JOBS_SNOWFLAKE")
+    assert main(["config", "--token", "s3cret", "--base-url", "http://h:1"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "base_url  http://h:1 (--base-url)",
+        "token     set (--token)",
+        "app       RAI (JOBS_APP)",
+        "backend   Direct Access",
+    ]
 
 
 def test_help_and_version(capsys: Capture) -> None:
@@ -457,6 +495,9 @@ _KEYWORD_NAMED = re.compile(r"\b[a-z_]+=(?=[\s,]|$)|\b[a-z_]+ argument\b|backend
     ("files", "argv", "said"),
     [
         ({}, ["list"], "no --base-url or --snowflake, no JOBS_BASE_URL"),
+        # These said "(--app...)" and "(--token...)".
+        ({}, ["list", "--snowflake", '{"account": "a"}'], "the application name (--app)\n"),
+        ({}, ["list", "--base-url", "http://u:p@h"], "takes a token (--token)\n"),
         ({}, ["list", "--profile", "p"], "--profile and --connection need a configuration file"),
         ({}, ["list", "--config-file", "missing.yaml"], "--config-file: "),
         (
@@ -592,7 +633,10 @@ def test_text_the_stdout_encoding_cannot_hold_is_escaped_and_json_stays_valid(
     stdout = Stdout(encoding)
     monkeypatch.setattr("sys.stdout", stdout)
     assert jobs(module_real_emu, "get", "Predictive", job_id) == 0
-    assert "\\u2603 \\U0001f680" in stdout.text()
+    header, row = stdout.text().splitlines()
+    assert "\\u2603 \\U0001f680" in row
+    # The columns were as wide as the name before its escapes, so the next ones were pushed out.
+    assert row.index("emulator_user") == header.index("created_by")
 
 
 def test_a_stdout_that_fails_exits_1_with_the_reason(

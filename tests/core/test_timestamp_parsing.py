@@ -13,6 +13,8 @@ from jobs_core._errors import JobServerError
 from jobs_core._timestamps import parse_http_date, parse_timestamp
 
 UTC = dt.timezone.utc
+OFFSETS = st.timedeltas(min_value=dt.timedelta(hours=-23), max_value=dt.timedelta(hours=23))
+"""Fixed UTC offsets, as ISO text and SQL drivers carry them."""
 NOON = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 EPOCH_S = 1714564800  # NOON
 
@@ -111,6 +113,10 @@ def test_shapes(value: object, expected: dt.datetime | None) -> None:
         decimal.Decimal("sNaN"),
         decimal.Decimal("-Infinity"),
         decimal.Decimal("1E+999999"),
+        # No UTC time exists for these: they raised OverflowError.
+        "0001-01-01T00:00:00+02:00",
+        "9999-12-31T23:59:59-01:00",
+        dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2))),
     ],
 )
 def test_unparseable_names_the_value(value: object) -> None:
@@ -162,7 +168,9 @@ def test_epoch_numbers(value: int) -> None:
         st.decimals(),
         st.none(),
         st.booleans(),
-        st.datetimes(timezones=st.none() | st.just(UTC)),
+        # An aware time at either end of the calendar, as a datetime or text, has no UTC time.
+        st.datetimes(timezones=st.none() | st.just(UTC) | st.builds(dt.timezone, OFFSETS)),
+        st.datetimes(timezones=st.builds(dt.timezone, OFFSETS)).map(dt.datetime.isoformat),
         st.dates(),
     )
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import math
 import socket
 import sqlite3
@@ -79,16 +80,41 @@ WRONG_TYPES: dict[str, dict[str, Any]] = {
     "max_connections as a bool": {"max_connections": True},
     "max_connections as a float": {"max_connections": 2.0},
     "snowflake as a number": {"snowflake": 5, "app": "A"},
+    # These failed with AttributeError or TypeError (headers, record, replay, config_file), or
+    # at the first call (sql_connection: a JobServerError; redact: a TypeError once recording),
+    # or said something else (profile, connection: "need a configuration file").
+    "base_url as a number": {"base_url": 5},
+    "app as a number": {"app": 5},
+    "schema as a number": {"schema": 5},
+    "headers as a number": {"headers": 5},
+    "sql_connection as text": {"sql_connection": "snowflake://u@acct", "app": "A"},
+    "record as a number": {"record": 5},
+    "replay as a number": {"replay": 5},
+    "redact as text": {"redact": "s3cr3t"},
+    "profile as a number": {"profile": 12345},
+    "connection as a number": {"connection": 12345},
+    "config_file as a number": {"config_file": 12345},
+    # A wrong value that happened to be falsy stood for the default.
+    "retry as zero": {"retry": 0},
+    "polling as an empty dict": {"polling": {}},
 }
+
+
+def test_every_option_of_connect_has_a_wrong_type_case() -> None:
+    options = set(inspect.signature(connect_sync).parameters)
+    assert options == set(inspect.signature(connect).parameters)
+    checked = {next(iter(case)) for case in WRONG_TYPES.values()}  # the first key is the one
+    assert options <= checked, f"no wrong-type case for {sorted(options - checked)}"
 
 
 @pytest.mark.parametrize("options", WRONG_TYPES.values(), ids=WRONG_TYPES.keys())
 def test_options_of_another_type_fail_at_connect_naming_the_type_only(
     options: dict[str, Any],
 ) -> None:
+    name = next(iter(options))
     options = {"base_url": "http://127.0.0.1:9", **options}
     for make in (connect_sync, connect):
-        with pytest.raises(JobConfigurationError, match="must be") as refused:
+        with pytest.raises(JobConfigurationError, match=f"^{name} must be") as refused:
             make(**options)
         assert "s3cr3t" not in str(refused.value)
         assert "12345" not in str(refused.value)
@@ -141,6 +167,8 @@ def test_a_connection_with_another_paramstyle_is_refused(monkeypatch: pytest.Mon
     class PyformatConnection:  # a connection that says so itself, as Snowflake's do
         paramstyle = "pyformat"
 
+        def cursor(self) -> None: ...
+
     with pytest.raises(JobConfigurationError, match="qmark"):
         connect_sync(sql_connection=PyformatConnection(), app="A")
 
@@ -149,7 +177,9 @@ def test_a_connection_with_another_paramstyle_is_refused(monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "some_dbapi", types.ModuleType("some_dbapi"))
     monkeypatch.setitem(sys.modules, "some_dbapi.connections", driver)
     monkeypatch.setattr(sys.modules["some_dbapi"], "paramstyle", "named", raising=False)
-    connection = type("Connection", (), {"__module__": "some_dbapi.connections"})()
+    connection = type(
+        "Connection", (), {"__module__": "some_dbapi.connections", "cursor": lambda self: None}
+    )()
     with pytest.raises(JobConfigurationError, match="'named'"):
         connect_sync(sql_connection=connection, app="A")
 
@@ -164,7 +194,9 @@ def test_qmark_connections_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None
     module = types.ModuleType("some_connector")
     monkeypatch.setitem(sys.modules, "some_connector", module)
     monkeypatch.setattr(module, "paramstyle", "pyformat", raising=False)
-    connector_4x = type("Connection", (), {"__module__": "some_connector"})()
+    connector_4x = type(
+        "Connection", (), {"__module__": "some_connector", "cursor": lambda self: None}
+    )()
     connector_4x._paramstyle = "qmark"
     connect_sync(sql_connection=connector_4x, app="A").close()
     connector_4x._paramstyle = "pyformat"

@@ -14,6 +14,7 @@ import pytest
 import jobs_emulator
 
 CALLS = int(os.environ.get("CALLS", "2"))
+SECOND_CALLS = int(os.environ.get("SECOND_CALLS", "1"))
 
 
 @pytest.fixture
@@ -30,7 +31,8 @@ def test_two_clients(jobs_cassette, backend):
         for _ in range(CALLS):
             assert first.get("Logic", "missing") is None
     second = jobs_cassette.connect_sync(**backend)  # left open: the fixture closes its cassette
-    assert second.list("Logic", limit=1) == []
+    for _ in range(SECOND_CALLS):
+        assert second.list("Logic", limit=1) == []
     doing = "RECORDING" if jobs_cassette.recording else "REPLAYING"
     print("MODE", jobs_cassette.record_mode, doing)
 """
@@ -112,7 +114,20 @@ def test_fewer_or_more_calls_than_recorded_fail_the_test_once(
     monkeypatch.setenv("CALLS", "1")
     result = pytester.runpytest_inprocess(*RUN)
     result.assert_outcomes(failed=1)  # a failure of the test, not an error at teardown
-    result.stdout.fnmatch_lines(["*1 recorded interaction(s) were never replayed*"])
+    result.stdout.fnmatch_lines(
+        [f"*{cassettes / 'test_two_clients.jsonl'}: 1 recorded interaction(s) were never replayed*"]
+    )
+    # The failure came with "During handling of the above exception, another exception occurred"
+    # and the same message twice.
+    result.stdout.no_fnmatch_line("*During handling*")
+
+    # The second client's cassette was named as the first's.
+    monkeypatch.setenv("CALLS", "2")
+    monkeypatch.setenv("SECOND_CALLS", "0")
+    result = pytester.runpytest_inprocess(*RUN)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"*{cassettes / 'test_two_clients-2.jsonl'}: 1 recorded*"])
+    monkeypatch.delenv("SECOND_CALLS")
 
     monkeypatch.setenv("CALLS", "3")
     result = pytester.runpytest_inprocess(*RUN)
