@@ -165,17 +165,18 @@ _ARGUMENT_TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
 `choose_backends` `profile`, `connection` and `config_file`)."""
 
 
-def _check_types(**arguments: object) -> None:
-    """Refuse arguments of another type than their annotation says, before anything reads them
-    (naming the type only: the value may be a credential). None is every argument's default.
+def _check_types(arguments: Mapping[str, object]) -> None:
+    """Refuse `arguments` (a connect function's, by name) of another type than their annotation
+    says, before anything reads them (naming the type only: the value may be a credential). None
+    is every argument's default.
 
     Raises:
         JobConfigurationError: an argument of `_ARGUMENT_TYPES` of another type (a token as
             bytes was dropped, so the client connected without credentials; others failed with
             AttributeError or TypeError, or at the first call).
     """
-    for name, value in arguments.items():
-        accepts, wanted = _ARGUMENT_TYPES[name]
+    for name, (accepts, wanted) in _ARGUMENT_TYPES.items():
+        value = arguments[name]
         if value is not None and not accepts(value):
             raise JobConfigurationError(f"{name} must be {wanted}, not {type(value).__name__}")
 
@@ -269,16 +270,7 @@ def connect_sync(
             secrets are never shown).
         CassetteError: `replay` is not a readable cassette, or `record` cannot be written.
     """
-    _check_types(
-        token=token,
-        headers=headers,
-        snowflake=snowflake,
-        sql_connection=sql_connection,
-        timeouts=timeouts,
-        record=record,
-        replay=replay,
-        redact=redact,
-    )
+    _check_types(locals())  # first thing: its arguments, as the caller gave them
     if replay is not None:
         replayer = _replayer(replay, record, redact)
         return JobsClientSync(ReplaySync(replayer), config=replayer.cassette.config)
@@ -347,16 +339,7 @@ def connect(
             type.
         CassetteError: `replay` is not a readable cassette, or `record` cannot be written.
     """
-    _check_types(
-        token=token,
-        headers=headers,
-        snowflake=snowflake,
-        sql_connection=sql_connection,
-        timeouts=timeouts,
-        record=record,
-        replay=replay,
-        redact=redact,
-    )
+    _check_types(locals())  # first thing: its arguments, as the caller gave them
     if replay is not None:
         replayer = _replayer(replay, record, redact)
         return JobsClient(ReplayAsync(replayer), replayer.cassette.config)
