@@ -177,27 +177,6 @@ def test_a_lost_session_during_get_is_retried_and_never_becomes_not_found() -> N
     assert caught.value.__cause__ is lost
 
 
-@pytest.mark.parametrize("persist", [False, True], ids=["call", "poll"])
-def test_a_refused_login_is_never_retried(persist: bool) -> None:
-    # Each attempt would count towards locking the user out, even while a wait polls.
-    query = sql.build_get(NS, ReasonerType.PREDICTIVE, "x1")
-    refused = SqlFailure("Incorrect username or password was specified.", errno=390100,
-                         sqlstate="08001")  # fmt: skip
-    protocol = (
-        core.wait(SQL, "Predictive", "x1", timeout_s=60)
-        if persist
-        else core.get(SQL, "Predictive", "x1")
-    )
-    stepper = Stepper(protocol)
-    effect = stepper.start()
-    while not isinstance(effect, SqlQuery):
-        effect = stepper.send(0.0)
-    assert effect.text == query.text
-    with pytest.raises(JobConfigurationError, match="refused the login") as caught:
-        stepper.throw(refused)
-    assert caught.value.__cause__ is refused
-
-
 ENDED = "Session no longer exists.  New login required to access the service."
 
 
@@ -216,10 +195,28 @@ def test_an_ended_session_is_lost_unless_the_driver_cannot_replace_the_connectio
     assert not failures.is_session_ended(network)
 
 
+NO_RETRY_CAN_HELP = {
+    # Each attempt would count towards locking the user out.
+    "refused login": (
+        SqlFailure("Incorrect username or password was specified.",
+                   errno=390100, sqlstate="08001"),
+        "refused the login",
+    ),
+    # The client cannot log in again on a connection it did not open.
+    "ended session on the caller's connection": (
+        SqlFailure(ENDED, errno=390111, reconnects=False),
+        "cannot log in again",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("failure", NO_RETRY_CAN_HELP.values(), ids=NO_RETRY_CAN_HELP.keys())
 @pytest.mark.parametrize("persist", [False, True], ids=["call", "poll"])
-def test_an_ended_session_on_the_callers_connection_is_never_retried(persist: bool) -> None:
-    # No retry can succeed, not even a wait's, which retries lost sessions until its deadline.
-    ended = SqlFailure(ENDED, errno=390111, reconnects=False)
+def test_a_failure_no_retry_can_help_is_never_retried(
+    failure: tuple[SqlFailure, str], persist: bool
+) -> None:
+    # Not even by a wait, which retries lost connections and sessions until its deadline.
+    failed, message = failure
     protocol = (
         core.wait(SQL, "Predictive", "x1", timeout_s=60)
         if persist
@@ -229,9 +226,10 @@ def test_an_ended_session_on_the_callers_connection_is_never_retried(persist: bo
     effect = stepper.start()
     while not isinstance(effect, SqlQuery):
         effect = stepper.send(0.0)
-    with pytest.raises(JobConfigurationError, match="cannot log in again") as caught:
-        stepper.throw(ended)
-    assert caught.value.__cause__ is ended
+    assert effect.text == sql.build_get(NS, ReasonerType.PREDICTIVE, "x1").text
+    with pytest.raises(JobConfigurationError, match=message) as caught:
+        stepper.throw(failed)
+    assert caught.value.__cause__ is failed
 
 
 def test_a_lost_session_during_create_is_not_retried() -> None:
