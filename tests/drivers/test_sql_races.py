@@ -21,6 +21,7 @@ import pytest
 from jobs_core import SqlFailure, SqlRows
 from jobs_transports import Timeouts, connect
 from jobs_transports._sql_executor import SqlExecutor
+from tests.drivers.test_cancellation import Interrupt
 from tests.drivers.test_sql_time_limits import (
     SELECT,
     STALL_S,
@@ -183,6 +184,23 @@ def test_a_cancelled_call_leaves_no_thread_waiting_for_it(library: str) -> None:
     assert counts == [1], "the abandoned statement still waits for the connection"
     assert eventually(lambda: statement_threads(but=earlier) == 0)
     assert len(connection.statements) == 1, "the abandoned statement ran late"
+
+
+def test_an_interrupted_caller_leaves_no_statement_to_run_late() -> None:
+    connection = HeldConnection()
+    executor = SqlExecutor(connection=connection, timeouts=Timeouts(total=STALL_S))
+    try:
+        first = Background(executor, SELECT)
+        assert eventually(lambda: len(connection.statements) == 1)
+        with Interrupt(0.3), pytest.raises(KeyboardInterrupt):
+            executor.execute(SELECT)  # waits for the held connection until Ctrl-C
+        connection.release.set()
+        assert isinstance(first.join(), SqlRows)
+        assert executor.execute(SELECT).rows == (("j1",),)
+    finally:
+        connection.release.set()
+        executor.close()
+    assert len(connection.statements) == 2, "the interrupted statement ran after all"
 
 
 def test_a_timeout_the_connector_enforced_is_a_lost_connection_as_ours_is() -> None:
