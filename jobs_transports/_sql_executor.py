@@ -203,7 +203,6 @@ class _Statement:
         self.limit = ""
         self.abandoned = abandoned
         self.slot: _Slot | None = None
-        self.sent = False
         self.done = False
         self.outcome: SqlRows | BaseException | None = None
 
@@ -213,6 +212,7 @@ class _Statement:
         self.ends, self.limit = min(limits) if limits else (None, "")
 
     def out_of_time(self) -> bool:
+        """Return whether the deadline in force has passed."""
         return self.ends is not None and time.monotonic() >= self.ends
 
 
@@ -226,6 +226,7 @@ _WHY = {
 
 
 _NO_LIMITS = Timeouts(connect=None, read=None, write=None, pool=None, total=None)
+"""An executor's limits when given none: only a call's deadline bounds its statements."""
 
 
 class SqlExecutor:
@@ -243,8 +244,7 @@ class SqlExecutor:
         self._connect: Connect = connect if connect is not None else (lambda: connection)
         self._owned = connection is None
         self._slot = _Slot(connection)
-        timeouts = timeouts if timeouts is not None else _NO_LIMITS
-        self._timeouts = timeouts
+        self._timeouts = timeouts if timeouts is not None else _NO_LIMITS
         self._closed = False
         # Guards every slot, statement and `_closed`; notified whenever one of them changes.
         self._changed = threading.Condition()
@@ -286,14 +286,14 @@ class SqlExecutor:
         if abandoned is None and not self._owned and not whole and self._timeouts.read is None:
             # Nothing to stop waiting for: in this thread (a connection that belongs to one
             # thread, sqlite3's, works then).
-            statement.outcome, statement.done = self._run(statement, query), True
+            self._run(statement, query)
             outcome = self._give_up(statement)
         else:
             with self._changed:
                 start = not self._closed and not statement.out_of_time()
             if start:
                 threading.Thread(
-                    target=self._run_apart,
+                    target=self._run,
                     args=(statement, query),
                     name="jobs-sql-statement",
                     daemon=True,
@@ -359,36 +359,27 @@ class SqlExecutor:
             return "the statement's caller stopped waiting for it"
         return _WHY[statement.limit].format(getattr(self._timeouts, statement.limit, None))
 
-    def _run_apart(self, statement: _Statement, query: SqlQuery) -> None:
-        """`_run` in a thread of its own, its outcome (even a failure) for its waiting caller."""
-        outcome: SqlRows | BaseException | None
+    def _run(self, statement: _Statement, query: SqlQuery) -> None:
+        """Run `statement` once the connection is free, and record its outcome: its rows, its
+        failure, or None when it never started (its caller gave up first, or the executor was
+        closed). Letting go of the connection and recording the outcome are one step, so a
+        caller giving up sees the statement either holding the connection or done."""
+        slot = None
+        outcome: SqlRows | BaseException | None = None
         try:
-            outcome = self._run(statement, query)
-        except BaseException as exc:  # handed to the waiting caller
+            slot = self._take_slot(statement)
+            if slot is not None:
+                outcome = self._run_on(slot, statement, query)
+        except BaseException as exc:  # handed to the caller
             outcome = exc
-        with self._changed:
-            statement.outcome = outcome
-            statement.done = True
-            self._changed.notify_all()
-
-    def _run(self, statement: _Statement, query: SqlQuery) -> SqlRows | None:
-        """Run `statement` once the connection is free; return its rows, or None when it never
-        started (its caller gave up first, or the executor was closed).
-
-        Raises:
-            SqlFailure: as `execute`.
-        """
-        slot = self._take_slot(statement)
-        if slot is None:
-            return None
-        try:
-            return self._run_on(slot, statement, query)
         finally:
+            connection = None
             with self._changed:
-                slot.busy = False
-                connection = None
-                if self._owned and (slot.retired or self._closed):
-                    connection, slot.connection = slot.connection, None
+                if slot is not None:
+                    slot.busy = False
+                    if self._owned and (slot.retired or self._closed):
+                        connection, slot.connection = slot.connection, None
+                statement.outcome, statement.done = outcome, True
                 self._changed.notify_all()
             if connection is not None:
                 with contextlib.suppress(Exception):  # retired: its session may be gone
@@ -425,7 +416,6 @@ class SqlExecutor:
                     now = time.monotonic()
                     read = self._timeouts.read
                     statement.bound(*([] if read is None else [(now + read, "read")]))
-                    statement.sent = True
                     self._changed.notify_all()
                 cursor = slot.connection.cursor()
                 try:
