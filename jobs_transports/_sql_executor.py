@@ -169,8 +169,9 @@ def _takes_timeout(cursor_type: Any) -> bool:
 
 def _connector_limit(seconds: float) -> int:
     """Return `seconds` as the whole seconds a connector's limit takes (at least 1: 0 means none
-    to it)."""
-    return max(1, math.ceil(seconds))
+    to it; at most what its timer thread can wait, `LONGEST_WAIT`: a call without a limit may
+    have `math.inf` left)."""
+    return max(1, math.ceil(min(seconds, math.floor(LONGEST_WAIT))))
 
 
 _CANCELLED_ERRNO = 604

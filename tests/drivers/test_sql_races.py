@@ -10,6 +10,7 @@ every bound is a wide margin over them, not a measurement.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -223,3 +224,15 @@ def test_a_timeout_the_connector_enforced_is_a_lost_connection_as_ours_is() -> N
         executor.execute(SELECT)
     executor.close()
     assert caught.value.connection_lost, "retried on 5.x (HYT00), not on 4.x (604)"
+
+
+def test_a_limit_past_any_clock_reaches_the_connector_as_a_number_of_seconds() -> None:
+    connection = HeldConnection(held=False)
+    connection.cursor = lambda: SnowflakeLikeCursor(connection)  # type: ignore[method-assign]
+    executor = SqlExecutor(connection=connection, timeouts=Timeouts(read=None, total=None))
+    rows = executor.execute(SELECT, math.inf).rows  # no limit: timeout_s=inf
+    executor.close()
+    assert rows == (("j1",),)
+    ((_, given),) = connection.statements
+    assert given is not None
+    assert given <= threading.TIMEOUT_MAX, "the 4.x timer thread could not wait that long"
