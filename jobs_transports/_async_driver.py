@@ -203,8 +203,9 @@ class AsyncDriver:
             if self.sql is None:
                 raise JobConfigurationError("this client has no SQL connection")
             time_left = self._time_left(runtime, effect.deadline)
-            # Set once this call stops waiting, cancelled or not: a statement still queued for
-            # the connection then never runs for a caller that is gone.
+            # Set once this call stops waiting, cancelled or not (`abandon` wakes the executor's
+            # waits): a statement still queued for the connection then never runs for a caller
+            # that is gone, and no thread waits for it.
             abandoned = threading.Event()
             try:
                 with RequestLog(effect, runtime.now) as log:
@@ -212,7 +213,7 @@ class AsyncDriver:
                         self.sql.execute, effect, time_left, abandoned
                     )
             finally:
-                abandoned.set()
+                self.sql.abandon(abandoned)
             return log.reply
         if isinstance(effect, Sleep):
             await (self._sleep or runtime.sleep)(effect.seconds)

@@ -24,9 +24,10 @@ class Timeouts:
 
     `connect`, `write` and `pool` (waiting for a free connection) bound their phase; `read`
     bounds receiving the whole response, however slowly the server sends it; `total` bounds the
-    whole exchange. A SQL statement is bounded whole by `total`, from waiting for the connection
-    to its last row, and on the server by `read` where the connector takes a limit. A call with a
-    deadline (`wait`, `create_ready`) caps each exchange further at the time it has left.
+    whole exchange. They bound a SQL statement the same way: `pool` its wait for a busy
+    connection, `read` the statement from when it is sent to its last row (the connector is told
+    it too where it takes a limit), `total` the whole. A call with a deadline (`wait`,
+    `create_ready`) caps each exchange further at the time it has left.
     """
 
     connect: float | None = 10.0

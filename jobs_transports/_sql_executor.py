@@ -1,23 +1,31 @@
 """SQL effects performed on a DB-API connection (the Snowflake connector, qmark paramstyle).
 
-The connection is used by one statement at a time, under a lock taken in the thread that runs
-the statement: an async caller that is cancelled while its statement runs in a worker thread
-leaves the statement to finish, and the next caller waits for it, instead of sharing a
-half-used connection.
+The connection is used by one statement at a time: an async caller that is cancelled while its
+statement runs in a worker thread leaves the statement to finish, and the next caller waits for
+it, instead of sharing a half-used connection.
 
-Every statement has a time limit, as every HTTP exchange has (`Timeouts`): `total` bounds the
-whole statement, from waiting for the connection (and logging in) to its last row, and a call's
-deadline bounds it further; `read` bounds the statement on the server, which the connector is told
-where it can be (see `_connector_limit`). A statement runs in a worker thread that the caller
-stops waiting for when its limit passes or the executor is closed; only a statement without any
-limit on the caller's connection runs in the caller's thread, to its end (connections that belong
-to one thread, sqlite3's, work then). DB-API has no portable way to cancel a running statement,
-so it is abandoned: it keeps its connection until it ends. A connection of our own whose
-statement ran out of time is retired, so that the next statement opens a new one rather than
-wait behind a statement that may never end (the retired connection is closed when that ends); on
-the caller's connection, the next statement waits for it within its own limit. A statement that
-had not started when abandoned never runs. Closing never waits for a running statement: a
-connection of our own is closed by whoever releases it last.
+Every statement has time limits, as every HTTP exchange has, and the same ones (`Timeouts`):
+`pool` bounds waiting for the connection while another statement uses it, `read` the statement
+from when it is sent to its last row, `total` the whole (waiting, logging in, running), and a
+call's deadline all of it. So a statement that hangs costs its caller `read` (60 s by default)
+per attempt, as a server that never answers does over HTTP, and is retried as an HTTP read
+timeout is (`connection_lost`: only when the call is safe to repeat, never a create). `read` is
+also told to the connector where it takes a limit (see `_connector_limit`). A statement runs in a
+worker thread that its caller stops waiting for when a limit passes, the executor is closed or
+the caller is cancelled (`abandon`); only a statement without any limit on the caller's
+connection, and no way to be cancelled, runs in the caller's thread (connections that belong to
+one thread, sqlite3's, work then). DB-API has no portable way to cancel a running statement, so
+it is abandoned: it keeps its connection until it ends. A connection of our own whose statement
+ran out of time is retired, so that the next statement opens a new one rather than wait behind a
+statement that may never end (the retired connection is closed when that ends); on the caller's
+connection, the next statement waits for it within its own limits. A statement whose caller gave
+up before it was sent (waiting for the connection, or logging in) never runs. Closing never waits
+for a running statement: a connection of our own is closed by whoever lets it go last.
+
+All state (the slots, each statement's progress, whether the executor is closed) changes under
+one condition, which every change notifies: the caller's wait and the statement's see the same
+deadline and the same moment of giving up, so a statement is either sent before its caller gives
+up (and its outcome or failure is the caller's) or never.
 
 A connection of our own that fails as lost (`jobs_core.is_lost_connection`: its session expired
 or no longer exists, the network went) is closed and forgotten, and the next statement opens a
@@ -161,22 +169,65 @@ def _takes_timeout(cursor_type: Any) -> bool:
 
 def _connector_limit(seconds: float) -> int:
     """Return `seconds` as the whole seconds a connector's limit takes (at least 1: 0 means none
-    to it)."""
-    return max(1, math.ceil(seconds))
+    to it; at most what its timer thread can wait, `LONGEST_WAIT`: a call without a limit may
+    have `math.inf` left)."""
+    return max(1, math.ceil(min(seconds, math.floor(LONGEST_WAIT))))
 
 
-class _OutOfTime(Exception):
-    """A statement's limit passed while it waited for the connection: it never started."""
+_CANCELLED_ERRNO = 604
+"""Snowflake: SQL execution canceled, which is how a statement the 4.x connector's timer had
+aborted fails."""
 
 
 class _Slot:
-    """One connection (None until opened, or after it was dropped) and the lock its statements
-    take turns on. A retired slot is handed to no new statement."""
+    """One connection (None until opened, or after it was dropped or closed), whether a statement
+    holds it, and whether it is retired: handed to no new statement, closed once free."""
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
-        self.lock = threading.Lock()
+        self.busy = False
         self.retired = False
+
+
+class _Statement:
+    """What a statement's caller and the thread running it share (under the executor's
+    condition): its limits, how far it got and its outcome.
+
+    `ends` is the deadline in force, `limit` which one it is: while the statement waits for the
+    connection, the earliest of `whole` (the call's deadline, `Timeouts.total`) and the pool
+    limit; while it logs in, `whole`; once sent, the earliest of `whole` and `Timeouts.read`.
+    """
+
+    def __init__(self, whole: list[tuple[float, str]], abandoned: threading.Event) -> None:
+        self.whole = whole
+        self.ends: float | None = None
+        self.limit = ""
+        self.abandoned = abandoned
+        self.slot: _Slot | None = None
+        self.done = False
+        self.outcome: SqlRows | BaseException | None = None
+
+    def bound(self, *extra: tuple[float, str]) -> None:
+        """Make the earliest of `whole` and `extra` the deadline in force."""
+        limits = self.whole + list(extra)
+        self.ends, self.limit = min(limits) if limits else (None, "")
+
+    def out_of_time(self) -> bool:
+        """Return whether the deadline in force has passed."""
+        return self.ends is not None and time.monotonic() >= self.ends
+
+
+_WHY = {
+    "call": "the call's deadline passed before the statement finished",
+    "total": "the statement did not finish within {:g} s (Timeouts.total)",
+    "read": "the statement did not finish within {:g} s (Timeouts.read)",
+    "pool": "the connection stayed busy for {:g} s (Timeouts.pool): the statement never started",
+}
+"""Why a statement was given up, by the limit that passed."""
+
+
+_NO_LIMITS = Timeouts(connect=None, read=None, write=None, pool=None, total=None)
+"""An executor's limits when given none: only a call's deadline bounds its statements."""
 
 
 class SqlExecutor:
@@ -194,11 +245,10 @@ class SqlExecutor:
         self._connect: Connect = connect if connect is not None else (lambda: connection)
         self._owned = connection is None
         self._slot = _Slot(connection)
-        self._total = timeouts.total if timeouts is not None else None
-        self._read = timeouts.read if timeouts is not None else None
+        self._timeouts = timeouts if timeouts is not None else _NO_LIMITS
         self._closed = False
-        self._waiting: set[threading.Event] = set()
-        self._waiting_lock = threading.Lock()
+        # Guards every slot, statement and `_closed`; notified whenever one of them changes.
+        self._changed = threading.Condition()
 
     def describe(self) -> str:
         """Return which connection statements run on, for a `repr` (its type, nothing more)."""
@@ -214,118 +264,166 @@ class SqlExecutor:
         abandoned: threading.Event | None = None,
     ) -> SqlRows:
         """Run `query` and return its rows (blocking), giving up after `time_left` seconds or
-        the statement's own limit (`Timeouts.total`), whichever comes first.
+        the statement's own limits (`Timeouts` pool, read and total: see the module), whichever
+        comes first.
 
-        Setting `abandoned` (from another thread: a caller that was cancelled) means the answer
-        is no longer wanted: a statement still waiting for the connection then never runs.
+        `abandon(abandoned)` (from another thread: a caller that was cancelled) means the answer
+        is no longer wanted: this call returns at once, and a statement that has not started
+        never does.
 
         Raises:
             SqlFailure: the connection or the statement failed, or (``connection_lost=True``)
                 the time ran out, the executor was closed or the statement abandoned first.
         """
-        abandoned = abandoned if abandoned is not None else threading.Event()
-        limit = time_left
-        if self._total is not None:
-            limit = self._total if time_left is None else min(time_left, self._total)
-        if limit is None and not self._owned:
-            if self._closed:
-                raise SqlFailure("the SQL connection was closed", connection_lost=True)
-            return self._execute(query, abandoned, None)
-        finished = threading.Event()
-        outcome: list[SqlRows | BaseException] = []
-        ends = None if limit is None else time.monotonic() + limit
-
-        def statement() -> None:
-            try:
-                outcome.append(self._execute(query, abandoned, ends))
-            except _OutOfTime:  # the caller gives up as well, and says why
-                pass
-            except BaseException as exc:  # handed to the waiting caller
-                outcome.append(exc)
-            finally:
-                finished.set()
-
-        with self._waiting_lock:
-            start = not self._closed and (limit is None or limit > 0)
+        now = time.monotonic()
+        whole: list[tuple[float, str]] = []
+        if time_left is not None:
+            whole.append((now + time_left, "call"))
+        if self._timeouts.total is not None:
+            whole.append((now + self._timeouts.total, "total"))
+        statement = _Statement(whole, abandoned if abandoned is not None else threading.Event())
+        pool = self._timeouts.pool
+        statement.bound(*([] if pool is None else [(now + pool, "pool")]))
+        if abandoned is None and not self._owned and not whole and self._timeouts.read is None:
+            # Nothing to stop waiting for: in this thread (a connection that belongs to one
+            # thread, sqlite3's, works then).
+            self._run(statement, query)
+            outcome = self._give_up(statement)
+        else:
+            with self._changed:
+                start = not self._closed and not statement.out_of_time()
             if start:
-                self._waiting.add(finished)
-                threading.Thread(target=statement, name="jobs-sql-statement", daemon=True).start()
-        if start:
+                threading.Thread(
+                    target=self._run,
+                    args=(statement, query),
+                    name="jobs-sql-statement",
+                    daemon=True,
+                ).start()
             try:
-                # No thread waits longer than TIMEOUT_MAX (~292 years): past it, a time left
-                # (a wait with timeout_s=inf) raises OverflowError. Either is forever.
-                finished.wait(None if limit is None else min(limit, LONGEST_WAIT))
-            finally:
-                with self._waiting_lock:
-                    self._waiting.discard(finished)
-        if not outcome:
+                outcome = self._wait(statement)
+            except BaseException:  # a KeyboardInterrupt: the statement must not start later
+                self._give_up(statement)
+                raise
+        if isinstance(outcome, str):
+            raise SqlFailure(outcome, connection_lost=True)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def abandon(self, abandoned: threading.Event) -> None:
+        """Set `abandoned` (given to an `execute` whose caller is gone) and wake that call."""
+        with self._changed:
             abandoned.set()
-            raise SqlFailure(self._abandon(time_left, started=start), connection_lost=True)
-        (result,) = outcome
-        if isinstance(result, BaseException):
-            raise result
-        return result
+            self._changed.notify_all()
 
-    def _abandon(self, time_left: float | None, *, started: bool) -> str:
-        """Give up on a statement that has not finished; return why, for its failure.
+    def _wait(self, statement: _Statement) -> SqlRows | BaseException | str:
+        """Wait until `statement` is done, abandoned, out of time or the executor closed; return
+        what `_give_up` returns then (deciding under the same hold of the condition, so that a
+        deadline the statement moves meanwhile is not misread)."""
+        with self._changed:
+            while not (statement.done or statement.abandoned.is_set() or self._closed):
+                if statement.ends is not None:
+                    left = statement.ends - time.monotonic()
+                    if left <= 0:
+                        break
+                    # No thread waits past TIMEOUT_MAX (~292 years), which is forever anyway.
+                    self._changed.wait(min(left, LONGEST_WAIT))
+                else:
+                    self._changed.wait()
+            return self._give_up(statement)
 
-        A connection of ours that a `started` statement holds or waits for is retired (a
-        statement that ran out of time may never end), so that the next statement opens a new
-        one instead of waiting behind it.
+    def _give_up(self, statement: _Statement) -> SqlRows | BaseException | str:
+        """Return `statement`'s outcome if it has one; else stop it and return why, for its
+        failure.
+
+        One that has not been sent never is. A connection of ours that a statement which ran
+        out of time holds is retired (that statement may never end), so that the next
+        statement opens a new one instead of waiting behind it; the statement of a cancelled
+        caller is left to end, and the next waits for it within its own limit.
         """
-        if self._closed:
+        with self._changed:
+            if statement.outcome is not None:
+                return statement.outcome
+            closed = self._closed
+            # Not a cancelled caller's (nor an interrupted one's): those left it in time.
+            timed_out = not closed and statement.out_of_time()
+            statement.abandoned.set()
+            slot = statement.slot
+            if timed_out and self._owned and slot is not None and not statement.done:
+                slot.retired = True
+                if self._slot is slot:
+                    self._slot = _Slot(None)
+                self._changed.notify_all()  # those waiting for `slot` take the new one
+        if closed:
             return "the SQL connection was closed before the statement finished"
-        if self._owned and started:
-            with self._waiting_lock:
-                slot, self._slot = self._slot, _Slot(None)
-            slot.retired = True
-            self._close_if_idle(slot)
-        if self._total is not None and (time_left is None or self._total <= time_left):
-            return f"the statement did not finish within {self._total:g} s (Timeouts.total)"
-        return "the call's deadline passed before the statement finished"
+        if not timed_out:
+            return "the statement's caller stopped waiting for it"
+        return _WHY[statement.limit].format(getattr(self._timeouts, statement.limit, None))
 
-    def _execute(self, query: SqlQuery, abandoned: threading.Event, ends: float | None) -> SqlRows:
-        """Run `query` on the current connection once it is free, unless abandoned meanwhile.
+    def _run(self, statement: _Statement, query: SqlQuery) -> None:
+        """Run `statement` once the connection is free, and record its outcome: its rows, its
+        failure, or None when it never started (its caller gave up first, or the executor was
+        closed). Letting go of the connection and recording the outcome are one step, so a
+        caller giving up sees the statement either holding the connection or done."""
+        slot = None
+        outcome: SqlRows | BaseException | None = None
+        try:
+            slot = self._take_slot(statement)
+            if slot is not None:
+                outcome = self._run_on(slot, statement, query)
+        except BaseException as exc:  # handed to the caller
+            outcome = exc
+        finally:
+            connection = None
+            with self._changed:
+                if slot is not None:
+                    slot.busy = False
+                    if self._owned and (slot.retired or self._closed):
+                        connection, slot.connection = slot.connection, None
+                statement.outcome, statement.done = outcome, True
+                self._changed.notify_all()
+            if connection is not None:
+                with contextlib.suppress(Exception):  # retired: its session may be gone
+                    connection.close()
 
-        Raises:
-            _OutOfTime: the connection stayed busy until `ends`: the statement never starts, and
-                its thread ends with its caller's wait (a connection that never frees up gathers
-                no waiting threads).
-            SqlFailure: as `execute`.
-        """
-        while True:
-            slot = self._slot
-            wait = -1.0 if ends is None else min(max(ends - time.monotonic(), 0.0), LONGEST_WAIT)
-            if not slot.lock.acquire(timeout=wait):
-                raise _OutOfTime
-            try:
-                if ends is not None and time.monotonic() >= ends:
-                    raise _OutOfTime
-                if abandoned.is_set() or self._closed:
-                    # The caller stopped waiting before the connection was free: never run late.
-                    raise SqlFailure("abandoned before it started", connection_lost=True)
-                if not slot.retired:
-                    return self._execute_locked(slot, query, ends)
-            finally:
-                slot.lock.release()
-                if slot.retired or self._closed:
-                    # Closed or retired meanwhile: whoever finds it idle closes it.
-                    self._close_if_idle(slot)
+    def _take_slot(self, statement: _Statement) -> _Slot | None:
+        """Return the current slot, now held by `statement`, once it is free; None if the
+        statement's caller gave up first or the executor was closed."""
+        with self._changed:
+            while True:
+                if statement.abandoned.is_set() or self._closed or statement.out_of_time():
+                    return None
+                slot = self._slot  # never a retired one: retiring replaces it
+                if not slot.busy:
+                    slot.busy = True
+                    statement.slot = slot
+                    statement.bound()  # logging in: the whole limit only
+                    self._changed.notify_all()
+                    return slot
+                left = None if statement.ends is None else statement.ends - time.monotonic()
+                self._changed.wait(None if left is None else min(max(left, 0.0), LONGEST_WAIT))
 
-    def _execute_locked(self, slot: _Slot, query: SqlQuery, ends: float | None) -> SqlRows:
+    def _run_on(self, slot: _Slot, statement: _Statement, query: SqlQuery) -> SqlRows | None:
+        """Run `statement` on `slot`, which it holds: log in if need be, then send it unless its
+        caller gave up meanwhile (a login may outlast it); return its rows, or None unsent."""
+        told = False
         try:
             with sql_errors(reconnects=self._owned):
                 if slot.connection is None:
                     slot.connection = self._connect()
+                with self._changed:
+                    if statement.abandoned.is_set() or self._closed or statement.out_of_time():
+                        return None
+                    now = time.monotonic()
+                    read = self._timeouts.read
+                    statement.bound(*([] if read is None else [(now + read, "read")]))
+                    self._changed.notify_all()
                 cursor = slot.connection.cursor()
                 try:
-                    limit = self._read
-                    if ends is not None:
-                        left = ends - time.monotonic()
-                        limit = left if limit is None else min(limit, left)
-                    if limit is not None and _takes_timeout(cursor.__class__):
+                    if statement.ends is not None and _takes_timeout(cursor.__class__):
                         # Told the limit, the server stops the statement itself.
-                        limit_s = _connector_limit(limit)
+                        told = True
+                        limit_s = _connector_limit(statement.ends - now)
                         cursor.execute(query.text, list(query.params), timeout=limit_s)
                     else:
                         cursor.execute(query.text, list(query.params))
@@ -334,6 +432,10 @@ class SqlExecutor:
                 finally:
                     cursor.close()
         except SqlFailure as failure:
+            if told and failure.errno == _CANCELLED_ERRNO:
+                # Aborted at the limit the connector was told: out of time, as if we had given
+                # up (the 5.x connector's own limit fails as a lost connection already).
+                failure.connection_lost = True
             if self._owned and is_lost_connection(failure):
                 self._discard_connection(slot)
             raise
@@ -354,20 +456,12 @@ class SqlExecutor:
         this executor opened it: at once when it is idle, else by the statement running on it
         when that ends (never waited for). A caller's connection stays open.
         """
-        with self._waiting_lock:
+        with self._changed:
             self._closed = True
-            for finished in self._waiting:
-                finished.set()
-        self._close_if_idle(self._slot)
-
-    def _close_if_idle(self, slot: _Slot) -> None:
-        """Close `slot`'s connection, if ours, unless a statement holds it. Whoever holds it
-        checks `_closed` and `retired` after letting it go, and `close` and `_abandon` set them
-        before trying: one of them closes it."""
-        if self._owned and slot.lock.acquire(blocking=False):
-            try:
-                if slot.connection is not None:
-                    connection, slot.connection = slot.connection, None
-                    connection.close()
-            finally:
-                slot.lock.release()
+            slot = self._slot
+            connection = None
+            if self._owned and not slot.busy:
+                connection, slot.connection = slot.connection, None
+            self._changed.notify_all()
+        if connection is not None:
+            connection.close()
