@@ -188,7 +188,9 @@ class SqlFailure(Exception):
     `connection_lost` marks failures of the connection rather than of the statement (the
     statement may not have run), which the retry policy treats as transient. `reconnects` says
     whether the driver opens a new connection after a lost one: False for a connection it was
-    given and cannot replace, on which a session that ended stays ended.
+    given and cannot replace, on which a session that ended stays ended. `statement_sent` False
+    says the statement was never sent (the connection stayed busy, or could not be opened), so
+    that even a create may be tried again, as an HTTP request that was never sent is.
     """
 
     def __init__(
@@ -199,6 +201,7 @@ class SqlFailure(Exception):
         sqlstate: str | None = None,
         connection_lost: bool = False,
         reconnects: bool = True,
+        statement_sent: bool = True,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -206,6 +209,7 @@ class SqlFailure(Exception):
         self.sqlstate = sqlstate
         self.connection_lost = connection_lost
         self.reconnects = reconnects
+        self.statement_sent = statement_sent
 
 
 ANSWERS: dict[type[Any], tuple[type[Any], type[Exception] | None]] = {

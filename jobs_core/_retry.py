@@ -222,7 +222,7 @@ def send_sql(
     deadline: Deadline | None = None,
 ) -> Protocol[SqlRows]:
     """Run `query`, retrying when the connection or session (not the statement) failed, unless
-    `creates`; return its rows.
+    `creates` and the statement may have been sent; return its rows.
 
     Raises:
         SqlFailure: the statement failed, or the connection failures outlived the policy (the
@@ -237,7 +237,8 @@ def send_sql(
             rows: SqlRows = yield query
         except SqlFailure as exc:
             scrub_failure(exc, config.masks)
-            retryable = not creates and failures.is_lost_connection(exc)
+            # A create is tried again only if it never left: a second one could start a second job.
+            retryable = (not creates or not exc.statement_sent) and failures.is_lost_connection(exc)
             if not retryable or retries.exhausted():
                 raise
             yield from retries.back_off(exc)

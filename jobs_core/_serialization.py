@@ -351,8 +351,12 @@ def failure_to_json(failure: TransportError | SqlFailure) -> dict[str, Any]:
         "sqlstate": failure.sqlstate,
         "connection_lost": failure.connection_lost,
     }
-    # Added after cassettes existed: written only when it differs from the default.
-    return recorded if failure.reconnects else {**recorded, "reconnects": False}
+    # Added after cassettes existed: written only when they differ from their defaults.
+    if not failure.reconnects:
+        recorded["reconnects"] = False
+    if not failure.statement_sent:
+        recorded["statement_sent"] = False
+    return recorded
 
 
 def failure_from_json(value: Any) -> TransportError | SqlFailure:
@@ -378,6 +382,8 @@ def failure_from_json(value: Any) -> TransportError | SqlFailure:
                 sqlstate=None if value.get("sqlstate") is None else _typed(value, "sqlstate", str),
                 connection_lost=_typed(value, "connection_lost", bool),
                 reconnects="reconnects" not in value or _typed(value, "reconnects", bool),
+                statement_sent="statement_sent" not in value
+                or _typed(value, "statement_sent", bool),
             )
     except KeyError as exc:
         raise ValueError(f"recorded {kind} lacks {exc}") from exc

@@ -204,6 +204,8 @@ class _Statement:
         self.limit = ""
         self.abandoned = abandoned
         self.slot: _Slot | None = None
+        self.sent = False
+        """Whether it was sent: until then, giving up on it means it never runs."""
         self.done = False
         self.outcome: SqlRows | BaseException | None = None
 
@@ -305,7 +307,7 @@ class SqlExecutor:
                 self._give_up(statement)
                 raise
         if isinstance(outcome, str):
-            raise SqlFailure(outcome, connection_lost=True)
+            raise SqlFailure(outcome, connection_lost=True, statement_sent=statement.sent)
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
@@ -417,6 +419,7 @@ class SqlExecutor:
                     now = time.monotonic()
                     read = self._timeouts.read
                     statement.bound(*([] if read is None else [(now + read, "read")]))
+                    statement.sent = True
                     self._changed.notify_all()
                 cursor = slot.connection.cursor()
                 try:
@@ -432,6 +435,8 @@ class SqlExecutor:
                 finally:
                     cursor.close()
         except SqlFailure as failure:
+            # Failed before it was sent (opening the connection): even a create may be retried.
+            failure.statement_sent = statement.sent
             if told and failure.errno == _CANCELLED_ERRNO:
                 # Aborted at the limit the connector was told: out of time, as if we had given
                 # up (the 5.x connector's own limit fails as a lost connection already).

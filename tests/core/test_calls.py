@@ -338,6 +338,19 @@ def test_sql_create_is_not_retried_after_a_lost_connection() -> None:
         script.finish(core.create(SQL, "Predictive", "r1", {}))
 
 
+def test_sql_create_is_retried_when_it_was_never_sent() -> None:
+    # The connection stayed busy past Timeouts.pool, or could not be opened: no job can exist.
+    kind = ReasonerType.PREDICTIVE
+    query = sql.build_create(NS, kind, "r1", {}, None, abort_detached=False)
+    unsent = SqlFailure("the connection stayed busy", connection_lost=True, statement_sent=False)
+    script = Script(
+        (query, unsent),
+        (Sleep(SQL.retry.backoff(1, jitter_source(SQL, request_key(query)))), None),
+        (query, SqlRows(("ID",), (("x9",),))),
+    )
+    assert script.finish(core.create(SQL, "Predictive", "r1", {})).id == "x9"
+
+
 def test_create_ready_marks_logic_abort_detached_and_waits() -> None:
     kind = ReasonerType.LOGIC
     payload = {"database": "db", "query": "q"}

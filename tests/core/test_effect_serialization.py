@@ -226,6 +226,7 @@ def test_gather_results_are_not_recorded() -> None:
             sqlstate=st.none() | st.text(),
             connection_lost=st.booleans(),
             reconnects=st.booleans(),
+            statement_sent=st.booleans(),
         ),
     )
 )
@@ -240,6 +241,7 @@ def test_a_sql_failure_recorded_before_reconnects_existed_reconnects() -> None:
     back = failure_from_json(recorded)
     assert isinstance(back, SqlFailure)
     assert back.reconnects
+    assert back.statement_sent  # nor statement_sent: what a failure meant before it existed
     assert failure_to_json(back) == {**recorded, "sqlstate": None}
 
 

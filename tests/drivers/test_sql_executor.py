@@ -346,3 +346,21 @@ def test_a_cancelled_call_whose_statement_waits_for_the_connection_never_runs_it
         if len(connection.statements) > 1:
             break
     assert connection.statements == ["call APP.api.CANCEL_JOB(?, ?)"]
+
+
+def test_a_connection_that_cannot_be_opened_says_the_statement_was_never_sent() -> None:
+    # So that even a create is tried again: no statement left, no job can exist.
+    class OperationalError(Exception):  # PEP 249's name for a failure of the connection
+        pass
+
+    def refuse() -> Any:
+        raise OperationalError("could not connect")
+
+    executor = SqlExecutor(connect=refuse)
+    try:
+        with pytest.raises(SqlFailure, match="could not connect") as caught:
+            executor.execute(SELECT, time_left=5.0)
+    finally:
+        executor.close()
+    assert caught.value.connection_lost
+    assert not caught.value.statement_sent

@@ -110,12 +110,14 @@ def test_the_pool_limit_bounds_the_wait_for_a_busy_connection() -> None:
         connection=connection, timeouts=Timeouts(read=0.2, pool=0.2, total=STALL_S)
     )
     try:
-        with pytest.raises(SqlFailure, match=r"Timeouts\.read"):
+        with pytest.raises(SqlFailure, match=r"Timeouts\.read") as sent:
             executor.execute(SELECT)
+        assert sent.value.statement_sent, "a create cut after it was sent may have started a job"
         started = time.monotonic()
         with pytest.raises(SqlFailure, match=r"busy for 0\.2 s \(Timeouts\.pool\)") as caught:
             executor.execute(SELECT)  # the connection is still held by the first one
         assert caught.value.connection_lost
+        assert not caught.value.statement_sent, "never sent: even a create may be tried again"
         assert time.monotonic() - started < STALL_S / 2
     finally:
         connection.release.set()
