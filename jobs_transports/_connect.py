@@ -36,7 +36,12 @@ from ._cassettes import (
 from ._client_async import JobsClient
 from ._client_sync import JobsClientSync
 from ._http_target import EndpointProvider, HttpTarget, Timeouts, checked_headers
-from ._sql_executor import SqlExecutor, paramstyle_of, snowflake_connect
+from ._sql_executor import (
+    SqlExecutor,
+    connections_run_side_by_side,
+    paramstyle_of,
+    snowflake_connect,
+)
 from ._sync_driver import SyncDriver
 
 if TYPE_CHECKING:
@@ -113,7 +118,11 @@ def _options(
         sql = SqlExecutor(connection=sql_connection, timeouts=timeouts or Timeouts())
     elif snowflake is not None:
         limits = timeouts or Timeouts()
-        sql = SqlExecutor(connect=snowflake_connect(dict(snowflake), limits), timeouts=limits)
+        sql = SqlExecutor(
+            connect=snowflake_connect(dict(snowflake), limits),
+            timeouts=limits,
+            side_by_side=connections_run_side_by_side(),
+        )
     fixed_token = token if isinstance(token, str) else None
     config = ClientConfig(
         http=direct_access,

@@ -17,7 +17,9 @@ connection, and no way to be cancelled, runs in the caller's thread (connections
 one thread, sqlite3's, work then). DB-API has no portable way to cancel a running statement, so
 it is abandoned: it keeps its connection until it ends. A connection of our own whose statement
 ran out of time is retired, so that the next statement opens a new one rather than wait behind a
-statement that may never end (the retired connection is closed when that ends); on the caller's
+statement that may never end (the retired connection is closed when that ends), unless the driver
+cannot run two connections at once (the 5.x Snowflake connector: `connections_run_side_by_side`),
+where the next waits for it as on the caller's connection; on the caller's
 connection, the next statement waits for it within its own limits. A statement whose caller gave
 up before it was sent (waiting for the connection, or logging in) never runs. Closing never waits
 for a running statement: a connection of our own is closed by whoever lets it go last.
@@ -138,6 +140,18 @@ def snowflake_connect(settings: dict[str, Any], timeouts: Timeouts) -> Connect:
     return connect
 
 
+def connections_run_side_by_side() -> bool:
+    """Return whether the installed Snowflake connector runs two connections' calls at once, from
+    two threads, safely.
+
+    The 5.x connector (calls into its Rust core) does not: this project's tests crashed the
+    process (a segfault in the core) about once in twenty runs while one connection's
+    statement ran and another connection logged in. The 4.x connector is Python over HTTP, and
+    does.
+    """
+    return not _knows_query_timeout()
+
+
 def _knows_query_timeout() -> bool:
     """Return whether the installed connector takes a `query_timeout` (5.x does; 4.x would warn
     of an unknown parameter and ignore it)."""
@@ -241,11 +255,15 @@ class SqlExecutor:
         connection: Any = None,
         connect: Connect | None = None,
         timeouts: Timeouts | None = None,
+        side_by_side: bool = True,
     ) -> None:
         """`timeouts` bound each statement (see the module); None: no limit but a call's
-        deadline."""
+        deadline. `side_by_side` False: the driver cannot run two connections at once
+        (`connections_run_side_by_side`), so a connection of ours whose statement ran out of
+        time is never replaced while that statement runs: the next waits for it."""
         self._connect: Connect = connect if connect is not None else (lambda: connection)
         self._owned = connection is None
+        self._retires = self._owned and side_by_side
         self._slot = _Slot(connection)
         self._timeouts = timeouts if timeouts is not None else _NO_LIMITS
         self._closed = False
@@ -351,7 +369,7 @@ class SqlExecutor:
             timed_out = not closed and statement.out_of_time()
             statement.abandoned.set()
             slot = statement.slot
-            if timed_out and self._owned and slot is not None and not statement.done:
+            if timed_out and self._retires and slot is not None and not statement.done:
                 slot.retired = True
                 if self._slot is slot:
                     self._slot = _Slot(None)

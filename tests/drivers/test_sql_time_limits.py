@@ -3,7 +3,9 @@
 A statement the server holds fails the call as a `JobServerError` once `Timeouts.total` passes,
 like an HTTP read timeout: retried when the call is safe to repeat, never for a create (it may
 still take effect on the server: a retry could make a second job). The next statement runs on a
-new connection of the client's own, not behind the one that ran out of time. The emulator holds
+new connection of the client's own, not behind the one that ran out of time, where the connector
+can run two connections at once (4.x; with 5.x it waits, and the connector's `query_timeout` ends
+the first). The emulator holds
 statements with a `delay` rule on the query path: `STALL_S` is far past every limit here, so a
 call that ends before it was cut by its limit. These are bounds with a wide margin, not
 measurements.
@@ -178,6 +180,37 @@ def test_our_connection_is_replaced_when_a_statement_runs_out_of_time() -> None:
         executor.close()
     assert opened[0].closed.wait(STALL_S), "the held connection is closed once it is free"
     assert opened[1].closed.is_set()
+
+
+def test_a_driver_that_cannot_run_two_connections_at_once_keeps_one() -> None:
+    # The 5.x Snowflake connector's core crashes the process when a second connection logs in
+    # while the first one's statement runs: the next statement waits for the first to end.
+    opened: list[HeldConnection] = []
+
+    def open_one() -> HeldConnection:
+        opened.append(HeldConnection(held=not opened))
+        return opened[-1]
+
+    executor = SqlExecutor(connect=open_one, timeouts=Timeouts(total=0.2), side_by_side=False)
+    try:
+        with pytest.raises(SqlFailure, match=r"within 0\.2 s"):
+            executor.execute(SELECT)
+        with pytest.raises(SqlFailure, match=r"within 0\.2 s") as waited:
+            executor.execute(SELECT)  # the first still holds the only connection
+        assert not waited.value.statement_sent
+        assert len(opened) == 1, "a second connection was opened beside the busy one"
+        opened[0].release.set()
+        rows: tuple[Any, ...] = ()
+        for _ in range(50):  # the held statement ends at once; on a loaded machine, soon
+            with contextlib.suppress(SqlFailure):
+                rows = executor.execute(SELECT).rows
+                break
+        assert rows == (("j1",),)
+        assert len(opened) == 1
+    finally:
+        opened[0].release.set()
+        executor.close()
+    assert opened[0].closed.wait(STALL_S)
 
 
 def test_the_callers_connection_is_waited_for_within_the_next_statements_limit() -> None:
