@@ -68,7 +68,7 @@ def sql_counters(emu: Emulator) -> tuple[Any, Any]:
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
-def test_a_stalled_read_is_cut_at_its_limit_and_retried_on_a_new_connection(
+def test_a_stalled_read_is_cut_at_its_limit_and_retried(
     fresh_real_emu: Emulator, library: str
 ) -> None:
     stall, later = sql_counters(fresh_real_emu)
